@@ -1,0 +1,571 @@
+"""encoding.py: the drum codec, MIDI <-> words, as in LSTMetallica (K. Choi, 2016).
+
+A drum track becomes a song of words. Time is cut into 16th-note steps; each
+step is one word, `0b` followed by 9 characters, one per drum class, `1` when a
+note of that class starts on the step. `BAR` follows the last step of a bar.
+
+    >>> bars = [[0b100000001, 0, 0b001000000, 0, 0b010000000, 0, 0b001000000, 0]]
+    >>> " ".join(bars_to_words(bars))  # one 2/4 bar: kick+crash, hat, snare, hat
+    '0b100000001 0b000000000 0b001000000 0b000000000 0b010000000 0b000000000 0b001000000 0b000000000 BAR'
+    >>> words_to_bars("0b100000000 0b000000000 BAR".split())
+    [[256, 0]]
+
+Inside the code a step is an int, a 9-bit mask: class k (0 = kick ... 8 = crash)
+is bit (8 - k), so that `format(mask, "#011b")` is the word and `int(word, 2)`
+reads it back. A song is a list of bars, a bar a list of step masks.
+
+Two ways to read MIDI:
+  compat  - the original's rules exactly (see ../shared/data/metallica/README.md):
+            480 ticks per beat whatever the file says, every channel, `BAR`
+            after every 16 steps; rebuilds metallica_drums_text.txt byte for byte.
+  default - the file's own ticks per beat, drums from MIDI channel 10 only
+            (option: every channel), `BAR` at the file's real bar lines from
+            its time-signature events (3/4 = 12 steps, 7/8 = 14, 12/8 = 24).
+
+Module interface (used by train.py and generate.py):
+  CodecError                       the one exception this module raises
+  DRUM_CLASSES, BAR, STEP_WORDS    the format's constants
+  step_to_word / word_to_step      one step  <-> one word
+  bars_to_words / words_to_bars    one song  <-> its words
+  bars_to_tab / tab_to_bars        one song  <-> a drum tab (one row per class)
+  read_midi(path)                  -> mido.MidiFile, or CodecError
+  midi_to_bars(mid, ...)           -> (bars, report)
+  bars_to_midi(bars, ...)          -> mido.MidiFile (GM drums, channel 10)
+  read_corpus(path)                -> list of songs (lists of words)
+
+References: General MIDI 1 percussion key map (MIDI Manufacturers Association,
+https://www.midi.org/specifications-old/item/gm-level-1-sound-set);
+Standard MIDI File 1.0 (time signature meta event FF 58); K. Choi, J. Kim et
+al., "Text-based LSTM networks for automatic music composition", 2016.
+"""
+import argparse
+import collections
+import io
+import os
+import sys
+import tempfile
+from fractions import Fraction
+
+import mido
+
+# ----------------------------------------------------------------------------
+# The format's constants
+
+# The 9 drum classes, in the order of the characters of a word (GM key numbers).
+DRUM_CLASSES = (
+    (36, "kick"), (38, "snare"), (42, "closed hi-hat"), (46, "open hi-hat"),
+    (41, "low floor tom"), (45, "low tom"), (48, "hi-mid tom"), (51, "ride"), (49, "crash"),
+)
+N_CLASSES = len(DRUM_CLASSES)  # 9
+CLASS_PITCHES = tuple(pitch for pitch, _ in DRUM_CLASSES)
+
+# GM percussion keys folded into the 9 classes (LSTMetallica's table); any key
+# not here and not a class pitch itself is dropped (and counted).
+PITCH_FOLD = {
+    35: 36,                 # acoustic bass drum -> bass drum 1
+    37: 38, 40: 38,         # side stick, electric snare -> acoustic snare
+    43: 41,                 # high floor tom -> low floor tom
+    47: 45,                 # low-mid tom -> low tom
+    50: 48,                 # high tom -> hi-mid tom
+    44: 42,                 # pedal hi-hat -> closed hi-hat
+    57: 49, 52: 49,         # crash 2, chinese cymbal -> crash 1
+    59: 51, 53: 51, 55: 51, # ride 2, ride bell, splash -> ride 1
+}
+PITCH_TO_CLASS = {p: k for k, p in enumerate(CLASS_PITCHES)}
+PITCH_TO_CLASS.update({p: PITCH_TO_CLASS[q] for p, q in PITCH_FOLD.items()})
+
+BAR = "BAR"
+STEPS_PER_BEAT = 4          # a step is a 16th note; a MIDI "beat" is a quarter note
+DRUM_CHANNEL = 9            # MIDI channel 10, counted from 0 as mido does
+COMPAT_TICKS_PER_BEAT = 480 # the original assumed this for every file
+COMPAT_STEPS_PER_BAR = 16   # ... and 4/4 for every bar
+MAX_STEPS = 1 << 20         # 65,536 bars of 4/4 (9 hours at 120 bpm): beyond, the file is broken
+MAX_BAR_STEPS = 256         # the longest bar we accept (64/4)
+
+# All 2^9 step words in mask order: STEP_WORDS[mask] is the word of that mask.
+STEP_WORDS = tuple(format(mask, "#011b") for mask in range(1 << N_CLASSES))
+
+
+class CodecError(ValueError):
+    """Bad input for the codec: a malformed word or song, or an unusable MIDI file."""
+
+
+# ----------------------------------------------------------------------------
+# Words <-> steps <-> bars
+
+def class_bit(k):
+    """The mask bit of drum class k (0 = kick is the leftmost character)."""
+    return 1 << (N_CLASSES - 1 - k)
+
+
+def step_to_word(mask):
+    """9-bit mask -> word, e.g. 0b100000001 (kick + crash) -> '0b100000001'."""
+    if not (isinstance(mask, int) and 0 <= mask < (1 << N_CLASSES)):
+        raise CodecError(f"not a 9-bit step mask: {mask!r}")
+    return STEP_WORDS[mask]
+
+
+def word_to_step(word):
+    """Word -> 9-bit mask. Only '0b' + exactly 9 of '0'/'1' is a step word."""
+    if not (isinstance(word, str) and len(word) == 2 + N_CLASSES and word.startswith("0b")
+            and set(word[2:]) <= {"0", "1"}):
+        raise CodecError(f"not a step word (want '0b' + 9 of 0/1, or BAR): {word!r}")
+    return int(word[2:], 2)
+
+
+def bars_to_words(bars):
+    """Song (list of bars of step masks) -> list of words, BAR after each bar."""
+    words = []
+    for bar in bars:
+        if len(bar) == 0:
+            raise CodecError("a bar must hold at least one step")
+        words.extend(step_to_word(mask) for mask in bar)
+        words.append(BAR)
+    return words
+
+
+def words_to_bars(words):
+    """List of words -> song. Every bar is 1+ step words closed by BAR."""
+    bars, bar = [], []
+    for word in words:
+        if word == BAR:
+            if not bar:
+                raise CodecError("empty bar: BAR must follow at least one step word")
+            bars.append(bar)
+            bar = []
+        else:
+            bar.append(word_to_step(word))
+    if bar:
+        raise CodecError(f"the song ends inside a bar ({len(bar)} steps after the last BAR)")
+    return bars
+
+
+def read_corpus(path):
+    """A words file -> list of songs (lists of words), one song per non-empty line.
+
+    The original LSTMetallica corpus, all songs on one line, reads as one song.
+    Every word is checked: an unknown token raises CodecError naming it.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CodecError(f"{path}: cannot read words file ({e})") from None
+    songs = []
+    for line_no, line in enumerate(lines, 1):
+        words = line.split()
+        for word in words:
+            if word != BAR:
+                try:
+                    word_to_step(word)
+                except CodecError as e:
+                    raise CodecError(f"{path}:{line_no}: {e}") from None
+        if words:
+            songs.append(words)
+    return songs
+
+
+# Short row labels for drum tabs, in class order (kick ... crash).
+TAB_LABELS = ("BD", "SD", "HH", "OH", "FT", "LT", "MT", "RD", "CR")
+
+
+def bars_to_tab(bars, hit="x", rest="-"):
+    """Song -> drum tab text: one row per class (cymbals on top), one column per step.
+
+    >>> print(bars_to_tab([[0b100000001, 0b001000000, 0b010000000, 0b001000000]]))
+    CR |x---|
+    RD |----|
+    MT |----|
+    LT |----|
+    FT |----|
+    OH |----|
+    HH |-x-x|
+    SD |--x-|
+    BD |x---|
+    """
+    rows = []
+    for k in reversed(range(N_CLASSES)):
+        cells = ("".join(hit if mask & class_bit(k) else rest for mask in bar) for bar in bars)
+        rows.append(f"{TAB_LABELS[k]} |" + "|".join(cells) + "|")
+    return "\n".join(rows)
+
+
+def tab_to_bars(text):
+    """Drum tab text (as bars_to_tab writes it, any subset of rows, any order) -> song.
+
+    Any character but '-', '.' or ' ' is a hit; '|' separates bars. All rows
+    must agree on the bar lengths.
+    """
+    shape, masks = None, None
+    for line in text.strip().splitlines():
+        label, _, cells = line.strip().partition(" ")
+        if label not in TAB_LABELS:
+            raise CodecError(f"unknown tab row {label!r} (want one of {' '.join(TAB_LABELS)})")
+        bars = cells.strip().strip("|").split("|")
+        if shape is None:
+            shape = [len(b) for b in bars]
+            masks = [[0] * n for n in shape]
+        elif [len(b) for b in bars] != shape:
+            raise CodecError(f"tab row {label} has bars of {[len(b) for b in bars]} steps, not {shape}")
+        bit = class_bit(TAB_LABELS.index(label))
+        for bar_masks, cells_of_bar in zip(masks, bars):
+            for i, cell in enumerate(cells_of_bar):
+                if cell not in "-. ":
+                    bar_masks[i] |= bit
+    return masks or []
+
+
+# ----------------------------------------------------------------------------
+# Ticks <-> steps
+
+def tick_to_step(tick, ticks_per_beat):
+    """Nearest 16th step of a tick (int or Fraction); a tie at half a step rounds UP.
+
+    step = floor(tick * 4 / tpb + 1/2). For tpb = 480: (tick + 60) // 120.
+    (Python's round() would round ties to even, which is not the original's rule.)
+    """
+    return int((Fraction(tick) * STEPS_PER_BEAT / ticks_per_beat + Fraction(1, 2)) // 1)
+
+
+def step_to_tick(step, ticks_per_beat):
+    """Tick of a step, rounded to the nearest tick (exact when tpb % 4 == 0)."""
+    return (2 * step * ticks_per_beat + STEPS_PER_BEAT) // (2 * STEPS_PER_BEAT)  # floor(step*tpb/4 + 1/2)
+
+
+def bar_steps_to_time_signature(n_steps):
+    """A bar of n 16th steps -> (numerator, denominator): 16 -> 4/4, 12 -> 3/4, 14 -> 7/8, 5 -> 5/16."""
+    for denominator, steps_per_unit in ((4, 4), (8, 2), (16, 1)):
+        if n_steps % steps_per_unit == 0:
+            return n_steps // steps_per_unit, denominator
+    raise AssertionError("unreachable")
+
+
+# ----------------------------------------------------------------------------
+# MIDI -> bars
+
+def read_midi(path_or_file):
+    """Read a Standard MIDI File; any failure becomes a one-line CodecError."""
+    name = getattr(path_or_file, "name", path_or_file)
+    try:
+        if isinstance(path_or_file, (str, os.PathLike)):
+            if os.path.getsize(path_or_file) == 0:
+                raise CodecError(f"{name}: empty file (0 bytes)")
+            mid = mido.MidiFile(path_or_file)
+        else:
+            mid = mido.MidiFile(file=path_or_file)
+    except CodecError:
+        raise
+    except Exception as e:  # mido raises OSError, EOFError, ValueError, KeyError, ...
+        reason = str(e) or type(e).__name__
+        raise CodecError(f"{name}: not a readable MIDI file ({reason})") from None
+    if mid.type == 2:
+        raise CodecError(f"{name}: type 2 MIDI files (independent patterns) are not supported")
+    if mid.ticks_per_beat <= 0:
+        raise CodecError(f"{name}: SMPTE time division is not supported (need ticks per beat)")
+    return mid
+
+
+def _absolute_events(mid):
+    """Every message of every track with its absolute tick, merged by time."""
+    events = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            events.append((tick, msg))
+    events.sort(key=lambda e: e[0])  # stable: same-tick order within a track is kept
+    return events
+
+
+def _bar_lines(time_signatures, ticks_per_beat, end_step):
+    """Bar-line steps [0, b1, b2, ..., bn] with bn >= end_step, from time-signature events.
+
+    A bar of num/den lasts num * 4/den beats. Bar lines are computed in exact
+    (fractional) ticks and then rounded to steps like onsets, so a bar that is
+    not a whole number of steps (5/32 = 2.5 steps) alternates 3 and 2 steps
+    and never drifts. A time signature that arrives inside a bar starts a new
+    bar there. Bar lines that round onto the same step are merged.
+    """
+    changes = sorted(time_signatures, key=lambda c: c[0])  # [(tick, num, den)]; the last at a tick wins
+    if not changes or changes[0][0] > 0:
+        changes.insert(0, (0, 4, 4))   # SMF default metre
+    lines, pos, k = [0], Fraction(0), 0
+    while lines[-1] < end_step:
+        while k + 1 < len(changes) and changes[k + 1][0] <= pos:
+            k += 1
+        _, num, den = changes[k]
+        next_pos = pos + Fraction(num * 4 * ticks_per_beat, den)  # one bar, in ticks
+        if k + 1 < len(changes) and changes[k + 1][0] < next_pos:
+            next_pos = Fraction(changes[k + 1][0])                 # metre change mid-bar
+        pos = next_pos
+        step = tick_to_step(pos, ticks_per_beat)
+        if step > lines[-1]:
+            if step - lines[-1] > MAX_BAR_STEPS:
+                raise CodecError(f"a bar of {step - lines[-1]} steps (limit {MAX_BAR_STEPS})")
+            lines.append(step)
+    return lines
+
+
+def midi_to_bars(mid, compat=False, all_channels=False):
+    """MIDI file -> (song as bars of step masks, report dict).
+
+    Onsets are note_on messages with velocity > 0 (note_off and velocity-0
+    note_on end notes and are ignored). Each onset goes to its nearest step
+    (ties up); its pitch folds into a class or is dropped. The song starts at
+    tick 0 (leading silence is kept) and ends at the end of the bar of the last
+    onset, or, in default mode, at the end-of-track event if that falls on a
+    later bar line (so trailing silent bars, as our own writer and many DAWs
+    mark them, survive a round trip).
+
+    compat: ticks per beat 480 and 16-step bars whatever the file says, every
+    channel. Otherwise: the file's ticks per beat, its time signatures, and
+    channel 10 only unless all_channels.
+    """
+    name = getattr(mid, "filename", None) or "<midi>"
+    tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
+    take_all = compat or all_channels
+    onsets = []                            # [(step, class)]
+    dropped = collections.Counter()        # pitch -> count
+    other_channels = collections.Counter() # channel (1-based) -> notes ignored
+    time_signatures, end_tick = [], 0
+    for tick, msg in _absolute_events(mid):
+        end_tick = max(end_tick, tick)
+        if tick_to_step(tick, tpb) >= MAX_STEPS:
+            raise CodecError(f"{name}: an event at tick {tick} lies beyond {MAX_STEPS} steps: "
+                             "absurd delta time?")
+        if msg.type == "time_signature":
+            time_signatures.append((tick, msg.numerator, msg.denominator))
+        if msg.type != "note_on" or msg.velocity == 0:
+            continue
+        if not take_all and msg.channel != DRUM_CHANNEL:
+            other_channels[msg.channel + 1] += 1
+            continue
+        k = PITCH_TO_CLASS.get(msg.note)
+        if k is None:
+            dropped[msg.note] += 1
+            continue
+        onsets.append((tick_to_step(tick, tpb), k))
+
+    report = {"onsets": len(onsets), "dropped": dict(sorted(dropped.items())),
+              "other_channels": dict(sorted(other_channels.items()))}
+    end_step = max((step + 1 for step, _ in onsets), default=0)
+    if compat:
+        n_steps = -(-end_step // COMPAT_STEPS_PER_BAR) * COMPAT_STEPS_PER_BAR  # pad to a whole bar
+        lines = list(range(0, n_steps + 1, COMPAT_STEPS_PER_BAR))
+    else:
+        if any(num <= 0 or den <= 0 for _, num, den in time_signatures):
+            raise CodecError(f"{name}: invalid time signature")
+        eot_step = tick_to_step(end_tick, tpb)
+        lines = _bar_lines(time_signatures, tpb, max(end_step, eot_step))
+        end = next(b for b in lines if b >= end_step)  # closes the last onset's bar
+        if eot_step > end and eot_step in lines:       # trailing silent bars, marked by end of track
+            end = eot_step
+        lines = lines[:lines.index(end) + 1]
+
+    steps = [0] * lines[-1]
+    for step, k in onsets:
+        steps[step] |= class_bit(k)
+    bars = [steps[a:b] for a, b in zip(lines[:-1], lines[1:])]
+    report["bars"] = len(bars)
+    return bars, report
+
+
+# ----------------------------------------------------------------------------
+# Bars -> MIDI
+
+def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480):
+    """Song -> type-0 mido.MidiFile: GM drums on MIDI channel 10.
+
+    Each hit is a note_on/note_off pair a 32nd note long, at a fixed velocity;
+    one tempo; a time-signature event at the start and wherever the bar
+    length changes (so the metre survives); end of track at the last bar line.
+    """
+    if not 4 <= ticks_per_beat <= 32767:
+        raise CodecError(f"ticks per beat must be 4..32767, not {ticks_per_beat}")
+    if not 1 <= velocity <= 127:
+        raise CodecError(f"velocity must be 1..127, not {velocity}")
+    if not bpm > 0:
+        raise CodecError(f"tempo must be positive, not {bpm} bpm")
+    note_ticks = max(1, ticks_per_beat // 8)  # a 32nd note
+    events = []  # (tick, order, message); order puts note_off before note_on at one tick
+    step, prev_len = 0, None
+    for bar in bars:
+        if len(bar) != prev_len:
+            if not 1 <= len(bar) <= MAX_BAR_STEPS:
+                raise CodecError(f"a bar must hold 1..{MAX_BAR_STEPS} steps, not {len(bar)}")
+            num, den = bar_steps_to_time_signature(len(bar))
+            events.append((step_to_tick(step, ticks_per_beat), 0,
+                           mido.MetaMessage("time_signature", numerator=num, denominator=den)))
+            prev_len = len(bar)
+        for mask in bar:
+            step_to_word(mask)  # validates the mask
+            tick = step_to_tick(step, ticks_per_beat)
+            for k, pitch in enumerate(CLASS_PITCHES):
+                if mask & class_bit(k):
+                    events.append((tick, 2, mido.Message("note_on", channel=DRUM_CHANNEL,
+                                                         note=pitch, velocity=velocity)))
+                    events.append((tick + note_ticks, 1, mido.Message("note_off", channel=DRUM_CHANNEL,
+                                                                      note=pitch, velocity=0)))
+            step += 1
+    events.sort(key=lambda e: (e[0], e[1]))
+    end_tick = max(step_to_tick(step, ticks_per_beat), events[-1][0] if events else 0)
+
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("track_name", name="Drums", time=0))
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    now = 0
+    for tick, _, msg in events:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=end_tick - now))
+    mid = mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat)
+    mid.tracks.append(track)
+    return mid
+
+
+def midi_to_bytes(mid):
+    """The bytes of a Standard MIDI File, as mido would write it."""
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def write_atomic(path, data):
+    """Write bytes to path via a temporary file and a rename: never a half-written file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# ----------------------------------------------------------------------------
+# Command line
+
+def find_midi_files(inputs):
+    """Expand files and folders (recursively) into a sorted list of MIDI paths."""
+    paths = []
+    for item in inputs:
+        if os.path.isdir(item):
+            for root, _, files in os.walk(item):
+                paths += [os.path.join(root, f) for f in files
+                          if f.lower().endswith((".mid", ".midi", ".smf"))]
+        else:
+            paths.append(item)
+    # the original joined its songs in case-insensitive file-name order
+    return sorted(paths, key=lambda p: (os.path.basename(p).lower(), p))
+
+
+def encode_file(path, compat=False, all_channels=False):
+    """One MIDI file -> (bars, report); CodecError with a one-line reason if unusable."""
+    mid = read_midi(path)
+    try:
+        bars, report = midi_to_bars(mid, compat=compat, all_channels=all_channels)
+    except CodecError as e:
+        raise CodecError(f"{path}: {e}".replace(f"{path}: {path}: ", f"{path}: ")) from None
+    if report["onsets"] == 0:
+        if report["other_channels"]:
+            chans = ", ".join(map(str, report["other_channels"]))
+            raise CodecError(f"{path}: no notes on MIDI channel 10 (drums); notes on channel(s) "
+                             f"{chans} ignored: try --all-channels")
+        raise CodecError(f"{path}: no drum notes of the 9 classes")
+    return bars, report
+
+
+def _describe(report):
+    dropped = ", ".join(f"{p}x{n}" for p, n in report["dropped"].items()) or "none"
+    return f"{report['bars']} bars, {report['onsets']} onsets kept, dropped by pitch: {dropped}"
+
+
+def encode_main(args):
+    paths = find_midi_files(args.inputs)
+    if not paths:
+        print("error: no MIDI files found in " + " ".join(args.inputs), file=sys.stderr)
+        return 2
+    songs, failed, total = [], 0, collections.Counter()
+    for path in paths:
+        try:
+            bars, report = encode_file(path, compat=args.compat, all_channels=args.all_channels)
+        except CodecError as e:
+            print(f"FAILED {e}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: {_describe(report)}", file=sys.stderr)
+        songs.append(bars_to_words(bars))
+        total.update(bars=report["bars"], onsets=report["onsets"],
+                     dropped=sum(report["dropped"].values()))
+    print(f"total: {len(songs)} songs, {total['bars']} bars, {total['onsets']} onsets kept, "
+          f"{total['dropped']} notes dropped, {failed} files failed", file=sys.stderr)
+    if not songs:
+        return 1
+    if args.compat:   # the original: every song as ' '.join(words) + ' ', all on one line
+        text = "".join(" ".join(words) + " " for words in songs)
+    else:             # one song per line
+        text = "".join(" ".join(words) + "\n" for words in songs)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(args.output, text.encode("utf-8"))
+    return 1 if failed else 0
+
+
+def to_midi_main(args):
+    if args.output == "-":
+        print("error: --to-midi needs -o OUT.mid", file=sys.stderr)
+        return 2
+    songs = read_corpus(args.to_midi)
+    if not songs:
+        raise CodecError(f"{args.to_midi}: no words")
+    if not 1 <= args.line <= len(songs):
+        raise CodecError(f"{args.to_midi}: --line {args.line}, but the file holds {len(songs)} song(s)")
+    bars = words_to_bars(songs[args.line - 1])
+    mid = bars_to_midi(bars, bpm=args.bpm, velocity=args.velocity)
+    write_atomic(args.output, midi_to_bytes(mid))
+    print(f"{args.output}: {len(bars)} bars at {args.bpm:g} bpm", file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Drum MIDI <-> LSTMetallica words. Encode MIDI files and folders into a "
+                    "words corpus (one song per line), or turn a words file back into MIDI.",
+        epilog="examples:\n"
+               "  python encoding.py data/demo -o corpus.txt\n"
+               "  python encoding.py --compat ../shared/data/metallica/midi -o metallica.txt\n"
+               "  python encoding.py --to-midi song.txt -o song.mid --bpm 140",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="MIDI files or folders (searched recursively)")
+    parser.add_argument("-o", "--output", default="-", help="output file (default: standard output for a corpus)")
+    parser.add_argument("--compat", action="store_true",
+                        help="the original LSTMetallica rules: 480 ticks/beat, BAR every 16 steps, one line")
+    parser.add_argument("--all-channels", action="store_true",
+                        help="take notes from every MIDI channel, not only channel 10")
+    parser.add_argument("--to-midi", metavar="WORDS.txt", help="decode a words file into a MIDI file (-o)")
+    parser.add_argument("--line", type=int, default=1, help="with --to-midi: which song (line) to decode (default 1)")
+    parser.add_argument("--bpm", type=float, default=120.0, help="with --to-midi: tempo (default 120)")
+    parser.add_argument("--velocity", type=int, default=100, help="with --to-midi: note velocity 1..127 (default 100)")
+    args = parser.parse_args(argv)
+    try:
+        if args.to_midi:
+            return to_midi_main(args)
+        if not args.inputs:
+            parser.error("give MIDI files or folders to encode, or --to-midi WORDS.txt")
+        return encode_main(args)
+    except CodecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
