@@ -1,0 +1,490 @@
+"""lstm_drums.py: a stacked word-level LSTM with hand-written backprop and Adam, in NumPy.
+
+All of the model is in this one file, read top to bottom:
+  1. sigmoid, dropout, cross-entropy
+  2. one LSTM layer: a single step forward, then a whole sequence forward and backward
+  3. the stacked model: init_params, forward, backward, loss (truncated BPTT)
+  4. sampling: one step with state, temperature sampling
+  5. optimisation: global-norm clipping and Adam
+  6. checkpoints: one .npz with PyTorch's names and shapes
+
+Dimension letters, used in every shape comment:
+  N batch (parallel streams), T time steps per chunk, V vocabulary, H hidden units,
+  L layers, D input size of a layer (V for layer 0, H above).
+Arrays are time-major, (T, N, ...), so that the slice for step t is contiguous.
+
+The LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), per layer
+and step, with the four gates fused into one 4H block in PyTorch's order i, f, g, o:
+
+    a = x_t @ Wx + h_{t-1} @ Wh + b          (N, 4H) pre-activations
+    i = sigmoid(a[:, 0H:1H])                  input gate
+    f = sigmoid(a[:, 1H:2H])                  forget gate
+    g = tanh   (a[:, 2H:3H])                  candidate cell
+    o = sigmoid(a[:, 3H:4H])                  output gate
+    c_t = f * c_{t-1} + i * g                 (N, H)
+    h_t = o * tanh(c_t)                       (N, H)
+
+Layer 0 reads a one-hot vector over the V words, so x_t @ Wx is just the row Wx[word]:
+a lookup, no embedding layer needed. Between layers and before the decoder sits inverted
+dropout (training only). The decoder is linear, y = h @ Wy + by, (N, V) logits, and the loss
+is the softmax cross-entropy at every step, averaged over batch and time.
+
+Speed, the one idea: only what depends on the previous step stays inside the time loop
+(h_{t-1} @ Wh, the gate nonlinearities, and their mirror in backward). The input
+projection of all T steps is one matrix product before the loop; every weight gradient is
+one matrix product after it. BLAS does the rest.
+
+References:
+  1) S. Hochreiter, J. Schmidhuber, "Long short-term memory", Neural Computation, 1997.
+  2) CS231n, "Recurrent neural networks" notes and assignment 3 (rnn_layers.py), Stanford.
+  3) D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization", arXiv:1412.6980, 2014.
+  4) A. Karpathy, min-char-rnn.py (2015): the shape of a whole BPTT loss in one function.
+  5) PyTorch nn.LSTM documentation: gate order, initialisation, state dict names.
+"""
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+# ----------------------------------------------------------------------------
+# 1. Small pieces: sigmoid, dropout, cross-entropy
+
+def sigmoid_(x):
+    """In-place sigmoid, stable for any x: sigmoid(x) = (1 + tanh(x/2)) / 2, no exp to overflow."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x += 1.0
+    x *= 0.5
+    return x
+
+
+def dropout_mask(shape, p, rng, dtype):
+    """Inverted dropout: keep with probability 1-p and scale by 1/(1-p), so eval needs no change."""
+    keep = rng.random(shape, dtype=np.float32) >= p       # (shape) bool
+    return keep.astype(dtype) / dtype.type(1.0 - p)
+
+
+def cross_entropy(logits, targets):
+    """Mean softmax cross-entropy over all (T, N) positions, and its gradient.
+
+    logits (T, N, V), targets (T, N) word ids. Returns (loss, dlogits (T, N, V)).
+    """
+    T, N, V = logits.shape
+    z = logits.reshape(T * N, V)                            # (TN, V)
+    z = z - z.max(axis=1, keepdims=True)                    # subtract the max: exp cannot overflow
+    p = np.exp(z)                                           # (TN, V)
+    sum_p = p.sum(axis=1, keepdims=True)                    # (TN, 1)
+    rows, cols = np.arange(T * N), targets.reshape(-1)
+    loss = float(np.mean(np.log(sum_p[:, 0]) - z[rows, cols]))  # -log softmax at the target
+    p /= sum_p                                              # softmax probabilities
+    p[rows, cols] -= 1.0                                    # dloss/dz = softmax - one_hot
+    p /= T * N                                              # the mean over TN positions
+    return loss, p.reshape(T, N, V)
+
+
+# ----------------------------------------------------------------------------
+# 2. One LSTM layer
+
+def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
+    """One time step of one layer, written into the caller's arrays (no copies).
+
+    a (N, 4H) holds x_t @ Wx + b on entry and the activated gates [i, f, g, o] on exit.
+    prev_h, prev_c (N, H); Wh (H, 4H); next_h, next_c, tanh_c (N, H) are outputs.
+    """
+    H = prev_h.shape[1]
+    a += prev_h @ Wh                                        # (N, 4H) the only recurrent product
+    sigmoid_(a[:, :2 * H])                                  # i, f
+    np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])      # g
+    sigmoid_(a[:, 3 * H:])                                  # o
+    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    np.multiply(f, prev_c, out=next_c)                      # c_t = f * c_{t-1}
+    next_c += i * g                                         #       + i * g
+    np.tanh(next_c, out=tanh_c)                             # (N, H)
+    np.multiply(o, tanh_c, out=next_h)                      # h_t = o * tanh(c_t)
+
+
+def lstm_forward(xa, h0, c0, Wh):
+    """A whole sequence through one layer.
+
+    xa (T, N, 4H): the input projections x_t @ Wx + b of all T steps, made by the
+    caller in one matrix product (for layer 0, a row lookup). h0, c0 (N, H).
+    Returns hs (T+1, N, H) with hs[0] = h0, and the cache for backward.
+    """
+    T, N, H4 = xa.shape
+    H = H4 // 4
+    gates = xa                                              # (T, N, 4H) overwritten in place
+    hs = np.empty((T + 1, N, H), dtype=xa.dtype)            # hs[t+1] = h_t
+    cs = np.empty((T + 1, N, H), dtype=xa.dtype)            # cs[t+1] = c_t
+    tanh_cs = np.empty((T, N, H), dtype=xa.dtype)
+    hs[0], cs[0] = h0, c0
+    for t in range(T):
+        lstm_step_forward(gates[t], hs[t], cs[t], Wh, hs[t + 1], cs[t + 1], tanh_cs[t])
+    return hs, (gates, cs, tanh_cs, hs, Wh)
+
+
+def lstm_backward(dhs, cache, dhT=None, dcT=None):
+    """Backprop through one layer's whole sequence.
+
+    dhs (T, N, H): gradient of the loss w.r.t. each output h_t (from above).
+    dhT, dcT (N, H): gradient w.r.t. the final state (None when the state is cut, as in
+    truncated BPTT between chunks).
+    Returns da (T, N, 4H), the gradient w.r.t. the pre-activations a of every step (the
+    caller turns it into dWx, db and dx with one matrix product each), and dWh (H, 4H),
+    dh0, dc0 (N, H).
+    """
+    gates, cs, tanh_cs, hs, Wh = cache
+    T, N, H4 = gates.shape
+    H = H4 // 4
+    i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+
+    # Local derivatives that do not depend on the recurrence: for all T steps at once.
+    # da_i = dc * g * sigmoid'(.) ; sigmoid' = s * (1 - s), in terms of the output s
+    # da_f = dc * c_{t-1} * f (1 - f)
+    # da_g = dc * i * (1 - g^2)      ; tanh' = 1 - tanh^2
+    # da_o = dh * tanh(c_t) * o (1 - o)
+    # and the path dh -> dc through h = o * tanh(c):  dc += dh * o * (1 - tanh(c)^2)
+    da = np.empty_like(gates)                               # (T, N, 4H)
+    np.multiply(g, i * (1 - i), out=da[..., :H])
+    np.multiply(cs[:-1], f * (1 - f), out=da[..., H:2 * H])
+    np.multiply(i, 1 - g * g, out=da[..., 2 * H:3 * H])
+    np.multiply(tanh_cs, o * (1 - o), out=da[..., 3 * H:])
+    dh_to_dc = o * (1 - tanh_cs * tanh_cs)                 # (T, N, H)
+
+    # The recurrence, mirroring the forward loop: only these lines need the previous step.
+    dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()  # (N, H)
+    dc = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()       # (N, H)
+    dh = np.empty((N, H), gates.dtype)
+    for t in reversed(range(T)):
+        np.add(dhs[t], dh_next, out=dh)                     # h_t feeds the layer above and step t+1
+        dc += dh * dh_to_dc[t]                              # backprop through h_t = o * tanh(c_t)
+        da[t].reshape(N, 4, H)[:, :3] *= dc[:, None, :]     # da_i, da_f, da_g: chain rule through c_t
+        da[t][:, 3 * H:] *= dh                              # da_o
+        dh_next = da[t] @ Wh.T                              # (N, H) backprop through h_{t-1} @ Wh
+        dc *= f[t]                                          # backprop through c_t = f * c_{t-1}: dc_{t-1}
+
+    # All T weight gradients of Wh in one product: sum_t h_{t-1}^T @ da_t.
+    dWh = hs[:-1].reshape(T * N, H).T @ da.reshape(T * N, H4)  # (H, 4H)
+    return da, dWh, dh_next, dc
+
+
+# ----------------------------------------------------------------------------
+# 3. The stacked model
+
+def init_params(config, rng, dtype=np.float32):
+    """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
+
+    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0}.
+    Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear
+    (fan-in H) do; forget_bias is then added to the forget gate's bias (1.0 is a common
+    choice that helps early training remember; PyTorch's default is 0).
+    """
+    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
+    k = 1.0 / np.sqrt(H)
+    uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
+    params = {}
+    for l in range(L):
+        D = V if l == 0 else H
+        params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
+        params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
+        params[f"b{l}"] = uniform(4 * H)                    # (4H,)
+        params[f"b{l}"][H:2 * H] += config.get("forget_bias", 0.0)
+    params["Wy"] = uniform(H, V)                            # (H, V)
+    params["by"] = uniform(V)                               # (V,)
+    return params
+
+
+def zero_state(config, N, dtype=np.float32):
+    """The initial (h, c) state of all layers: two (L, N, H) arrays of zeros (new song / epoch)."""
+    shape = (config["layers"], N, config["hidden"])
+    return np.zeros(shape, dtype), np.zeros(shape, dtype)
+
+
+def make_dropout_masks(config, T, N, rng, dtype=np.float32):
+    """One mask (T, N, H) per layer output (the input of the next layer, or of the decoder)."""
+    p = config.get("dropout", 0.0)
+    if p <= 0:
+        return None
+    return [dropout_mask((T, N, config["hidden"]), p, rng, np.dtype(dtype)) for _ in range(config["layers"])]
+
+
+def forward(params, ids, state, masks=None):
+    """Logits for every step of a chunk, and the state to carry to the next chunk.
+
+    ids (T, N) word ids; state = (h0, c0), each (L, N, H); masks: None (no dropout, as in
+    evaluation) or one (T, N, H) dropout mask per layer.
+    Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
+    """
+    L = state[0].shape[0]
+    T, N = ids.shape
+    x, inputs, hT, cT, layer_caches = None, [], [], [], []
+    for l in range(L):
+        Wx, b = params[f"Wx{l}"], params[f"b{l}"]
+        if l == 0:
+            xa = Wx[ids]                                    # (T, N, 4H) one-hot @ Wx = row lookup
+        else:
+            xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
+        xa += b
+        inputs.append(x)
+        hs, cache = lstm_forward(xa, state[0][l], state[1][l], params[f"Wh{l}"])
+        x = hs[1:] if masks is None else hs[1:] * masks[l]  # (T, N, H) dropout between layers
+        hT.append(hs[-1])
+        cT.append(cache[1][-1])
+        layer_caches.append(cache)
+    H = x.shape[-1]
+    logits = (x.reshape(T * N, H) @ params["Wy"] + params["by"]).reshape(T, N, -1)  # (T, N, V)
+    cache = (params, ids, inputs + [x], masks, layer_caches)
+    return logits, (np.stack(hT), np.stack(cT)), cache
+
+
+def backward(dlogits, cache, dstate=None):
+    """Gradients of every parameter, and of the incoming state, given dloss/dlogits.
+
+    dlogits (T, N, V). dstate: None to cut the gradient at the end of the chunk
+    (truncated BPTT), or (dhT, dcT) each (L, N, H) flowing back from a later chunk.
+    Returns grads (dict with the keys of params) and (dh0, dc0) each (L, N, H).
+    """
+    params, ids, inputs, masks, layer_caches = cache       # inputs[l]: layer l's input (T, N, H)
+    T, N, V = dlogits.shape
+    L = len(layer_caches)
+    x = inputs[L]                                           # (T, N, H) the decoder's input
+    H = x.shape[-1]
+    dy = dlogits.reshape(T * N, V)                          # (TN, V)
+    grads = {"Wy": x.reshape(T * N, H).T @ dy,              # (H, V)
+             "by": dy.sum(axis=0)}                          # (V,)
+    dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) into the top layer's output
+    dh0, dc0 = [None] * L, [None] * L
+    for l in reversed(range(L)):
+        if masks is not None:
+            dx = dx * masks[l]                              # backprop through dropout
+        dhT = None if dstate is None else dstate[0][l]
+        dcT = None if dstate is None else dstate[1][l]
+        da, grads[f"Wh{l}"], dh0[l], dc0[l] = lstm_backward(dx, layer_caches[l], dhT, dcT)
+        da2 = da.reshape(T * N, -1)                         # (TN, 4H)
+        grads[f"b{l}"] = da2.sum(axis=0)                    # (4H,)
+        if l == 0:
+            # dWx for a one-hot input is a scatter-add of da's rows into the rows of the
+            # words seen; one_hot^T @ da does it as one BLAS product (faster than np.add.at).
+            one_hot = np.zeros((T * N, V), dtype=da.dtype)  # (TN, V)
+            one_hot[np.arange(T * N), ids.reshape(-1)] = 1
+            grads["Wx0"] = one_hot.T @ da2                  # (V, 4H)
+        else:
+            grads[f"Wx{l}"] = inputs[l].reshape(T * N, H).T @ da2  # (H, 4H)
+            dx = (da2 @ params[f"Wx{l}"].T).reshape(T, N, H)    # (T, N, H) into the layer below
+    return grads, (np.stack(dh0), np.stack(dc0))
+
+
+def loss(params, ids, targets, state, masks=None):
+    """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
+
+    ids, targets (T, N). Returns loss, grads, and the final state, which the caller
+    carries into the next chunk; its gradient is cut there (numpy keeps no graph).
+    """
+    logits, new_state, cache = forward(params, ids, state, masks)
+    value, dlogits = cross_entropy(logits, targets)
+    grads, _ = backward(dlogits, cache)
+    return value, grads, new_state
+
+
+# ----------------------------------------------------------------------------
+# 4. Sampling
+
+def step(params, word, state):
+    """Advance one stream by one word: logits (V,) for the next word, and the new state.
+
+    word: an int id; state = (h, c) each (L, 1, H). The same lstm_step_forward as training.
+    """
+    h, c = state
+    L, _, H = h.shape
+    new_h, new_c = np.empty_like(h), np.empty_like(c)
+    tanh_c = np.empty((1, H), h.dtype)
+    x = None
+    for l in range(L):
+        if l == 0:
+            a = (params["Wx0"][word] + params["b0"])[None, :]    # (1, 4H) row lookup
+        else:
+            a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
+        lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
+        x = new_h[l]                                             # (1, H)
+    logits = (x @ params["Wy"] + params["by"])[0]               # (V,)
+    return logits, (new_h, new_c)
+
+
+def sample_word(logits, temperature, rng, allowed=None):
+    """Draw a word id from softmax(logits / temperature), in float64.
+
+    temperature ("diversity") > 0: low is conservative, high is adventurous; 0 is argmax.
+    allowed: optional boolean mask (V,) of the words that may be drawn.
+    rng: a seeded np.random.Generator, so the same seed gives the same words.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    if allowed is not None:
+        z = np.where(allowed, z, -np.inf)
+    if temperature <= 0:
+        return int(np.argmax(z))
+    z = z / temperature
+    p = np.exp(z - z.max())                                 # max-subtracted: stable
+    cdf = np.cumsum(p)
+    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+
+
+def sample(params, config, primer, n_words, temperature, rng):
+    """Feed the primer ids, then draw n_words more. Returns the list of new ids."""
+    state = zero_state(config, 1, params["Wy"].dtype)
+    logits = None
+    for word in primer:
+        logits, state = step(params, word, state)
+    out = []
+    for _ in range(n_words):
+        word = sample_word(logits, temperature, rng)
+        out.append(word)
+        logits, state = step(params, word, state)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# 5. Optimisation: gradient clipping and Adam
+
+def clip_grads(grads, max_norm):
+    """Global-norm clipping (as nanoGPT's grad_clip): if the norm of all gradients together
+    exceeds max_norm, scale them all by max_norm / norm, keeping their direction. 0 disables.
+    Returns the norm before clipping."""
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    if max_norm > 0 and norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm                            # clip to mitigate exploding gradients
+    return norm
+
+
+def adam_init(params):
+    """Adam's state: first and second moments per parameter, and the step count t."""
+    return {"m": {k: np.zeros_like(p) for k, p in params.items()},
+            "v": {k: np.zeros_like(p) for k, p in params.items()},
+            "t": 0}
+
+
+def adam_step(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam update, in place (Kingma & Ba 2014, Algorithm 1).
+
+    config format: lr (step size alpha), beta1, beta2 (decay rates of the moment
+    estimates), eps (keeps the division finite); opt = adam_init(params).
+    """
+    opt["t"] += 1
+    t = opt["t"]
+    for k, p in params.items():
+        g, m, v = grads[k], opt["m"][k], opt["v"][k]
+        m *= beta1
+        m += (1 - beta1) * g                                # m_t = b1 m_{t-1} + (1 - b1) g_t
+        v *= beta2
+        v += (1 - beta2) * (g * g)                          # v_t = b2 v_{t-1} + (1 - b2) g_t^2
+        m_hat = m / (1 - beta1 ** t)                        # bias-corrected first moment
+        v_hat = v / (1 - beta2 ** t)                        # bias-corrected second moment
+        p -= lr * m_hat / (np.sqrt(v_hat) + eps)            # theta_t = theta_{t-1} - alpha m^ / (sqrt(v^) + eps)
+
+
+# ----------------------------------------------------------------------------
+# 6. Checkpoints
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable lstm-drums checkpoint."""
+
+
+def _torch_names(L):
+    """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed)."""
+    names = {}
+    for l in range(L):
+        names[f"Wx{l}"] = f"weight_ih_l{l}"                 # (4H, D) in PyTorch
+        names[f"Wh{l}"] = f"weight_hh_l{l}"                 # (4H, H)
+        names[f"b{l}"] = f"bias_ih_l{l}"                    # (4H,); bias_hh_l{l} stored as zeros
+    names["Wy"], names["by"] = "decoder.weight", "decoder.bias"  # (V, H), (V,)
+    return names
+
+
+def save_checkpoint(path, params, config, vocab, opt=None, extra=None):
+    """Write everything to one .npz, atomically (a temporary file, then a rename).
+
+    params are stored under PyTorch's names and shapes, so they load into nn.LSTM and
+    nn.Linear unchanged. Beside them: vocab (array of str, id = index), config (JSON),
+    format_version, and for an exact resume Adam's moments and step count (opt) and any
+    JSON-able extra (train.py keeps its RNG state and data position there).
+    """
+    arrays = {"format_version": np.array(FORMAT_VERSION),
+              "config": np.array(json.dumps(config)),
+              "vocab": np.array(list(vocab), dtype=str),
+              "extra": np.array(json.dumps(extra or {}))}
+    for ours, theirs in _torch_names(config["layers"]).items():
+        p = params[ours]
+        arrays[theirs] = p.T if p.ndim == 2 else p
+        if theirs.startswith("bias_ih"):
+            arrays[theirs.replace("bias_ih", "bias_hh")] = np.zeros_like(p)
+    if opt is not None:
+        arrays["adam.t"] = np.array(opt["t"])
+        for k in params:
+            arrays[f"adam.m.{k}"] = opt["m"][k]
+            arrays[f"adam.v.{k}"] = opt["v"][k]
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_checkpoint(path, dtype=np.float32):
+    """Read a checkpoint (never with pickle); check every array's presence, dtype and shape.
+
+    Returns a dict: params, config, vocab (list of str), opt (None if absent), extra.
+    Raises CheckpointError with a one-line reason for anything else.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({e})") from None
+
+    def get(name, kind=None, shape=None):
+        if name not in arrays:
+            raise CheckpointError(f"{path}: missing array {name!r}")
+        a = arrays[name]
+        if kind is not None and a.dtype.kind not in kind:
+            raise CheckpointError(f"{path}: array {name!r} has dtype {a.dtype}, expected kind {kind!r}")
+        if shape is not None and a.shape != shape:
+            raise CheckpointError(f"{path}: array {name!r} has shape {a.shape}, expected {shape}")
+        return a
+
+    version = int(get("format_version", "iu", ()))
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format version {version}, this code reads {FORMAT_VERSION}")
+    try:
+        config = json.loads(str(get("config", "U", ())))
+        extra = json.loads(str(get("extra", "U", ())))
+        V, H, L = int(config["vocab_size"]), int(config["hidden"]), int(config["layers"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: bad config ({e})") from None
+    vocab = [str(w) for w in get("vocab", "U", (V,))]
+    shapes = {"Wy": (H, V), "by": (V,)}
+    for l in range(L):
+        shapes.update({f"Wx{l}": (V if l == 0 else H, 4 * H), f"Wh{l}": (H, 4 * H), f"b{l}": (4 * H,)})
+    params = {}
+    for ours, theirs in _torch_names(L).items():
+        shape = shapes[ours]
+        a = get(theirs, "f", shape[::-1])
+        if theirs.startswith("bias_ih"):
+            a = a + get(theirs.replace("bias_ih", "bias_hh"), "f", shape)  # PyTorch keeps two biases
+        params[ours] = np.ascontiguousarray(a.T if a.ndim == 2 else a, dtype=dtype)
+    opt = None
+    if "adam.t" in arrays:
+        opt = {"t": int(get("adam.t", "iu", ())),
+               "m": {k: get(f"adam.m.{k}", "f", shapes[k]).astype(dtype) for k in params},
+               "v": {k: get(f"adam.v.{k}", "f", shapes[k]).astype(dtype) for k in params}}
+    return {"params": params, "config": config, "vocab": vocab, "opt": opt, "extra": extra}

@@ -1,0 +1,303 @@
+"""Tests of lstm_drums.py: gradients checked numerically in float64, a naive reference
+forward, Adam against the paper, learning a groove, checkpoints, sampling."""
+import numpy as np
+import pytest
+
+import lstm_drums as M
+
+# Tiny sizes for the gradient checks (CS231n style): V vocab, H hidden, L layers, N batch, T steps.
+V, H, L, N, T = 7, 5, 2, 3, 4
+
+
+def rel_error(x, y):
+    """CS231n's relative error, elementwise, worst entry."""
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def scaled_error(numerical, analytic):
+    """Worst entry's error relative to the array's largest gradient.
+
+    (Elementwise relative error is meaningless for entries near 0: there the float64
+    round-off of the centred difference, ~1e-16 * loss / h = 1e-11, dominates.)
+    """
+    return float(np.max(np.abs(numerical - analytic)) / np.max(np.abs(numerical)))
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Centred differences of the scalar f() w.r.t. every entry of x (changed in place, restored)."""
+    grad = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + h
+        fp = f()
+        x[ix] = old - h
+        fm = f()
+        x[ix] = old
+        grad[ix] = (fp - fm) / (2 * h)
+    return grad
+
+
+def tiny_model(seed, dropout):
+    rng = np.random.default_rng(seed)
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 0.5}
+    params = M.init_params(config, rng, np.float64)
+    state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))  # a non-zero incoming state
+    chunks = [(rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N))) for _ in range(2)]
+    masks = [M.make_dropout_masks(config, T, N, rng, np.float64) for _ in range(2)]
+    return params, state, chunks, masks
+
+
+def two_chunk_loss_and_grads(params, state, chunks, masks):
+    """loss = CE(chunk 1) + CE(chunk 2 from chunk 1's final state), with full BPTT across both."""
+    caches, total, dlogits = [], 0.0, []
+    for (ids, targets), mask in zip(chunks, masks):
+        logits, state, cache = M.forward(params, ids, state, mask)
+        value, d = M.cross_entropy(logits, targets)
+        total += value
+        caches.append(cache)
+        dlogits.append(d)
+    grads2, dstate_mid = M.backward(dlogits[1], caches[1])
+    grads1, dstate0 = M.backward(dlogits[0], caches[0], dstate=dstate_mid)  # the carried state's gradient
+    return total, {k: grads1[k] + grads2[k] for k in grads1}, dstate0
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.4], ids=["no-dropout", "fixed-dropout-mask"])
+def test_gradients_match_centred_differences(dropout):
+    params, state, chunks, masks = tiny_model(231, dropout)
+    if dropout == 0:
+        assert masks == [None, None]
+    _, grads, dstate = two_chunk_loss_and_grads(params, state, chunks, masks)
+    f = lambda: two_chunk_loss_and_grads(params, state, chunks, masks)[0]
+    for name in params:
+        num = numerical_gradient(f, params[name])
+        # we see ~1e-8; a wrong chain-rule step gives ~1e-1
+        assert scaled_error(num, grads[name]) < 1e-6, f"{name}: backward disagrees with centred differences"
+    for k, which in enumerate(["h0", "c0"]):
+        num = numerical_gradient(f, state[k])
+        assert scaled_error(num, dstate[k]) < 1e-6, f"d{which}: backward disagrees with centred differences"
+
+
+def test_truncated_bptt_cuts_the_state_gradient():
+    params, state, chunks, masks = tiny_model(1, 0.0)
+    ids, targets = chunks[0]
+    value, grads, new_state = M.loss(params, ids, targets, state)
+    logits, new_state2, cache = M.forward(params, ids, state)
+    assert value == M.cross_entropy(logits, targets)[0]
+    np.testing.assert_array_equal(new_state[0], new_state2[0])
+    # loss() cuts at the end of the chunk: same as backward with no upstream state gradient
+    grads_cut, _ = M.backward(M.cross_entropy(logits, targets)[1], cache)
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], grads_cut[k])
+
+
+def naive_forward(params, ids, state):
+    """A deliberately plain reference: per step, per gate, exp-based sigmoid, one-hot input."""
+    h, c = [s.copy() for s in state[0]], [s.copy() for s in state[1]]
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    out = []
+    for t in range(ids.shape[0]):
+        x = np.eye(V)[ids[t]]                               # (N, V) one-hot
+        for l in range(L):
+            a = x @ params[f"Wx{l}"] + h[l] @ params[f"Wh{l}"] + params[f"b{l}"]
+            i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+            c[l] = f * c[l] + i * g
+            h[l] = o * np.tanh(c[l])
+            x = h[l]
+        out.append(x @ params["Wy"] + params["by"])
+    return np.array(out), (np.array(h), np.array(c))
+
+
+def test_forward_matches_a_naive_reference_on_linspace_inputs():
+    config = {"vocab_size": V, "hidden": H, "layers": L}
+    params = M.init_params(config, np.random.default_rng(0), np.float64)
+    for k, p in params.items():  # deterministic, CS231n-style weights
+        params[k] = np.linspace(-0.4, 0.3, p.size).reshape(p.shape)
+    ids = np.arange(T * N).reshape(T, N) % V
+    state = (np.linspace(-0.2, 0.5, L * N * H).reshape(L, N, H), np.linspace(-1, 1, L * N * H).reshape(L, N, H))
+    logits, (hT, cT), _ = M.forward(params, ids, state)
+    ref_logits, (ref_h, ref_c) = naive_forward(params, ids, state)
+    assert rel_error(logits, ref_logits) < 1e-12
+    assert rel_error(hT, ref_h) < 1e-12 and rel_error(cT, ref_c) < 1e-12
+
+
+def test_sigmoid_is_stable_and_exact():
+    x = np.array([-1000.0, -30, -1, 0, 1, 30, 1000])
+    with np.errstate(all="raise"):
+        s = M.sigmoid_(x.copy())
+    # absolute error ~1e-17: (1 + tanh(x/2)) loses relative precision only far in the left tail
+    np.testing.assert_allclose(s, [0, 1 / (1 + np.exp(30)), 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-1)),
+                                   1 / (1 + np.exp(-30)), 1], rtol=1e-12, atol=1e-16)
+
+
+def test_cross_entropy_of_uniform_logits_is_log_v():
+    loss, d = M.cross_entropy(np.zeros((T, N, V)), np.zeros((T, N), dtype=int))
+    assert loss == pytest.approx(np.log(V))  # the loss to expect at step 0
+    assert d.sum() == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------------------
+# Optimisation
+
+def test_adam_matches_algorithm_1():
+    rng = np.random.default_rng(0)
+    theta0 = rng.normal(size=(3, 4))
+    g1, g2 = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    params = {"w": theta0.copy()}
+    opt = M.adam_init(params)
+    lr, b1, b2, eps = 0.01, 0.8, 0.95, 1e-6
+    M.adam_step(params, {"w": g1}, opt, lr, b1, b2, eps)
+    # t = 1: m = (1-b1) g, v = (1-b2) g^2, so m^ = g and v^ = g^2: a step of lr * g / (|g| + eps)
+    theta1 = theta0 - lr * g1 / (np.abs(g1) + eps)
+    np.testing.assert_allclose(params["w"], theta1, rtol=1e-12)
+    M.adam_step(params, {"w": g2}, opt, lr, b1, b2, eps)
+    m = b1 * (1 - b1) * g1 + (1 - b1) * g2
+    v = b2 * (1 - b2) * g1 ** 2 + (1 - b2) * g2 ** 2
+    theta2 = theta1 - lr * (m / (1 - b1 ** 2)) / (np.sqrt(v / (1 - b2 ** 2)) + eps)
+    np.testing.assert_allclose(params["w"], theta2, rtol=1e-12)
+    assert opt["t"] == 2
+
+
+def test_clipping_scales_the_global_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}  # global norm sqrt(9 + 16) = 5
+    assert M.clip_grads(grads, 10.0) == pytest.approx(5.0)
+    np.testing.assert_array_equal(grads["a"], [3.0, 0.0])              # under the limit: untouched
+    assert M.clip_grads(grads, 2.5) == pytest.approx(5.0)
+    np.testing.assert_allclose(grads["a"], [1.5, 0.0])                 # halved, same direction
+    np.testing.assert_allclose(grads["b"], [[0.0, 2.0]])
+    assert M.clip_grads(grads, 0.0) == pytest.approx(2.5)              # 0 disables clipping
+    np.testing.assert_allclose(grads["a"], [1.5, 0.0])
+
+
+def test_learns_a_repeating_drum_pattern():
+    # one bar of rock 8ths as word ids (0 = BAR, 1..4 = the step words used), repeated
+    bar = [1, 4, 3, 4, 2, 4, 3, 4, 1, 4, 1, 4, 2, 4, 3, 4, 0]
+    data = np.array(bar * 40)
+    config = {"vocab_size": 5, "hidden": 32, "layers": 2, "dropout": 0.0}
+    rng = np.random.default_rng(1337)
+    params = M.init_params(config, rng)
+    opt = M.adam_init(params)
+    n_streams, seq = 4, 17
+    starts = np.arange(n_streams) * 7                       # streams at different phases of the bar
+    state = M.zero_state(config, n_streams)
+    for it in range(300):
+        offset = (it * seq) % (len(data) - seq - 60)
+        idx = starts[None, :] + offset + np.arange(seq)[:, None]   # (T, N)
+        value, grads, state = M.loss(params, data[idx], data[idx + 1], state)
+        M.clip_grads(grads, 5.0)
+        M.adam_step(params, grads, opt, lr=1e-2)
+    assert value < 0.05, f"final loss {value:.3f}: should have learned the bar almost exactly"
+    assert params["Wy"].dtype == np.float32
+
+
+# ----------------------------------------------------------------------------
+# Sampling and checkpoints
+
+def test_sampling_is_seeded_and_zero_temperature_is_argmax():
+    config = {"vocab_size": V, "hidden": 8, "layers": 2}
+    params = M.init_params(config, np.random.default_rng(3))
+    a = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    b = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    assert a == b and len(a) == 30 and all(0 <= w < V for w in a)
+    logits = np.array([0.1, 2.0, -1.0, 1.999])
+    rng = np.random.default_rng(0)
+    assert {M.sample_word(logits, 0.0, rng) for _ in range(5)} == {1}
+    assert M.sample_word(logits, 0.0, rng, allowed=np.array([1, 0, 1, 1], bool)) == 3
+    # a very low temperature is argmax in practice, and never overflows
+    assert {M.sample_word(logits, 1e-4, rng) for _ in range(20)} == {1}
+    # at T = 1 the frequencies follow softmax(logits)
+    draws = np.bincount([M.sample_word(logits, 1.0, rng) for _ in range(4000)], minlength=4) / 4000
+    p = np.exp(logits) / np.exp(logits).sum()
+    np.testing.assert_allclose(draws, p, atol=0.03)
+
+
+def test_step_matches_the_sequence_forward():
+    config = {"vocab_size": V, "hidden": H, "layers": L}
+    params = M.init_params(config, np.random.default_rng(5))
+    ids = np.array([[3], [1], [6], [0]])                     # (T, 1)
+    logits, _, _ = M.forward(params, ids, M.zero_state(config, 1))
+    state = M.zero_state(config, 1)
+    for t in range(4):
+        step_logits, state = M.step(params, int(ids[t, 0]), state)
+        np.testing.assert_allclose(step_logits, logits[t, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.1}
+    params = M.init_params(config, np.random.default_rng(8))
+    opt = M.adam_init(params)
+    M.adam_step(params, {k: np.ones_like(p) for k, p in params.items()}, opt)
+    vocab = ["BAR"] + [f"0b{k:09b}" for k in range(V - 1)]
+    path = tmp_path / "model.npz"
+    M.save_checkpoint(str(path), params, config, vocab, opt, extra={"step": 7})
+    ck = M.load_checkpoint(str(path))
+    assert ck["config"] == config and ck["vocab"] == vocab and ck["extra"] == {"step": 7}
+    assert ck["opt"]["t"] == 1
+    ids = np.array([[1, 2], [3, 4]])
+    a = M.forward(params, ids, M.zero_state(config, 2))[0]
+    b = M.forward(ck["params"], ids, M.zero_state(config, 2))[0]
+    np.testing.assert_array_equal(a, b)
+    with np.load(path, allow_pickle=False) as z:             # PyTorch's names and shapes
+        assert z["weight_ih_l0"].shape == (4 * H, V) and z["weight_hh_l1"].shape == (4 * H, H)
+        assert z["decoder.weight"].shape == (V, H) and not z["bias_hh_l0"].any()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left behind
+
+
+def _rewrite(path, change):
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.pop("weight_hh_l1"), "missing array 'weight_hh_l1'"),
+    (lambda a: a.__setitem__("decoder.weight", np.zeros((V, H + 1))), "'decoder.weight' has shape"),
+    (lambda a: a.__setitem__("format_version", np.array(99)), "format version 99"),
+    (lambda a: a.__setitem__("vocab", np.array([None] * V, dtype=object)), "not a readable checkpoint"),
+    (lambda a: a.__setitem__("config", np.array("{not json")), "bad config"),
+])
+def test_bad_checkpoints_fail_clearly(tmp_path, change, message):
+    config = {"vocab_size": V, "hidden": H, "layers": L}
+    path = str(tmp_path / "m.npz")
+    M.save_checkpoint(path, M.init_params(config, np.random.default_rng(0)), config, ["w"] * V)
+    _rewrite(path, change)
+    with pytest.raises(M.CheckpointError, match=message):
+        M.load_checkpoint(path)
+
+
+def test_not_a_checkpoint(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(M.CheckpointError, match="not a readable checkpoint"):
+        M.load_checkpoint(str(path))
+    with pytest.raises(M.CheckpointError):
+        M.load_checkpoint(str(tmp_path / "missing.npz"))
+
+
+def test_same_weights_same_logits_and_grads_as_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    config = {"vocab_size": V, "hidden": H, "layers": L}
+    params = M.init_params(config, np.random.default_rng(4), np.float64)
+    path = str(tmp_path / "m.npz")
+    M.save_checkpoint(path, params, config, ["w"] * V)
+    lstm = torch.nn.LSTM(V, H, num_layers=L).double()
+    decoder = torch.nn.Linear(H, V).double()
+    with np.load(path, allow_pickle=False) as z:             # the README's loading recipe
+        lstm.load_state_dict({k: torch.from_numpy(z[k]) for k in lstm.state_dict()})
+        decoder.load_state_dict({"weight": torch.from_numpy(z["decoder.weight"]),
+                                 "bias": torch.from_numpy(z["decoder.bias"])})
+    rng = np.random.default_rng(0)
+    ids, targets = rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N))
+    state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
+    value, grads, (hT, cT) = M.loss(params, ids, targets, state)
+    x = torch.nn.functional.one_hot(torch.from_numpy(ids), V).double()
+    out, (th, tc) = lstm(x, (torch.from_numpy(state[0]), torch.from_numpy(state[1])))
+    logits = decoder(out)
+    tloss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), torch.from_numpy(targets).reshape(-1))
+    tloss.backward()
+    assert value == pytest.approx(tloss.item(), rel=1e-12)
+    np.testing.assert_allclose(hT, th.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(grads["Wh1"], lstm.weight_hh_l1.grad.numpy().T, rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(grads["Wx0"], lstm.weight_ih_l0.grad.numpy().T, rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(grads["b0"], lstm.bias_ih_l0.grad.numpy(), rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(grads["Wy"], decoder.weight.grad.numpy().T, rtol=1e-8, atol=1e-14)
