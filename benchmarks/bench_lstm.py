@@ -1,0 +1,179 @@
+"""Training and sampling speed of lstm_drums.py, against the float32 matmul peak (and PyTorch,
+when it is importable), measured in the same run.
+
+    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--steps 10] [--threads 2]
+
+For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
+backward, clipping and Adam on an (T, N) chunk. Printed per size:
+  words/s    N*T / median step time
+  MFU        model matmul FLOPs per step / step time / peak, where the peak is the
+             best float32 GEMM rate (2048^3 and 4096^3 products) measured in this run
+  peak MiB   the most memory numpy arrays held during one step (tracemalloc)
+  sample/s   single-stream sampling: one word in, one word drawn (lstm_drums.step + sample_word)
+The runs that are compared alternate (numpy step, torch step, numpy step, ...), and the
+figures are medians, so load from elsewhere on the machine hits both alike.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+import numpy as np  # noqa: E402
+
+import lstm_drums as M  # noqa: E402
+
+V = 513
+SIZES = [(3, 512, 64, 64), (2, 256, 32, 64), (2, 128, 32, 64)]  # (L, H, N, T); the first is the seed's
+
+
+def matmul_peak(repeats=5):
+    """Best float32 GEMM rate in FLOP/s, over square products of 2048 and 4096."""
+    rng = np.random.default_rng(0)
+    best = 0.0
+    for n in (2048, 4096):
+        a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+        a @ b
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ b
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - t0))
+    return best
+
+
+def model_flops(L, H, N, T):
+    """Matmul FLOPs of one training step (a multiply-add is 2 FLOPs; the layer-0 lookup is free)."""
+    TN, G = T * N, 4 * H
+    flops = 0
+    for l in range(L):
+        flops += 2 * TN * H * G * 3            # recurrent product forward, its backward, dWh
+        if l > 0:
+            flops += 2 * TN * H * G * 3        # input projection forward, dWx, dx
+    flops += 2 * TN * H * V * 3                # decoder forward, dWy, dx
+    return flops
+
+
+def numpy_trainer(L, H, N, T, seed=0):
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2}
+    rng = np.random.default_rng(seed)
+    params = M.init_params(config, rng)
+    opt = M.adam_init(params)
+    ids = rng.integers(0, V, (T + 1, N))
+    state = [M.zero_state(config, N)]
+
+    def train_step():
+        masks = M.make_dropout_masks(config, T, N, rng)
+        _, grads, state[0] = M.loss(params, ids[:-1], ids[1:], state[0], masks)
+        M.clip_grads(grads, 5.0)
+        M.adam_step(params, grads, opt)
+
+    def sample(n_words):
+        state1 = M.zero_state(config, 1)
+        word = 0
+        for _ in range(n_words):
+            logits, state1 = M.step(params, word, state1)
+            word = M.sample_word(logits, 1.0, rng)
+
+    return train_step, sample
+
+
+def torch_trainer(torch, L, H, N, T, seed=0):
+    torch.manual_seed(seed)
+    lstm = torch.nn.LSTM(V, H, num_layers=L, dropout=0.2)
+    drop = torch.nn.Dropout(0.2)
+    decoder = torch.nn.Linear(H, V)
+    params = list(lstm.parameters()) + list(decoder.parameters())
+    opt = torch.optim.Adam(params, lr=2e-3)
+    ids = torch.randint(0, V, (T + 1, N))
+    x = torch.nn.functional.one_hot(ids[:-1], V).float()  # the same one-hot input as ours
+    state = [None]
+
+    def train_step():
+        out, st = lstm(x, state[0])
+        state[0] = tuple(s.detach() for s in st)
+        loss = torch.nn.functional.cross_entropy(decoder(drop(out)).reshape(-1, V), ids[1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+
+    def sample(n_words):
+        with torch.no_grad():
+            st, word = None, 0
+            for _ in range(n_words):
+                out, st = lstm(torch.nn.functional.one_hot(torch.tensor([[word]]), V).float(), st)
+                p = torch.softmax(decoder(out[0, 0]).double(), 0)
+                word = int(torch.multinomial(p, 1))
+
+    return train_step, sample
+
+
+def peak_memory(train_step):
+    tracemalloc.start()
+    train_step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps per size (after 2 warm-up)")
+    parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
+    args = parser.parse_args()
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            pass
+    print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+          + (f", torch {torch.__version__} with {args.threads} threads" if torch else ", torch not importable"))
+    peak = matmul_peak()
+    print(f"float32 matmul peak: {peak / 1e9:.0f} GFLOP/s")
+    header = f"{'L x H':>8} {'N':>3} {'T':>3} | {'words/s':>8} {'MFU':>5} {'peak MiB':>8} {'sample/s':>8}"
+    if torch:
+        header += f" | {'torch words/s':>13} {'sample/s':>8} | {'ratio train':>11} {'sample':>6}"
+    print(header)
+    for L, H, N, T in SIZES:
+        ours = numpy_trainer(L, H, N, T)
+        theirs = torch_trainer(torch, L, H, N, T) if torch else None
+        mem = peak_memory(ours[0])
+        for _ in range(2):                                   # warm-up
+            ours[0]()
+            if theirs:
+                theirs[0]()
+        times = {"ours": [], "torch": []}
+        samples = {"ours": [], "torch": []}
+        for _ in range(args.steps):                          # alternate the runs we compare
+            times["ours"].append(timed(ours[0]))
+            if theirs:
+                times["torch"].append(timed(theirs[0]))
+        for _ in range(3):
+            samples["ours"].append(timed(ours[1], args.sample_words))
+            if theirs:
+                samples["torch"].append(timed(theirs[1], args.sample_words))
+        t = statistics.median(times["ours"])
+        s = statistics.median(samples["ours"])
+        line = (f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t:8.0f} {model_flops(L, H, N, T) / t / peak:5.0%} "
+                f"{mem / 2 ** 20:8.0f} {args.sample_words / s:8.0f}")
+        if theirs:
+            tt, ts = statistics.median(times["torch"]), statistics.median(samples["torch"])
+            line += f" | {N * T / tt:13.0f} {args.sample_words / ts:8.0f} | {tt / t:10.2f}x {ts / s:5.2f}x"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
