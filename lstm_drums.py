@@ -404,13 +404,14 @@ def _torch_names(L):
     return names
 
 
-def save_checkpoint(path, params, config, vocab, opt=None, extra=None):
+def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=None):
     """Write everything to one .npz, atomically (a temporary file, then a rename).
 
     params are stored under PyTorch's names and shapes, so they load into nn.LSTM and
     nn.Linear unchanged. Beside them: vocab (array of str, id = index), config (JSON),
-    format_version, and for an exact resume Adam's moments and step count (opt) and any
-    JSON-able extra (train.py keeps its RNG state and data position there).
+    format_version, and for an exact resume Adam's moments and step count (opt), the
+    (h, c) state carried between chunks (state, each (L, N, H)) and any JSON-able extra
+    (train.py keeps its RNG state and data position there).
     """
     arrays = {"format_version": np.array(FORMAT_VERSION),
               "config": np.array(json.dumps(config)),
@@ -426,6 +427,8 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None):
         for k in params:
             arrays[f"adam.m.{k}"] = opt["m"][k]
             arrays[f"adam.v.{k}"] = opt["v"][k]
+    if state is not None:
+        arrays["state.h"], arrays["state.c"] = state
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
@@ -443,7 +446,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None):
 def load_checkpoint(path, dtype=np.float32):
     """Read a checkpoint (never with pickle); check every array's presence, dtype and shape.
 
-    Returns a dict: params, config, vocab (list of str), opt (None if absent), extra.
+    Returns a dict: params, config, vocab (list of str), opt and state (None if absent), extra.
     Raises CheckpointError with a one-line reason for anything else.
     """
     try:
@@ -487,4 +490,10 @@ def load_checkpoint(path, dtype=np.float32):
         opt = {"t": int(get("adam.t", "iu", ())),
                "m": {k: get(f"adam.m.{k}", "f", shapes[k]).astype(dtype) for k in params},
                "v": {k: get(f"adam.v.{k}", "f", shapes[k]).astype(dtype) for k in params}}
-    return {"params": params, "config": config, "vocab": vocab, "opt": opt, "extra": extra}
+    state = None
+    if "state.h" in arrays:
+        h = get("state.h", "f")
+        if h.ndim != 3 or h.shape[0] != L or h.shape[2] != H:
+            raise CheckpointError(f"{path}: array 'state.h' has shape {h.shape}, expected ({L}, N, {H})")
+        state = (h.astype(dtype), get("state.c", "f", h.shape).astype(dtype))
+    return {"params": params, "config": config, "vocab": vocab, "opt": opt, "state": state, "extra": extra}

@@ -1,0 +1,199 @@
+"""generate.py: new drum tracks from a trained checkpoint, at several diversities.
+
+    python generate.py                                     # runs/default/best.npz, 16 bars, 5 diversities
+    python generate.py runs/metallica/best.npz --bars 32 --diversity 0.8 1.0 --bpm 160
+    python generate.py --primer data/demo/rock_8ths.mid --meter 4/4 --seed 7
+
+For each diversity (the sampling temperature: low is safe and repetitive, high is
+adventurous) it writes a words file and a MIDI file (GM drums, channel 10), prints a drum
+tab of the first bars, and compares the track's statistics with the training corpus's.
+
+Whole bars by default: the sampler never lets the model close a bar early (BAR is masked
+out before the bar's last step) and closes it itself at the end (16 steps in 4/4, or
+--meter). With --free the model places BAR itself (then only an empty bar is refused).
+"""
+import argparse
+import json
+import os
+import sys
+from fractions import Fraction
+
+import numpy as np
+
+import encoding
+import lstm_drums as M
+import train
+
+DIVERSITIES = [0.5, 0.8, 1.0, 1.25, 1.5]   # the seed's five
+DEFAULT_CKPT = os.path.join(train.DEFAULT_OUT, "best.npz")
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+MAX_FREE_BAR = 64                          # with --free, a bar is closed after this many steps
+
+
+class GenerateError(Exception):
+    """Bad input for generation: reported in one line, exit code 1."""
+
+
+def meter_steps(meter):
+    """'4/4' -> 16 steps, '3/4' -> 12, '7/8' -> 14, '5/16' -> 5; GenerateError otherwise."""
+    try:
+        num, den = (int(x) for x in meter.split("/"))
+        steps = Fraction(num * 16, den)
+    except (ValueError, ZeroDivisionError):
+        raise GenerateError(f"--meter {meter!r}: want NUM/DEN, e.g. 4/4 or 7/8") from None
+    if num <= 0 or den <= 0 or steps.denominator != 1 or not 1 <= steps <= encoding.MAX_BAR_STEPS:
+        raise GenerateError(f"--meter {meter}: a bar must be a whole number of 16th notes (1..256)")
+    return int(steps)
+
+
+def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False):
+    """Feed the primer, then draw words until n_bars bars are closed. Returns the new word ids.
+
+    The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
+    while j < bar_steps, and is forced at j == bar_steps. With free=True the model
+    chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
+    after MAX_FREE_BAR steps.
+    """
+    V = config["vocab_size"]
+    no_bar = np.ones(V, dtype=bool)
+    no_bar[train.BAR_ID] = False                               # every word but BAR
+    state = M.zero_state(config, 1, params["Wy"].dtype)
+    for word in primer_ids:
+        logits, state = M.step(params, int(word), state)
+    out, j, bars = [], 0, 0
+    while bars < n_bars:
+        limit = MAX_FREE_BAR if free else bar_steps
+        if j >= limit:
+            word = train.BAR_ID                                 # the bar is full: close it
+        elif free and j > 0:
+            word = M.sample_word(logits, diversity, rng)
+        else:
+            word = M.sample_word(logits, diversity, rng, allowed=no_bar)
+        out.append(word)
+        if word == train.BAR_ID:
+            bars, j = bars + 1, 0
+        else:
+            j += 1
+        logits, state = M.step(params, word, state)
+    return out
+
+
+def read_primer(path):
+    """A primer file -> its words up to its last BAR (whole bars only)."""
+    if not os.path.exists(path):
+        raise GenerateError(f"{path}: no such primer file")
+    try:
+        if path.lower().endswith(".txt"):
+            songs = encoding.read_corpus(path)
+            words = songs[0] if songs else []
+        else:
+            bars, _ = encoding.encode_file(path)
+            words = encoding.bars_to_words(bars)
+    except encoding.CodecError as e:
+        raise GenerateError(f"primer {e}") from None
+    if encoding.BAR in words:
+        words = words[:len(words) - words[::-1].index(encoding.BAR)]
+    if not words:
+        raise GenerateError(f"{path}: the primer holds no words")
+    return words
+
+
+def output_name(out, stem, diversity):
+    return os.path.join(out, f"{stem}_div{diversity:.2f}")
+
+
+def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
+             primer=None, meter="4/4", free=False, velocity=100, tab_bars=4, log=print):
+    """The whole job; returns the summary dict printed as the last line."""
+    if n_bars < 1:
+        raise GenerateError(f"--bars {n_bars}: need at least 1 bar")
+    if any(not d >= 0 for d in diversities):
+        raise GenerateError(f"--diversity: must be >= 0 (0 = always the likeliest word), got {diversities}")
+    if not bpm > 0:
+        raise GenerateError(f"--bpm {bpm}: must be positive")
+    if not 1 <= velocity <= 127:
+        raise GenerateError(f"--velocity {velocity}: must be 1..127")
+    bar_steps = meter_steps(meter)
+    if not os.path.exists(ckpt_path):
+        raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
+    try:
+        ck = train.load_run_checkpoint(ckpt_path)
+    except train.TrainError as e:
+        raise GenerateError(str(e)) from None
+    params, config = ck["params"], ck["config"]
+    primer_words = read_primer(primer) if primer else [encoding.BAR]
+    primer_ids = train.to_ids(primer_words)
+    os.makedirs(out, exist_ok=True)
+    stem = f"groove_seed{seed}"
+    corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
+    log(f"{ckpt_path}: {config['layers']} x {config['hidden']} LSTM; {n_bars} bars of {bar_steps} steps"
+        + (" (model places BAR: --free)" if free else "") + f", primer {len(primer_words)} words")
+    results = []
+    for d in diversities:
+        rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
+        ids = sample_bars(params, config, primer_ids, n_bars, d, rng, bar_steps, free)
+        words = [train.VOCAB[i] for i in ids]
+        bars = encoding.words_to_bars(words)
+        base = output_name(out, stem, d)
+        encoding.write_atomic(base + ".txt", (" ".join(words) + "\n").encode())
+        mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
+        encoding.write_atomic(base + ".mid", encoding.midi_to_bytes(mid))
+        stats = train.song_stats([words], bar_steps)
+        log(f"\ndiversity {d:g}: {base}.mid ({len(bars)} bars, {len(words)} words)")
+        log(encoding.bars_to_tab(bars[:tab_bars]))
+        results.append({"diversity": d, "txt": base + ".txt", "mid": base + ".mid", **stats})
+    log("")
+    log(stats_table(results, corpus_stats))
+    return {"files": [r["mid"] for r in results] + [r["txt"] for r in results],
+            "corpus": corpus_stats, "outputs": results}
+
+
+def stats_table(results, corpus_stats):
+    """The tracks' statistics beside the training corpus's, one row each."""
+    short = dict(zip((name for _, name in encoding.DRUM_CLASSES), encoding.TAB_LABELS))
+    head = f"{'':>10} {'bars':>5} {'well-formed':>11} {'empty':>6} {'repeat':>6}  onsets/bar " + \
+        " ".join(f"{label:>4}" for label in encoding.TAB_LABELS)
+    rows = [head]
+    named = [("corpus", corpus_stats)] if corpus_stats else []
+    named += [(f"div {r['diversity']:g}", r) for r in results]
+    for name, s in named:
+        per = " ".join(f"{s['onsets_per_bar'][n]:4.1f}" for n in short)
+        rows.append(f"{name:>10} {s['bars']:5d} {s['well_formed_bars']:11.0%} {s['empty_bar_rate']:6.0%} "
+                    f"{s['repeat_share']:6.0%}  {'':>10} {per}")
+    return "\n".join(rows)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description="Write new drum tracks (MIDI and words) from a trained lstm-drums checkpoint.",
+        epilog="The last line printed is one JSON object listing the files and their statistics.")
+    p.add_argument("checkpoint", nargs="?", default=DEFAULT_CKPT,
+                   help="a train.py checkpoint (default: runs/default/best.npz)")
+    p.add_argument("--bars", type=int, default=16, help="bars per track (default 16)")
+    p.add_argument("--diversity", type=float, nargs="+", default=DIVERSITIES,
+                   help="sampling temperatures, one track each (default 0.5 0.8 1.0 1.25 1.5; 0 = argmax)")
+    p.add_argument("--seed", type=int, default=1337, help="random seed: same seed, same tracks (default 1337)")
+    p.add_argument("--bpm", type=float, default=120.0, help="tempo of the MIDI files (default 120)")
+    p.add_argument("--velocity", type=int, default=100, help="note velocity 1..127 (default 100)")
+    p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default out/)")
+    p.add_argument("--primer", metavar="FILE", help="start from this .mid or words .txt (its whole bars)")
+    p.add_argument("--meter", default="4/4", help="bar length for the bar mask (default 4/4 = 16 steps)")
+    p.add_argument("--free", action="store_true", help="let the model place BAR itself (no bar mask)")
+    p.add_argument("--tab-bars", type=int, default=4, help="bars of each track shown as a drum tab (default 4)")
+    args = p.parse_args(argv)
+    try:
+        summary = generate(args.checkpoint, args.bars, args.diversity, args.seed, args.bpm, args.out,
+                           args.primer, args.meter, args.free, args.velocity, args.tab_bars,
+                           log=lambda *a: print(*a, flush=True))
+    except (GenerateError, encoding.CodecError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

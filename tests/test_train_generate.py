@@ -1,0 +1,291 @@
+"""Tests of train.py and generate.py: the split, the statistics, evaluation and its baselines,
+exact resume after a real Ctrl-C, the bar mask, the JSON last lines, and bad input.
+Every model here is tiny and every run seeded, so the whole file takes seconds."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import pytest
+
+import encoding
+import generate
+import lstm_drums as M
+import train
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+TINY = ["--layers", "1", "--hidden", "16", "--batch", "4", "--seq", "8", "--log-every", "10"]
+ROCK = "x-x-x-x-x-x-x-x-"  # hi-hat 8ths
+
+
+def groove(n_bars, fill_every=4):
+    """A rock beat as words: kick on 1 and 3, snare on 2 and 4, hats on 8ths, a tom fill."""
+    bars = []
+    for b in range(n_bars):
+        tab = {"HH": ROCK, "BD": "x-------x-x-----", "SD": "----x-------x---"}
+        if b % fill_every == fill_every - 1:
+            tab["FT"] = "------------xxxx"
+        bars += encoding.tab_to_bars("\n".join(f"{k} |{v}|" for k, v in tab.items()))
+    return encoding.bars_to_words(bars)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("".join(" ".join(groove(n)) + "\n" for n in (12, 8, 10, 9)))
+    return str(path)
+
+
+def run_train(argv, capsys):
+    code = train.main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# ----------------------------------------------------------------------------
+# Data, vocabulary, statistics
+
+def test_vocabulary_is_fixed_and_ordered():
+    assert len(train.VOCAB) == 513
+    assert train.VOCAB[0] == "0b000000000" and train.VOCAB[0b100000001] == "0b100000001"
+    assert train.VOCAB[511] == "0b111111111" and train.VOCAB[512] == "BAR" == train.VOCAB[train.BAR_ID]
+
+
+def test_validation_holds_out_whole_songs_seeded():
+    songs = [(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"]) for k in range(20)]
+    tr, va = train.split_songs(songs, 0.1, seed=5)
+    assert len(va) == 2 and len(tr) == 18                      # round(0.1 * 20) whole songs
+    assert sorted(tr + va) == sorted(songs)                    # nothing split or lost
+    assert train.split_songs(songs, 0.1, seed=5) == (tr, va)   # seeded
+    assert train.split_songs(songs, 0.1, seed=6) != (tr, va)
+
+
+def test_a_single_song_is_split_at_a_bar_line():
+    words = groove(20)                                         # 20 bars of 17 words
+    (name, head), = train.split_songs([("one", words)], 0.1, seed=0)[0]
+    (_, tail), = train.split_songs([("one", words)], 0.1, seed=0)[1]
+    assert head + tail == words and head[-1] == "BAR"
+    assert len(tail) == 2 * 17                                 # the last 10% of 20 bars
+
+
+def test_song_stats_by_hand():
+    bars = encoding.tab_to_bars("HH |x-x-|x-x-|xx--|----|\nBD |x---|x---|x---|----|")
+    s = train.song_stats([encoding.bars_to_words(bars)], bar_steps=4)
+    assert s["bars"] == 4 and s["well_formed_bars"] == 1.0
+    assert s["onsets_per_bar"]["closed hi-hat"] == 1.5         # (2 + 2 + 2 + 0) / 4
+    assert s["onsets_per_bar"]["kick"] == 0.75
+    assert s["empty_bar_rate"] == 0.25
+    # bar 2 equals bar 1 (4 of 4), bar 3 differs from bar 2 at steps 1, 2 (2 of 4),
+    # bar 4 differs from bar 3 at steps 0, 1 (2 of 4): 8 of 12
+    assert s["repeat_share"] == round(8 / 12, 4)
+
+
+def test_bar_back_points_one_bar_back_including_bar():
+    ids = train.to_ids("0b100000000 0b000000000 BAR 0b100000000 0b010000000 BAR 0b001000000 BAR".split())
+    # places:            0           1          2   0           1          2   0          1
+    assert train.bar_back(ids).tolist() == [-1, -1, -1, 256, 0, 512, 256, 128]
+    # a short bar after a long one: its BAR (place 1) looks at the long bar's place 1
+
+
+def test_baselines_on_a_perfect_loop():
+    ids = train.to_ids(groove(8, fill_every=100))              # the same bar 8 times
+    counts = np.bincount(ids, minlength=513)
+    base = train.baselines([ids], counts, repeat_rate=0.99)
+    nats, acc = base["repeat one bar back"]
+    assert acc > 0.85                                          # all but the first bar (16 of 135 words)
+    assert nats < base["unigram"][0]
+
+
+# ----------------------------------------------------------------------------
+# Training, evaluation, resume
+
+def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
+    out = str(tmp_path / "run")
+    code, stdout, _ = run_train([corpus, "--out", out, "--steps", "300", "--eval-every", "100",
+                                 "--dropout", "0", "--lr", "0.01"] + TINY, capsys)
+    assert code == 0
+    lines = stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert set(summary) >= {"best_val_nats_per_word", "train_words_per_s", "steps", "checkpoint"}
+    assert summary["steps"] == 300 and summary["checkpoint"] == os.path.join(out, "best.npz")
+    assert "ln V = ln 513 = 6.240" in stdout                   # the loss to expect at step 0
+    assert any(line.startswith("step    150 |") and "ETA" in line for line in lines)
+    assert summary["best_val_nats_per_word"] < 1.0             # a 4-song loop: learned well below ln 513
+    history = open(os.path.join(out, "history.csv")).read().splitlines()
+    assert history[0] == "step,epoch,train_loss,val_nats_per_word,lr" and len(history) == 4
+
+    code, stdout, _ = run_train(["--eval", summary["checkpoint"], corpus], capsys)
+    assert code == 0
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert set(result) == {"nats_per_word", "perplexity", "accuracy", "event_accuracy",
+                           "no_event_accuracy", "words"}
+    assert result["words"] == sum(17 * n - 1 for n in (12, 8, 10, 9))   # all but each song's first word
+    assert result["perplexity"] == pytest.approx(np.exp(result["nats_per_word"]), rel=1e-3)
+    assert "unigram" in stdout and "repeat one bar back" in stdout
+
+
+def test_score_songs_matches_step_by_step_sampling_logits():
+    config = {"vocab_size": 513, "hidden": 8, "layers": 2}
+    params = M.init_params(config, np.random.default_rng(0))
+    songs = [train.to_ids(groove(2)), train.to_ids(groove(1))]  # different lengths: padding
+    logp, hit, targets = train.score_songs(params, config, songs, chunk=5)
+    assert len(logp) == len(targets) == 33 + 16
+    state, expect = M.zero_state(config, 1), []
+    for t, w in enumerate(songs[1][:-1]):                      # the second song, from a zero state
+        logits, state = M.step(params, int(w), state)
+        z = logits.astype(np.float64)
+        expect.append(z[songs[1][t + 1]] - np.log(np.exp(z - z.max()).sum()) - z.max())
+    np.testing.assert_allclose(logp[33:], expect, rtol=1e-5)
+
+
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
+    """A real SIGINT mid-run: the run saves last.npz and exits 130; resuming it to step S
+    gives the same weights, bit for bit, as one run straight to step S."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    common = [sys.executable, os.path.join(ROOT, "train.py"), corpus, "--layers", "2", "--hidden", "16",
+              "--batch", "4", "--seq", "8", "--dropout", "0.3", "--eval-every", "4", "--patience", "1",
+              "--lr-decay", "0.7", "--lr", "0.03"]
+    a = str(tmp_path / "a")
+    proc = subprocess.Popen(common + ["--out", a, "--steps", "100000", "--log-every", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if line.startswith("step     25 |"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert json.loads(rest.strip().splitlines()[-1])["interrupted"] is True
+    assert "Traceback" not in err
+    stopped = M.load_checkpoint(os.path.join(a, "last.npz"))["extra"]["step"]
+    assert stopped >= 25
+    target = str(stopped + 30)
+    resumed = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), corpus,
+                              "--resume", os.path.join(a, "last.npz"), "--steps", target],
+                             capture_output=True, text=True, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    b = str(tmp_path / "b")
+    straight = subprocess.run(common + ["--out", b, "--steps", target], capture_output=True, text=True, env=env)
+    assert straight.returncode == 0, straight.stderr
+    ra, rb = M.load_checkpoint(os.path.join(a, "last.npz")), M.load_checkpoint(os.path.join(b, "last.npz"))
+    assert ra["extra"]["step"] == rb["extra"]["step"] == int(target)
+    assert ra["extra"]["lr"] == rb["extra"]["lr"] < 0.03       # the plateau schedule came along too
+    for k in ra["params"]:
+        np.testing.assert_array_equal(ra["params"][k], rb["params"][k], err_msg=k)
+    np.testing.assert_array_equal(ra["state"][0], rb["state"][0])
+
+
+# ----------------------------------------------------------------------------
+# Generation
+
+@pytest.fixture
+def checkpoint(tmp_path, corpus, capsys):
+    out = str(tmp_path / "run")
+    code, _, _ = run_train([corpus, "--out", out, "--steps", "60", "--eval-every", "30"] + TINY, capsys)
+    assert code == 0
+    return os.path.join(out, "best.npz")
+
+
+def test_bar_mask_closes_every_bar_on_time():
+    config = {"vocab_size": 513, "hidden": 8, "layers": 1}
+    params = M.init_params(config, np.random.default_rng(0))
+    params["by"][train.BAR_ID] = 50.0                           # a model that wants BAR at every step
+    rng = np.random.default_rng(0)
+    for steps in (16, 12, 14):
+        ids = generate.sample_bars(params, config, [train.BAR_ID], 5, 1.0, rng, bar_steps=steps)
+        bars = encoding.words_to_bars([train.VOCAB[i] for i in ids])
+        assert [len(b) for b in bars] == [steps] * 5
+    free = generate.sample_bars(params, config, [train.BAR_ID], 5, 1.0, rng, free=True)
+    assert [len(b) for b in encoding.words_to_bars([train.VOCAB[i] for i in free])] == [1] * 5
+    params["by"][train.BAR_ID] = -50.0                          # ... and one that never wants it
+    free = generate.sample_bars(params, config, [train.BAR_ID], 2, 1.0, rng, free=True)
+    assert [len(b) for b in encoding.words_to_bars([train.VOCAB[i] for i in free])] == [64, 64]
+
+
+def test_generate_writes_midi_words_and_json(tmp_path, checkpoint, capsys):
+    out = str(tmp_path / "gen")
+    argv = [checkpoint, "--bars", "3", "--diversity", "0.5", "1.0", "--seed", "7", "--out", out, "--bpm", "140"]
+    assert generate.main(argv) == 0
+    stdout = capsys.readouterr().out
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert sorted(os.listdir(out)) == sorted(os.path.basename(f) for f in summary["files"])
+    assert "CR |" in stdout and "BD |" in stdout                 # the drum tab
+    for r in summary["outputs"]:
+        assert r["bars"] == 3 and r["well_formed_bars"] == 1.0
+        words = open(r["txt"]).read().split()
+        mid = mido.MidiFile(r["mid"])
+        notes = [m for m in mid.tracks[0] if m.type == "note_on"]
+        assert notes and all(m.channel == 9 for m in notes)      # GM drums, MIDI channel 10
+        assert round(mido.tempo2bpm(next(m.tempo for m in mid.tracks[0] if m.type == "set_tempo"))) == 140
+        assert encoding.bars_to_words(encoding.midi_to_bars(mid)[0]) == words
+    assert summary["corpus"]["bars"] in {39 - n for n in (12, 8, 10, 9)}  # the training songs' figures
+    first = {f: open(f, "rb").read() for f in summary["files"]}
+    assert generate.main(argv) == 0                              # same seed, same tracks
+    assert {f: open(f, "rb").read() for f in summary["files"]} == first
+
+
+def test_generate_with_a_primer_and_a_meter(tmp_path, checkpoint, capsys):
+    primer = tmp_path / "primer.txt"
+    primer.write_text(" ".join(groove(2)) + " 0b100000000")     # a trailing partial bar is dropped
+    out = str(tmp_path / "gen")
+    assert generate.main([checkpoint, "--primer", str(primer), "--meter", "7/8", "--bars", "2",
+                          "--diversity", "0", "--out", out]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    words = open(summary["outputs"][0]["txt"]).read().split()
+    assert [len(b) for b in encoding.words_to_bars(words)] == [14, 14]
+
+
+# ----------------------------------------------------------------------------
+# Bad input: one line, exit 1, no traceback, nothing good overwritten
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: [str(d / "missing")], "no such file"),
+    (lambda d: [_write(d / "bad.txt", "0b000000000 0b12 BAR\n")], "bad.txt:1: not a step word"),
+    (lambda d: [_write(d / "empty.txt", "\n\n")], "no songs to train on"),
+    (lambda d: [_write(d / "x.mid", "not midi")], "no songs to train on"),
+])
+def test_train_bad_data(tmp_path, capsys, make, message):
+    code, _, err = run_train(make(tmp_path) + ["--out", str(tmp_path / "run")], capsys)
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_eval_and_generate_refuse_a_file_that_is_not_a_checkpoint(tmp_path, corpus, capsys):
+    fake = _write(tmp_path / "fake.npz", "hello")
+    code, _, err = run_train(["--eval", fake, corpus], capsys)
+    assert code == 1 and "not a readable checkpoint" in err
+    assert generate.main([fake, "--out", str(tmp_path / "g")]) == 1
+    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert generate.main([str(tmp_path / "none.npz")]) == 1
+    assert "no such checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--bars", "0"], "--bars 0"),
+    (["--diversity", "1.0", "-0.5"], "--diversity"),
+    (["--meter", "5/32"], "whole number of 16th notes"),
+    (["--primer", "PRIMER"], "not a step word"),
+])
+def test_generate_bad_arguments(tmp_path, checkpoint, capsys, argv, message):
+    primer = _write(tmp_path / "p.txt", "0b000000000 kick BAR")
+    argv = [a.replace("PRIMER", primer) for a in argv]
+    out = tmp_path / "gen"
+    assert generate.main([checkpoint, "--out", str(out)] + argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() or not os.listdir(out)
+
+
+def test_a_diverging_run_keeps_the_good_checkpoint(tmp_path, corpus, checkpoint, capsys):
+    out = os.path.dirname(checkpoint)
+    before = {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")}
+    code, _, err = run_train([corpus, "--out", out, "--steps", "50", "--lr", "1e38", "--clip", "0",
+                              "--eval-every", "1000"] + TINY, capsys)
+    assert code == 1 and "diverged" in err
+    assert {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")} == before

@@ -1,0 +1,661 @@
+"""train.py: teach the LSTM of lstm_drums.py to drum, from MIDI files or word corpora.
+
+    python train.py                              # the bundled demo grooves, a small model, ~1 minute
+    python train.py MIDI_DIR --preset lstmetallica --minutes 30
+    python train.py --resume runs/default/last.npz --steps 5000
+    python train.py --eval runs/default/best.npz SONGS...
+
+The story, top to bottom:
+  1. hyperparameters (the defaults, with a comment each) and presets
+  2. data: MIDI / word files -> songs of words -> word ids; the validation split
+  3. statistics of songs (kept in the checkpoint, compared by generate.py)
+  4. evaluation: score whole songs, and two baselines
+  5. the training loop: truncated BPTT over B parallel streams, Adam, plateau LR decay
+  6. the command line
+
+The vocabulary is fixed, the same for every corpus: the 512 step words in mask order
+(word id = the 9-bit mask, so '0b000000000' is id 0 and '0b111111111' is id 511), then
+BAR as id 512. Any song can be scored and any primer used, whatever the training data.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import signal
+import sys
+import time
+import zlib
+
+import numpy as np
+
+import encoding
+import lstm_drums as M
+
+# ----------------------------------------------------------------------------
+# 1. Hyperparameters. Every one is a flag (--batch 32, ...); these are the defaults, which
+# train a small model on the demo grooves in about a minute on 2 cores.
+DEFAULTS = dict(
+    layers=2,           # stacked LSTM layers, L (LSTMetallica: 3)
+    hidden=128,         # units per layer, H (LSTMetallica: 512)
+    dropout=0.2,        # inverted dropout between layers and before the decoder (0 = off)
+    forget_bias=1.0,    # added to the forget gate's bias at init: start by remembering
+    batch=16,           # parallel streams, N (fewer if the data is too short)
+    seq=32,             # steps per chunk of truncated BPTT, T
+    lr=2e-3,            # Adam's step size
+    lr_decay=0.5,       # multiply lr by this when validation stops improving (1 = never)
+    patience=3,         # ... for this many evaluations in a row
+    early_stop=0,       # stop after this many evaluations without improvement (0 = never)
+    clip=5.0,           # global-norm gradient clipping (0 = off)
+    epochs=0,           # stop after this many passes over the training words (0 = no limit)
+    steps=1200,         # stop after this many training steps in all (0 = no limit)
+    minutes=0.0,        # stop after this many minutes of training in this run (0 = no limit)
+    eval_every=100,     # validate every this many steps (and at the end)
+    log_every=20,       # print a progress line every this many steps
+    valid_fraction=0.1, # share of the songs held out for validation when --valid is not given
+    seed=1337,          # one seed for init, dropout, the split and the data order
+)
+# The seed's model (Choi et al. 2016): 3 x 512 LSTM, dropout 0.2, Adam.
+PRESETS = {
+    "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20),
+}
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
+DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
+
+# The fixed vocabulary: id = mask for the 512 step words, then BAR.
+VOCAB = list(encoding.STEP_WORDS) + [encoding.BAR]
+WORD_ID = {w: i for i, w in enumerate(VOCAB)}
+BAR_ID = WORD_ID[encoding.BAR]   # 512
+SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
+
+
+class TrainError(Exception):
+    """Bad input for training or evaluation: reported in one line, exit code 1."""
+
+
+# ----------------------------------------------------------------------------
+# 2. Data
+
+def load_songs(inputs, all_channels=False, log=print):
+    """MIDI files, folders (recursive) and word files (.txt, one song per line) -> songs.
+
+    Returns a list of (name, words). MIDI files are encoded with encoding.py's default
+    (metre-aware) mode; a file that cannot be read is reported and skipped.
+    """
+    songs = []
+    for item in inputs:
+        if not os.path.exists(item):
+            raise TrainError(f"{item}: no such file or folder")
+        word_files = [item] if item.lower().endswith(".txt") else []
+        if os.path.isdir(item):
+            for root, _, files in os.walk(item):
+                word_files += sorted(os.path.join(root, f) for f in files if f.lower().endswith(".txt"))
+        for path in word_files:
+            try:
+                lines = encoding.read_corpus(path)
+            except encoding.CodecError as e:
+                raise TrainError(str(e)) from None
+            songs += [(f"{path}:{k + 1}", words) for k, words in enumerate(lines)]
+        if word_files and not os.path.isdir(item):
+            continue
+        midi_files = encoding.find_midi_files([item])
+        if not midi_files and not word_files:
+            raise TrainError(f"{item}: no MIDI (.mid) or word (.txt) files")
+        for path in midi_files:
+            try:
+                bars, _ = encoding.encode_file(path, all_channels=all_channels)
+            except encoding.CodecError as e:
+                log(f"skipped {e}")
+                continue
+            songs.append((path, encoding.bars_to_words(bars)))
+    return songs
+
+
+def to_ids(words):
+    """Words -> int32 array of ids in VOCAB."""
+    return np.array([WORD_ID[w] for w in words], dtype=np.int32)
+
+
+def split_songs(songs, fraction, seed):
+    """Hold out a seeded share of whole songs for validation: (train, valid).
+
+    With a single song, its last share of bars is held out instead (the split falls on a
+    BAR), as there is no other way to validate.
+    """
+    if fraction <= 0:
+        return songs, []
+    if len(songs) == 1:
+        name, words = songs[0]
+        bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]
+        cut = next((b for b in bars_at if b >= (1 - fraction) * len(words)), len(words))
+        if cut >= len(words) or cut < 2:
+            return songs, []
+        return [(name + " (head)", words[:cut])], [(name + " (tail)", words[cut:])]
+    n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
+    held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
+    return ([s for k, s in enumerate(songs) if k not in held],
+            [s for k, s in enumerate(songs) if k in held])
+
+
+def epoch_streams(songs_ids, epoch, N, seed):
+    """One epoch's data: the training songs in a seeded order, joined, cut into N streams.
+
+    Returns an (N, S) array; stream n is the n-th contiguous 1/N of the joined words, so
+    chunk after chunk it reads on through its songs (and the carried state stays valid).
+    The order depends only on (seed, epoch), so a resumed run rebuilds it exactly.
+    """
+    order = np.random.default_rng([seed, epoch]).permutation(len(songs_ids))
+    joined = np.concatenate([songs_ids[k] for k in order])   # (total words,)
+    S = len(joined) // N
+    return joined[:N * S].reshape(N, S)                        # (N, S)
+
+
+# ----------------------------------------------------------------------------
+# 3. Statistics of songs (of the training corpus, kept in the checkpoint, and of generated tracks)
+
+def song_stats(songs_words, bar_steps=16):
+    """Figures that describe drumming, for a list of songs (lists of words).
+
+    well_formed_bars  share of bars of exactly bar_steps steps (16 = one bar of 4/4)
+    onsets_per_bar    mean onsets per bar of each class, by name
+    empty_bar_rate    share of bars with no onset
+    repeat_share      share of steps equal to the step at the same place one bar back
+    """
+    n_bars = well_formed = empty = same = compared = 0
+    onsets = np.zeros(encoding.N_CLASSES)
+    for words in songs_words:
+        prev = None
+        for bar in _split_bars(words):
+            n_bars += 1
+            well_formed += len(bar) == bar_steps
+            empty += not any(bar)
+            for k in range(encoding.N_CLASSES):
+                onsets[k] += sum(1 for mask in bar if mask & encoding.class_bit(k))
+            if prev is not None:
+                n = min(len(bar), len(prev))
+                same += sum(1 for a, b in zip(bar[:n], prev[:n]) if a == b)
+                compared += n
+            prev = bar
+    per_bar = onsets / max(n_bars, 1)
+    return {"bars": n_bars,
+            "well_formed_bars": round(well_formed / max(n_bars, 1), 4),
+            "onsets_per_bar": {name: round(float(x), 3) for (_, name), x in zip(encoding.DRUM_CLASSES, per_bar)},
+            "empty_bar_rate": round(empty / max(n_bars, 1), 4),
+            "repeat_share": round(same / max(compared, 1), 4)}
+
+
+def _split_bars(words):
+    """Words -> bars of masks, leniently: a BAR closes a bar; steps after the last BAR are dropped."""
+    bars, bar = [], []
+    for w in words:
+        if w == encoding.BAR:
+            if bar:
+                bars.append(bar)
+            bar = []
+        else:
+            bar.append(WORD_ID[w])
+    return bars
+
+
+# ----------------------------------------------------------------------------
+# 4. Evaluation
+
+def score_songs(params, config, songs_ids, chunk=256):
+    """Score whole songs: each from a zero state, every word after the first predicted
+    from the words before it. The songs run side by side as N streams (padded).
+
+    Returns (logp, correct, targets): 1-D arrays over all predicted words, with the
+    log-probability (nats, float64) the model gave each target, and whether its argmax hit.
+    """
+    N = len(songs_ids)
+    lengths = np.array([len(s) for s in songs_ids])
+    Tmax = int(lengths.max())
+    ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N) padded with id 0
+    for n, s in enumerate(songs_ids):
+        ids[:len(s), n] = s
+    state = M.zero_state(config, N, params["Wy"].dtype)
+    logp = np.empty((Tmax - 1, N))
+    hit = np.empty((Tmax - 1, N), dtype=bool)
+    for t0 in range(0, Tmax - 1, chunk):
+        x = ids[t0:min(t0 + chunk, Tmax - 1)]                 # (T, N)
+        y = ids[t0 + 1:t0 + 1 + len(x)]                        # (T, N) the next words
+        logits, state, _ = M.forward(params, x, state)         # (T, N, V)
+        z = logits.astype(np.float64)
+        z -= z.max(axis=2, keepdims=True)                      # max-subtracted log-softmax
+        lse = np.log(np.exp(z).sum(axis=2))                    # (T, N)
+        logp[t0:t0 + len(x)] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
+        hit[t0:t0 + len(x)] = logits.argmax(axis=2) == y
+    valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T  # (N, Tmax-1) real targets
+    return logp.T[valid], hit.T[valid], ids[1:].T[valid]       # song by song
+
+
+def metrics(logp, correct, targets):
+    """nats/word, perplexity and accuracies from score_songs' arrays."""
+    event = targets != SILENCE_ID
+    nats = float(-logp.mean())
+    return {"nats_per_word": round(nats, 4), "perplexity": round(math.exp(nats), 3),
+            "accuracy": round(float(correct.mean()), 4),
+            "event_accuracy": round(float(correct[event].mean()) if event.any() else 0.0, 4),
+            "no_event_accuracy": round(float(correct[~event].mean()) if (~event).any() else 0.0, 4),
+            "words": int(len(targets))}
+
+
+def baselines(songs_ids, unigram_counts, repeat_rate):
+    """Two simple predictors on the same words as score_songs (each word after the first).
+
+    unigram:  p(w) = (count(w) + 1) / (total + V), the training corpus's word frequencies.
+    repeat:   "the word one bar back": p(w) = r [w == back] + (1 - r) unigram(w), where back
+              is the word at the same place in the previous bar (BAR included) and r the
+              training corpus's rate of such repeats; plain unigram where there is no back.
+    Returns {name: (nats_per_word, accuracy)}.
+    """
+    counts = np.asarray(unigram_counts, dtype=np.float64) + 1.0
+    uni = counts / counts.sum()                                # (V,)
+    uni_best = int(np.argmax(uni))
+    logs = {"unigram": [], "repeat one bar back": []}
+    hits = {"unigram": [], "repeat one bar back": []}
+    for ids in songs_ids:
+        backs = bar_back(ids)
+        for t in range(1, len(ids)):
+            w, b = ids[t], backs[t]
+            logs["unigram"].append(math.log(uni[w]))
+            hits["unigram"].append(w == uni_best)
+            p = uni[w] if b < 0 else repeat_rate * (w == b) + (1 - repeat_rate) * uni[w]
+            logs["repeat one bar back"].append(math.log(p))
+            hits["repeat one bar back"].append(w == (b if b >= 0 else uni_best))
+    return {k: (-float(np.mean(logs[k])), float(np.mean(hits[k]))) for k in logs}
+
+
+def bar_back(ids):
+    """For each position, the id at the same place in the previous bar (-1 if none).
+
+    A bar's place j runs 0..len(bar), the last being its BAR, so BAR is predicted too.
+    """
+    back = np.full(len(ids), -1, dtype=np.int64)
+    prev_start, start = None, 0                                # where the previous / current bar begin
+    prev_len = -1
+    for t, w in enumerate(ids):
+        j = t - start
+        if prev_start is not None and j <= prev_len:
+            back[t] = ids[prev_start + j]
+        if w == BAR_ID:
+            prev_start, prev_len, start = start, t - start, t + 1
+    return back
+
+
+def repeat_rate_of(songs_ids):
+    """The share of words equal to the word one bar back, where there is one."""
+    same = total = 0
+    for ids in songs_ids:
+        b = bar_back(ids)
+        have = b >= 0
+        same += int((ids[have] == b[have]).sum())
+        total += int(have.sum())
+    return same / max(total, 1)
+
+
+# ----------------------------------------------------------------------------
+# 5. Training
+
+def train_step(params, opt, x, y, state, masks, cfg, lr):
+    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, grad norm, new state).
+
+    Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grads, state = M.loss(params, x, y, state, masks)
+    norm = M.clip_grads(grads, cfg["clip"])
+    M.adam_step(params, grads, opt, lr=lr)
+    return value, norm, state
+
+
+def fit_batch(n_words, batch, seq, log):
+    """Shrink B (then T) until every stream holds at least one chunk of T+1 words."""
+    N, T = batch, seq
+    while N > 1 and n_words // N < T + 1:
+        N -= 1
+    while T > 2 and n_words // N < T + 1:
+        T //= 2
+    if n_words // N < T + 1:
+        raise TrainError(f"too little training data: {n_words} words")
+    if (N, T) != (batch, seq):
+        log(f"note: {n_words} training words are too few for batch {batch} x seq {seq}; using {N} x {T}")
+    return N, T
+
+
+def format_duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def preview(params, config, seed, step, n_words=40):
+    """A short sample from the model, as a drum tab of its complete bars (or as words)."""
+    rng = np.random.default_rng([seed, step, 1])               # not the training RNG
+    ids = M.sample(params, config, [BAR_ID], n_words, 1.0, rng)
+    words = [VOCAB[i] for i in ids]
+    if encoding.BAR in words:
+        words = words[:len(words) - words[::-1].index(encoding.BAR)]
+        try:
+            return encoding.bars_to_tab(encoding.words_to_bars(words))
+        except encoding.CodecError:
+            pass
+    return " ".join(words)
+
+
+def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
+    """The training run; returns the summary dict printed as the last line.
+
+    cfg: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
+    (name, words). out: the folder for best.npz, last.npz and history.csv.
+    """
+    os.makedirs(out, exist_ok=True)
+    train_ids = [to_ids(w) for _, w in train_songs]
+    valid_ids = [to_ids(w) for _, w in valid_songs if len(w) >= 2]
+    n_train = sum(len(s) for s in train_ids)
+    N, T = fit_batch(n_train, cfg["batch"], cfg["seq"], log)
+    V = len(VOCAB)
+    config = {"vocab_size": V, "hidden": cfg["hidden"], "layers": cfg["layers"],
+              "dropout": cfg["dropout"], "forget_bias": cfg["forget_bias"]}
+    data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
+    rng = np.random.default_rng(cfg["seed"])
+
+    # --- start afresh, or exactly where a checkpoint left off
+    if resume:
+        ck = load_run_checkpoint(resume)
+        params, opt, ex = ck["params"], ck["opt"], ck["extra"]
+        if opt is None or ck["state"] is None or "step" not in ex:
+            raise TrainError(f"{resume}: has no training state to resume from (Adam moments, step)")
+        config = ck["config"]
+        rng.bit_generator.state = ex["rng"]
+        step, epoch, pos, lr = ex["step"], ex["epoch"], ex["pos"], ex["lr"]
+        best_val, bad_evals = ex["best_val"], ex["bad_evals"]
+        state = ck["state"]
+        N, T = state[0].shape[1], ex["seq"]
+        if ex.get("data_hash") != data_hash:
+            log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
+            epoch, pos, state = epoch + 1, 0, M.zero_state(config, N)
+        log(f"resumed from {resume} at step {step} (epoch {epoch + 1}), lr {lr:g}")
+    else:
+        params = M.init_params(config, rng)
+        opt = M.adam_init(params)
+        step, epoch, pos, lr = 0, 0, 0, cfg["lr"]
+        best_val, bad_evals = None, 0
+        state = M.zero_state(config, N)
+
+    stats = song_stats([w for _, w in train_songs])
+    counts = np.bincount(np.concatenate(train_ids), minlength=V)
+    corpus = {"stats": stats, "unigram": counts.tolist(), "repeat_rate": repeat_rate_of(train_ids)}
+    n_params = sum(p.size for p in params.values())
+    streams = epoch_streams(train_ids, epoch, N, cfg["seed"])
+    chunks_per_epoch = (streams.shape[1] - 1) // T
+    log(f"data: {len(train_songs)} training songs ({n_train} words), "
+        f"{len(valid_songs)} validation songs ({sum(len(s) for s in valid_ids)} words), "
+        f"vocabulary {V} words ({int((counts > 0).sum())} used in training)")
+    log(f"model: {config['layers']} x {config['hidden']} LSTM, {n_params:,} parameters; "
+        f"batch {N} x seq {T} = {N * T} words/step, {chunks_per_epoch} steps/epoch")
+    log(f"loss to expect at step 0: ln V = ln {V} = {math.log(V):.3f} nats/word")
+
+    history_path = os.path.join(out, "history.csv")
+    if not resume or not os.path.exists(history_path):
+        _write_history(history_path, None)
+    limits = {"steps": cfg["steps"], "epochs": cfg["epochs"], "minutes": cfg["minutes"]}
+    if not any(limits.values()):
+        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
+
+    def save(name, val=None):
+        extra = {"step": step, "epoch": epoch, "pos": pos, "lr": lr, "seq": T,
+                 "best_val": best_val, "bad_evals": bad_evals, "rng": rng.bit_generator.state,
+                 "data_hash": data_hash, "train_config": cfg, "corpus": corpus, "val_nats": val}
+        path = os.path.join(out, name)
+        M.save_checkpoint(path, params, config, VOCAB, opt, extra=extra, state=state)
+        return path
+
+    def evaluate():
+        if not valid_ids:
+            return None
+        return metrics(*score_songs(params, config, valid_ids))
+
+    # --- SIGINT (Ctrl-C) only raises a flag: the step in flight finishes, then we save
+    interrupted = []
+    old_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) \
+        if _main_thread() else None
+    t_start, train_time, words_done, start_step = time.time(), 0.0, 0, step
+    last_loss, last_path, val = float("nan"), None, None
+    try:
+        while True:
+            # stopping rules (--steps and --epochs count the whole run, --minutes this invocation)
+            if (cfg["steps"] and step >= cfg["steps"]) or (cfg["epochs"] and epoch >= cfg["epochs"]) \
+                    or (cfg["minutes"] and train_time >= 60 * cfg["minutes"]) or interrupted:
+                break
+            if pos >= chunks_per_epoch:                     # a new epoch: new order, zero state
+                epoch, pos = epoch + 1, 0
+                streams = epoch_streams(train_ids, epoch, N, cfg["seed"])
+                state = M.zero_state(config, N)
+                continue
+            t0 = time.perf_counter()
+            chunk = streams[:, pos * T:pos * T + T + 1].T   # (T+1, N) time-major
+            masks = M.make_dropout_masks(config, T, N, rng)
+            last_loss, norm, state = train_step(params, opt, chunk[:-1], chunk[1:], state, masks, cfg, lr)
+            step, pos = step + 1, pos + 1
+            train_time += time.perf_counter() - t0
+            words_done += N * T
+            if not math.isfinite(last_loss):
+                raise TrainError(f"the loss diverged at step {step} (lr {lr:g}); try a smaller --lr; "
+                                 "the last good checkpoint is kept")
+            if step % cfg["log_every"] == 0:
+                log(_progress_line(step, epoch, chunks_per_epoch, pos, last_loss, words_done / train_time,
+                                   time.time() - t_start, _eta(cfg, step, start_step, epoch, pos,
+                                                              chunks_per_epoch, train_time)))
+            if step % cfg["eval_every"] == 0:               # scheduled evaluations drive the LR
+                val = evaluate()
+                if val is not None:
+                    improved = best_val is None or val["nats_per_word"] < best_val
+                    if improved:
+                        best_val, bad_evals = val["nats_per_word"], 0
+                    else:
+                        bad_evals += 1
+                        if cfg["lr_decay"] < 1 and bad_evals % cfg["patience"] == 0:
+                            lr *= cfg["lr_decay"]
+                            log(f"step {step}: no improvement in {cfg['patience']} evaluations; lr -> {lr:g}")
+                    _log_eval(log, step, val, params, config, cfg["seed"])
+                    if improved:
+                        save("best.npz", val["nats_per_word"])
+                    if cfg["early_stop"] and bad_evals >= cfg["early_stop"]:
+                        log(f"step {step}: early stop, {bad_evals} evaluations without improvement")
+                        break
+                _write_history(history_path, [step, epoch + pos / chunks_per_epoch, last_loss,
+                                              val["nats_per_word"] if val else "", lr])
+    finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
+
+    if interrupted:
+        last_path = save("last.npz")
+        log(f"interrupted at step {step}: saved {last_path}; continue with --resume {last_path}")
+    else:
+        if step % cfg["eval_every"] != 0 or step == start_step:  # the end-of-run evaluation
+            val = evaluate()
+            if val is not None:
+                _log_eval(log, step, val, params, config, cfg["seed"])
+                if best_val is None or val["nats_per_word"] < best_val:
+                    best_val = val["nats_per_word"]             # not counted by the LR schedule
+                    save("best.npz", best_val)
+                _write_history(history_path, [step, epoch + pos / max(chunks_per_epoch, 1), last_loss,
+                                              val["nats_per_word"], lr])
+        last_path = save("last.npz", val["nats_per_word"] if val else None)
+        if not valid_ids:
+            save("best.npz")                                   # no validation: the last is the best
+    best_path = os.path.join(out, "best.npz")
+    return {"best_val_nats_per_word": best_val,
+            "train_words_per_s": round(words_done / train_time) if train_time else 0,
+            "steps": step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
+            "interrupted": bool(interrupted)}
+
+
+def _main_thread():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def _eta(cfg, step, start_step, epoch, pos, chunks_per_epoch, train_time):
+    """Seconds left by the tightest stopping rule, from this run's mean step time."""
+    per_step = train_time / max(step - start_step, 1)
+    left = []
+    if cfg["steps"]:
+        left.append((cfg["steps"] - step) * per_step)
+    if cfg["epochs"]:
+        left.append(((cfg["epochs"] - epoch) * chunks_per_epoch - pos) * per_step)
+    if cfg["minutes"]:
+        left.append(60 * cfg["minutes"] - train_time)
+    return max(0.0, min(left)) if left else float("nan")
+
+
+def _progress_line(step, epoch, chunks_per_epoch, pos, value, words_per_s, elapsed, eta):
+    return (f"step {step:6d} | epoch {epoch + pos / chunks_per_epoch:6.2f} | train loss {value:.4f} | "
+            f"{words_per_s:7.0f} words/s | elapsed {format_duration(elapsed)} | ETA {format_duration(eta)}")
+
+
+def _log_eval(log, step, val, params, config, seed):
+    log(f"step {step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
+        f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
+        f"silence {val['no_event_accuracy']:.3f})")
+    log(preview(params, config, seed, step))
+
+
+def _write_history(path, row):
+    """Append a row to the loss history CSV (row None: start the file with its header)."""
+    with open(path, "w" if row is None else "a", newline="") as f:
+        csv.writer(f).writerow(["step", "epoch", "train_loss", "val_nats_per_word", "lr"] if row is None
+                               else [row[0], f"{row[1]:.3f}", f"{row[2]:.5f}",
+                                     f"{row[3]:.5f}" if row[3] != "" else "", f"{row[4]:g}"])
+
+
+def load_run_checkpoint(path):
+    """A checkpoint made by this train.py (its fixed vocabulary), or TrainError."""
+    try:
+        ck = M.load_checkpoint(path)
+    except M.CheckpointError as e:
+        raise TrainError(str(e)) from None
+    if ck["vocab"] != VOCAB:
+        raise TrainError(f"{path}: its vocabulary is not lstm-drums' 513 words")
+    return ck
+
+
+def evaluate_checkpoint(path, songs, log=print):
+    """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
+    ck = load_run_checkpoint(path)
+    songs_ids = [to_ids(w) for _, w in songs if len(w) >= 2]
+    if not songs_ids:
+        raise TrainError("no song with two or more words to score")
+    result = metrics(*score_songs(ck["params"], ck["config"], songs_ids))
+    corpus = ck["extra"].get("corpus") or {}
+    counts = corpus.get("unigram", np.ones(len(VOCAB)))
+    base = baselines(songs_ids, counts, corpus.get("repeat_rate", 0.5))
+    log(f"{path} on {len(songs_ids)} songs, {result['words']} words predicted:")
+    log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
+        f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
+        f"silence {result['no_event_accuracy']:.3f})")
+    for name, (nats, acc) in base.items():
+        log(f"  {name:<22} {nats:.4f} nats/word, perplexity {math.exp(nats):.2f}, accuracy {acc:.3f}")
+    return result
+
+
+# ----------------------------------------------------------------------------
+# 6. Command line
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Train the lstm-drums LSTM on drum MIDI files or word corpora, or score a checkpoint.",
+        epilog="examples:\n"
+               "  python train.py                                  # the demo grooves, ~1 minute\n"
+               "  python train.py MIDI_DIR --preset lstmetallica --minutes 30\n"
+               "  python train.py --resume runs/default/last.npz --steps 3000\n"
+               "  python train.py --eval runs/default/best.npz SONGS.txt\n"
+               "The last line printed is one JSON object.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", nargs="*", metavar="DATA",
+                   help="MIDI files, folders (recursive) and word files (.txt, one song per line); "
+                        "default: the demo grooves in data/demo")
+    p.add_argument("--valid", nargs="+", metavar="DATA", help="validation songs (default: hold out "
+                   "--valid-fraction of the songs, whole songs, seeded)")
+    p.add_argument("--out", default=DEFAULT_OUT, help="folder for best.npz, last.npz, history.csv "
+                   "(default runs/default)")
+    p.add_argument("--resume", metavar="CKPT", help="continue a run exactly from its last.npz")
+    p.add_argument("--eval", metavar="CKPT", help="score CKPT on DATA (no training)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a named set of hyperparameters; "
+                   "lstmetallica = the seed's 3 x 512 model")
+    p.add_argument("--all-channels", action="store_true", help="take drum notes from every MIDI channel")
+    for key, value in DEFAULTS.items():
+        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None,
+                       help=f"default {value}" + (f" ({PRESET_NOTE[key]})" if key in PRESET_NOTE else ""))
+    return p.parse_args(argv)
+
+
+PRESET_NOTE = {k: "lstmetallica: " + str(v) for k, v in PRESETS["lstmetallica"].items()}
+
+
+def make_config(args):
+    """DEFAULTS, then the preset, then the flags given on the command line."""
+    cfg = dict(DEFAULTS)
+    if args.preset:
+        cfg.update(PRESETS[args.preset])
+    for key in DEFAULTS:
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    checks = [("layers", cfg["layers"] >= 1), ("hidden", cfg["hidden"] >= 1),
+              ("dropout", 0 <= cfg["dropout"] < 1), ("batch", cfg["batch"] >= 1), ("seq", cfg["seq"] >= 2),
+              ("lr", cfg["lr"] > 0), ("lr-decay", 0 < cfg["lr_decay"] <= 1), ("patience", cfg["patience"] >= 1),
+              ("clip", cfg["clip"] >= 0), ("epochs", cfg["epochs"] >= 0), ("steps", cfg["steps"] >= 0),
+              ("minutes", cfg["minutes"] >= 0), ("eval-every", cfg["eval_every"] >= 1),
+              ("log-every", cfg["log_every"] >= 1), ("valid-fraction", 0 <= cfg["valid_fraction"] < 1),
+              ("early-stop", cfg["early_stop"] >= 0)]
+    for name, ok in checks:
+        if not ok:
+            raise TrainError(f"--{name} {cfg[name.replace('-', '_')]} is out of range")
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    log = lambda *a: print(*a, flush=True)
+    try:
+        if args.eval:
+            if not args.data:
+                raise TrainError("--eval CKPT needs DATA to score")
+            songs = load_songs(args.data, args.all_channels, log)
+            if not songs:
+                raise TrainError("no songs to score")
+            print(json.dumps(evaluate_checkpoint(args.eval, songs, log)))
+            return 0
+        cfg = make_config(args)
+        if args.resume:
+            ex = load_run_checkpoint(args.resume)["extra"]
+            if "train_config" not in ex:
+                raise TrainError(f"{args.resume}: not a train.py checkpoint (no training config)")
+            given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
+                     if getattr(args, k) is not None}
+            cfg = dict(ex["train_config"], **given)         # the run's own hyperparameters
+            if args.out == DEFAULT_OUT:
+                args.out = os.path.dirname(os.path.abspath(args.resume))
+        songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log)
+        if not songs:
+            raise TrainError("no songs to train on")
+        if args.valid:
+            train_songs = songs
+            valid_songs = load_songs(args.valid, args.all_channels, log)
+        else:
+            train_songs, valid_songs = split_songs(songs, cfg["valid_fraction"], cfg["seed"])
+        log("config: " + " ".join(f"{k}={v}" for k, v in cfg.items()))
+        summary = train(cfg, train_songs, valid_songs, args.out, args.resume, log)
+        print(json.dumps(summary))
+        return 130 if summary["interrupted"] else 0
+    except TrainError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
