@@ -264,11 +264,14 @@ def backward(dlogits, cache, dstate=None):
         da2 = da.reshape(T * N, -1)                         # (TN, 4H)
         grads[f"b{l}"] = da2.sum(axis=0)                    # (4H,)
         if l == 0:
-            # dWx for a one-hot input is a scatter-add of da's rows into the rows of the
-            # words seen; one_hot^T @ da does it as one BLAS product (faster than np.add.at).
-            one_hot = np.zeros((T * N, V), dtype=da.dtype)  # (TN, V)
-            one_hot[np.arange(T * N), ids.reshape(-1)] = 1
-            grads["Wx0"] = one_hot.T @ da2                  # (V, 4H)
+            # dWx for a one-hot input is a scatter-add: row w of dWx0 sums da over the steps
+            # that read word w. A one-hot matrix over only the U words present (U << V) does it
+            # as one small BLAS product, one_hot^T @ da (np.add.at would be far slower).
+            words, col = np.unique(ids, return_inverse=True)    # (U,) and one column per step
+            one_hot = np.zeros((T * N, len(words)), dtype=da.dtype)  # (TN, U)
+            one_hot[np.arange(T * N), col.reshape(-1)] = 1
+            grads["Wx0"] = np.zeros_like(params["Wx0"])         # (V, 4H)
+            grads["Wx0"][words] = one_hot.T @ da2               # (U, 4H) the rows of words seen
         else:
             grads[f"Wx{l}"] = inputs[l].reshape(T * N, H).T @ da2  # (H, 4H)
             dx = (da2 @ params[f"Wx{l}"].T).reshape(T, N, H)    # (T, N, H) into the layer below

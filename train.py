@@ -33,28 +33,29 @@ import encoding
 import lstm_drums as M
 
 # ----------------------------------------------------------------------------
-# 1. Hyperparameters. Every one is a flag (--batch 32, ...); these are the defaults, which
+# 1. Hyperparameters. Every one is a flag (--batch 32, --lr-decay 0.7, ...); the defaults
 # train a small model on the demo grooves in about a minute on 2 cores.
-DEFAULTS = dict(
-    layers=2,           # stacked LSTM layers, L (LSTMetallica: 3)
-    hidden=128,         # units per layer, H (LSTMetallica: 512)
-    dropout=0.2,        # inverted dropout between layers and before the decoder (0 = off)
-    forget_bias=1.0,    # added to the forget gate's bias at init: start by remembering
-    batch=16,           # parallel streams, N (fewer if the data is too short)
-    seq=32,             # steps per chunk of truncated BPTT, T
-    lr=2e-3,            # Adam's step size
-    lr_decay=0.5,       # multiply lr by this when validation stops improving (1 = never)
-    patience=3,         # ... for this many evaluations in a row
-    early_stop=0,       # stop after this many evaluations without improvement (0 = never)
-    clip=5.0,           # global-norm gradient clipping (0 = off)
-    epochs=0,           # stop after this many passes over the training words (0 = no limit)
-    steps=1200,         # stop after this many training steps in all (0 = no limit)
-    minutes=0.0,        # stop after this many minutes of training in this run (0 = no limit)
-    eval_every=100,     # validate every this many steps (and at the end)
-    log_every=20,       # print a progress line every this many steps
-    valid_fraction=0.1, # share of the songs held out for validation when --valid is not given
-    seed=1337,          # one seed for init, dropout, the split and the data order
-)
+HYPERPARAMETERS = {     # name: (default, meaning)
+    "layers": (2, "stacked LSTM layers, L"),
+    "hidden": (128, "units per layer, H"),
+    "dropout": (0.2, "inverted dropout between layers and before the decoder (0 = off)"),
+    "forget_bias": (1.0, "added to the forget gate's bias at init, so the cells start by remembering"),
+    "batch": (16, "parallel streams, N (fewer if the data is too short)"),
+    "seq": (32, "steps per chunk of truncated BPTT, T"),
+    "lr": (2e-3, "Adam's step size"),
+    "lr_decay": (0.5, "multiply lr by this when validation stops improving (1 = never)"),
+    "patience": (3, "... after this many evaluations in a row without improvement"),
+    "early_stop": (0, "stop after this many evaluations without improvement (0 = never)"),
+    "clip": (5.0, "global-norm gradient clipping (0 = off)"),
+    "epochs": (0, "stop after this many passes over the training words, in all (0 = no limit)"),
+    "steps": (1200, "stop after this many training steps, in all (0 = no limit)"),
+    "minutes": (0.0, "stop after this many minutes of training in this run (0 = no limit)"),
+    "eval_every": (100, "validate every this many steps (and at the end)"),
+    "log_every": (20, "print a progress line every this many steps"),
+    "valid_fraction": (0.1, "share of the songs held out for validation when --valid is not given"),
+    "seed": (1337, "one seed for init, dropout, the split and the data order"),
+}
+DEFAULTS = {name: default for name, (default, _) in HYPERPARAMETERS.items()}
 # The seed's model (Choi et al. 2016): 3 x 512 LSTM, dropout 0.2, Adam.
 PRESETS = {
     "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20),
@@ -585,13 +586,11 @@ def parse_args(argv):
     p.add_argument("--preset", choices=sorted(PRESETS), help="a named set of hyperparameters; "
                    "lstmetallica = the seed's 3 x 512 model")
     p.add_argument("--all-channels", action="store_true", help="take drum notes from every MIDI channel")
-    for key, value in DEFAULTS.items():
-        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None,
-                       help=f"default {value}" + (f" ({PRESET_NOTE[key]})" if key in PRESET_NOTE else ""))
+    for key, (value, meaning) in HYPERPARAMETERS.items():
+        preset = f"; lstmetallica: {PRESETS['lstmetallica'][key]}" if key in PRESETS["lstmetallica"] else ""
+        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None, metavar=type(value).__name__.upper(),
+                       help=f"{meaning} (default {value}{preset})")
     return p.parse_args(argv)
-
-
-PRESET_NOTE = {k: "lstmetallica: " + str(v) for k, v in PRESETS["lstmetallica"].items()}
 
 
 def make_config(args):
