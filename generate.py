@@ -191,6 +191,9 @@ def main(argv=None):
     except OSError as e:
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:                               # the files written so far are whole
+        print("interrupted", file=sys.stderr)
+        return 130
     print(json.dumps(summary))
     return 0
 

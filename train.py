@@ -49,7 +49,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "clip": (5.0, "global-norm gradient clipping (0 = off)"),
     "epochs": (0, "stop after this many passes over the training words, in all (0 = no limit)"),
     "steps": (1200, "stop after this many training steps, in all (0 = no limit)"),
-    "minutes": (0.0, "stop after this many minutes of training in this run (0 = no limit)"),
+    "minutes": (0.0, "stop after this many minutes (wall clock, evaluations included) in this run (0 = no limit)"),
     "eval_every": (100, "validate every this many steps (and at the end)"),
     "log_every": (20, "print a progress line every this many steps"),
     "valid_fraction": (0.1, "share of the songs held out for validation when --valid is not given"),
@@ -77,11 +77,12 @@ class TrainError(Exception):
 # ----------------------------------------------------------------------------
 # 2. Data
 
-def load_songs(inputs, all_channels=False, log=print):
+def load_songs(inputs, all_channels=False, log=print, compat=False):
     """MIDI files, folders (recursive) and word files (.txt, one song per line) -> songs.
 
     Returns a list of (name, words). MIDI files are encoded with encoding.py's default
-    (metre-aware) mode; a file that cannot be read is reported and skipped.
+    (metre-aware) mode, or with the original's rules if compat; a file that cannot be
+    read is reported and skipped.
     """
     songs = []
     for item in inputs:
@@ -104,7 +105,7 @@ def load_songs(inputs, all_channels=False, log=print):
             raise TrainError(f"{item}: no MIDI (.mid) or word (.txt) files")
         for path in midi_files:
             try:
-                bars, _ = encoding.encode_file(path, all_channels=all_channels)
+                bars, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
             except encoding.CodecError as e:
                 log(f"skipped {e}")
                 continue
@@ -389,6 +390,8 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     n_params = sum(p.size for p in params.values())
     streams = epoch_streams(train_ids, epoch, N, cfg["seed"])
     chunks_per_epoch = (streams.shape[1] - 1) // T
+    if chunks_per_epoch < 1:
+        raise TrainError(f"too little training data for {N} streams of {T} steps: {n_train} words")
     log(f"data: {len(train_songs)} training songs ({n_train} words), "
         f"{len(valid_songs)} validation songs ({sum(len(s) for s in valid_ids)} words), "
         f"vocabulary {V} words ({int((counts > 0).sum())} used in training)")
@@ -426,7 +429,7 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
         while True:
             # stopping rules (--steps and --epochs count the whole run, --minutes this invocation)
             if (cfg["steps"] and step >= cfg["steps"]) or (cfg["epochs"] and epoch >= cfg["epochs"]) \
-                    or (cfg["minutes"] and train_time >= 60 * cfg["minutes"]) or interrupted:
+                    or (cfg["minutes"] and time.time() - t_start >= 60 * cfg["minutes"]) or interrupted:
                 break
             if pos >= chunks_per_epoch:                     # a new epoch: new order, zero state
                 epoch, pos = epoch + 1, 0
@@ -446,7 +449,7 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
             if step % cfg["log_every"] == 0:
                 log(_progress_line(step, epoch, chunks_per_epoch, pos, last_loss, words_done / train_time,
                                    time.time() - t_start, _eta(cfg, step, start_step, epoch, pos,
-                                                              chunks_per_epoch, train_time)))
+                                                              chunks_per_epoch, time.time() - t_start)))
             if step % cfg["eval_every"] == 0:               # scheduled evaluations drive the LR
                 val = evaluate()
                 if val is not None:
@@ -498,16 +501,17 @@ def _main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
-def _eta(cfg, step, start_step, epoch, pos, chunks_per_epoch, train_time):
-    """Seconds left by the tightest stopping rule, from this run's mean step time."""
-    per_step = train_time / max(step - start_step, 1)
+def _eta(cfg, step, start_step, epoch, pos, chunks_per_epoch, elapsed):
+    """Seconds left by the tightest stopping rule, from this run's mean time per step
+    (evaluations included)."""
+    per_step = elapsed / max(step - start_step, 1)
     left = []
     if cfg["steps"]:
         left.append((cfg["steps"] - step) * per_step)
     if cfg["epochs"]:
         left.append(((cfg["epochs"] - epoch) * chunks_per_epoch - pos) * per_step)
     if cfg["minutes"]:
-        left.append(60 * cfg["minutes"] - train_time)
+        left.append(60 * cfg["minutes"] - elapsed)
     return max(0.0, min(left)) if left else float("nan")
 
 
@@ -586,6 +590,8 @@ def parse_args(argv):
     p.add_argument("--preset", choices=sorted(PRESETS), help="a named set of hyperparameters; "
                    "lstmetallica = the seed's 3 x 512 model")
     p.add_argument("--all-channels", action="store_true", help="take drum notes from every MIDI channel")
+    p.add_argument("--compat", action="store_true", help="encode MIDI with the original LSTMetallica rules "
+                   "(480 ticks/beat, BAR every 16 steps) instead of the metre-aware default")
     for key, (value, meaning) in HYPERPARAMETERS.items():
         preset = f"; lstmetallica: {PRESETS['lstmetallica'][key]}" if key in PRESETS["lstmetallica"] else ""
         p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None, metavar=type(value).__name__.upper(),
@@ -621,7 +627,7 @@ def main(argv=None):
         if args.eval:
             if not args.data:
                 raise TrainError("--eval CKPT needs DATA to score")
-            songs = load_songs(args.data, args.all_channels, log)
+            songs = load_songs(args.data, args.all_channels, log, args.compat)
             if not songs:
                 raise TrainError("no songs to score")
             print(json.dumps(evaluate_checkpoint(args.eval, songs, log)))
@@ -636,12 +642,12 @@ def main(argv=None):
             cfg = dict(ex["train_config"], **given)         # the run's own hyperparameters
             if args.out == DEFAULT_OUT:
                 args.out = os.path.dirname(os.path.abspath(args.resume))
-        songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log)
+        songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
         if not songs:
             raise TrainError("no songs to train on")
         if args.valid:
             train_songs = songs
-            valid_songs = load_songs(args.valid, args.all_channels, log)
+            valid_songs = load_songs(args.valid, args.all_channels, log, args.compat)
         else:
             train_songs, valid_songs = split_songs(songs, cfg["valid_fraction"], cfg["seed"])
         log("config: " + " ".join(f"{k}={v}" for k, v in cfg.items()))
@@ -651,6 +657,9 @@ def main(argv=None):
     except TrainError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:                               # before training started: nothing to save
+        print("interrupted", file=sys.stderr)
+        return 130
     except OSError as e:
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1

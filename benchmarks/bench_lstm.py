@@ -8,6 +8,8 @@ backward, clipping and Adam on an (T, N) chunk. Printed per size:
   words/s    N*T / median step time
   MFU        model matmul FLOPs per step / step time / peak, where the peak is the
              best float32 GEMM rate (2048^3 and 4096^3 products) measured in this run
+  GEMM-only  the same, for just the step's matrix products at their real shapes, run back to
+             back with no other work: the MFU a step with zero overhead would reach on this BLAS
   peak MiB   the most memory numpy arrays held during one step (tracemalloc)
   sample/s   single-stream sampling: one word in, one word drawn (lstm_drums.step + sample_word)
 The runs that are compared alternate (numpy step, torch step, numpy step, ...), and the
@@ -54,6 +56,31 @@ def model_flops(L, H, N, T):
             flops += 2 * TN * H * G * 3        # input projection forward, dWx, dx
     flops += 2 * TN * H * V * 3                # decoder forward, dWy, dx
     return flops
+
+
+def gemm_ceiling(L, H, N, T, repeats=3):
+    """Seconds for just the matrix products of one training step, run back to back on random
+    arrays of the same shapes: what a step would take with zero overhead on this BLAS."""
+    rng = np.random.default_rng(0)
+    r = lambda *shape: rng.random(shape, dtype=np.float32)
+    TN, G = T * N, 4 * H
+    h, W, WT, da = r(N, H), r(H, G), r(G, H), r(N, G)
+    X, D, Wx = r(TN, H), r(TN, G), r(H, G)
+    Y, Wy, dy = r(TN, H), r(H, V), r(TN, V)
+    out_g, out_h = np.empty((N, G), np.float32), np.empty((N, H), np.float32)
+
+    def products():
+        for l in range(L):
+            for _ in range(T):
+                np.matmul(h, W, out=out_g)               # forward recurrence
+                np.matmul(da, WT, out=out_h)             # its backward
+            X.T @ D                                      # dWh
+            if l > 0:
+                X @ Wx, X.T @ D, D @ Wx.T                # input projection, dWx, dx
+        Y @ Wy, Y.T @ dy, dy @ Wy.T                      # decoder forward, dWy, dx
+
+    products()
+    return min(timed(products) for _ in range(repeats))
 
 
 def numpy_trainer(L, H, N, T, seed=0):
@@ -127,7 +154,7 @@ def timed(fn, *args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10, help="timed training steps per size (after 2 warm-up)")
+    parser.add_argument("--steps", type=int, default=15, help="timed training steps per size (after 2 warm-up)")
     parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
@@ -143,7 +170,8 @@ def main():
           + (f", torch {torch.__version__} with {args.threads} threads" if torch else ", torch not importable"))
     peak = matmul_peak()
     print(f"float32 matmul peak: {peak / 1e9:.0f} GFLOP/s")
-    header = f"{'L x H':>8} {'N':>3} {'T':>3} | {'words/s':>8} {'MFU':>5} {'peak MiB':>8} {'sample/s':>8}"
+    header = (f"{'L x H':>8} {'N':>3} {'T':>3} | {'words/s':>8} {'MFU':>5} {'GEMM-only':>9} "
+              f"{'peak MiB':>8} {'sample/s':>8}")
     if torch:
         header += f" | {'torch words/s':>13} {'sample/s':>8} | {'ratio train':>11} {'sample':>6}"
     print(header)
@@ -167,7 +195,9 @@ def main():
                 samples["torch"].append(timed(theirs[1], args.sample_words))
         t = statistics.median(times["ours"])
         s = statistics.median(samples["ours"])
-        line = (f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t:8.0f} {model_flops(L, H, N, T) / t / peak:5.0%} "
+        ceiling = gemm_ceiling(L, H, N, T)
+        flops = model_flops(L, H, N, T)
+        line = (f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t:8.0f} {flops / t / peak:5.0%} {flops / ceiling / peak:9.0%} "
                 f"{mem / 2 ** 20:8.0f} {args.sample_words / s:8.0f}")
         if theirs:
             tt, ts = statistics.median(times["torch"]), statistics.median(samples["torch"])
