@@ -1,7 +1,7 @@
 """Training and sampling speed of lstm_drums.py, against the float32 matmul peak (and PyTorch,
 when it is importable), measured in the same run.
 
-    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--steps 10] [--threads 2]
+    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--steps 15] [--threads 2]
 
 For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
