@@ -24,6 +24,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import zlib
 
@@ -253,19 +254,14 @@ def baselines(songs_ids, unigram_counts, repeat_rate):
     """
     counts = np.asarray(unigram_counts, dtype=np.float64) + 1.0
     uni = counts / counts.sum()                                # (V,)
-    uni_best = int(np.argmax(uni))
-    logs = {"unigram": [], "repeat one bar back": []}
-    hits = {"unigram": [], "repeat one bar back": []}
-    for ids in songs_ids:
-        backs = bar_back(ids)
-        for t in range(1, len(ids)):
-            w, b = ids[t], backs[t]
-            logs["unigram"].append(math.log(uni[w]))
-            hits["unigram"].append(w == uni_best)
-            p = uni[w] if b < 0 else repeat_rate * (w == b) + (1 - repeat_rate) * uni[w]
-            logs["repeat one bar back"].append(math.log(p))
-            hits["repeat one bar back"].append(w == (b if b >= 0 else uni_best))
-    return {k: (-float(np.mean(logs[k])), float(np.mean(hits[k]))) for k in logs}
+    w = np.concatenate([ids[1:] for ids in songs_ids])         # every predicted word
+    back = np.concatenate([bar_back(ids)[1:] for ids in songs_ids])  # its word one bar back, or -1
+    p_uni = uni[w]
+    p_rep = np.where(back < 0, p_uni, repeat_rate * (w == back) + (1 - repeat_rate) * p_uni)
+    guess_uni = np.argmax(uni)                                 # the unigram's one guess
+    guess_rep = np.where(back < 0, guess_uni, back)
+    return {"unigram": (-float(np.log(p_uni).mean()), float((w == guess_uni).mean())),
+            "repeat one bar back": (-float(np.log(p_rep).mean()), float((w == guess_rep).mean()))}
 
 
 def bar_back(ids):
@@ -300,14 +296,14 @@ def repeat_rate_of(songs_ids):
 # 5. Training
 
 def train_step(params, opt, x, y, state, masks, cfg, lr):
-    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, grad norm, new state).
+    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, new state).
 
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     with np.errstate(over="ignore", invalid="ignore"):
         value, grads, state = M.loss(params, x, y, state, masks)
-    norm = M.clip_grads(grads, cfg["clip"])
+    M.clip_grads(grads, cfg["clip"])
     M.adam_step(params, grads, opt, lr=lr)
-    return value, norm, state
+    return value, state
 
 
 def fit_batch(n_words, batch, seq, log):
@@ -350,6 +346,8 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     cfg: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
     (name, words). out: the folder for best.npz, last.npz and history.csv.
     """
+    if not (cfg["steps"] or cfg["epochs"] or cfg["minutes"]):
+        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
     os.makedirs(out, exist_ok=True)
     train_ids = [to_ids(w) for _, w in train_songs]
     valid_ids = [to_ids(w) for _, w in valid_songs if len(w) >= 2]
@@ -371,6 +369,7 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
         rng.bit_generator.state = ex["rng"]
         step, epoch, pos, lr = ex["step"], ex["epoch"], ex["pos"], ex["lr"]
         best_val, bad_evals = ex["best_val"], ex["bad_evals"]
+        best_saved = ex.get("best_saved", best_val)
         state = ck["state"]
         N, T = state[0].shape[1], ex["seq"]
         if ex.get("data_hash") != data_hash:
@@ -381,7 +380,8 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
         params = M.init_params(config, rng)
         opt = M.adam_init(params)
         step, epoch, pos, lr = 0, 0, 0, cfg["lr"]
-        best_val, bad_evals = None, 0
+        best_val, bad_evals = None, 0   # the best of the scheduled evaluations (drives the LR)
+        best_saved = None               # the validation loss of best.npz (any evaluation)
         state = M.zero_state(config, N)
 
     stats = song_stats([w for _, w in train_songs])
@@ -402,13 +402,11 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     history_path = os.path.join(out, "history.csv")
     if not resume or not os.path.exists(history_path):
         _write_history(history_path, None)
-    limits = {"steps": cfg["steps"], "epochs": cfg["epochs"], "minutes": cfg["minutes"]}
-    if not any(limits.values()):
-        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
 
     def save(name, val=None):
         extra = {"step": step, "epoch": epoch, "pos": pos, "lr": lr, "seq": T,
-                 "best_val": best_val, "bad_evals": bad_evals, "rng": rng.bit_generator.state,
+                 "best_val": best_val, "best_saved": best_saved, "bad_evals": bad_evals,
+                 "rng": rng.bit_generator.state,
                  "data_hash": data_hash, "train_config": cfg, "corpus": corpus, "val_nats": val}
         path = os.path.join(out, name)
         M.save_checkpoint(path, params, config, VOCAB, opt, extra=extra, state=state)
@@ -419,10 +417,16 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
             return None
         return metrics(*score_songs(params, config, valid_ids))
 
+    def keep_if_best(val):
+        nonlocal best_saved
+        if best_saved is None or val["nats_per_word"] < best_saved:
+            best_saved = val["nats_per_word"]
+            save("best.npz", best_saved)
+
     # --- SIGINT (Ctrl-C) only raises a flag: the step in flight finishes, then we save
     interrupted = []
     old_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) \
-        if _main_thread() else None
+        if threading.current_thread() is threading.main_thread() else None
     t_start, train_time, words_done, start_step = time.time(), 0.0, 0, step
     last_loss, last_path, val = float("nan"), None, None
     try:
@@ -439,7 +443,7 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
             t0 = time.perf_counter()
             chunk = streams[:, pos * T:pos * T + T + 1].T   # (T+1, N) time-major
             masks = M.make_dropout_masks(config, T, N, rng)
-            last_loss, norm, state = train_step(params, opt, chunk[:-1], chunk[1:], state, masks, cfg, lr)
+            last_loss, state = train_step(params, opt, chunk[:-1], chunk[1:], state, masks, cfg, lr)
             step, pos = step + 1, pos + 1
             train_time += time.perf_counter() - t0
             words_done += N * T
@@ -462,8 +466,7 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
                             lr *= cfg["lr_decay"]
                             log(f"step {step}: no improvement in {cfg['patience']} evaluations; lr -> {lr:g}")
                     _log_eval(log, step, val, params, config, cfg["seed"])
-                    if improved:
-                        save("best.npz", val["nats_per_word"])
+                    keep_if_best(val)
                     if cfg["early_stop"] and bad_evals >= cfg["early_stop"]:
                         log(f"step {step}: early stop, {bad_evals} evaluations without improvement")
                         break
@@ -481,24 +484,17 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
             val = evaluate()
             if val is not None:
                 _log_eval(log, step, val, params, config, cfg["seed"])
-                if best_val is None or val["nats_per_word"] < best_val:
-                    best_val = val["nats_per_word"]             # not counted by the LR schedule
-                    save("best.npz", best_val)
+                keep_if_best(val)                               # best_val, the schedule's, stays
                 _write_history(history_path, [step, epoch + pos / max(chunks_per_epoch, 1), last_loss,
                                               val["nats_per_word"], lr])
         last_path = save("last.npz", val["nats_per_word"] if val else None)
         if not valid_ids:
             save("best.npz")                                   # no validation: the last is the best
     best_path = os.path.join(out, "best.npz")
-    return {"best_val_nats_per_word": best_val,
+    return {"best_val_nats_per_word": best_saved,
             "train_words_per_s": round(words_done / train_time) if train_time else 0,
             "steps": step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
             "interrupted": bool(interrupted)}
-
-
-def _main_thread():
-    import threading
-    return threading.current_thread() is threading.main_thread()
 
 
 def _eta(cfg, step, start_step, epoch, pos, chunks_per_epoch, elapsed):

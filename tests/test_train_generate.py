@@ -299,3 +299,18 @@ def test_compat_flag_reads_midi_with_the_original_rules():
     assert {len(bar) for bar in encoding.words_to_bars(compat)} == {16}            # BAR every 16 steps
     steps = lambda words: [w for w in words if w != "BAR"]
     assert steps(compat)[:len(steps(metre_aware))] == steps(metre_aware)           # the same steps
+
+
+def test_a_run_stopped_between_evaluations_resumes_exactly(tmp_path, corpus, capsys):
+    """The end-of-run evaluation (step 26, off the every-7 schedule) keeps a better best.npz but
+    must not move the learning-rate schedule: stopping there and resuming equals one run."""
+    common = [corpus, "--layers", "2", "--hidden", "16", "--batch", "4", "--seq", "8", "--dropout", "0.3",
+              "--eval-every", "7", "--patience", "1", "--lr-decay", "0.7", "--lr", "0.03", "--log-every", "100"]
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert run_train(common + ["--out", a, "--steps", "26"], capsys)[0] == 0
+    assert run_train(common + ["--resume", os.path.join(a, "last.npz"), "--steps", "60"], capsys)[0] == 0
+    assert run_train(common + ["--out", b, "--steps", "60"], capsys)[0] == 0
+    ra, rb = M.load_checkpoint(os.path.join(a, "last.npz")), M.load_checkpoint(os.path.join(b, "last.npz"))
+    assert ra["extra"]["lr"] == rb["extra"]["lr"]
+    for k in ra["params"]:
+        np.testing.assert_array_equal(ra["params"][k], rb["params"][k], err_msg=k)
