@@ -1,7 +1,7 @@
 """Training and sampling speed of lstm_drums.py, against the float32 matmul peak (and PyTorch,
 when it is importable), measured in the same run.
 
-    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--steps 15] [--threads 2]
+    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--rounds 3] [--steps 6] [--threads 2]
 
 For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
@@ -13,7 +13,10 @@ backward, clipping and Adam on an (T, N) chunk. Printed per size:
   peak MiB   the most memory numpy arrays held during one step (tracemalloc)
   sample/s   single-stream sampling: one word in, one word drawn (lstm_drums.step + sample_word)
 The runs that are compared alternate (numpy step, torch step, numpy step, ...), and the
-figures are medians, so load from elsewhere on the machine hits both alike.
+figures are medians, so load from elsewhere on the machine hits both alike. Each size is
+timed in several rounds, each with freshly built models (who goes first alternates): on a
+shared machine one set of arrays can land in memory that is a few per cent slower than the
+next, and the rounds spread that luck over both sides too.
 """
 import argparse
 import os
@@ -154,7 +157,8 @@ def timed(fn, *args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=15, help="timed training steps per size (after 2 warm-up)")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh models per size (default 3)")
+    parser.add_argument("--steps", type=int, default=6, help="timed training steps per round (after 1 warm-up)")
     parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
@@ -176,30 +180,29 @@ def main():
         header += f" | {'torch words/s':>13} {'sample/s':>8} | {'ratio train':>11} {'sample':>6}"
     print(header)
     for L, H, N, T in SIZES:
-        ours = numpy_trainer(L, H, N, T)
-        theirs = torch_trainer(torch, L, H, N, T) if torch else None
-        mem = peak_memory(ours[0])
-        for _ in range(2):                                   # warm-up
-            ours[0]()
-            if theirs:
-                theirs[0]()
         times = {"ours": [], "torch": []}
         samples = {"ours": [], "torch": []}
-        for _ in range(args.steps):                          # alternate the runs we compare
-            times["ours"].append(timed(ours[0]))
-            if theirs:
-                times["torch"].append(timed(theirs[0]))
-        for _ in range(3):
-            samples["ours"].append(timed(ours[1], args.sample_words))
-            if theirs:
-                samples["torch"].append(timed(theirs[1], args.sample_words))
+        for r in range(args.rounds):
+            runs = {"ours": numpy_trainer(L, H, N, T, seed=r)}
+            if torch:
+                runs["torch"] = torch_trainer(torch, L, H, N, T, seed=r)
+            if r == 0:
+                mem = peak_memory(runs["ours"][0])
+            order = list(runs) if r % 2 == 0 else list(runs)[::-1]
+            for name in order:                               # warm-up
+                runs[name][0]()
+            for _ in range(args.steps):                      # alternate the runs we compare
+                for name in order:
+                    times[name].append(timed(runs[name][0]))
+            for name in order:
+                samples[name].append(timed(runs[name][1], args.sample_words))
         t = statistics.median(times["ours"])
         s = statistics.median(samples["ours"])
         ceiling = gemm_ceiling(L, H, N, T)
         flops = model_flops(L, H, N, T)
         line = (f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t:8.0f} {flops / t / peak:5.0%} {flops / ceiling / peak:9.0%} "
                 f"{mem / 2 ** 20:8.0f} {args.sample_words / s:8.0f}")
-        if theirs:
+        if torch:
             tt, ts = statistics.median(times["torch"]), statistics.median(samples["torch"])
             line += f" | {N * T / tt:13.0f} {args.sample_words / ts:8.0f} | {tt / t:10.2f}x {ts / s:5.2f}x"
         print(line, flush=True)
