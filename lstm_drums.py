@@ -74,10 +74,11 @@ def cross_entropy(logits, targets):
     T, N, V = logits.shape
     z = logits.reshape(T * N, V)                            # (TN, V)
     z = z - z.max(axis=1, keepdims=True)                    # subtract the max: exp cannot overflow
-    p = np.exp(z)                                           # (TN, V)
-    sum_p = p.sum(axis=1, keepdims=True)                    # (TN, 1)
     rows, cols = np.arange(T * N), targets.reshape(-1)
-    loss = float(np.mean(np.log(sum_p[:, 0]) - z[rows, cols]))  # -log softmax at the target
+    z_target = z[rows, cols]                                # (TN,) the target's logit
+    p = np.exp(z, out=z)                                    # (TN, V), in place of z
+    sum_p = p.sum(axis=1, keepdims=True)                    # (TN, 1)
+    loss = float(np.mean(np.log(sum_p[:, 0]) - z_target))  # -log softmax at the target
     p /= sum_p                                              # softmax probabilities
     p[rows, cols] -= 1.0                                    # dloss/dz = softmax - one_hot
     p /= T * N                                              # the mean over TN positions
@@ -247,7 +248,9 @@ def forward(params, ids, state, masks=None):
         cT.append(cache[1][-1])
         layer_caches.append(cache)
     H = x.shape[-1]
-    logits = (x.reshape(T * N, H) @ params["Wy"] + params["by"]).reshape(T, N, -1)  # (T, N, V)
+    logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
+    logits += params["by"]                                  # (in place: a fresh array costs page faults)
+    logits = logits.reshape(T, N, -1)                       # (T, N, V)
     cache = (params, ids, inputs + [x], masks, layer_caches)
     return logits, (np.stack(hT), np.stack(cT)), cache
 
@@ -272,7 +275,7 @@ def backward(dlogits, cache, dstate=None):
     dh0, dc0 = [None] * L, [None] * L
     for l in reversed(range(L)):
         if masks is not None:
-            dx = dx * masks[l]                              # backprop through dropout
+            dx *= masks[l]                                  # backprop through dropout (dx is ours to change)
         dhT = None if dstate is None else dstate[0][l]
         dcT = None if dstate is None else dstate[1][l]
         da, grads[f"Wh{l}"], dh0[l], dc0[l] = lstm_backward(dx, layer_caches[l], dhT, dcT)

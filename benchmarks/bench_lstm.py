@@ -1,7 +1,7 @@
 """Training and sampling speed of lstm_drums.py, against the float32 matmul peak (and PyTorch,
 when it is importable), measured in the same run.
 
-    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--rounds 3] [--steps 6] [--threads 2]
+    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--rounds 6] [--seconds 2] [--threads 2]
 
 For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
@@ -12,11 +12,13 @@ backward, clipping and Adam on an (T, N) chunk. Printed per size:
              back with no other work: the MFU a step with zero overhead would reach on this BLAS
   peak MiB   the most memory numpy arrays held during one step (tracemalloc)
   sample/s   single-stream sampling: one word in, one word drawn (lstm_drums.step + sample_word)
-The runs that are compared alternate (numpy step, torch step, numpy step, ...), and the
-figures are medians, so load from elsewhere on the machine hits both alike. Each size is
-timed in several rounds, each with freshly built models (who goes first alternates): on a
-shared machine one set of arrays can land in memory that is a few per cent slower than the
-next, and the rounds spread that luck over both sides too.
+The runs that are compared alternate in blocks (numpy, torch, torch, numpy, ...) and the
+figures are medians over all their steps, so load from elsewhere on the machine hits both
+alike. Each block starts after a pause and one untimed step: both libraries' worker threads
+spin for a while after a call, and a block timed straight after the other side's would pay
+for it (at 2 x 128, timing step by step cost each side 35-42% of its speed in a test). Every round
+builds fresh models, as one set of arrays can land in memory a few per cent slower than the
+next on a shared machine.
 """
 import argparse
 import os
@@ -157,8 +159,9 @@ def timed(fn, *args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="fresh models per size (default 3)")
-    parser.add_argument("--steps", type=int, default=6, help="timed training steps per round (after 1 warm-up)")
+    parser.add_argument("--rounds", type=int, default=6, help="fresh models per size (default 6)")
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="training time per block, at least 3 steps (default 2)")
     parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
@@ -189,13 +192,15 @@ def main():
             if r == 0:
                 mem = peak_memory(runs["ours"][0])
             order = list(runs) if r % 2 == 0 else list(runs)[::-1]
-            for name in order:                               # warm-up
-                runs[name][0]()
-            for _ in range(args.steps):                      # alternate the runs we compare
-                for name in order:
-                    times[name].append(timed(runs[name][0]))
             for name in order:
-                samples[name].append(timed(runs[name][1], args.sample_words))
+                train_step, sample = runs[name]
+                time.sleep(0.3)                              # let the other side's threads go idle
+                train_step()                                 # warm-up, untimed
+                block = []
+                while len(block) < 3 or sum(block) < args.seconds:
+                    block.append(timed(train_step))
+                times[name] += block
+                samples[name].append(timed(sample, args.sample_words))
         t = statistics.median(times["ours"])
         s = statistics.median(samples["ours"])
         ceiling = gemm_ceiling(L, H, N, T)
