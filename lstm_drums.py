@@ -154,10 +154,11 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
     dc = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()       # (N, H) dL/dc_t
     dh, tmp = np.empty((N, H), gates.dtype), np.empty((N, H), gates.dtype)
     dgates = np.empty((N, H4), gates.dtype)                 # (N, 4H) dL/d[i, f, g, o] of one step
+    d_i, d_f, d_g, d_o = (dgates[:, k * H:(k + 1) * H] for k in range(4))  # (N, H) views of it
     local = np.empty((N, H4), gates.dtype)                  # (N, 4H) the gates' local derivatives
+    local_g = local[:, 2 * H:3 * H]                         # (N, H) the candidate's block of it
     for t in reversed(range(T)):
         i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))   # (N, H) each
-        d_i, d_f, d_g, d_o = (dgates[:, k * H:(k + 1) * H] for k in range(4))
         np.add(dhs[t], dh_next, out=dh)                     # h_t feeds the layer above and step t+1
         # 1. through h_t = o * tanh(c_t), to the output gate and the cell
         np.multiply(dh, tanh_cs[t], out=d_o)                # dL/do = dh * tanh(c_t)
@@ -174,12 +175,12 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
         # 3. through the nonlinearities, all four blocks of the row at once
         np.subtract(1, gates[t], out=local)
         local *= gates[t]                                   # sigmoid'(a) = s (1 - s) for i, f, o;
-        np.multiply(g, g, out=local[:, 2 * H:3 * H])
-        np.subtract(1, local[:, 2 * H:3 * H], out=local[:, 2 * H:3 * H])  # tanh'(a) = 1 - g^2 for g
-        np.multiply(dgates, local, out=gates[t])            # (N, 4H) dL/da_t, written over the gates of step t,
+        np.multiply(g, g, out=local_g)
+        np.subtract(1, local_g, out=local_g)                # tanh'(a) = 1 - g^2 for g
+        da_t = np.multiply(dgates, local, out=gates[t])     # (N, 4H) dL/da_t, written over the gates of step t,
                                                             # which are not needed any more (saves a (T, N, 4H) array)
         # 4. into the previous step
-        np.matmul(gates[t], WhT, out=dh_next)               # (N, H) dL/dh_{t-1}, through h_{t-1} @ Wh
+        np.matmul(da_t, WhT, out=dh_next)                   # (N, H) dL/dh_{t-1}, through h_{t-1} @ Wh
     da = gates                                              # (T, N, 4H) now dL/da of every step
 
     # All T weight gradients of Wh in one product: sum_t h_{t-1}^T @ da_t.
