@@ -32,10 +32,11 @@ is the softmax cross-entropy at every step, averaged over batch and time.
 Speed, the one idea: only what depends on the previous step stays inside the time loop
 (h_{t-1} @ Wh, the gate nonlinearities, and their mirror in backward). The input
 projection of all T steps is one matrix product before the loop; every weight gradient is
-one matrix product after it. BLAS does the rest. Two smaller habits help inside the loop:
-sweep whole contiguous (N, 4H) rows rather than (N, H) column slices where the maths allows
-(numpy spends up to ~4x longer per element on a slice), and write into arrays that already
-exist (a fresh (T, N, 4H) array is 32 MB at the seed's size, and paging it in costs time).
+one matrix product after it (the one-hot layer's, a sum per word). BLAS does the rest.
+Two smaller habits help inside the loop: sweep whole contiguous (N, 4H) rows rather than
+(N, H) column slices where the maths allows (numpy spends up to ~4x longer per element on
+a slice), and write into arrays that already exist (a fresh (T, N, 4H) array is 32 MB at
+the seed's size, and paging it in costs time).
 
 References:
   1) S. Hochreiter, J. Schmidhuber, "Long short-term memory", Neural Computation, 1997.
