@@ -57,9 +57,10 @@ def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16
     V = config["vocab_size"]
     no_bar = np.ones(V, dtype=bool)
     no_bar[train.BAR_ID] = False                               # every word but BAR
+    read = M.input_reader(config, train.BAR_ID)                # word -> layer 0's input (keeps the bars)
     state = M.zero_state(config, 1, params["Wy"].dtype)
     for word in primer_ids:
-        logits, state = M.step(params, int(word), state)
+        logits, state = M.step(params, read(int(word)), state)
     out, j, bars = [], 0, 0
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
@@ -74,7 +75,7 @@ def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16
             bars, j = bars + 1, 0
         else:
             j += 1
-        logits, state = M.step(params, word, state)
+        logits, state = M.step(params, read(word), state)
     return out
 
 

@@ -3,6 +3,7 @@
 All of the model is in this one file, read top to bottom:
   1. sigmoid, dropout, cross-entropy
   2. one LSTM layer: a single step forward, then a whole sequence forward and backward
+  2b. layer 0's input: the word, or the word and the bar (look-back inputs)
   3. the stacked model: init_params, forward, backward, loss (truncated BPTT)
   4. sampling: one step with state, temperature sampling
   5. optimisation: global-norm clipping and Adam
@@ -10,7 +11,7 @@ All of the model is in this one file, read top to bottom:
 
 Dimension letters, used in every shape comment:
   N batch (parallel streams), T time steps per chunk, V vocabulary, H hidden units,
-  L layers, D input size of a layer (V for layer 0, H above).
+  L layers, D input size of a layer (layer 0: V, or 3V + 8 with the look-back inputs; H above).
 Arrays are time-major, (T, N, ...), so that the slice for step t is contiguous.
 
 The LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), per layer
@@ -25,7 +26,27 @@ and step, with the four gates fused into one 4H block in PyTorch's order i, f, g
     h_t = o * tanh(c_t)                       (N, H)
 
 Layer 0 reads a one-hot vector over the V words, so x_t @ Wx is just the row Wx[word]:
-a lookup, no embedding layer needed. Between layers and before the decoder sits inverted
+a lookup, no embedding layer needed. With config["inputs"] = "lookback" it also reads
+where it is in the bar (section 2b): beside the word w_t, the word at the same place as
+w_{t+1} one bar back and two bars back, and the position p of w_{t+1} in its bar.
+Drums repeat bar by bar, so "what was played here last bar" is the best single clue to
+what comes next; a plain word-LSTM must count steps and keep a whole bar in its state to
+find it. Here, from a song in 4/4 (BD kick, SD snare, HH hi-hat; the next word is the
+third step of bar 3):
+
+          bar 1              bar 2              bar 3 so far
+    HH   x-x-x-x-x-x-x-x-   x-x-x-x-x-x-x-x-   x-
+    SD   ----x-------x---   ----x-------x---   --
+    BD   x-------x-x-----   x-------x-x-----   x-
+                                                  ^ next word: p = 2
+    two bars back = bar 1's step 2 (HH), one bar back = bar 2's step 2 (HH)
+
+Each of the four parts is a block of layer 0's input columns, in this order:
+one-hot of w_t (V), one-hot of one bar back (V + 1: the last column means "none", no
+such bar or no word at p in it), the same two bars back (V + 1), and p as 6 values of
++-1 (bit k of p, p capped at 63). The closing BAR of an n-step bar sits at p = n, so BAR
+is looked back to and predicted like any word. Three blocks are one-hot, so their part
+of x_t @ Wx is three row lookups; the position is a (N, 6) @ (6, 4H) product. Between layers and before the decoder sits inverted
 dropout (training only). The decoder is linear, y = h @ Wy + by, (N, V) logits, and the loss
 is the softmax cross-entropy at every step, averaged over batch and time.
 
@@ -190,12 +211,132 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
 
 
 # ----------------------------------------------------------------------------
+# 2b. Layer 0's input: the word, or the word and the bar
+
+INPUT_KINDS = ("word", "lookback")
+MAX_POSITION = 63                                           # p is capped here: 6 bits
+POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
+                           for p in range(MAX_POSITION + 1)])  # (64, 6) row p = bits of p as +-1
+
+
+def input_size(V, kind):
+    """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back."""
+    return V if kind == "word" else V + 2 * (V + 1) + 6
+
+
+def lookback_inputs(ids, bar_id, V):
+    """A song's word ids (S,) -> layer 0's look-back inputs (S, 4), in one pass.
+
+    Row t describes the step that reads w_t and predicts w_{t+1}:
+    [w_t, the word one bar back, two bars back, p], with V for "none" and p the step
+    words of the current bar before w_{t+1} (capped at 63). A bar is a run of one or
+    more step words closed by BAR (a BAR with no step before it closes no bar), and the
+    look-back word at place p of an n-step bar is its step p, or its BAR for p = n.
+    Call it on one song at a time: look-back never reaches into another song.
+    LookbackTracker computes the same rows one word at a time, for sampling.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    S = len(ids)
+    t = np.arange(S)
+    is_bar = ids == bar_id
+    last_bar = np.maximum.accumulate(np.where(is_bar, t, -1))     # (S,) index of the last BAR <= t
+    p = t - last_bar                                               # (S,) steps of the bar so far (0 after a BAR)
+    # the bars so far: BARs with at least one step before them, by their end index
+    before = np.concatenate([[-1], last_bar[:-1]])                 # the BAR before each position
+    closes = is_bar & (t - before > 1)                             # (S,) this BAR closes a bar
+    ends = t[closes]                                               # (B,) index of each bar's BAR
+    starts = before[closes] + 1                                    # (B,) index of its first step
+    n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
+    out = np.empty((S, 4), dtype=np.int64)
+    out[:, 0], out[:, 3] = ids, np.minimum(p, MAX_POSITION)
+    for col, back in ((1, 1), (2, 2)):
+        k = n_done - back                                          # (S,) which bar to look into
+        ok = k >= 0
+        kk = np.where(ok, k, 0)
+        where = starts[kk] + p if len(starts) else p               # (S,) index of place p in that bar
+        ok &= where <= (ends[kk] if len(ends) else -1)
+        out[:, col] = np.where(ok, ids[np.where(ok, where, 0)], V)
+    return out
+
+
+class LookbackTracker:
+    """The look-back inputs one word at a time, as a sampler needs them.
+
+    push(word) takes the word just read and returns its input row [w, back1, back2, p]
+    (the same row lookback_inputs gives for that position).
+    """
+
+    def __init__(self, bar_id, V):
+        self.bar_id, self.V = bar_id, V
+        self.bars = []          # the last two bars, each its step words then its BAR
+        self.current = []       # the step words of the bar in progress
+
+    def push(self, word):
+        if word == self.bar_id:
+            if self.current:
+                self.bars = (self.bars + [self.current + [word]])[-2:]
+            self.current = []
+        else:
+            self.current.append(word)
+        p = len(self.current)
+        back = [bar[p] if p < len(bar) else self.V for bar in self.bars[::-1]]
+        back += [self.V] * (2 - len(back))
+        return np.array([word, back[0], back[1], min(p, MAX_POSITION)])
+
+
+def layer0_projection(Wx, b, x, V):
+    """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
+
+    x (T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p]. A one-hot
+    block times Wx is a row of Wx, so each one-hot block is a lookup.
+    """
+    if x.ndim == 2:                                         # one-hot @ Wx + b = a row lookup:
+        if x.size < len(Wx):
+            return Wx[x] + b                                # few steps (sampling): b on the rows taken
+        return (Wx + b)[x]                                  # many: b on the table, one pass fewer
+    xa = POSITION_SIGNS[x[..., 3]].astype(Wx.dtype) @ Wx[3 * V + 2:]  # (T, N, 4H) position: (.., 6) @ (6, 4H)
+    xa += b
+    xa += Wx[x[..., 0]]                                     # the word
+    xa += Wx[V + x[..., 1]]                                 # one bar back (V + 1 rows)
+    xa += Wx[2 * V + 1 + x[..., 2]]                         # two bars back (V + 1 rows)
+    return xa
+
+
+def sum_rows_by_index(rows, values, out):
+    """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
+
+    The gradient of a lookup is this scatter-add. Sort the rows once, then add up each
+    run of equal rows in one np.add.reduceat (much faster than np.add.at, or a product
+    with a one-hot matrix).
+    """
+    order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
+    present, first = np.unique(rows[order], return_index=True)  # (U,) rows that occur
+    out[:] = 0
+    out[present] = np.add.reduceat(values[order], first, axis=0)
+    return out
+
+
+def layer0_weight_grad(x, da, Wx_shape, V):
+    """dWx0 (D, 4H) from da (TN, 4H): the mirror of layer0_projection, block by block."""
+    dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
+    if x.ndim == 2:
+        return sum_rows_by_index(x.reshape(-1), da, dWx)
+    sum_rows_by_index(x[..., 0].reshape(-1), da, dWx[:V])                 # the word
+    sum_rows_by_index(x[..., 1].reshape(-1), da, dWx[V:2 * V + 1])        # one bar back
+    sum_rows_by_index(x[..., 2].reshape(-1), da, dWx[2 * V + 1:3 * V + 2])  # two bars back
+    signs = POSITION_SIGNS[x[..., 3].reshape(-1)].astype(da.dtype)        # (TN, 6)
+    np.matmul(signs.T, da, out=dWx[3 * V + 2:])             # (6, 4H) the position's product
+    return dWx
+
+
+# ----------------------------------------------------------------------------
 # 3. The stacked model
 
 def init_params(config, rng, dtype=np.float32):
     """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
 
-    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0}.
+    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word"};
+    inputs "lookback" widens layer 0's input to input_size(V, "lookback") columns.
     Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear
     (fan-in H) do; forget_bias is then added to the forget gate's bias (1.0 is a common
     choice that helps early training remember; PyTorch's default is 0).
@@ -205,7 +346,7 @@ def init_params(config, rng, dtype=np.float32):
     uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
     params = {}
     for l in range(L):
-        D = V if l == 0 else H
+        D = input_size(V, config.get("inputs", "word")) if l == 0 else H
         params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
         params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
         params[f"b{l}"] = uniform(4 * H)                    # (4H,)
@@ -232,17 +373,19 @@ def make_dropout_masks(config, T, N, rng, dtype=np.float32):
 def forward(params, ids, state, masks=None):
     """Logits for every step of a chunk, and the state to carry to the next chunk.
 
-    ids (T, N) word ids; state = (h0, c0), each (L, N, H); masks: None (no dropout, as in
-    evaluation) or one (T, N, H) dropout mask per layer.
+    ids (T, N) word ids, or (T, N, 4) look-back inputs (see lookback_inputs); state =
+    (h0, c0), each (L, N, H); masks: None (no dropout, as in evaluation) or one (T, N, H)
+    dropout mask per layer.
     Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
     """
     L = state[0].shape[0]
-    T, N = ids.shape
+    T, N = ids.shape[:2]
+    V = params["Wy"].shape[1]
     x, inputs, hT, cT, layer_caches = None, [], [], [], []
     for l in range(L):
         Wx, b = params[f"Wx{l}"], params[f"b{l}"]
         if l == 0:
-            xa = (Wx + b)[ids]                              # (T, N, 4H) one-hot @ Wx + b = a row lookup
+            xa = layer0_projection(Wx, b, ids, V)           # (T, N, 4H) row lookups
         else:
             xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
             xa += b
@@ -287,16 +430,9 @@ def backward(dlogits, cache, dstate=None):
         da2 = da.reshape(T * N, -1)                         # (TN, 4H)
         grads[f"b{l}"] = da2.sum(axis=0)                    # (4H,)
         if l == 0:
-            # dWx for a one-hot input is a scatter-add: row w of dWx0 is the sum of da over
-            # the steps that read word w. Group the steps by word (one sort), then sum each
-            # group in a short loop over the distinct words. (With all 513 words in a 64 x 64
-            # chunk this took 6 ms here, a one-hot matrix product 50 ms, np.add.at 71 ms.)
-            flat = ids.reshape(-1)                              # (TN,) word of each step
-            by_word = np.argsort(flat, kind="stable")           # (TN,) steps, grouped by word
-            words, first = np.unique(flat[by_word], return_index=True)  # (U,) words present
-            grads["Wx0"] = np.zeros_like(params["Wx0"])         # (V, 4H)
-            for w, steps in zip(words, np.split(by_word, first[1:])):
-                grads["Wx0"][w] = da2[steps].sum(axis=0)        # (4H,)
+            # dWx for one-hot inputs is a scatter-add: row w of dWx0 is the sum of da over
+            # the steps that read word w (and likewise for the look-back blocks)
+            grads["Wx0"] = layer0_weight_grad(ids, da2, params["Wx0"].shape, V)  # (D, 4H)
         else:
             grads[f"Wx{l}"] = inputs[l].reshape(T * N, H).T @ da2  # (H, 4H)
             dx = (da2 @ params[f"Wx{l}"].T).reshape(T, N, H)    # (T, N, H) into the layer below
@@ -321,16 +457,19 @@ def loss(params, ids, targets, state, masks=None):
 def step(params, word, state):
     """Advance one stream by one word: logits (V,) for the next word, and the new state.
 
-    word: an int id; state = (h, c) each (L, 1, H). The same lstm_step_forward as training.
+    word: an int id, or a look-back input row [w, back1, back2, p] (LookbackTracker.push);
+    state = (h, c) each (L, 1, H). The same lstm_step_forward as training.
     """
     h, c = state
+    V = params["Wy"].shape[1]
     L, _, H = h.shape
     new_h, new_c = np.empty_like(h), np.empty_like(c)
     tanh_c = np.empty((1, H), h.dtype)
     x = None
     for l in range(L):
         if l == 0:
-            a = (params["Wx0"][word] + params["b0"])[None, :]    # (1, 4H) row lookup
+            x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
+            a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]  # (1, 4H) row lookups
         else:
             a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
         lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
@@ -357,17 +496,27 @@ def sample_word(logits, temperature, rng, allowed=None):
     return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
 
 
-def sample(params, config, primer, n_words, temperature, rng):
-    """Feed the primer ids, then draw n_words more. Returns the list of new ids."""
+def input_reader(config, bar_id):
+    """A function word id -> layer 0's input for it, for feeding a stream word by word:
+    the id itself, or with look-back inputs a LookbackTracker's row (it keeps the bars)."""
+    if config.get("inputs", "word") == "word":
+        return int
+    return LookbackTracker(bar_id, config["vocab_size"]).push
+
+
+def sample(params, config, primer, n_words, temperature, rng, bar_id=None):
+    """Feed the primer ids, then draw n_words more. Returns the list of new ids.
+    bar_id (the id of BAR) is needed by look-back inputs only."""
+    read = input_reader(config, bar_id)
     state = zero_state(config, 1, params["Wy"].dtype)
     logits = None
     for word in primer:
-        logits, state = step(params, word, state)
+        logits, state = step(params, read(word), state)
     out = []
     for _ in range(n_words):
         word = sample_word(logits, temperature, rng)
         out.append(word)
-        logits, state = step(params, word, state)
+        logits, state = step(params, read(word), state)
     return out
 
 
@@ -502,10 +651,13 @@ def load_checkpoint(path, dtype=np.float32):
         V, H, L = int(config["vocab_size"]), int(config["hidden"]), int(config["layers"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad config ({e})") from None
+    kind = config.get("inputs", "word")                    # checkpoints from before look-back: "word"
+    if kind not in INPUT_KINDS:
+        raise CheckpointError(f"{path}: unknown inputs {kind!r} in config (want one of {', '.join(INPUT_KINDS)})")
     vocab = [str(w) for w in get("vocab", "U", (V,))]
     shapes = {"Wy": (H, V), "by": (V,)}
     for l in range(L):
-        shapes.update({f"Wx{l}": (V if l == 0 else H, 4 * H), f"Wh{l}": (H, 4 * H), f"b{l}": (4 * H,)})
+        shapes.update({f"Wx{l}": (input_size(V, kind) if l == 0 else H, 4 * H), f"Wh{l}": (H, 4 * H), f"b{l}": (4 * H,)})
     params = {}
     for ours, theirs in _torch_names(L).items():
         shape = shapes[ours]

@@ -41,6 +41,8 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "hidden": (128, "units per layer, H"),
     "dropout": (0.2, "inverted dropout between layers and before the decoder (0 = off)"),
     "forget_bias": (1.0, "added to the forget gate's bias at init, so the cells start by remembering"),
+    "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
+                           "(also the words one and two bars back and the place in the bar)"),
     "batch": (16, "parallel streams, N (fewer if the data is too short)"),
     "seq": (32, "steps per chunk of truncated BPTT, T"),
     "lr": (2e-3, "Adam's step size"),
@@ -59,7 +61,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
 DEFAULTS = {name: default for name, (default, _) in HYPERPARAMETERS.items()}
 # The seed's model (Choi et al. 2016): 3 x 512 LSTM, dropout 0.2, Adam.
 PRESETS = {
-    "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20),
+    "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20, inputs="word"),
 }
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
@@ -119,6 +121,15 @@ def to_ids(words):
     return np.array([WORD_ID[w] for w in words], dtype=np.int32)
 
 
+def model_inputs(ids, kind):
+    """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
+    or with kind 'lookback' the rows [w, one bar back, two bars back, place] (S, 4).
+    Computed song by song, so that look-back never reaches into another song."""
+    if kind == "word":
+        return ids
+    return M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)
+
+
 def split_songs(songs, fraction, seed):
     """Hold out a seeded share of whole songs for validation: (train, valid).
 
@@ -140,17 +151,27 @@ def split_songs(songs, fraction, seed):
             [s for k, s in enumerate(songs) if k in held])
 
 
-def epoch_streams(songs_ids, epoch, N, seed):
+def epoch_streams(songs_inputs, epoch, N, seed):
     """One epoch's data: the training songs in a seeded order, joined, cut into N streams.
 
-    Returns an (N, S) array; stream n is the n-th contiguous 1/N of the joined words, so
-    chunk after chunk it reads on through its songs (and the carried state stays valid).
-    The order depends only on (seed, epoch), so a resumed run rebuilds it exactly.
+    songs_inputs: per song, model_inputs() of its words, (S,) or (S, 4).
+    Returns an (N, S) or (N, S, 4) array; stream n is the n-th contiguous 1/N of the
+    joined words, so chunk after chunk it reads on through its songs (and the carried
+    state stays valid). The order depends only on (seed, epoch), so a resumed run
+    rebuilds it exactly.
     """
-    order = np.random.default_rng([seed, epoch]).permutation(len(songs_ids))
-    joined = np.concatenate([songs_ids[k] for k in order])   # (total words,)
+    order = np.random.default_rng([seed, epoch]).permutation(len(songs_inputs))
+    joined = np.concatenate([songs_inputs[k] for k in order])  # (total words[, 4])
     S = len(joined) // N
-    return joined[:N * S].reshape(N, S)                        # (N, S)
+    return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S[, 4])
+
+
+def chunk_at(streams, pos, T):
+    """Chunk number pos of the streams, time-major: inputs x (T, N[, 4]) and the next
+    words y (T, N), the targets."""
+    chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, 4])
+    words = chunk if chunk.ndim == 2 else chunk[..., 0]          # (T+1, N) the word column
+    return chunk[:-1], words[1:]
 
 
 # ----------------------------------------------------------------------------
@@ -216,11 +237,13 @@ def score_songs(params, config, songs_ids, chunk=256):
     ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N) padded with id 0
     for n, s in enumerate(songs_ids):
         ids[:len(s), n] = s
+    kind = config.get("inputs", "word")
+    inputs = np.stack([model_inputs(np.asarray(s), kind) for s in ids.T], axis=1)  # (Tmax, N[, 4])
     state = M.zero_state(config, N, params["Wy"].dtype)
     logp = np.empty((Tmax - 1, N))
     hit = np.empty((Tmax - 1, N), dtype=bool)
     for t0 in range(0, Tmax - 1, chunk):
-        x = ids[t0:min(t0 + chunk, Tmax - 1)]                 # (T, N)
+        x = inputs[t0:min(t0 + chunk, Tmax - 1)]              # (T, N[, 4])
         y = ids[t0 + 1:t0 + 1 + len(x)]                        # (T, N) the next words
         logits, state, _ = M.forward(params, x, state)         # (T, N, V)
         z = logits.astype(np.float64)
@@ -329,7 +352,7 @@ def format_duration(seconds):
 def preview(params, config, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids = M.sample(params, config, [BAR_ID], n_words, 1.0, rng)
+    ids = M.sample(params, config, [BAR_ID], n_words, 1.0, rng, BAR_ID)
     words = [VOCAB[i] for i in ids]
     if encoding.BAR in words:
         words = words[:len(words) - words[::-1].index(encoding.BAR)]
@@ -355,7 +378,7 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     N, T = fit_batch(n_train, cfg["batch"], cfg["seq"], log)
     V = len(VOCAB)
     config = {"vocab_size": V, "hidden": cfg["hidden"], "layers": cfg["layers"],
-              "dropout": cfg["dropout"], "forget_bias": cfg["forget_bias"]}
+              "dropout": cfg["dropout"], "forget_bias": cfg["forget_bias"], "inputs": cfg["inputs"]}
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
     rng = np.random.default_rng(cfg["seed"])
 
@@ -388,14 +411,16 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     counts = np.bincount(np.concatenate(train_ids), minlength=V)
     corpus = {"stats": stats, "unigram": counts.tolist(), "repeat_rate": repeat_rate_of(train_ids)}
     n_params = sum(p.size for p in params.values())
-    streams = epoch_streams(train_ids, epoch, N, cfg["seed"])
+    train_inputs = [model_inputs(s, config.get("inputs", "word")) for s in train_ids]  # per song
+    streams = epoch_streams(train_inputs, epoch, N, cfg["seed"])
     chunks_per_epoch = (streams.shape[1] - 1) // T
     if chunks_per_epoch < 1:
         raise TrainError(f"too little training data for {N} streams of {T} steps: {n_train} words")
     log(f"data: {len(train_songs)} training songs ({n_train} words), "
         f"{len(valid_songs)} validation songs ({sum(len(s) for s in valid_ids)} words), "
         f"vocabulary {V} words ({int((counts > 0).sum())} used in training)")
-    log(f"model: {config['layers']} x {config['hidden']} LSTM, {n_params:,} parameters; "
+    log(f"model: {config['layers']} x {config['hidden']} LSTM, {config.get('inputs', 'word')} inputs, "
+        f"{n_params:,} parameters; "
         f"batch {N} x seq {T} = {N * T} words/step, {chunks_per_epoch} steps/epoch")
     log(f"loss to expect at step 0: ln V = ln {V} = {math.log(V):.3f} nats/word")
 
@@ -437,13 +462,13 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
                 break
             if pos >= chunks_per_epoch:                     # a new epoch: new order, zero state
                 epoch, pos = epoch + 1, 0
-                streams = epoch_streams(train_ids, epoch, N, cfg["seed"])
+                streams = epoch_streams(train_inputs, epoch, N, cfg["seed"])
                 state = M.zero_state(config, N)
                 continue
             t0 = time.perf_counter()
-            chunk = streams[:, pos * T:pos * T + T + 1].T   # (T+1, N) time-major
+            x, y = chunk_at(streams, pos, T)                # (T, N[, 4]) inputs, (T, N) next words
             masks = M.make_dropout_masks(config, T, N, rng)
-            last_loss, state = train_step(params, opt, chunk[:-1], chunk[1:], state, masks, cfg, lr)
+            last_loss, state = train_step(params, opt, x, y, state, masks, cfg, lr)
             step, pos = step + 1, pos + 1
             train_time += time.perf_counter() - t0
             words_done += N * T
@@ -609,7 +634,7 @@ def make_config(args):
               ("clip", cfg["clip"] >= 0), ("epochs", cfg["epochs"] >= 0), ("steps", cfg["steps"] >= 0),
               ("minutes", cfg["minutes"] >= 0), ("eval-every", cfg["eval_every"] >= 1),
               ("log-every", cfg["log_every"] >= 1), ("valid-fraction", 0 <= cfg["valid_fraction"] < 1),
-              ("early-stop", cfg["early_stop"] >= 0)]
+              ("early-stop", cfg["early_stop"] >= 0), ("inputs", cfg["inputs"] in M.INPUT_KINDS)]
     for name, ok in checks:
         if not ok:
             raise TrainError(f"--{name} {cfg[name.replace('-', '_')]} is out of range")

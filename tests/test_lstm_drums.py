@@ -2,6 +2,7 @@
 forward, Adam against the paper, learning a groove, checkpoints, sampling."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import lstm_drums as M
 
@@ -37,12 +38,21 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-def tiny_model(seed, dropout):
+def random_inputs(rng, inputs):
+    """(T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p] (V = none)."""
+    if inputs == "word":
+        return rng.integers(0, V, (T, N))
+    return np.stack([rng.integers(0, V, (T, N)), rng.integers(0, V + 1, (T, N)),
+                     rng.integers(0, V + 1, (T, N)), rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
+
+
+def tiny_model(seed, dropout, inputs="word"):
     rng = np.random.default_rng(seed)
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 0.5}
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 0.5,
+              "inputs": inputs}
     params = M.init_params(config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))  # a non-zero incoming state
-    chunks = [(rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N))) for _ in range(2)]
+    chunks = [(random_inputs(rng, inputs), rng.integers(0, V, (T, N))) for _ in range(2)]
     masks = [M.make_dropout_masks(config, T, N, rng, np.float64) for _ in range(2)]
     return params, state, chunks, masks
 
@@ -61,9 +71,11 @@ def two_chunk_loss_and_grads(params, state, chunks, masks):
     return total, {k: grads1[k] + grads2[k] for k in grads1}, dstate0
 
 
+@pytest.mark.parametrize("inputs", ["word", "lookback"])
 @pytest.mark.parametrize("dropout", [0.0, 0.4], ids=["no-dropout", "fixed-dropout-mask"])
-def test_gradients_match_centred_differences(dropout):
-    params, state, chunks, masks = tiny_model(231, dropout)
+def test_gradients_match_centred_differences(dropout, inputs):
+    params, state, chunks, masks = tiny_model(231, dropout, inputs)
+    assert params["Wx0"].shape[0] == (V if inputs == "word" else V + 2 * (V + 1) + 6)
     if dropout == 0:
         assert masks == [None, None]
     _, grads, dstate = two_chunk_loss_and_grads(params, state, chunks, masks)
@@ -118,6 +130,53 @@ def test_forward_matches_a_naive_reference_on_linspace_inputs():
     ref_logits, (ref_h, ref_c) = naive_forward(params, ids, state)
     assert rel_error(logits, ref_logits) < 1e-12
     assert rel_error(hT, ref_h) < 1e-12 and rel_error(cT, ref_c) < 1e-12
+
+
+def test_lookback_forward_matches_a_multi_hot_input():
+    """Layer 0's lookups equal the product of the full (T, N, D) input vector with Wx0:
+    one-hot word | one-hot one bar back | one-hot two bars back | 6 position values."""
+    params, state, chunks, _ = tiny_model(7, 0.0, "lookback")
+    x = chunks[0][0]
+    Wx, b = params["Wx0"], params["b0"]
+    bits = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)] for p in x[..., 3].ravel()])
+    dense = np.concatenate([np.eye(V)[x[..., 0]], np.eye(V + 1)[x[..., 1]], np.eye(V + 1)[x[..., 2]],
+                            bits.reshape(T, N, 6)], axis=2)        # (T, N, 3V + 8)
+    np.testing.assert_allclose(M.layer0_projection(Wx, b, x, V), dense @ Wx + b, rtol=1e-12)
+
+
+BAR_ID = 9   # a tiny vocabulary for the look-back tests: steps 0..8, then BAR; "none" = 10
+
+
+def test_lookback_inputs_by_hand():
+    # bar A = 3 steps [1, 2, 3] BAR, bar B = 2 steps [4, 5] BAR, then 6, 7
+    ids = [1, 2, 3, BAR_ID, 4, 5, BAR_ID, 6, 7]
+    x = M.lookback_inputs(ids, BAR_ID, 10)
+    np.testing.assert_array_equal(x[:, 0], ids)
+    # p = step words of the current bar before the NEXT word
+    np.testing.assert_array_equal(x[:, 3], [1, 2, 3, 0, 1, 2, 0, 1, 2])
+    # one bar back: nothing while in bar A; in bar B, bar A's word at p (p = 3 is its BAR);
+    # in bar C, bar B's (p = 2 is its BAR)
+    np.testing.assert_array_equal(x[:, 1], [10, 10, 10, 1, 2, 3, 4, 5, BAR_ID])
+    # two bars back: only in bar C, bar A's word at p
+    np.testing.assert_array_equal(x[:, 2], [10, 10, 10, 10, 10, 10, 1, 2, 3])
+    # a BAR with no step before it (a song's first word, as generation's primer) closes no bar
+    np.testing.assert_array_equal(M.lookback_inputs([BAR_ID, BAR_ID, 4], BAR_ID, 10),
+                                  [[BAR_ID, 10, 10, 0], [BAR_ID, 10, 10, 0], [4, 10, 10, 1]])
+    # p is capped at 63
+    assert M.lookback_inputs([1] * 70, BAR_ID, 10)[-1, 3] == 63
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.sampled_from([0, 1, 2, BAR_ID]), max_size=80).map(np.array),
+       st.lists(st.integers(1, 70), max_size=5))
+def test_lookback_step_by_step_equals_one_pass(ids, long_bars):
+    """The sampler's tracker, fed one word at a time, gives the one-pass rows exactly
+    (short random bars, empty bars, and bars longer than 63 steps)."""
+    for n in long_bars:
+        ids = np.concatenate([ids, np.ones(n, int), [BAR_ID]])
+    tracker = M.LookbackTracker(BAR_ID, 10)
+    rows = np.array([tracker.push(int(w)) for w in ids]).reshape(-1, 4)
+    np.testing.assert_array_equal(rows, M.lookback_inputs(ids, BAR_ID, 10).reshape(-1, 4))
 
 
 def test_sigmoid_is_stable_and_exact():
@@ -210,14 +269,16 @@ def test_sampling_is_seeded_and_zero_temperature_is_argmax():
     np.testing.assert_allclose(draws, p, atol=0.03)
 
 
-def test_step_matches_the_sequence_forward():
-    config = {"vocab_size": V, "hidden": H, "layers": L}
+@pytest.mark.parametrize("inputs", ["word", "lookback"])
+def test_step_matches_the_sequence_forward(inputs):
+    config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": inputs}
     params = M.init_params(config, np.random.default_rng(5))
-    ids = np.array([[3], [1], [6], [0]])                     # (T, 1)
-    logits, _, _ = M.forward(params, ids, M.zero_state(config, 1))
+    ids = np.array([3, 1, 6, V - 1, 0, 2])                   # V - 1 plays BAR here
+    x = ids[:, None] if inputs == "word" else M.lookback_inputs(ids, V - 1, V)[:, None, :]  # (T, 1[, 4])
+    logits, _, _ = M.forward(params, x, M.zero_state(config, 1))
     state = M.zero_state(config, 1)
-    for t in range(4):
-        step_logits, state = M.step(params, int(ids[t, 0]), state)
+    for t in range(len(ids)):
+        step_logits, state = M.step(params, x[t, 0] if inputs == "lookback" else int(ids[t]), state)
         np.testing.assert_allclose(step_logits, logits[t, 0], rtol=1e-5, atol=1e-6)
 
 
