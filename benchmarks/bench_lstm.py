@@ -2,6 +2,7 @@
 when it is importable), measured in the same run.
 
     OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--rounds 6] [--seconds 2] [--threads 2]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-inputs   # look-back vs word inputs
 
 For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
@@ -88,17 +89,21 @@ def gemm_ceiling(L, H, N, T, repeats=3):
     return min(timed(products) for _ in range(repeats))
 
 
-def numpy_trainer(L, H, N, T, seed=0):
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2}
+def numpy_trainer(L, H, N, T, seed=0, inputs="word"):
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs}
     rng = np.random.default_rng(seed)
     params = M.init_params(config, rng)
     opt = M.adam_init(params)
     ids = rng.integers(0, V, (T + 1, N))
+    x = ids[:-1]                                             # (T, N) word ids
+    if inputs == "lookback":                                 # (T, N, 4): random look-back words and places
+        x = np.stack([x, rng.integers(0, V + 1, (T, N)), rng.integers(0, V + 1, (T, N)),
+                      rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
     state = [M.zero_state(config, N)]
 
     def train_step():
         masks = M.make_dropout_masks(config, T, N, rng)
-        _, grads, state[0] = M.loss(params, ids[:-1], ids[1:], state[0], masks)
+        _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks)
         M.clip_grads(grads, 5.0)
         M.adam_step(params, grads, opt)
 
@@ -157,6 +162,25 @@ def timed(fn, *args):
     return time.perf_counter() - t0
 
 
+def compare_inputs(args):
+    """--compare-inputs: training words/s with look-back inputs against the word alone,
+    alternating blocks in the same way (fresh models each round, medians, the ratio)."""
+    print(f"{'L x H':>8} {'N':>3} {'T':>3} | {'word words/s':>12} {'lookback words/s':>16} | {'lookback/word':>13}")
+    for L, H, N, T in SIZES:
+        times = {"word": [], "lookback": []}
+        for r in range(args.rounds):
+            runs = {kind: numpy_trainer(L, H, N, T, seed=r, inputs=kind)[0] for kind in times}
+            for kind in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+                time.sleep(0.3)
+                runs[kind]()                                 # warm-up, untimed
+                block = []
+                while len(block) < 3 or sum(block) < args.seconds:
+                    block.append(timed(runs[kind]))
+                times[kind] += block
+        tw, tl = statistics.median(times["word"]), statistics.median(times["lookback"])
+        print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / tw:12.0f} {N * T / tl:16.0f} | {tw / tl:12.3f}x", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6, help="fresh models per size (default 6)")
@@ -165,7 +189,12 @@ def main():
     parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
+    parser.add_argument("--compare-inputs", action="store_true",
+                        help="instead: training speed with look-back inputs against the word alone (numpy only)")
     args = parser.parse_args()
+    if args.compare_inputs:
+        print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+        return compare_inputs(args)
     torch = None
     if not args.no_torch:
         try:

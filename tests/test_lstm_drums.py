@@ -362,3 +362,24 @@ def test_same_weights_same_logits_and_grads_as_torch(tmp_path):
     np.testing.assert_allclose(grads["Wx0"], lstm.weight_ih_l0.grad.numpy().T, rtol=1e-8, atol=1e-14)
     np.testing.assert_allclose(grads["b0"], lstm.bias_ih_l0.grad.numpy(), rtol=1e-8, atol=1e-14)
     np.testing.assert_allclose(grads["Wy"], decoder.weight.grad.numpy().T, rtol=1e-8, atol=1e-14)
+
+
+def test_lookback_weights_load_into_torch_with_the_readme_input_vector(tmp_path):
+    """The look-back layout in torch.nn.LSTM(3V + 8, H): the input vector built as the README
+    shows (one-hot word | one-hot one bar back | one-hot two bars back | 6 position values)."""
+    torch = pytest.importorskip("torch")
+    config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": "lookback"}
+    params = M.init_params(config, np.random.default_rng(6), np.float64)
+    path = str(tmp_path / "m.npz")
+    M.save_checkpoint(path, params, config, ["w"] * V)
+    ids = np.array([1, 2, 3, V - 1, 4, 5, V - 1, 1, 2])      # V - 1 plays BAR
+    rows = M.lookback_inputs(ids, V - 1, V)                  # (S, 4)
+    x = np.concatenate([np.eye(V)[rows[:, 0]], np.eye(V + 1)[rows[:, 1]], np.eye(V + 1)[rows[:, 2]],
+                        M.POSITION_SIGNS[rows[:, 3]]], axis=1)[:, None, :]  # (S, 1, 3V + 8)
+    with np.load(path, allow_pickle=False) as z:
+        lstm = torch.nn.LSTM(z["weight_ih_l0"].shape[1], H, num_layers=L).double()
+        lstm.load_state_dict({k: torch.from_numpy(z[k]) for k in lstm.state_dict()})
+        Wy, by = z["decoder.weight"], z["decoder.bias"]
+    logits = lstm(torch.from_numpy(x))[0].detach().numpy()[:, 0] @ Wy.T + by
+    ours = M.forward(params, rows[:, None, :], M.zero_state(config, 1, np.float64))[0][:, 0]
+    np.testing.assert_allclose(ours, logits, rtol=1e-10, atol=1e-12)
