@@ -40,6 +40,7 @@ al., "Text-based LSTM networks for automatic music composition", 2016.
 """
 import argparse
 import collections
+import csv
 import io
 import os
 import sys
@@ -59,8 +60,8 @@ DRUM_CLASSES = (
 N_CLASSES = len(DRUM_CLASSES)  # 9
 CLASS_PITCHES = tuple(pitch for pitch, _ in DRUM_CLASSES)
 
-# GM percussion keys folded into the 9 classes (LSTMetallica's table); any key
-# not here and not a class pitch itself is dropped (and counted).
+# GM percussion keys folded into the 9 classes (LSTMetallica's table, used as it is
+# by --compat); any key not here and not a class pitch itself is dropped (and counted).
 PITCH_FOLD = {
     35: 36,                 # acoustic bass drum -> bass drum 1
     37: 38, 40: 38,         # side stick, electric snare -> acoustic snare
@@ -71,8 +72,22 @@ PITCH_FOLD = {
     57: 49, 52: 49,         # crash 2, chinese cymbal -> crash 1
     59: 51, 53: 51, 55: 51, # ride 2, ride bell, splash -> ride 1
 }
-PITCH_TO_CLASS = {p: k for k, p in enumerate(CLASS_PITCHES)}
-PITCH_TO_CLASS.update({p: PITCH_TO_CLASS[q] for p, q in PITCH_FOLD.items()})
+# Default mode adds the keys electronic kits send for the zones of the same drums
+# (Roland's TD-series map, as recorded in the Groove MIDI Dataset and documented with
+# it), and one General MIDI key drum programmers use for a backbeat. Everything else
+# outside the kit (GM 39-81's hand and latin percussion, GM level 2's 27-34 and 82-87
+# effects and clicks) stays dropped and counted: it is not part of a drum kit's groove.
+EKIT_FOLD = {
+    22: 42,                 # hi-hat closed, edge (TD-11) -> closed hi-hat
+    26: 46,                 # hi-hat open, edge (TD-11) -> open hi-hat
+    58: 41,                 # tom 3 rim (TD-11; GM's vibraslap) -> low floor tom, like tom 3 head (43)
+    55: 49,                 # crash 1 edge (TD-11; GM's splash) -> crash, not ride as the original folds it
+    39: 38,                 # hand clap -> snare
+}
+COMPAT_PITCH_TO_CLASS = {p: k for k, p in enumerate(CLASS_PITCHES)}
+COMPAT_PITCH_TO_CLASS.update({p: COMPAT_PITCH_TO_CLASS[q] for p, q in PITCH_FOLD.items()})
+PITCH_TO_CLASS = dict(COMPAT_PITCH_TO_CLASS)   # the default mode's map
+PITCH_TO_CLASS.update({p: COMPAT_PITCH_TO_CLASS[q] for p, q in EKIT_FOLD.items()})
 
 BAR = "BAR"
 STEPS_PER_BEAT = 4          # a step is a 16th note; a MIDI "beat" is a quarter note
@@ -324,6 +339,7 @@ def midi_to_bars(mid, compat=False, all_channels=False):
     name = getattr(mid, "filename", None) or "<midi>"
     tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
     take_all = compat or all_channels
+    pitch_to_class = COMPAT_PITCH_TO_CLASS if compat else PITCH_TO_CLASS
     onsets = []                            # [(step, class)]
     dropped = collections.Counter()        # pitch -> count
     other_channels = collections.Counter() # channel (1-based) -> notes ignored
@@ -340,13 +356,14 @@ def midi_to_bars(mid, compat=False, all_channels=False):
         if not take_all and msg.channel != DRUM_CHANNEL:
             other_channels[msg.channel + 1] += 1
             continue
-        k = PITCH_TO_CLASS.get(msg.note)
+        k = pitch_to_class.get(msg.note)
         if k is None:
             dropped[msg.note] += 1
             continue
         onsets.append((tick_to_step(tick, tpb), k))
 
-    report = {"onsets": len(onsets), "dropped": dict(sorted(dropped.items())),
+    kept = set(onsets)                     # hits of one class that round to one step are one onset
+    report = {"onsets": len(kept), "dropped": dict(sorted(dropped.items())),
               "other_channels": dict(sorted(other_channels.items()))}
     end_step = max((step + 1 for step, _ in onsets), default=0)
     if compat:
@@ -485,10 +502,38 @@ def _describe(report):
     return f"{report['bars']} bars, {report['onsets']} onsets kept, dropped by pitch: {dropped}"
 
 
+def files_in_split(paths, info_csv, split):
+    """Keep the paths that a dataset's info.csv puts in one split.
+
+    The CSV (as the Groove MIDI Dataset's, and Magenta's other datasets') has a column
+    `midi_filename`, a path relative to the CSV's folder or to a folder below it, and a
+    column `split` (train / validation / test). A path is kept if it ends with a
+    `midi_filename` of that split.
+    """
+    try:
+        with open(info_csv, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CodecError(f"{info_csv}: cannot read ({e})") from None
+    if not rows or not {"midi_filename", "split"} <= set(rows[0]):
+        raise CodecError(f"{info_csv}: want the columns midi_filename and split")
+    wanted = {os.path.normpath(r["midi_filename"]) for r in rows if r["split"] == split}
+    if not wanted:
+        splits = sorted({r["split"] for r in rows})
+        raise CodecError(f"{info_csv}: no file in split {split!r} (splits: {', '.join(splits)})")
+    def listed(path):
+        parts = os.path.normpath(path).split(os.sep)
+        return any(os.path.join(*parts[k:]) in wanted for k in range(len(parts)))
+    return [p for p in paths if listed(p)]
+
+
 def encode_main(args):
     paths = find_midi_files(args.inputs)
+    if args.split:
+        paths = files_in_split(paths, args.info, args.split)
     if not paths:
-        print("error: no MIDI files found in " + " ".join(args.inputs), file=sys.stderr)
+        print("error: no MIDI files found in " + " ".join(args.inputs)
+              + (f" in split {args.split!r}" if args.split else ""), file=sys.stderr)
         return 2
     songs, failed, total = [], 0, collections.Counter()
     for path in paths:
@@ -540,6 +585,7 @@ def main(argv=None):
         epilog="examples:\n"
                "  python encoding.py data/demo -o corpus.txt\n"
                "  python encoding.py --compat ../shared/data/metallica/midi -o metallica.txt\n"
+               "  python encoding.py ../shared/data/groove/midi --split train -o groove_train.txt\n"
                "  python encoding.py --to-midi song.txt -o song.mid --bpm 140",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="MIDI files or folders (searched recursively)")
@@ -548,6 +594,10 @@ def main(argv=None):
                         help="the original LSTMetallica rules: 480 ticks/beat, BAR every 16 steps, one line")
     parser.add_argument("--all-channels", action="store_true",
                         help="take notes from every MIDI channel, not only channel 10")
+    parser.add_argument("--split", metavar="NAME", help="encode only the files of this split (train, "
+                        "validation, test) of a dataset's info.csv (--info)")
+    parser.add_argument("--info", metavar="CSV", help="the info.csv that --split reads (columns midi_filename, "
+                        "split; default: info.csv in the first INPUT or its parent folder)")
     parser.add_argument("--to-midi", metavar="WORDS.txt", help="decode a words file into a MIDI file (-o)")
     parser.add_argument("--line", type=int, default=1, help="with --to-midi: which song (line) to decode (default 1)")
     parser.add_argument("--bpm", type=float, default=120.0, help="with --to-midi: tempo (default 120)")
@@ -558,6 +608,12 @@ def main(argv=None):
             return to_midi_main(args)
         if not args.inputs:
             parser.error("give MIDI files or folders to encode, or --to-midi WORDS.txt")
+        if args.split and not args.info:
+            first = os.path.abspath(args.inputs[0])
+            near = [os.path.join(d, "info.csv") for d in (first, os.path.dirname(first))]
+            args.info = next((p for p in near if os.path.isfile(p)), None)
+            if args.info is None:
+                parser.error("--split needs --info CSV (no info.csv next to the first INPUT)")
         return encode_main(args)
     except CodecError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Tests of encoding.py: round trips proven by hypothesis, the original corpus rebuilt
 word for word, real bar lines, and bad input turned into one clear line."""
+import collections
 import io
 import os
 from fractions import Fraction
@@ -59,11 +60,47 @@ def test_every_step_word_round_trips():
 
 
 def test_pitch_folding_table():
-    assert [encoding.PITCH_TO_CLASS[p] for p in encoding.CLASS_PITCHES] == list(range(9))
-    assert encoding.PITCH_TO_CLASS[35] == 0        # acoustic bass drum -> kick
-    assert encoding.PITCH_TO_CLASS[52] == 8        # china -> crash
-    assert encoding.PITCH_TO_CLASS[55] == 7        # splash -> ride (the original's choice)
-    assert 54 not in encoding.PITCH_TO_CLASS       # tambourine is dropped
+    compat = encoding.COMPAT_PITCH_TO_CLASS
+    assert [compat[p] for p in encoding.CLASS_PITCHES] == list(range(9))
+    assert compat[35] == 0                         # acoustic bass drum -> kick
+    assert compat[52] == 8                         # china -> crash
+    assert compat[55] == 7                         # splash -> ride (the original's choice)
+    assert 54 not in compat                        # tambourine is dropped
+    assert not {22, 26, 58, 39} & set(compat)      # the original knew no e-kit keys
+
+
+def test_default_map_folds_the_e_kit_keys():
+    default = encoding.PITCH_TO_CLASS
+    assert [default[p] for p in encoding.CLASS_PITCHES] == list(range(9))
+    assert default[22] == 2 and default[26] == 3   # hi-hat edges -> closed / open hi-hat
+    assert default[58] == 4 and default[43] == 4   # tom 3 rim and head -> low floor tom
+    assert default[55] == 8 and default[39] == 1   # crash 1 edge -> crash; hand clap -> snare
+    assert 54 not in default and 56 not in default  # tambourine, cowbell: not the kit
+    # every other key means the same in both maps
+    assert {p: k for p, k in default.items() if p not in encoding.EKIT_FOLD} == \
+        {p: k for p, k in encoding.COMPAT_PITCH_TO_CLASS.items() if p not in encoding.EKIT_FOLD}
+
+
+def test_e_kit_keys_fold_in_default_mode_and_drop_in_compat():
+    # 22 closed-hat edge, 26 open-hat edge, 58 tom-3 rim, on the first three 16ths (120 ticks at 480 tpb)
+    mid = make_midi([[hit(22), hit(26, 120), hit(58, 120)]], 480)
+    bars, report = encoding.midi_to_bars(mid)
+    assert bars[0][:3] == [0b001000000, 0b000100000, 0b000010000] and report["dropped"] == {}
+    bars, report = encoding.midi_to_bars(mid, compat=True)
+    assert bars == [] and report["onsets"] == 0
+    assert report["dropped"] == {22: 1, 26: 1, 58: 1}
+
+
+def test_played_timing_rounds_to_the_grid():
+    """A hit played just before a bar line lands on the next bar's first step; two hits of
+    one class that round to the same step count once (480 ticks per beat, a step = 120)."""
+    bar = 16 * 120
+    mid = make_midi([[hit(36, 0), hit(42, bar - 20), hit(42, 15), hit(42, 20), hit(38, 20)]], 480)
+    bars, report = encoding.midi_to_bars(mid)
+    assert len(bars) == 2 and report["onsets"] == 3           # of 5 hits
+    assert bars[0][0] == 0b100000000 and not any(bars[0][1:])          # bar 1: only the kick
+    assert bars[1][0] == 0b011000000                                   # bar 2, step 1: hat + snare
+    assert sum(1 for m in bars[1] if m & encoding.class_bit(2)) == 1   # the two hats are one onset
 
 
 bars_strategy = st.lists(st.lists(st.integers(0, 511), min_size=1, max_size=64), max_size=12)
@@ -103,7 +140,7 @@ def test_tab_round_trip(bars):
 # ----------------------------------------------------------------------------
 # Arbitrary MIDI: one pass reaches a fixed point, no onset moves more than half a step
 
-KEPT = sorted(encoding.PITCH_TO_CLASS)
+KEPT = sorted(set(encoding.PITCH_TO_CLASS) | set(encoding.COMPAT_PITCH_TO_CLASS))
 message_strategy = st.one_of(
     st.builds(lambda d, n, c, v: (d, mido.Message("note_on", note=n, channel=c, velocity=v)),
               st.integers(0, 700), st.one_of(st.sampled_from(KEPT), st.integers(0, 127)),
@@ -120,13 +157,14 @@ midi_strategy = st.builds(
 )
 
 
-def kept_onsets(mid, all_channels):
+def kept_onsets(mid, all_channels, compat=False):
     """[(beat as Fraction, class)] of every onset the encoder should keep."""
     out = []
+    pitch_to_class = encoding.COMPAT_PITCH_TO_CLASS if compat else encoding.PITCH_TO_CLASS
     for tick, msg in encoding._absolute_events(mid):
-        if (msg.type == "note_on" and msg.velocity > 0 and msg.note in encoding.PITCH_TO_CLASS
+        if (msg.type == "note_on" and msg.velocity > 0 and msg.note in pitch_to_class
                 and (all_channels or msg.channel == encoding.DRUM_CHANNEL)):
-            out.append((Fraction(tick, mid.ticks_per_beat), encoding.PITCH_TO_CLASS[msg.note]))
+            out.append((Fraction(tick, mid.ticks_per_beat), pitch_to_class[msg.note]))
     return out
 
 
@@ -145,13 +183,13 @@ def test_encoding_is_a_fixed_point_and_moves_onsets_at_most_half_a_step(mid, com
         mid.ticks_per_beat = encoding.COMPAT_TICKS_PER_BEAT
     written = {(Fraction(tick, decoded.ticks_per_beat), encoding.PITCH_TO_CLASS[msg.note])
                for tick, msg in encoding._absolute_events(decoded) if msg.type == "note_on"}
-    for beat, k in kept_onsets(mid, all_channels or compat):
+    for beat, k in kept_onsets(mid, all_channels or compat, compat):
         step = encoding.tick_to_step(beat * 480, 480)
         assert abs(Fraction(step, 4) - beat) <= Fraction(1, 8)
         assert (Fraction(step, 4), k) in written
     # ... and nothing else was written.
     assert len(written) == len({(encoding.tick_to_step(b * 480, 480), k)
-                                for b, k in kept_onsets(mid, all_channels or compat)})
+                                for b, k in kept_onsets(mid, all_channels or compat, compat)})
 
 
 # ----------------------------------------------------------------------------
@@ -381,3 +419,38 @@ def test_to_midi_round_trip_and_errors(tmp_path, capsys):
     assert encoding.main(["--to-midi", str(words), "-o", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "0b00100000" in err and len(err.splitlines()) == 1
+
+
+GROOVE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "groove")
+
+
+@pytest.mark.skipif(not os.path.isdir(GROOVE), reason="../shared/data/groove is absent")
+def test_every_groove_file_encodes_with_no_key_dropped():
+    """The Groove MIDI Dataset (a Roland TD-11 e-kit, 1,021 files): default mode keeps every hit
+    (22, 26, 58 and 55 fold in); --compat drops the e-kit keys the original did not know."""
+    paths = encoding.find_midi_files([os.path.join(GROOVE, "midi")])
+    assert len(paths) == 1021
+    dropped = collections.Counter()
+    for path in paths:
+        mid = encoding.read_midi(path)
+        _, report = encoding.midi_to_bars(mid)
+        assert report["dropped"] == {}, path
+        assert report["onsets"] > 0, path
+        if len(dropped) < 3:                              # compat, on the first files that show it
+            dropped.update(encoding.midi_to_bars(mid, compat=True)[1]["dropped"])
+    assert set(dropped) <= {22, 26, 58} and {22, 26} <= set(dropped)
+
+
+def test_split_picks_files_by_an_info_csv(tmp_path):
+    for name in ("a/1.mid", "a/2.mid", "b/3.mid"):
+        os.makedirs(tmp_path / "midi" / os.path.dirname(name), exist_ok=True)
+        encoding.bars_to_midi([[256] * 16]).save(str(tmp_path / "midi" / name))
+    (tmp_path / "info.csv").write_text("midi_filename,split\na/1.mid,train\na/2.mid,validation\nb/3.mid,train\n")
+    paths = encoding.find_midi_files([str(tmp_path / "midi")])
+    kept = encoding.files_in_split(paths, str(tmp_path / "info.csv"), "train")
+    assert [os.path.basename(p) for p in kept] == ["1.mid", "3.mid"]
+    out = tmp_path / "train.txt"                                    # info.csv found next to the folder
+    assert encoding.main([str(tmp_path / "midi"), "--split", "validation", "-o", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 1
+    with pytest.raises(encoding.CodecError, match="no file in split 'test'"):
+        encoding.files_in_split(paths, str(tmp_path / "info.csv"), "test")
