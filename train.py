@@ -124,10 +124,17 @@ def to_ids(words):
 def model_inputs(ids, kind):
     """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
     or with kind 'lookback' the rows [w, one bar back, two bars back, place] (S, 4).
-    Computed song by song, so that look-back never reaches into another song."""
+
+    Computed song by song, so that look-back never reaches into another song. The last
+    row predicts the word after the song: in a stream of joined songs, the next song's
+    first word, which has place 0 and no look-back (as the first word generated without
+    a primer has).
+    """
     if kind == "word":
         return ids
-    return M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)
+    rows = M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)  # (S, 4)
+    rows[-1, 1:] = [len(VOCAB), len(VOCAB), 0]                          # a new song starts next
+    return rows
 
 
 def split_songs(songs, fraction, seed):

@@ -127,6 +127,20 @@ def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
     assert "unigram" in stdout and "repeat one bar back" in stdout
 
 
+def test_lookback_streams_start_each_song_afresh():
+    """Songs joined into a stream: the row that predicts a song's first word has place 0
+    and no look-back, the same row generation starts from ([BAR] and a fresh tracker)."""
+    a, b = train.to_ids(groove(3)), train.to_ids(groove(2))
+    rows = [train.model_inputs(s, "lookback") for s in (a, b)]
+    none = len(train.VOCAB)
+    np.testing.assert_array_equal(rows[0][-1], [train.BAR_ID, none, none, 0])
+    start = M.input_reader({"inputs": "lookback", "vocab_size": none}, train.BAR_ID)(train.BAR_ID)
+    np.testing.assert_array_equal(rows[0][-1], start)
+    np.testing.assert_array_equal(rows[0][:-1], M.lookback_inputs(a, train.BAR_ID, none)[:-1])
+    streams = train.epoch_streams(rows, 0, 1, seed=0)             # (1, S, 4), in a seeded order
+    assert streams.shape == (1, len(a) + len(b), 4)
+
+
 def test_score_songs_matches_step_by_step_sampling_logits():
     config = {"vocab_size": 513, "hidden": 8, "layers": 2}
     params = M.init_params(config, np.random.default_rng(0))
