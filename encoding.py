@@ -96,6 +96,7 @@ COMPAT_TICKS_PER_BEAT = 480 # the original assumed this for every file
 COMPAT_STEPS_PER_BAR = 16   # ... and 4/4 for every bar
 MAX_STEPS = 1 << 20         # 65,536 bars of 4/4 (9 hours at 120 bpm): beyond, the file is broken
 MAX_BAR_STEPS = 256         # the longest bar we accept (64/4)
+MAX_DENOMINATOR = 64        # the shortest beat we accept, a 64th note (a 1/64 bar is a quarter of a step)
 
 # All 2^9 step words in mask order: STEP_WORDS[mask] is the word of that mask.
 STEP_WORDS = tuple(format(mask, "#011b") for mask in range(1 << N_CLASSES))
@@ -116,7 +117,7 @@ def class_bit(k):
 def step_to_word(mask):
     """9-bit mask -> word, e.g. 0b100000001 (kick + crash) -> '0b100000001'."""
     if not (isinstance(mask, int) and 0 <= mask < (1 << N_CLASSES)):
-        raise CodecError(f"not a 9-bit step mask: {mask!r}")
+        raise CodecError(f"not a 9-bit step mask: {str(mask)[:40]}")
     return STEP_WORDS[mask]
 
 
@@ -124,7 +125,8 @@ def word_to_step(word):
     """Word -> 9-bit mask. Only '0b' + exactly 9 of '0'/'1' is a step word."""
     if not (isinstance(word, str) and len(word) == 2 + N_CLASSES and word.startswith("0b")
             and set(word[2:]) <= {"0", "1"}):
-        raise CodecError(f"not a step word (want '0b' + 9 of 0/1, or BAR): {word!r}")
+        shown = repr(word) if len(repr(word)) <= 40 else repr(word)[:36] + "...'"  # a token can be megabytes
+        raise CodecError(f"not a step word (want '0b' + 9 of 0/1, or BAR): {shown}")
     return int(word[2:], 2)
 
 
@@ -258,25 +260,46 @@ def bar_steps_to_time_signature(n_steps):
 # ----------------------------------------------------------------------------
 # MIDI -> bars
 
+MAX_MIDI_BYTES = 64 << 20   # 64 MiB: far beyond any drum part; a bigger file is refused unread
+
+
 def read_midi(path_or_file):
-    """Read a Standard MIDI File; any failure becomes a one-line CodecError."""
+    """Read a Standard MIDI File; any failure becomes a one-line CodecError.
+
+    Beyond what mido checks, the header chunk (MThd: format, number of tracks, time
+    division) must describe what the file holds: format 0 or 1, ticks per beat (not
+    SMPTE, not 0), and as many tracks as it declares.
+    """
     name = getattr(path_or_file, "name", path_or_file)
     try:
         if isinstance(path_or_file, (str, os.PathLike)):
-            if os.path.getsize(path_or_file) == 0:
-                raise CodecError(f"{name}: empty file (0 bytes)")
-            mid = mido.MidiFile(path_or_file)
+            if os.path.getsize(path_or_file) > MAX_MIDI_BYTES:
+                raise CodecError(f"{name}: larger than {MAX_MIDI_BYTES >> 20} MiB, not a drum part")
+            with open(path_or_file, "rb") as f:
+                data = f.read()
         else:
-            mid = mido.MidiFile(file=path_or_file)
+            data = path_or_file.read(MAX_MIDI_BYTES + 1)
+        if not data:
+            raise CodecError(f"{name}: empty file (0 bytes)")
+        mid = mido.MidiFile(file=io.BytesIO(data))
     except CodecError:
         raise
     except Exception as e:  # mido raises OSError, EOFError, ValueError, KeyError, ...
-        reason = str(e) or type(e).__name__
+        reason = (str(e) or type(e).__name__)[:200]
         raise CodecError(f"{name}: not a readable MIDI file ({reason})") from None
-    if mid.type == 2:
+    mid.filename = name if isinstance(name, str) else None
+    fmt, n_tracks, division = (int.from_bytes(data[k:k + 2], "big") for k in (8, 10, 12))
+    if fmt == 2:
         raise CodecError(f"{name}: type 2 MIDI files (independent patterns) are not supported")
-    if mid.ticks_per_beat <= 0:
+    if fmt > 2:
+        raise CodecError(f"{name}: MIDI file type {fmt} does not exist (0, 1 or 2)")
+    if division & 0x8000:
         raise CodecError(f"{name}: SMPTE time division is not supported (need ticks per beat)")
+    if division == 0:
+        raise CodecError(f"{name}: the header gives 0 ticks per beat")
+    if len(mid.tracks) != n_tracks:
+        raise CodecError(f"{name}: the header declares {n_tracks} track(s), the file holds {len(mid.tracks)}: "
+                         "truncated or corrupt")
     return mid
 
 
@@ -295,29 +318,51 @@ def _absolute_events(mid):
 def _bar_lines(time_signatures, ticks_per_beat, end_step):
     """Bar-line steps [0, b1, b2, ..., bn] with bn >= end_step, from time-signature events.
 
-    A bar of num/den lasts num * 4/den beats. Bar lines are computed in exact
-    (fractional) ticks and then rounded to steps like onsets, so a bar that is
-    not a whole number of steps (5/32 = 2.5 steps) alternates 3 and 2 steps
-    and never drifts. A time signature that arrives inside a bar starts a new
-    bar there. Bar lines that round onto the same step are merged.
+    A bar of num/den lasts num * 4/den beats. Bar lines are placed at exact (fractional)
+    ticks and then rounded to steps like onsets, so a bar that is not a whole number of
+    steps (5/32 = 2.5 steps) alternates 3 and 2 steps and never drifts. A time signature
+    that arrives inside a bar starts a new bar there (the last one at a tick wins). Bar
+    lines that round onto the same step are merged.
+
+    Between two time signatures the bars are evenly spaced, so bar line j after a
+    signature at tick s is at tick s + j * num * 4 * tpb / den, and its step is, in
+    integers (no loop over fractions: a file can hold millions of tiny bars),
+        floor((s + j * num * 4 * tpb / den) * 4 / tpb + 1/2)
+          = (8 s den + 32 j num tpb + tpb den) // (2 tpb den)
     """
-    changes = sorted(time_signatures, key=lambda c: c[0])  # [(tick, num, den)]; the last at a tick wins
-    if not changes or changes[0][0] > 0:
-        changes.insert(0, (0, 4, 4))   # SMF default metre
-    lines, pos, k = [0], Fraction(0), 0
-    while lines[-1] < end_step:
-        while k + 1 < len(changes) and changes[k + 1][0] <= pos:
-            k += 1
-        _, num, den = changes[k]
-        next_pos = pos + Fraction(num * 4 * ticks_per_beat, den)  # one bar, in ticks
-        if k + 1 < len(changes) and changes[k + 1][0] < next_pos:
-            next_pos = Fraction(changes[k + 1][0])                 # metre change mid-bar
-        pos = next_pos
-        step = tick_to_step(pos, ticks_per_beat)
+    tpb = ticks_per_beat
+    metre_at = {0: (4, 4)}                                  # SMF default metre
+    for tick, num, den in sorted(time_signatures, key=lambda c: c[0]):
+        metre_at[tick] = (num, den)                         # the last at a tick wins
+    starts = sorted(metre_at)
+    lines = [0]
+    if end_step <= 0:
+        return lines
+
+    def add(step):
         if step > lines[-1]:
             if step - lines[-1] > MAX_BAR_STEPS:
                 raise CodecError(f"a bar of {step - lines[-1]} steps (limit {MAX_BAR_STEPS})")
             lines.append(step)
+
+    for k, s in enumerate(starts):
+        num, den = metre_at[s]
+        bar_ticks_x_den = num * 4 * tpb                     # one bar, in ticks, times den
+        if k + 1 < len(starts):                             # bars up to the next signature,
+            n = ((starts[k + 1] - s) * den - 1) // bar_ticks_x_den  # those strictly before it
+        else:                                               # the last metre: up to end_step
+            n = max(1, -(-(end_step * 2 * tpb * den - 8 * s * den - tpb * den) // (32 * num * tpb)))
+        for j in range(1, n + 1):
+            add((8 * s * den + 32 * j * num * tpb + tpb * den) // (2 * tpb * den))
+            if lines[-1] >= end_step:
+                return lines
+        if k + 1 < len(starts):
+            add(tick_to_step(starts[k + 1], tpb))           # a new signature starts a bar
+            if lines[-1] >= end_step:
+                return lines
+    while lines[-1] < end_step:                             # (rounding left the last line short)
+        n += 1
+        add((8 * s * den + 32 * n * num * tpb + tpb * den) // (2 * tpb * den))
     return lines
 
 
@@ -346,10 +391,14 @@ def midi_to_bars(mid, compat=False, all_channels=False):
     time_signatures, end_tick = [], 0
     for tick, msg in _absolute_events(mid):
         end_tick = max(end_tick, tick)
-        if tick_to_step(tick, tpb) >= MAX_STEPS:
-            raise CodecError(f"{name}: an event at tick {tick} lies beyond {MAX_STEPS} steps: "
+        if tick_to_step(tick, tpb) >= MAX_STEPS:   # (no tick in the text: it can have thousands of digits)
+            raise CodecError(f"{name}: an event lies beyond {MAX_STEPS} steps ({MAX_STEPS // 16} bars of 4/4): "
                              "absurd delta time?")
         if msg.type == "time_signature":
+            if not (1 <= msg.numerator and 1 <= msg.denominator <= MAX_DENOMINATOR):
+                den = msg.denominator if msg.denominator <= 1024 else f"2^{msg.denominator.bit_length() - 1}"
+                raise CodecError(f"{name}: time signature {msg.numerator}/{den} is not usable "
+                                 f"(numerator at least 1, denominator at most {MAX_DENOMINATOR})")
             time_signatures.append((tick, msg.numerator, msg.denominator))
         if msg.type != "note_on" or msg.velocity == 0:
             continue
@@ -370,8 +419,6 @@ def midi_to_bars(mid, compat=False, all_channels=False):
         n_steps = -(-end_step // COMPAT_STEPS_PER_BAR) * COMPAT_STEPS_PER_BAR  # pad to a whole bar
         lines = list(range(0, n_steps + 1, COMPAT_STEPS_PER_BAR))
     else:
-        if any(num <= 0 or den <= 0 for _, num, den in time_signatures):
-            raise CodecError(f"{name}: invalid time signature")
         eot_step = tick_to_step(end_tick, tpb)
         lines = _bar_lines(time_signatures, tpb, max(end_step, eot_step))
         end = next(b for b in lines if b >= end_step)  # closes the last onset's bar
@@ -448,20 +495,35 @@ def midi_to_bytes(mid):
 
 
 def write_atomic(path, data):
-    """Write bytes to path via a temporary file and a rename: never a half-written file."""
+    """Write bytes to path via a temporary file and a rename: never a half-written file.
+
+    A symlink at path is replaced, not followed. An OSError (a full disk, say) names path.
+    """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and not e.filename:
+            raise OSError(e.errno, e.strerror, path) from None
         raise
+
+
+def refuse_to_overwrite(output, inputs):
+    """CodecError if the output file is one of the input files (it would be lost)."""
+    if output == "-" or not os.path.exists(output):
+        return
+    for item in inputs:
+        if os.path.exists(item) and os.path.samefile(output, item):
+            raise CodecError(f"{output}: the output would overwrite an input file; choose another -o")
 
 
 # ----------------------------------------------------------------------------
@@ -531,6 +593,7 @@ def encode_main(args):
     paths = find_midi_files(args.inputs)
     if args.split:
         paths = files_in_split(paths, args.info, args.split)
+    refuse_to_overwrite(args.output, paths)
     if not paths:
         print("error: no MIDI files found in " + " ".join(args.inputs)
               + (f" in split {args.split!r}" if args.split else ""), file=sys.stderr)
@@ -566,6 +629,7 @@ def to_midi_main(args):
     if args.output == "-":
         print("error: --to-midi needs -o OUT.mid", file=sys.stderr)
         return 2
+    refuse_to_overwrite(args.output, [args.to_midi])
     songs = read_corpus(args.to_midi)
     if not songs:
         raise CodecError(f"{args.to_midi}: no words")
