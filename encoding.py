@@ -437,6 +437,15 @@ def midi_to_bars(mid, compat=False, all_channels=False):
 # ----------------------------------------------------------------------------
 # Bars -> MIDI
 
+MIN_BPM, MAX_BPM = 4.0, 1000.0   # a MIDI tempo is 1..2^24-1 microseconds per beat: 3.58..60,000,000 bpm
+
+
+def check_bpm(bpm):
+    """CodecError unless bpm is a tempo a MIDI file can hold and a player can play."""
+    if not MIN_BPM <= bpm <= MAX_BPM:
+        raise CodecError(f"tempo {bpm:g} bpm is out of range ({MIN_BPM:g}..{MAX_BPM:g})")
+
+
 def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480):
     """Song -> type-0 mido.MidiFile: GM drums on MIDI channel 10.
 
@@ -448,8 +457,7 @@ def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480):
         raise CodecError(f"ticks per beat must be 4..32767, not {ticks_per_beat}")
     if not 1 <= velocity <= 127:
         raise CodecError(f"velocity must be 1..127, not {velocity}")
-    if not bpm > 0:
-        raise CodecError(f"tempo must be positive, not {bpm} bpm")
+    check_bpm(bpm)
     note_ticks = max(1, ticks_per_beat // 8)  # a 32nd note
     events = []  # (tick, order, message); order puts note_off before note_on at one tick
     step, prev_len = 0, None

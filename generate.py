@@ -28,6 +28,8 @@ DIVERSITIES = [0.5, 0.8, 1.0, 1.25, 1.5]   # the seed's five
 DEFAULT_CKPT = os.path.join(train.DEFAULT_OUT, "best.npz")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 MAX_FREE_BAR = 64                          # with --free, a bar is closed after this many steps
+MAX_BARS = 10_000                          # per track: over 5 hours of 4/4 at 120 bpm
+MAX_DIVERSITY = 100.0                      # beyond, sampling is uniform in all but name
 
 
 class GenerateError(Exception):
@@ -46,7 +48,7 @@ def meter_steps(meter):
     return int(steps)
 
 
-def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False):
+def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None):
     """Feed the primer, then draw words until n_bars bars are closed. Returns the new word ids.
 
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
@@ -73,6 +75,8 @@ def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16
         out.append(word)
         if word == train.BAR_ID:
             bars, j = bars + 1, 0
+            if log is not None and bars % 1000 == 0 and bars < n_bars:
+                log(f"  ... {bars} of {n_bars} bars")
         else:
             j += 1
         logits, state = M.step(params, read(word), state)
@@ -106,12 +110,15 @@ def output_name(out, stem, diversity):
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
              primer=None, meter="4/4", free=False, velocity=100, tab_bars=4, log=print):
     """The whole job; returns the summary dict printed as the last line."""
-    if n_bars < 1:
-        raise GenerateError(f"--bars {n_bars}: need at least 1 bar")
-    if any(not d >= 0 for d in diversities):
-        raise GenerateError(f"--diversity: must be >= 0 (0 = always the likeliest word), got {diversities}")
-    if not bpm > 0:
-        raise GenerateError(f"--bpm {bpm}: must be positive")
+    if not 1 <= n_bars <= MAX_BARS:
+        raise GenerateError(f"--bars {n_bars}: want 1..{MAX_BARS} bars")
+    if any(not 0 <= d <= MAX_DIVERSITY for d in diversities):
+        raise GenerateError(f"--diversity: want 0..{MAX_DIVERSITY:g} (0 = always the likeliest word), "
+                            f"got {' '.join(f'{d:g}' for d in diversities)}")
+    try:
+        encoding.check_bpm(bpm)                                 # before any file is written
+    except encoding.CodecError as e:
+        raise GenerateError(f"--bpm: {e}") from None
     if not 1 <= velocity <= 127:
         raise GenerateError(f"--velocity {velocity}: must be 1..127")
     bar_steps = meter_steps(meter)
@@ -132,7 +139,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     results = []
     for d in diversities:
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
-        ids = sample_bars(params, config, primer_ids, n_bars, d, rng, bar_steps, free)
+        ids = sample_bars(params, config, primer_ids, n_bars, d, rng, bar_steps, free, log)
         words = [train.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
         base = output_name(out, stem, d)
@@ -186,7 +193,7 @@ def main(argv=None):
         summary = generate(args.checkpoint, args.bars, args.diversity, args.seed, args.bpm, args.out,
                            args.primer, args.meter, args.free, args.velocity, args.tab_bars,
                            log=lambda *a: print(*a, flush=True))
-    except (GenerateError, encoding.CodecError) as e:
+    except (GenerateError, encoding.CodecError, M.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
@@ -195,7 +202,7 @@ def main(argv=None):
     except KeyboardInterrupt:                               # the files written so far are whole
         print("interrupted", file=sys.stderr)
         return 130
-    print(json.dumps(summary))
+    print(json.dumps(summary, allow_nan=False))
     return 0
 
 

@@ -487,13 +487,16 @@ def sample_word(logits, temperature, rng, allowed=None):
     allowed: optional boolean mask (V,) of the words that may be drawn.
     rng: a seeded np.random.Generator, so the same seed gives the same words.
     """
+    if not (np.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be finite and >= 0, not {temperature}")
     z = np.asarray(logits, dtype=np.float64)
     if allowed is not None:
         z = np.where(allowed, z, -np.inf)
     if temperature <= 0:
         return int(np.argmax(z))
-    z = z / temperature
-    p = np.exp(z - z.max())                                 # max-subtracted: stable
+    z = z - z.max()                                         # max-subtracted: every z <= 0, the best is 0,
+    with np.errstate(over="ignore"):                        # so even a tiny temperature gives 1 there
+        p = np.exp(z / temperature)                         # (and 0, not inf/inf, elsewhere)
     cdf = np.cumsum(p)
     return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
 
@@ -592,6 +595,9 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
     (h, c) state carried between chunks (state, each (L, N, H)) and any JSON-able extra
     (train.py keeps its RNG state and data position there).
     """
+    bad = [k for k, p in params.items() if not np.isfinite(p).all()]
+    if bad:                                                 # a diverged model never replaces a good one
+        raise CheckpointError(f"{path}: not saved: {', '.join(bad)} hold NaN or infinity (the training diverged)")
     arrays = {"format_version": np.array(FORMAT_VERSION),
               "config": np.array(json.dumps(config)),
               "vocab": np.array(list(vocab), dtype=str),
@@ -616,46 +622,104 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and not e.filename:       # a full disk, say: name the file
+            raise OSError(e.errno, e.strerror, path) from None
         raise
+
+
+# What a checkpoint may declare: beyond these, a file is not one of ours (or is damaged).
+LIMITS = {"vocab_size": 100_000, "hidden": 65_536, "layers": 64, "streams": 65_536}
+MAX_TEXT_CHARS = 1 << 24                                    # config, vocab words, extra: 16 M characters
 
 
 def load_checkpoint(path, dtype=np.float32):
     """Read a checkpoint (never with pickle); check every array's presence, dtype and shape.
 
+    Only the arrays the format defines are read, and each one's declared dtype and shape
+    (in its .npy header) are checked before its data is: a small damaged or hostile file
+    cannot make us allocate gigabytes. The config must hold sizes in range, and every
+    weight must be finite.
     Returns a dict: params, config, vocab (list of str), opt and state (None if absent), extra.
     Raises CheckpointError with a one-line reason for anything else.
     """
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({e})") from None
+        with zipfile.ZipFile(path) as archive:
+            if "format_version.npy" not in archive.namelist():
+                raise CheckpointError(f"{path}: not a readable checkpoint: a zip archive (.npz?) without "
+                                      "lstm-drums' arrays (expected an .npz written by train.py)")
+            return _read_checkpoint(archive, path, dtype)
+    except CheckpointError:
+        raise
+    except zipfile.BadZipFile:
+        raise CheckpointError(f"{path}: not a readable checkpoint: {_what_it_is(path)} "
+                              "(expected an .npz written by train.py)") from None
+    except Exception as e:       # a damaged archive can raise almost anything: zlib, header parsing, ...
+        reason = f"{type(e).__name__}: {e}"[:160]
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
 
-    def get(name, kind=None, shape=None):
-        if name not in arrays:
-            raise CheckpointError(f"{path}: missing array {name!r}")
-        a = arrays[name]
-        if kind is not None and a.dtype.kind not in kind:
-            raise CheckpointError(f"{path}: array {name!r} has dtype {a.dtype}, expected kind {kind!r}")
-        if shape is not None and a.shape != shape:
-            raise CheckpointError(f"{path}: array {name!r} has shape {a.shape}, expected {shape}")
-        return a
 
+def _what_it_is(path):
+    """A few words on what a file that is not a zip archive is, from its first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"MThd"):
+        return "a MIDI file"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single NumPy array (.npy)"
+    if head.startswith(b"PK"):
+        return "a damaged zip archive"
+    try:
+        head.decode("utf-8")
+        return "a text file" if head else "an empty file"
+    except UnicodeDecodeError:
+        return "an unknown binary file"
+
+
+def _read_array(archive, path, name, kinds, shape=None):
+    """One array of the archive: its .npy header checked (dtype kind, shape; None = any
+    length) before its data is read."""
+    member = name + ".npy"
+    if member not in archive.namelist():
+        raise CheckpointError(f"{path}: missing array {name!r}")
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        declared, fortran, dtype = read_header(f)
+        if dtype.hasobject:
+            raise CheckpointError(f"{path}: not a readable checkpoint (array {name!r} holds pickled Python "
+                                  "objects, and checkpoints are read without pickle)")
+        if dtype.kind not in kinds:
+            raise CheckpointError(f"{path}: array {name!r} has dtype {dtype}, expected kind {kinds!r}")
+        if shape is not None and (len(declared) != len(shape)
+                                  or any(want is not None and want != got for got, want in zip(declared, shape))):
+            raise CheckpointError(f"{path}: array {name!r} has shape {declared}, expected {shape}")
+        if dtype.kind == "U" and dtype.itemsize > 4 * MAX_TEXT_CHARS:
+            raise CheckpointError(f"{path}: array {name!r} holds text of {dtype.itemsize // 4} characters")
+        n_bytes = int(np.prod(declared, dtype=np.int64)) * dtype.itemsize
+        data = f.read(n_bytes)
+    if len(data) != n_bytes:
+        raise CheckpointError(f"{path}: array {name!r} is truncated")
+    return np.frombuffer(bytearray(data), dtype).reshape(declared, order="F" if fortran else "C")  # writable
+
+
+def _read_checkpoint(archive, path, dtype):
+    get = lambda name, kinds, shape=None: _read_array(archive, path, name, kinds, shape)
     version = int(get("format_version", "iu", ()))
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path}: format version {version}, this code reads {FORMAT_VERSION}")
     try:
         config = json.loads(str(get("config", "U", ())))
         extra = json.loads(str(get("extra", "U", ())))
-        V, H, L = int(config["vocab_size"]), int(config["hidden"]), int(config["layers"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: bad config ({e})") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: bad config ({str(e)[:100]})") from None
+    V, H, L = _check_config(config, path)
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{path}: 'extra' is not a JSON object")
     kind = config.get("inputs", "word")                    # checkpoints from before look-back: "word"
-    if kind not in INPUT_KINDS:
-        raise CheckpointError(f"{path}: unknown inputs {kind!r} in config (want one of {', '.join(INPUT_KINDS)})")
     vocab = [str(w) for w in get("vocab", "U", (V,))]
     shapes = {"Wy": (H, V), "by": (V,)}
     for l in range(L):
@@ -668,14 +732,41 @@ def load_checkpoint(path, dtype=np.float32):
             a = a + get(theirs.replace("bias_ih", "bias_hh"), "f", shape)  # PyTorch keeps two biases
         params[ours] = np.ascontiguousarray(a.T if a.ndim == 2 else a, dtype=dtype)
     opt = None
-    if "adam.t" in arrays:
+    if "adam.t.npy" in archive.namelist():
         opt = {"t": int(get("adam.t", "iu", ())),
                "m": {k: get(f"adam.m.{k}", "f", shapes[k]).astype(dtype) for k in params},
                "v": {k: get(f"adam.v.{k}", "f", shapes[k]).astype(dtype) for k in params}}
     state = None
-    if "state.h" in arrays:
-        h = get("state.h", "f")
-        if h.ndim != 3 or h.shape[0] != L or h.shape[2] != H:
-            raise CheckpointError(f"{path}: array 'state.h' has shape {h.shape}, expected ({L}, N, {H})")
+    if "state.h.npy" in archive.namelist():
+        h = get("state.h", "f", (L, None, H))
+        if not 1 <= h.shape[1] <= LIMITS["streams"]:
+            raise CheckpointError(f"{path}: array 'state.h' holds {h.shape[1]} streams")
         state = (h.astype(dtype), get("state.c", "f", h.shape).astype(dtype))
+    arrays = list(params.items()) + ([] if opt is None else [("Adam's moments", a) for a in
+                                                              list(opt["m"].values()) + list(opt["v"].values())])
+    arrays += [] if state is None else [("state", state[0]), ("state", state[1])]
+    for name, a in arrays:
+        if not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: {name} holds NaN or infinity (a diverged model)")
     return {"params": params, "config": config, "vocab": vocab, "opt": opt, "state": state, "extra": extra}
+
+
+def _check_config(config, path):
+    """(V, H, L) from a checkpoint's config, every value in range, or CheckpointError."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: bad config (not a JSON object)")
+    sizes = []
+    for key in ("vocab_size", "hidden", "layers"):
+        value = config.get(key)
+        if type(value) is not int or not 1 <= value <= LIMITS[key]:
+            raise CheckpointError(f"{path}: bad config ({key} {str(value)[:30]}, want an int 1..{LIMITS[key]})")
+        sizes.append(value)
+    dropout, forget_bias = config.get("dropout", 0.0), config.get("forget_bias", 0.0)
+    if type(dropout) not in (int, float) or not 0 <= dropout < 1:
+        raise CheckpointError(f"{path}: bad config (dropout {str(dropout)[:30]}, want 0 <= dropout < 1)")
+    if type(forget_bias) not in (int, float) or not np.isfinite(forget_bias):
+        raise CheckpointError(f"{path}: bad config (forget_bias {str(forget_bias)[:30]})")
+    if config.get("inputs", "word") not in INPUT_KINDS:
+        raise CheckpointError(f"{path}: unknown inputs {str(config.get('inputs'))[:30]!r} in config "
+                              f"(want one of {', '.join(INPUT_KINDS)})")
+    return sizes

@@ -18,7 +18,9 @@ The vocabulary is fixed, the same for every corpus: the 512 step words in mask o
 BAR as id 512. Any song can be scored and any primer used, whatever the training data.
 """
 import argparse
+import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -27,6 +29,11 @@ import sys
 import threading
 import time
 import zlib
+
+try:
+    import fcntl                # one run per folder (POSIX); elsewhere the lock is skipped
+except ImportError:
+    fcntl = None
 
 import numpy as np
 
@@ -71,6 +78,10 @@ VOCAB = list(encoding.STEP_WORDS) + [encoding.BAR]
 WORD_ID = {w: i for i, w in enumerate(VOCAB)}
 BAR_ID = WORD_ID[encoding.BAR]   # 512
 SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
+
+
+# What --resume needs from a checkpoint's extra (train.py's own record of the run).
+RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
 
 
 class TrainError(Exception):
@@ -266,7 +277,7 @@ def metrics(logp, correct, targets):
     """nats/word, perplexity and accuracies from score_songs' arrays."""
     event = targets != SILENCE_ID
     nats = float(-logp.mean())
-    return {"nats_per_word": round(nats, 4), "perplexity": round(math.exp(nats), 3),
+    return {"nats_per_word": round(nats, 4), "perplexity": round(math.exp(min(nats, 700.0)), 3),
             "accuracy": round(float(correct.mean()), 4),
             "event_accuracy": round(float(correct[event].mean()) if event.any() else 0.0, 4),
             "no_event_accuracy": round(float(correct[~event].mean()) if (~event).any() else 0.0, 4),
@@ -370,15 +381,60 @@ def preview(params, config, seed, step, n_words=40):
     return " ".join(words)
 
 
+@contextlib.contextmanager
+def run_folder(out):
+    """Hold the folder of a run for this process alone (a lock file, released at exit, even
+    on a crash), and clear the temporary files a killed save may have left in it."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, ".lock"), "a") as lock:
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise TrainError(f"{out}: another train.py run is using this folder; "
+                                 "wait for it or choose another --out") from None
+        for name in os.listdir(out):
+            if name.startswith(".tmp-"):                    # a save that a kill cut short: never a whole file
+                os.remove(os.path.join(out, name))
+        yield
+
+
+def memory_needed(config, N, T):
+    """Bytes a training step will hold, roughly: the weights four times (weights, gradients,
+    Adam's two moments), and per step of the chunk each layer's gates, states and dropout
+    mask plus the logits and their gradient."""
+    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
+    D0 = M.input_size(V, config.get("inputs", "word"))
+    n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
+    return 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V))
+
+
+def memory_available():
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     """The training run; returns the summary dict printed as the last line.
 
     cfg: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
-    (name, words). out: the folder for best.npz, last.npz and history.csv.
+    (name, words). out: the folder for best.npz, last.npz and history.csv (one run at a
+    time per folder).
     """
     if not (cfg["steps"] or cfg["epochs"] or cfg["minutes"]):
         raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
-    os.makedirs(out, exist_ok=True)
+    with run_folder(out):
+        return _train(cfg, train_songs, valid_songs, out, resume, log)
+
+
+def _train(cfg, train_songs, valid_songs, out, resume, log):
     train_ids = [to_ids(w) for _, w in train_songs]
     valid_ids = [to_ids(w) for _, w in valid_songs if len(w) >= 2]
     n_train = sum(len(s) for s in train_ids)
@@ -386,6 +442,10 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     V = len(VOCAB)
     config = {"vocab_size": V, "hidden": cfg["hidden"], "layers": cfg["layers"],
               "dropout": cfg["dropout"], "forget_bias": cfg["forget_bias"], "inputs": cfg["inputs"]}
+    need, have = memory_needed(config, N, T), memory_available()
+    if have is not None and need > have:
+        raise TrainError(f"a {config['layers']} x {config['hidden']} model with batch {N} x seq {T} needs about "
+                         f"{need / 2**30:.1f} GiB (weights, Adam, activations); {have / 2**30:.1f} GiB are available")
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
     rng = np.random.default_rng(cfg["seed"])
 
@@ -393,8 +453,10 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     if resume:
         ck = load_run_checkpoint(resume)
         params, opt, ex = ck["params"], ck["opt"], ck["extra"]
-        if opt is None or ck["state"] is None or "step" not in ex:
-            raise TrainError(f"{resume}: has no training state to resume from (Adam moments, step)")
+        missing = [k for k in RESUME_KEYS if k not in ex]
+        if opt is None or ck["state"] is None or missing:
+            raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
+                             + ", ".join(missing or ["step"]) + ")")
         config = ck["config"]
         rng.bit_generator.state = ex["rng"]
         step, epoch, pos, lr = ex["step"], ex["epoch"], ex["pos"], ex["lr"]
@@ -432,10 +494,15 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
     log(f"loss to expect at step 0: ln V = ln {V} = {math.log(V):.3f} nats/word")
 
     history_path = os.path.join(out, "history.csv")
-    if not resume or not os.path.exists(history_path):
-        _write_history(history_path, None)
+    history = _read_history(history_path, step) if resume else []   # rows; the file is replaced whole
+
+    def check_finite():
+        if not all(np.isfinite(p).all() for p in params.values()):
+            raise TrainError(f"the loss diverged by step {step} (lr {lr:g}); try a smaller --lr; "
+                             "the last good checkpoint is kept")
 
     def save(name, val=None):
+        check_finite()
         extra = {"step": step, "epoch": epoch, "pos": pos, "lr": lr, "seq": T,
                  "best_val": best_val, "best_saved": best_saved, "bad_evals": bad_evals,
                  "rng": rng.bit_generator.state,
@@ -445,9 +512,15 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
         return path
 
     def evaluate():
+        check_finite()
         if not valid_ids:
             return None
-        return metrics(*score_songs(params, config, valid_ids))
+        with np.errstate(over="ignore", invalid="ignore"):
+            val = metrics(*score_songs(params, config, valid_ids))
+        if not val["nats_per_word"] < 10 * math.log(V):     # ten times a uniform guess: diverged
+            raise TrainError(f"the loss diverged by step {step} (validation {val['nats_per_word']:g} nats/word, "
+                             f"lr {lr:g}); try a smaller --lr; the last good checkpoint is kept")
+        return val
 
     def keep_if_best(val):
         nonlocal best_saved
@@ -502,8 +575,9 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
                     if cfg["early_stop"] and bad_evals >= cfg["early_stop"]:
                         log(f"step {step}: early stop, {bad_evals} evaluations without improvement")
                         break
-                _write_history(history_path, [step, epoch + pos / chunks_per_epoch, last_loss,
-                                              val["nats_per_word"] if val else "", lr])
+                history.append(_history_row(step, epoch + pos / chunks_per_epoch, last_loss,
+                                            val["nats_per_word"] if val else "", lr))
+                _write_history(history_path, history)
     finally:
         if old_handler is not None:
             signal.signal(signal.SIGINT, old_handler)
@@ -517,8 +591,9 @@ def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
             if val is not None:
                 _log_eval(log, step, val, params, config, cfg["seed"])
                 keep_if_best(val)                               # best_val, the schedule's, stays
-                _write_history(history_path, [step, epoch + pos / max(chunks_per_epoch, 1), last_loss,
-                                              val["nats_per_word"], lr])
+                history.append(_history_row(step, epoch + pos / max(chunks_per_epoch, 1), last_loss,
+                                            val["nats_per_word"], lr))
+                _write_history(history_path, history)
         last_path = save("last.npz", val["nats_per_word"] if val else None)
         if not valid_ids:
             save("best.npz")                                   # no validation: the last is the best
@@ -555,12 +630,29 @@ def _log_eval(log, step, val, params, config, seed):
     log(preview(params, config, seed, step))
 
 
-def _write_history(path, row):
-    """Append a row to the loss history CSV (row None: start the file with its header)."""
-    with open(path, "w" if row is None else "a", newline="") as f:
-        csv.writer(f).writerow(["step", "epoch", "train_loss", "val_nats_per_word", "lr"] if row is None
-                               else [row[0], f"{row[1]:.3f}", f"{row[2]:.5f}",
-                                     f"{row[3]:.5f}" if row[3] != "" else "", f"{row[4]:g}"])
+HISTORY_HEADER = ["step", "epoch", "train_loss", "val_nats_per_word", "lr"]
+
+
+def _history_row(step, epoch, train_loss, val, lr):
+    return [str(step), f"{epoch:.3f}", f"{train_loss:.5f}", f"{val:.5f}" if val != "" else "", f"{lr:g}"]
+
+
+def _write_history(path, rows):
+    """The loss history CSV, rewritten whole (a temporary file and a rename): a symlink is
+    replaced, not followed, and a run that fails before its first row leaves the old file."""
+    text = io.StringIO()
+    csv.writer(text).writerows([HISTORY_HEADER] + rows)
+    encoding.write_atomic(path, text.getvalue().encode())
+
+
+def _read_history(path, up_to_step):
+    """The rows of an earlier history.csv up to a step (for --resume); [] if there is none."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return [r for r in rows[1:] if len(r) == len(HISTORY_HEADER) and r[0].isdigit() and int(r[0]) <= up_to_step]
 
 
 def load_run_checkpoint(path):
@@ -622,7 +714,9 @@ def parse_args(argv):
                    "(480 ticks/beat, BAR every 16 steps) instead of the metre-aware default")
     for key, (value, meaning) in HYPERPARAMETERS.items():
         preset = f"; lstmetallica: {PRESETS['lstmetallica'][key]}" if key in PRESETS["lstmetallica"] else ""
-        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None, metavar=type(value).__name__.upper(),
+        choices = M.INPUT_KINDS if key == "inputs" else None
+        p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None, choices=choices,
+                       metavar="|".join(choices) if choices else type(value).__name__.upper(),
                        help=f"{meaning} (default {value}{preset})")
     return p.parse_args(argv)
 
@@ -635,7 +729,12 @@ def make_config(args):
     for key in DEFAULTS:
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
-    checks = [("layers", cfg["layers"] >= 1), ("hidden", cfg["hidden"] >= 1),
+    finite = all(math.isfinite(v) for v in cfg.values() if isinstance(v, float))
+    if not finite:
+        bad = next(k for k, v in cfg.items() if isinstance(v, float) and not math.isfinite(v))
+        raise TrainError(f"--{bad.replace('_', '-')} {cfg[bad]} must be a finite number")
+    checks = [("layers", 1 <= cfg["layers"] <= M.LIMITS["layers"]), ("hidden", 1 <= cfg["hidden"] <= M.LIMITS["hidden"]),
+              ("seed", cfg["seed"] >= 0),
               ("dropout", 0 <= cfg["dropout"] < 1), ("batch", cfg["batch"] >= 1), ("seq", cfg["seq"] >= 2),
               ("lr", cfg["lr"] > 0), ("lr-decay", 0 < cfg["lr_decay"] <= 1), ("patience", cfg["patience"] >= 1),
               ("clip", cfg["clip"] >= 0), ("epochs", cfg["epochs"] >= 0), ("steps", cfg["steps"] >= 0),
@@ -658,13 +757,13 @@ def main(argv=None):
             songs = load_songs(args.data, args.all_channels, log, args.compat)
             if not songs:
                 raise TrainError("no songs to score")
-            print(json.dumps(evaluate_checkpoint(args.eval, songs, log)))
+            print(json.dumps(evaluate_checkpoint(args.eval, songs, log), allow_nan=False))
             return 0
         cfg = make_config(args)
         if args.resume:
             ex = load_run_checkpoint(args.resume)["extra"]
-            if "train_config" not in ex:
-                raise TrainError(f"{args.resume}: not a train.py checkpoint (no training config)")
+            if not isinstance(ex.get("train_config"), dict) or set(ex["train_config"]) != set(DEFAULTS):
+                raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
             given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
                      if getattr(args, k) is not None}
             cfg = dict(ex["train_config"], **given)         # the run's own hyperparameters
@@ -680,9 +779,9 @@ def main(argv=None):
             train_songs, valid_songs = split_songs(songs, cfg["valid_fraction"], cfg["seed"])
         log("config: " + " ".join(f"{k}={v}" for k, v in cfg.items()))
         summary = train(cfg, train_songs, valid_songs, args.out, args.resume, log)
-        print(json.dumps(summary))
+        print(json.dumps(summary, allow_nan=False))
         return 130 if summary["interrupted"] else 0
-    except TrainError as e:
+    except (TrainError, M.CheckpointError, encoding.CodecError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:                               # before training started: nothing to save
