@@ -13,9 +13,11 @@ out before the bar's last step) and closes it itself at the end (16 steps in 4/4
 --meter). With --free the model places BAR itself (then only an empty bar is refused).
 """
 import argparse
+import io
 import json
 import os
 import sys
+import wave
 from fractions import Fraction
 
 import numpy as np
@@ -107,6 +109,81 @@ def output_name(out, stem, diversity):
     return os.path.join(out, f"{stem}_div{diversity:.2f}")
 
 
+# ----------------------------------------------------------------------------
+# Hear it without a DAW: a small drum synthesiser, bars -> 16-bit mono WAV at 44.1 kHz
+
+SAMPLE_RATE = 44100
+
+
+def _voice(k, rng):
+    """The sound of drum class k (0 = kick ... 8 = crash) as float samples in -1..1, each
+    starting at full attack on its first sample (so a hit is heard exactly on its step).
+
+    Drums are a sine whose pitch falls (kick, the three toms: lower tom, lower pitch) or
+    noise (snare, hi-hats, cymbals); a hi-hat is noise with its low end removed (a first
+    difference), closed short and open long; ride and crash add inharmonic partials.
+    """
+    def sweep(f_start, f_end, seconds, decay):
+        t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+        freq = f_end + (f_start - f_end) * np.exp(-t * 30)               # pitch falls fast, then holds
+        phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
+        return np.sin(phase) * np.exp(-t / decay), t
+
+    def noise(seconds, decay, bright=1):
+        t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+        n = rng.uniform(-1, 1, len(t) + bright)
+        for _ in range(bright):
+            n = np.diff(n)                                               # each difference removes low end
+        return n / np.abs(n).max() * np.exp(-t / decay), t
+
+    def metal(freqs, t):
+        return sum(np.sign(np.sin(2 * np.pi * f * t)) for f in freqs) / len(freqs)   # square partials
+
+    if k == 0:
+        return sweep(150, 48, 0.5, 0.12)[0]                              # kick
+    if k == 1:
+        body, t = sweep(220, 180, 0.25, 0.05)
+        return 0.5 * body + 0.7 * noise(0.25, 0.06)[0]                   # snare: tone + rattle
+    if k == 2:
+        return 0.5 * noise(0.08, 0.015, bright=2)[0]                     # closed hi-hat
+    if k == 3:
+        return 0.5 * noise(0.5, 0.15, bright=2)[0]                       # open hi-hat
+    if k in (4, 5, 6):
+        f_start, f_end = {4: (120, 82), 5: (160, 110), 6: (220, 150)}[k]  # low floor, low, hi-mid tom
+        return 0.9 * sweep(f_start, f_end, 0.5, 0.15)[0]
+    if k == 7:
+        hiss, t = noise(1.0, 0.4, bright=2)
+        return 0.25 * hiss + 0.2 * metal([520, 807, 1163], t) * np.exp(-t / 0.3)  # ride: ping and wash
+    hiss, t = noise(1.5, 0.5, bright=1)
+    return 0.55 * hiss + 0.15 * metal([341, 589, 937, 1401], t) * np.exp(-t / 0.25)  # crash
+
+
+VOICES = [_voice(k, np.random.default_rng(k)) for k in range(encoding.N_CLASSES)]  # seeded: deterministic
+TAIL_SECONDS = max(len(v) for v in VOICES) / SAMPLE_RATE  # the longest ring after the last step (1.5 s)
+
+
+def bars_to_wav(bars, bpm=120.0, velocity=100):
+    """Song -> the bytes of a WAV file: 16-bit mono at 44.1 kHz, the track's length plus the
+    longest voice's decay (TAIL_SECONDS). A hit of class k on step s starts at s * 60/bpm/4 s."""
+    step_samples = SAMPLE_RATE * 60.0 / bpm / encoding.STEPS_PER_BEAT
+    n_steps = sum(len(bar) for bar in bars)
+    audio = np.zeros(int(round(n_steps * step_samples)) + int(TAIL_SECONDS * SAMPLE_RATE))
+    masks = np.array([mask for bar in bars for mask in bar], dtype=np.int64)   # (steps,)
+    for k, voice in enumerate(VOICES):
+        for s in np.flatnonzero(masks & encoding.class_bit(k)):
+            start = int(round(s * step_samples))
+            audio[start:start + len(voice)] += voice[:len(audio) - start]
+    audio = np.tanh(audio * velocity / 127)                     # a soft limit: hits that pile up never clip
+    pcm = (audio * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
              primer=None, meter="4/4", free=False, velocity=100, tab_bars=4, log=print):
     """The whole job; returns the summary dict printed as the last line."""
@@ -146,13 +223,14 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         encoding.write_atomic(base + ".txt", (" ".join(words) + "\n").encode())
         mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
         encoding.write_atomic(base + ".mid", encoding.midi_to_bytes(mid))
+        encoding.write_atomic(base + ".wav", bars_to_wav(bars, bpm=bpm, velocity=velocity))
         stats = train.song_stats([words], bar_steps)
         log(f"\ndiversity {d:g}: {base}.mid ({len(bars)} bars, {len(words)} words)")
         log(encoding.bars_to_tab(bars[:tab_bars]))
-        results.append({"diversity": d, "txt": base + ".txt", "mid": base + ".mid", **stats})
+        results.append({"diversity": d, "txt": base + ".txt", "mid": base + ".mid", "wav": base + ".wav", **stats})
     log("")
     log(stats_table(results, corpus_stats))
-    return {"files": [r["mid"] for r in results] + [r["txt"] for r in results],
+    return {"files": [r[kind] for kind in ("mid", "wav", "txt") for r in results],
             "corpus": corpus_stats, "outputs": results}
 
 

@@ -328,3 +328,48 @@ def test_a_run_stopped_between_evaluations_resumes_exactly(tmp_path, corpus, cap
     assert ra["extra"]["lr"] == rb["extra"]["lr"]
     for k in ra["params"]:
         np.testing.assert_array_equal(ra["params"][k], rb["params"][k], err_msg=k)
+
+
+# ----------------------------------------------------------------------------
+# The WAV synthesiser
+
+def read_wav(data):
+    import io
+    import wave
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 44100)
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32767
+
+
+@pytest.mark.parametrize("bpm", [60.0, 133.0])
+def test_wav_is_the_track_plus_a_short_decay(bpm):
+    bars = [[0b100000000] * 12, [0] * 7]                      # a 3/4 bar and a 7/16 bar
+    audio = read_wav(generate.bars_to_wav(bars, bpm))
+    step_seconds = 60 / bpm / 4                               # a 16th note
+    assert len(audio) == round(19 * step_seconds * 44100) + int(generate.TAIL_SECONDS * 44100)
+    assert generate.TAIL_SECONDS <= 2.0
+    assert generate.bars_to_wav(bars, bpm) == generate.bars_to_wav(bars, bpm)   # deterministic
+
+
+@pytest.mark.parametrize("k", range(9))
+def test_each_hit_starts_on_its_step(k):
+    """Hits on steps 3 and 19 (one bar apart, each after silence): the sound's onset is within
+    5 ms of 3 and 19 sixteenths at 120 bpm (0.375 s and 2.375 s)."""
+    bit = encoding.class_bit(k)
+    bars = [[bit if s == 3 else 0 for s in range(16)], [bit if s == 3 else 0 for s in range(16)]]
+    audio = np.abs(read_wav(generate.bars_to_wav(bars, 120.0)))
+    for expected in (0.375, 2.375):
+        window = audio[int((expected - 0.2) * 44100):]           # silence before each hit
+        onset = (np.argmax(window > 0.02) / 44100) + expected - 0.2
+        assert abs(onset - expected) <= 0.005, f"class {k}: heard at {onset:.4f} s, placed at {expected} s"
+
+
+def test_the_nine_voices_differ_and_the_toms_fall_in_pitch():
+    def centroid(v):
+        spectrum = np.abs(np.fft.rfft(v, 1 << 16))
+        return float((spectrum * np.arange(len(spectrum))).sum() / spectrum.sum())
+    voices = generate.VOICES
+    assert len({v.tobytes() for v in voices}) == 9
+    assert centroid(voices[4]) < centroid(voices[5]) < centroid(voices[6])    # floor < low < hi-mid tom
+    assert centroid(voices[0]) < centroid(voices[4])                          # the kick is lowest
+    assert len(voices[2]) < len(voices[3])                                    # closed hi-hat is short
