@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import wave
+import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -105,8 +106,12 @@ def read_primer(path):
     return words
 
 
-def output_name(out, stem, diversity):
-    return os.path.join(out, f"{stem}_div{diversity:.2f}")
+def output_name(out, seed, diversity, fingerprint):
+    """out/groove_seed{S}_div{D}_{F}: seed and diversity to read, and F, 8 hex digits that
+    stand for everything else that shapes the track (the checkpoint's weights, bars, meter,
+    tempo, primer, --free, velocity). Same name, same track: a name is only ever reused for
+    identical content, and different settings never overwrite each other's files."""
+    return os.path.join(out, f"groove_seed{seed}_div{diversity:g}_{fingerprint:08x}")
 
 
 # ----------------------------------------------------------------------------
@@ -185,7 +190,7 @@ def bars_to_wav(bars, bpm=120.0, velocity=100):
 
 
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
-             primer=None, meter="4/4", free=False, velocity=100, tab_bars=4, log=print):
+             primer=None, meter=None, free=False, velocity=100, tab_bars=4, log=print):
     """The whole job; returns the summary dict printed as the last line."""
     if not 1 <= n_bars <= MAX_BARS:
         raise GenerateError(f"--bars {n_bars}: want 1..{MAX_BARS} bars")
@@ -198,7 +203,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         raise GenerateError(f"--bpm: {e}") from None
     if not 1 <= velocity <= 127:
         raise GenerateError(f"--velocity {velocity}: must be 1..127")
-    bar_steps = meter_steps(meter)
+    diversities = list(dict.fromkeys(diversities))           # each once, in the order given
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
     try:
@@ -208,18 +213,26 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     params, config = ck["params"], ck["config"]
     primer_words = read_primer(primer) if primer else [encoding.BAR]
     primer_ids = train.to_ids(primer_words)
+    if meter is not None:
+        bar_steps = meter_steps(meter)
+    elif primer:                                              # the metre goes on from the primer's last bar
+        bar_steps = len(encoding.words_to_bars(primer_words)[-1])
+    else:
+        bar_steps = 16                                        # 4/4
+    settings = [bar_steps, n_bars, bpm, velocity, free, primer_words] + [p.tobytes() for p in params.values()]
+    fingerprint = zlib.crc32(repr(settings).encode())
     os.makedirs(out, exist_ok=True)
-    stem = f"groove_seed{seed}"
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
-    log(f"{ckpt_path}: {config['layers']} x {config['hidden']} LSTM; {n_bars} bars of {bar_steps} steps"
-        + (" (model places BAR: --free)" if free else "") + f", primer {len(primer_words)} words")
+    log(f"{ckpt_path}: {config['layers']} x {config['hidden']} LSTM, {config.get('inputs', 'word')} inputs; "
+        f"{n_bars} bars of {bar_steps} steps" + (" (model places BAR: --free)" if free else "")
+        + (f", after the primer's {len(primer_words)} words" if primer else ""))
     results = []
     for d in diversities:
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
         ids = sample_bars(params, config, primer_ids, n_bars, d, rng, bar_steps, free, log)
         words = [train.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
-        base = output_name(out, stem, d)
+        base = output_name(out, seed, d, fingerprint)
         encoding.write_atomic(base + ".txt", (" ".join(words) + "\n").encode())
         mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
         encoding.write_atomic(base + ".mid", encoding.midi_to_bytes(mid))
@@ -228,6 +241,9 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         log(f"\ndiversity {d:g}: {base}.mid ({len(bars)} bars, {len(words)} words)")
         log(encoding.bars_to_tab(bars[:tab_bars]))
         results.append({"diversity": d, "txt": base + ".txt", "mid": base + ".mid", "wav": base + ".wav", **stats})
+    if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
+        corpus_stats = dict(corpus_stats, well_formed_bars=round(
+            corpus_stats["bar_lengths"].get(str(bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
     log("")
     log(stats_table(results, corpus_stats))
     return {"files": [r[kind] for kind in ("mid", "wav", "txt") for r in results],
@@ -263,7 +279,8 @@ def main(argv=None):
     p.add_argument("--velocity", type=int, default=100, help="note velocity 1..127 (default 100)")
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default out/)")
     p.add_argument("--primer", metavar="FILE", help="start from this .mid or words .txt (its whole bars)")
-    p.add_argument("--meter", default="4/4", help="bar length for the bar mask (default 4/4 = 16 steps)")
+    p.add_argument("--meter", default=None, help="bar length for the bar mask, e.g. 7/8 (default: the "
+                   "primer's last bar, or 4/4 = 16 steps without a primer)")
     p.add_argument("--free", action="store_true", help="let the model place BAR itself (no bar mask)")
     p.add_argument("--tab-bars", type=int, default=4, help="bars of each track shown as a drum tab (default 4)")
     args = p.parse_args(argv)

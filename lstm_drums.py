@@ -621,6 +621,9 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)                       # mkstemp's file is private; a normal file's mode
         os.replace(tmp, path)
     except BaseException as e:
         if os.path.exists(tmp):

@@ -18,6 +18,7 @@ The vocabulary is fixed, the same for every corpus: the 512 step words in mask o
 BAR as id 512. Any song can be scored and any primer used, whatever the training data.
 """
 import argparse
+import collections
 import contextlib
 import csv
 import io
@@ -148,21 +149,29 @@ def model_inputs(ids, kind):
     return rows
 
 
+MIN_SONGS_TO_HOLD_OUT = 10   # with fewer songs, the tail of every song is held out instead
+
+
 def split_songs(songs, fraction, seed):
     """Hold out a seeded share of whole songs for validation: (train, valid).
 
-    With a single song, its last share of bars is held out instead (the split falls on a
-    BAR), as there is no other way to validate.
+    With fewer than MIN_SONGS_TO_HOLD_OUT songs, a held-out song would be a style the model
+    never trained on (the demo's only 7/8 groove, say), so the last share of every song's
+    bars is held out instead (each split falls on a BAR).
     """
     if fraction <= 0:
         return songs, []
-    if len(songs) == 1:
-        name, words = songs[0]
-        bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]
-        cut = next((b for b in bars_at if b >= (1 - fraction) * len(words)), len(words))
-        if cut >= len(words) or cut < 2:
-            return songs, []
-        return [(name + " (head)", words[:cut])], [(name + " (tail)", words[cut:])]
+    if len(songs) < MIN_SONGS_TO_HOLD_OUT:
+        train_part, valid_part = [], []
+        for name, words in songs:
+            bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]
+            cut = next((b for b in bars_at if b >= (1 - fraction) * len(words)), len(words))
+            if cut >= len(words) or cut < 2:
+                train_part.append((name, words))            # too short to split: all of it trains
+            else:
+                train_part.append((name + " (head)", words[:cut]))
+                valid_part.append((name + " (tail)", words[cut:]))
+        return train_part, valid_part
     n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
     held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
     return ([s for k, s in enumerate(songs) if k not in held],
@@ -199,16 +208,19 @@ def song_stats(songs_words, bar_steps=16):
     """Figures that describe drumming, for a list of songs (lists of words).
 
     well_formed_bars  share of bars of exactly bar_steps steps (16 = one bar of 4/4)
+    bar_lengths       how many bars have each length (so the share can be taken for any length)
     onsets_per_bar    mean onsets per bar of each class, by name
     empty_bar_rate    share of bars with no onset
     repeat_share      share of steps equal to the step at the same place one bar back
     """
     n_bars = well_formed = empty = same = compared = 0
     onsets = np.zeros(encoding.N_CLASSES)
+    lengths = collections.Counter()
     for words in songs_words:
         prev = None
         for bar in _split_bars(words):
             n_bars += 1
+            lengths[len(bar)] += 1
             well_formed += len(bar) == bar_steps
             empty += not any(bar)
             for k in range(encoding.N_CLASSES):
@@ -223,7 +235,8 @@ def song_stats(songs_words, bar_steps=16):
             "well_formed_bars": round(well_formed / max(n_bars, 1), 4),
             "onsets_per_bar": {name: round(float(x), 3) for (_, name), x in zip(encoding.DRUM_CLASSES, per_bar)},
             "empty_bar_rate": round(empty / max(n_bars, 1), 4),
-            "repeat_share": round(same / max(compared, 1), 4)}
+            "repeat_share": round(same / max(compared, 1), 4),
+            "bar_lengths": {str(n): c for n, c in sorted(lengths.items())}}
 
 
 def _split_bars(words):
@@ -372,6 +385,9 @@ def preview(params, config, seed, step, n_words=40):
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
     ids = M.sample(params, config, [BAR_ID], n_words, 1.0, rng, BAR_ID)
     words = [VOCAB[i] for i in ids]
+    words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
+    if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
+        words = words[1:]
     if encoding.BAR in words:
         words = words[:len(words) - words[::-1].index(encoding.BAR)]
         try:
@@ -485,9 +501,17 @@ def _train(cfg, train_songs, valid_songs, out, resume, log):
     chunks_per_epoch = (streams.shape[1] - 1) // T
     if chunks_per_epoch < 1:
         raise TrainError(f"too little training data for {N} streams of {T} steps: {n_train} words")
-    log(f"data: {len(train_songs)} training songs ({n_train} words), "
-        f"{len(valid_songs)} validation songs ({sum(len(s) for s in valid_ids)} words), "
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    log(f"data: {plural(len(train_songs), 'training song')} ({n_train} words), "
+        f"{plural(len(valid_songs), 'validation song')} ({sum(len(s) for s in valid_ids)} words), "
         f"vocabulary {V} words ({int((counts > 0).sum())} used in training)")
+    if valid_songs:
+        names = [os.path.basename(name) for name, _ in valid_songs]
+        log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
+    base = baselines(valid_ids, counts, corpus["repeat_rate"]) if valid_ids else {}
+    if base:
+        log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in base.items())
+            + " nats/word (the model should go below both)")
     log(f"model: {config['layers']} x {config['hidden']} LSTM, {config.get('inputs', 'word')} inputs, "
         f"{n_params:,} parameters; "
         f"batch {N} x seq {T} = {N * T} words/step, {chunks_per_epoch} steps/epoch")
@@ -570,14 +594,14 @@ def _train(cfg, train_songs, valid_songs, out, resume, log):
                         if cfg["lr_decay"] < 1 and bad_evals % cfg["patience"] == 0:
                             lr *= cfg["lr_decay"]
                             log(f"step {step}: no improvement in {cfg['patience']} evaluations; lr -> {lr:g}")
-                    _log_eval(log, step, val, params, config, cfg["seed"])
+                    _log_eval(log, step, val, base, params, config, cfg["seed"])
                     keep_if_best(val)
                     if cfg["early_stop"] and bad_evals >= cfg["early_stop"]:
                         log(f"step {step}: early stop, {bad_evals} evaluations without improvement")
                         break
                 history.append(_history_row(step, epoch + pos / chunks_per_epoch, last_loss,
                                             val["nats_per_word"] if val else "", lr))
-                _write_history(history_path, history)
+                _write_history(history_path, history, base)
     finally:
         if old_handler is not None:
             signal.signal(signal.SIGINT, old_handler)
@@ -589,11 +613,11 @@ def _train(cfg, train_songs, valid_songs, out, resume, log):
         if step % cfg["eval_every"] != 0 or step == start_step:  # the end-of-run evaluation
             val = evaluate()
             if val is not None:
-                _log_eval(log, step, val, params, config, cfg["seed"])
+                _log_eval(log, step, val, base, params, config, cfg["seed"])
                 keep_if_best(val)                               # best_val, the schedule's, stays
                 history.append(_history_row(step, epoch + pos / max(chunks_per_epoch, 1), last_loss,
                                             val["nats_per_word"], lr))
-                _write_history(history_path, history)
+                _write_history(history_path, history, base)
         last_path = save("last.npz", val["nats_per_word"] if val else None)
         if not valid_ids:
             save("best.npz")                                   # no validation: the last is the best
@@ -623,10 +647,11 @@ def _progress_line(step, epoch, chunks_per_epoch, pos, value, words_per_s, elaps
             f"{words_per_s:7.0f} words/s | elapsed {format_duration(elapsed)} | ETA {format_duration(eta)}")
 
 
-def _log_eval(log, step, val, params, config, seed):
+def _log_eval(log, step, val, base, params, config, seed):
     log(f"step {step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
         f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
-        f"silence {val['no_event_accuracy']:.3f})")
+        f"silence {val['no_event_accuracy']:.3f}); "
+        + ", ".join(f"{k} {v[0]:.4f}" for k, v in base.items()))
     log(preview(params, config, seed, step))
 
 
@@ -637,12 +662,48 @@ def _history_row(step, epoch, train_loss, val, lr):
     return [str(step), f"{epoch:.3f}", f"{train_loss:.5f}", f"{val:.5f}" if val != "" else "", f"{lr:g}"]
 
 
-def _write_history(path, rows):
-    """The loss history CSV, rewritten whole (a temporary file and a rename): a symlink is
-    replaced, not followed, and a run that fails before its first row leaves the old file."""
+def _write_history(path, rows, base=None):
+    """The loss history CSV, and its picture beside it (history.svg), each rewritten whole (a
+    temporary file and a rename): a symlink is replaced, not followed, and a run that fails
+    before its first row leaves the old files."""
     text = io.StringIO()
     csv.writer(text).writerows([HISTORY_HEADER] + rows)
     encoding.write_atomic(path, text.getvalue().encode())
+    encoding.write_atomic(os.path.splitext(path)[0] + ".svg", history_svg(rows, base or {}).encode())
+
+
+def history_svg(rows, base, width=640, height=360):
+    """A loss curve as SVG text (no plotting library; any browser opens it): training and
+    validation nats/word against step, and the baselines as flat dashed lines."""
+    steps = [int(r[0]) for r in rows]
+    train_loss = [(int(r[0]), float(r[2])) for r in rows]
+    val = [(int(r[0]), float(r[3])) for r in rows if r[3]]
+    top = max([y for _, y in train_loss + val] + [v[0] for v in base.values()] + [1.0]) * 1.1
+    left, right, low, high = 50, width - 170, height - 40, 20             # the plot area, in pixels
+    x_of = lambda s: left + (right - left) * (s / max(max(steps, default=1), 1))
+    y_of = lambda v: low - (low - high) * min(v, top) / top
+    line = lambda pts: " ".join(f"{x_of(s):.1f},{y_of(v):.1f}" for s, v in pts)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+           f'<path d="M{left},{high} V{low} H{right}" stroke="black" fill="none"/>',
+           f'<text x="{(left + right) / 2}" y="{height - 8}" text-anchor="middle">step</text>',
+           f'<text x="12" y="{(low + high) / 2}" transform="rotate(-90 12 {(low + high) / 2})" '
+           'text-anchor="middle">nats/word</text>']
+    for k in range(6):                                                    # value ticks
+        v = top * k / 5
+        out.append(f'<text x="{left - 6}" y="{y_of(v) + 4:.1f}" text-anchor="end">{v:.2g}</text>')
+    for k in range(5):                                                    # step ticks
+        s = max(steps, default=0) * k / 4
+        out.append(f'<text x="{x_of(s):.1f}" y="{low + 16}" text-anchor="middle">{s:.0f}</text>')
+    curves = [("training", train_loss, "#1f77b4", ""), ("validation", val, "#d62728", "")]
+    curves += [(name, [(0, v[0]), (max(steps, default=1), v[0])], color, ' stroke-dasharray="6 4"')
+               for (name, v), color in zip(base.items(), ("#7f7f7f", "#2ca02c"))]
+    for k, (name, pts, color, dash) in enumerate(curves):
+        if pts:
+            out.append(f'<polyline points="{line(pts)}" stroke="{color}" fill="none" stroke-width="2"{dash}/>')
+        out.append(f'<line x1="{right + 10}" x2="{right + 30}" y1="{high + 10 + 18 * k}" y2="{high + 10 + 18 * k}" '
+                   f'stroke="{color}" stroke-width="2"{dash}/><text x="{right + 36}" y="{high + 14 + 18 * k}">{name}</text>')
+    return "\n".join(out + ["</svg>"]) + "\n"
 
 
 def _read_history(path, up_to_step):
