@@ -160,9 +160,23 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
     caller turns it into dWx, db and dx with one matrix product each), and dWh (H, 4H),
     dh0, dc0 (N, H).
 
+    The equations, for step t, going backwards (dX is dL/dX; * is elementwise):
+
+        dh_t      = dhs[t] + dh_{t+1 -> t}          h_t feeds the layer above and step t+1
+        do        = dh_t * tanh(c_t)                from h_t = o * tanh(c_t)
+        dc_t     += dh_t * o * (1 - tanh(c_t)^2)    (dc_t already holds what step t+1 sent)
+        di        = dc_t * g                        from c_t = f * c_{t-1} + i * g
+        df        = dc_t * c_{t-1}
+        dg        = dc_t * i
+        dc_{t-1}  = dc_t * f                        what step t sends to step t-1
+        da_t      = [di * i (1 - i), df * f (1 - f), dg * (1 - g^2), do * o (1 - o)]
+        dh_{t-1}  = da_t @ Wh^T                     (the other half of dh_{t-1})
+        dWh      += h_{t-1}^T @ da_t                (done for all t at once, after the loop)
+
     Derivatives are written in terms of the outputs the forward kept (CS231n's hint):
-    sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - tanh(a)^2. Every line writes into an
-    existing array: the step's data stays in the CPU cache and no temporaries are made.
+    sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - tanh(a)^2. In the cache, cs[t] is c_{t-1}
+    (cs[0] is c0) while tanh_cs[t] is tanh(c_t), and hs[t] is h_{t-1}. Every line writes
+    into an existing array: the step's data stays in the CPU cache and no temporaries are made.
     da is written over the cache's gates, step by step, once they are used: the cache
     is consumed (run forward again before another backward), and no fresh (T, N, 4H)
     array has to be allocated and paged in.

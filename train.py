@@ -36,10 +36,23 @@ try:
 except ImportError:
     fcntl = None
 
-import numpy as np
+# BLAS threads, set before numpy is imported (its BLAS reads the setting once, at start).
+# OpenBLAS starts one thread per core, and when another program keeps a core busy those
+# threads spin against each other: the demo ran 16-50x slower that way. One thread never
+# collapses; main() moves to two (by restarting itself) only where that pays: a large model
+# on an idle machine. The user's own OPENBLAS_NUM_THREADS (or OMP_/MKL_) always wins.
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+if os.environ.get("LSTM_DRUMS_THREADS") == "chosen":      # set by restart_with_threads below
+    THREADS_CHOSEN_BY = "train.py, restarted"
+else:
+    THREADS_CHOSEN_BY = "user" if any(v in os.environ for v in BLAS_VARIABLES) else "train.py"
+for _variable in BLAS_VARIABLES:
+    os.environ.setdefault(_variable, "1")
 
-import encoding
-import lstm_drums as M
+import numpy as np  # noqa: E402 (after the thread setting)
+
+import encoding  # noqa: E402
+import lstm_drums as M  # noqa: E402
 
 # ----------------------------------------------------------------------------
 # 1. Hyperparameters. Every one is a flag (--batch 32, --lr-decay 0.7, ...); the defaults
@@ -808,6 +821,31 @@ def make_config(args):
     return cfg
 
 
+# From here up, two BLAS threads pay on an idle machine: measured here, 3 x 512 ran about 1.6x faster with
+# two; 2 x 256 only 1.1x and the demo's 2 x 128 1.2x, while with a core busy two threads ran 2.6-2.8x
+# slower at both sizes (benchmarks/bench_threads.py). So two only where the gain is large.
+BIG_MODEL_HIDDEN = 512
+
+
+def blas_threads_wanted(cfg):
+    """Two threads for a large model when the machine is idle (load average under 0.5 over the
+    last minute, two or more cores), else one."""
+    try:
+        idle = os.getloadavg()[0] < 0.5
+    except OSError:                                         # no load average on this system
+        idle = False
+    return 2 if cfg["hidden"] >= BIG_MODEL_HIDDEN and idle and (os.cpu_count() or 1) >= 2 else 1
+
+
+def restart_with_threads(threads):
+    """Run this same command again with `threads` BLAS threads (numpy is already loaded with one)."""
+    for variable in BLAS_VARIABLES:
+        os.environ[variable] = str(threads)
+    os.environ["LSTM_DRUMS_THREADS"] = "chosen"
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
+
+
 def main(argv=None):
     args = parse_args(argv)
     log = lambda *a: print(*a, flush=True)
@@ -830,6 +868,8 @@ def main(argv=None):
             cfg = dict(ex["train_config"], **given)         # the run's own hyperparameters
             if args.out == DEFAULT_OUT:
                 args.out = os.path.dirname(os.path.abspath(args.resume))
+        if THREADS_CHOSEN_BY == "train.py" and __name__ == "__main__" and blas_threads_wanted(cfg) > 1:
+            restart_with_threads(blas_threads_wanted(cfg))   # before the data is read (does not return)
         songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
         if not songs:
             raise TrainError("no songs to train on")
@@ -838,6 +878,10 @@ def main(argv=None):
             valid_songs = load_songs(args.valid, args.all_channels, log, args.compat)
         else:
             train_songs, valid_songs = split_songs(songs, cfg["valid_fraction"], cfg["seed"])
+        log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
+            "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
+            "chosen by train.py: 2 for a model of 512+ hidden units on an idle machine, else 1; "
+            "set OPENBLAS_NUM_THREADS to choose") + ")")
         log("config: " + " ".join(f"{k}={v}" for k, v in cfg.items()))
         summary = train(cfg, train_songs, valid_songs, args.out, args.resume, log)
         print(json.dumps(summary, allow_nan=False))

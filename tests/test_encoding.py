@@ -59,6 +59,13 @@ def test_every_step_word_round_trips():
     assert encoding.class_bit(0) == 256 and encoding.class_bit(8) == 1
 
 
+def test_the_documented_examples_hold():
+    """The format's examples in encoding.py's docstrings (doctest) are run, so they stay true."""
+    import doctest
+    result = doctest.testmod(encoding)
+    assert result.attempted >= 4 and result.failed == 0
+
+
 def test_pitch_folding_table():
     compat = encoding.COMPAT_PITCH_TO_CLASS
     assert [compat[p] for p in encoding.CLASS_PITCHES] == list(range(9))
