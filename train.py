@@ -893,7 +893,8 @@ def main(argv=None):
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as e:
-        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}",
+              file=sys.stderr)
         return 1
 
 
