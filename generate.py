@@ -192,6 +192,8 @@ def bars_to_wav(bars, bpm=120.0, velocity=100):
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
              primer=None, meter=None, free=False, velocity=100, tab_bars=4, log=print):
     """The whole job; returns the summary dict printed as the last line."""
+    if seed < 0:
+        raise GenerateError(f"--seed {seed}: want 0 or more")
     if not 1 <= n_bars <= MAX_BARS:
         raise GenerateError(f"--bars {n_bars}: want 1..{MAX_BARS} bars")
     if any(not 0 <= d <= MAX_DIVERSITY for d in diversities):

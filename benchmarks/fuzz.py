@@ -127,8 +127,9 @@ def random_argv(rng, folder, ckpt):
     """A command line for one of the tools, with some flags given troublesome values."""
     tool = str(rng.choice(["train", "generate", "encoding"]))
     if tool == "train":
+        # (not --steps, --epochs or --minutes: a huge value is a valid request for a long run, not a fault)
         flags = ["--layers", "--hidden", "--batch", "--seq", "--lr", "--dropout", "--clip", "--seed",
-                 "--forget-bias", "--steps", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs"]
+                 "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs"]
         argv = [os.path.join(ROOT, "data", "demo"), "--out", os.path.join(folder, "run"), "--steps", "2",
                 "--layers", "1", "--hidden", "4", "--batch", "2", "--seq", "4", "--eval-every", "1"]
     elif tool == "generate":

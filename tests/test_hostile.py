@@ -171,6 +171,7 @@ def test_6_bad_training_flags_are_one_line(tmp_path, corpus, capsys, argv, messa
 @pytest.mark.parametrize("argv, message", [
     (["--bpm", "3.5"], "tempo 3.5 bpm is out of range"),
     (["--diversity", "inf"], "--diversity: want 0..100"),
+    (["--seed", "-1"], "--seed -1: want 0 or more"),          # (found by benchmarks/fuzz.py, case 719)
 ])
 def test_6_bad_generation_flags_write_nothing(tmp_path, checkpoint, capsys, argv, message):  # noqa: F811
     out = tmp_path / "g"
