@@ -32,6 +32,8 @@ Module interface (used by train.py and generate.py):
   midi_to_bars(mid, ...)           -> (bars, report)
   bars_to_midi(bars, ...)          -> mido.MidiFile (GM drums, channel 10)
   read_corpus(path)                -> list of songs (lists of words)
+  VOCAB, BAR_ID, to_ids(words)     the fixed 513-word vocabulary: word ids for the model
+  song_stats(songs)                onsets per bar, empty bars, repeats: how a corpus or a track drums
 
 References: General MIDI 1 percussion key map (MIDI Manufacturers Association,
 https://www.midi.org/specifications-old/item/gm-level-1-sound-set);
@@ -48,6 +50,7 @@ import tempfile
 from fractions import Fraction
 
 import mido
+import numpy as np
 
 # ----------------------------------------------------------------------------
 # The format's constants
@@ -532,6 +535,71 @@ def refuse_to_overwrite(output, inputs):
     for item in inputs:
         if os.path.exists(item) and os.path.samefile(output, item):
             raise CodecError(f"{output}: the output would overwrite an input file; choose another -o")
+
+
+# ----------------------------------------------------------------------------
+# Word ids and song statistics (what the model, train.py and generate.py share)
+
+# The fixed vocabulary, the same for every corpus: the 512 step words in mask order (word
+# id = the 9-bit mask, so '0b000000000' is id 0), then BAR as id 512. Any song can be
+# scored and any primer used, whatever the training data.
+VOCAB = list(STEP_WORDS) + [BAR]
+WORD_ID = {w: i for i, w in enumerate(VOCAB)}
+BAR_ID = WORD_ID[BAR]            # 512
+SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
+
+
+def to_ids(words):
+    """Words -> int32 array of ids in VOCAB."""
+    return np.array([WORD_ID[w] for w in words], dtype=np.int32)
+
+
+def song_stats(songs_words, bar_steps=16):
+    """Figures that describe drumming, for a list of songs (lists of words).
+
+    well_formed_bars  share of bars of exactly bar_steps steps (16 = one bar of 4/4)
+    bar_lengths       how many bars have each length (so the share can be taken for any length)
+    onsets_per_bar    mean onsets per bar of each class, by name
+    empty_bar_rate    share of bars with no onset
+    repeat_share      share of steps equal to the step at the same place one bar back
+    """
+    n_bars = well_formed = empty = same = compared = 0
+    onsets = np.zeros(N_CLASSES)
+    lengths = collections.Counter()
+    for words in songs_words:
+        prev = None
+        for bar in _split_bars(words):
+            n_bars += 1
+            lengths[len(bar)] += 1
+            well_formed += len(bar) == bar_steps
+            empty += not any(bar)
+            for k in range(N_CLASSES):
+                onsets[k] += sum(1 for mask in bar if mask & class_bit(k))
+            if prev is not None:
+                n = min(len(bar), len(prev))
+                same += sum(1 for a, b in zip(bar[:n], prev[:n]) if a == b)
+                compared += n
+            prev = bar
+    per_bar = onsets / max(n_bars, 1)
+    return {"bars": n_bars,
+            "well_formed_bars": round(well_formed / max(n_bars, 1), 4),
+            "onsets_per_bar": {name: round(float(x), 3) for (_, name), x in zip(DRUM_CLASSES, per_bar)},
+            "empty_bar_rate": round(empty / max(n_bars, 1), 4),
+            "repeat_share": round(same / max(compared, 1), 4),
+            "bar_lengths": {str(n): c for n, c in sorted(lengths.items())}}
+
+
+def _split_bars(words):
+    """Words -> bars of masks, leniently: a BAR closes a bar; steps after the last BAR are dropped."""
+    bars, bar = [], []
+    for w in words:
+        if w == BAR:
+            if bar:
+                bars.append(bar)
+            bar = []
+        else:
+            bar.append(WORD_ID[w])
+    return bars
 
 
 # ----------------------------------------------------------------------------

@@ -25,10 +25,9 @@ import numpy as np
 
 import encoding
 import lstm_drums as M
-import train
 
 DIVERSITIES = [0.5, 0.8, 1.0, 1.25, 1.5]   # the seed's five
-DEFAULT_CKPT = os.path.join(train.DEFAULT_OUT, "best.npz")
+DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default", "best.npz")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 MAX_FREE_BAR = 64                          # with --free, a bar is closed after this many steps
 MAX_BARS = 10_000                          # per track: over 5 hours of 4/4 at 120 bpm
@@ -61,8 +60,8 @@ def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16
     """
     V = config["vocab_size"]
     no_bar = np.ones(V, dtype=bool)
-    no_bar[train.BAR_ID] = False                               # every word but BAR
-    read = M.input_reader(config, train.BAR_ID)                # word -> layer 0's input (keeps the bars)
+    no_bar[encoding.BAR_ID] = False                               # every word but BAR
+    read = M.input_reader(config, encoding.BAR_ID)                # word -> layer 0's input (keeps the bars)
     state = M.zero_state(config, 1, params["Wy"].dtype)
     for word in primer_ids:
         logits, state = M.step(params, read(int(word)), state)
@@ -70,13 +69,13 @@ def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
         if j >= limit:
-            word = train.BAR_ID                                 # the bar is full: close it
+            word = encoding.BAR_ID                                 # the bar is full: close it
         elif free and j > 0:
             word = M.sample_word(logits, diversity, rng)
         else:
             word = M.sample_word(logits, diversity, rng, allowed=no_bar)
         out.append(word)
-        if word == train.BAR_ID:
+        if word == encoding.BAR_ID:
             bars, j = bars + 1, 0
             if log is not None and bars % 1000 == 0 and bars < n_bars:
                 log(f"  ... {bars} of {n_bars} bars")
@@ -208,13 +207,10 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     diversities = list(dict.fromkeys(diversities))           # each once, in the order given
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
-    try:
-        ck = train.load_run_checkpoint(ckpt_path)
-    except train.TrainError as e:
-        raise GenerateError(str(e)) from None
+    ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
     params, config = ck["params"], ck["config"]
     primer_words = read_primer(primer) if primer else [encoding.BAR]
-    primer_ids = train.to_ids(primer_words)
+    primer_ids = encoding.to_ids(primer_words)
     if meter is not None:
         bar_steps = meter_steps(meter)
     elif primer:                                              # the metre goes on from the primer's last bar
@@ -232,14 +228,14 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     for d in diversities:
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
         ids = sample_bars(params, config, primer_ids, n_bars, d, rng, bar_steps, free, log)
-        words = [train.VOCAB[i] for i in ids]
+        words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
         base = output_name(out, seed, d, fingerprint)
         encoding.write_atomic(base + ".txt", (" ".join(words) + "\n").encode())
         mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
         encoding.write_atomic(base + ".mid", encoding.midi_to_bytes(mid))
         encoding.write_atomic(base + ".wav", bars_to_wav(bars, bpm=bpm, velocity=velocity))
-        stats = train.song_stats([words], bar_steps)
+        stats = encoding.song_stats([words], bar_steps)
         log(f"\ndiversity {d:g}: {base}.mid ({len(bars)} bars, {len(words)} words)")
         log(encoding.bars_to_tab(bars[:tab_bars]))
         results.append({"diversity": d, "txt": base + ".txt", "mid": base + ".mid", "wav": base + ".wav", **stats})

@@ -652,13 +652,14 @@ LIMITS = {"vocab_size": 100_000, "hidden": 65_536, "layers": 64, "streams": 65_5
 MAX_TEXT_CHARS = 1 << 24                                    # config, vocab words, extra: 16 M characters
 
 
-def load_checkpoint(path, dtype=np.float32):
+def load_checkpoint(path, dtype=np.float32, vocab=None):
     """Read a checkpoint (never with pickle); check every array's presence, dtype and shape.
 
     Only the arrays the format defines are read, and each one's declared dtype and shape
     (in its .npy header) are checked before its data is: a small damaged or hostile file
     cannot make us allocate gigabytes. The config must hold sizes in range, and every
     weight must be finite.
+    vocab: if given, the checkpoint's vocabulary must be exactly this list.
     Returns a dict: params, config, vocab (list of str), opt and state (None if absent), extra.
     Raises CheckpointError with a one-line reason for anything else.
     """
@@ -667,7 +668,10 @@ def load_checkpoint(path, dtype=np.float32):
             if "format_version.npy" not in archive.namelist():
                 raise CheckpointError(f"{path}: not a readable checkpoint: a zip archive (.npz?) without "
                                       "lstm-drums' arrays (expected an .npz written by train.py)")
-            return _read_checkpoint(archive, path, dtype)
+            ck = _read_checkpoint(archive, path, dtype)
+        if vocab is not None and ck["vocab"] != list(vocab):
+            raise CheckpointError(f"{path}: its vocabulary is not lstm-drums' {len(vocab)} words")
+        return ck
     except CheckpointError:
         raise
     except zipfile.BadZipFile:

@@ -18,7 +18,6 @@ The vocabulary is fixed, the same for every corpus: the 512 step words in mask o
 BAR as id 512. Any song can be scored and any primer used, whatever the training data.
 """
 import argparse
-import collections
 import contextlib
 import csv
 import io
@@ -87,11 +86,9 @@ PRESETS = {
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
 
-# The fixed vocabulary: id = mask for the 512 step words, then BAR.
-VOCAB = list(encoding.STEP_WORDS) + [encoding.BAR]
-WORD_ID = {w: i for i, w in enumerate(VOCAB)}
-BAR_ID = WORD_ID[encoding.BAR]   # 512
-SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
+# The fixed vocabulary and the song statistics live in encoding.py (generate.py shares them).
+VOCAB, WORD_ID, BAR_ID, SILENCE_ID = encoding.VOCAB, encoding.WORD_ID, encoding.BAR_ID, encoding.SILENCE_ID
+to_ids, song_stats = encoding.to_ids, encoding.song_stats
 
 
 # What --resume needs from a checkpoint's extra (train.py's own record of the run).
@@ -121,10 +118,7 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
             for root, _, files in os.walk(item):
                 word_files += sorted(os.path.join(root, f) for f in files if f.lower().endswith(".txt"))
         for path in word_files:
-            try:
-                lines = encoding.read_corpus(path)
-            except encoding.CodecError as e:
-                raise TrainError(str(e)) from None
+            lines = encoding.read_corpus(path)              # CodecError (caught by main) on a bad word
             songs += [(f"{path}:{k + 1}", words) for k, words in enumerate(lines)]
         if word_files and not os.path.isdir(item):
             continue
@@ -139,11 +133,6 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
                 continue
             songs.append((path, encoding.bars_to_words(bars)))
     return songs
-
-
-def to_ids(words):
-    """Words -> int32 array of ids in VOCAB."""
-    return np.array([WORD_ID[w] for w in words], dtype=np.int32)
 
 
 def model_inputs(ids, kind):
@@ -212,57 +201,6 @@ def chunk_at(streams, pos, T):
     chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, 4])
     words = chunk if chunk.ndim == 2 else chunk[..., 0]          # (T+1, N) the word column
     return chunk[:-1], words[1:]
-
-
-# ----------------------------------------------------------------------------
-# 3. Statistics of songs (of the training corpus, kept in the checkpoint, and of generated tracks)
-
-def song_stats(songs_words, bar_steps=16):
-    """Figures that describe drumming, for a list of songs (lists of words).
-
-    well_formed_bars  share of bars of exactly bar_steps steps (16 = one bar of 4/4)
-    bar_lengths       how many bars have each length (so the share can be taken for any length)
-    onsets_per_bar    mean onsets per bar of each class, by name
-    empty_bar_rate    share of bars with no onset
-    repeat_share      share of steps equal to the step at the same place one bar back
-    """
-    n_bars = well_formed = empty = same = compared = 0
-    onsets = np.zeros(encoding.N_CLASSES)
-    lengths = collections.Counter()
-    for words in songs_words:
-        prev = None
-        for bar in _split_bars(words):
-            n_bars += 1
-            lengths[len(bar)] += 1
-            well_formed += len(bar) == bar_steps
-            empty += not any(bar)
-            for k in range(encoding.N_CLASSES):
-                onsets[k] += sum(1 for mask in bar if mask & encoding.class_bit(k))
-            if prev is not None:
-                n = min(len(bar), len(prev))
-                same += sum(1 for a, b in zip(bar[:n], prev[:n]) if a == b)
-                compared += n
-            prev = bar
-    per_bar = onsets / max(n_bars, 1)
-    return {"bars": n_bars,
-            "well_formed_bars": round(well_formed / max(n_bars, 1), 4),
-            "onsets_per_bar": {name: round(float(x), 3) for (_, name), x in zip(encoding.DRUM_CLASSES, per_bar)},
-            "empty_bar_rate": round(empty / max(n_bars, 1), 4),
-            "repeat_share": round(same / max(compared, 1), 4),
-            "bar_lengths": {str(n): c for n, c in sorted(lengths.items())}}
-
-
-def _split_bars(words):
-    """Words -> bars of masks, leniently: a BAR closes a bar; steps after the last BAR are dropped."""
-    bars, bar = [], []
-    for w in words:
-        if w == encoding.BAR:
-            if bar:
-                bars.append(bar)
-            bar = []
-        else:
-            bar.append(WORD_ID[w])
-    return bars
 
 
 # ----------------------------------------------------------------------------
@@ -730,14 +668,8 @@ def _read_history(path, up_to_step):
 
 
 def load_run_checkpoint(path):
-    """A checkpoint made by this train.py (its fixed vocabulary), or TrainError."""
-    try:
-        ck = M.load_checkpoint(path)
-    except M.CheckpointError as e:
-        raise TrainError(str(e)) from None
-    if ck["vocab"] != VOCAB:
-        raise TrainError(f"{path}: its vocabulary is not lstm-drums' 513 words")
-    return ck
+    """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
+    return M.load_checkpoint(path, vocab=VOCAB)
 
 
 def evaluate_checkpoint(path, songs, log=print):
