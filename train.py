@@ -753,9 +753,9 @@ def make_config(args):
     return cfg
 
 
-# From here up, two BLAS threads pay on an idle machine: measured here, 3 x 512 ran about 1.6x faster with
+# From here up, two BLAS threads pay on an idle machine: measured here, 3 x 512 ran 1.36x faster with
 # two; 2 x 256 only 1.1x and the demo's 2 x 128 1.2x, while with a core busy two threads ran 2.6-2.8x
-# slower at both sizes (benchmarks/bench_threads.py). So two only where the gain is large.
+# slower at both sizes (benchmarks/bench_threads.py). So two only where the gain is largest.
 BIG_MODEL_HIDDEN = 512
 
 
