@@ -13,6 +13,7 @@ out before the bar's last step) and closes it itself at the end (16 steps in 4/4
 --meter). With --free the model places BAR itself (then only an empty bar is refused).
 """
 import argparse
+import inspect
 import io
 import json
 import os
@@ -264,28 +265,33 @@ def stats_table(results, corpus_stats):
 
 
 def main(argv=None):
+    default = {name: p.default for name, p in inspect.signature(generate).parameters.items()}  # written once
     p = argparse.ArgumentParser(
-        description="Write new drum tracks (MIDI and words) from a trained lstm-drums checkpoint.",
+        description="Write new drum tracks (MIDI, WAV and words) from a trained lstm-drums checkpoint.",
         epilog="The last line printed is one JSON object listing the files and their statistics.")
     p.add_argument("checkpoint", nargs="?", default=DEFAULT_CKPT,
                    help="a train.py checkpoint (default: runs/default/best.npz)")
-    p.add_argument("--bars", type=int, default=16, help="bars per track (default 16)")
-    p.add_argument("--diversity", type=float, nargs="+", default=DIVERSITIES,
-                   help="sampling temperatures, one track each (default 0.5 0.8 1.0 1.25 1.5; 0 = argmax)")
-    p.add_argument("--seed", type=int, default=1337, help="random seed: same seed, same tracks (default 1337)")
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo of the MIDI files (default 120)")
-    p.add_argument("--velocity", type=int, default=100, help="note velocity 1..127 (default 100)")
-    p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default out/)")
+    p.add_argument("--bars", dest="n_bars", metavar="N", type=int, default=default["n_bars"],
+                   help="bars per track (default %(default)s)")
+    p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+",
+                   default=default["diversities"],
+                   help="sampling temperatures, one track each (default: the seed's five, 0.5 0.8 1.0 1.25 1.5; "
+                        "0 = argmax)")
+    p.add_argument("--seed", type=int, default=default["seed"],
+                   help="random seed: same seed, same tracks (default %(default)s)")
+    p.add_argument("--bpm", type=float, default=default["bpm"], help="tempo of the MIDI and WAV files "
+                   "(default %(default)s)")
+    p.add_argument("--velocity", type=int, default=default["velocity"], help="note velocity 1..127 (default %(default)s)")
+    p.add_argument("--out", default=default["out"], help="output folder (default out/)")
     p.add_argument("--primer", metavar="FILE", help="start from this .mid or words .txt (its whole bars)")
-    p.add_argument("--meter", default=None, help="bar length for the bar mask, e.g. 7/8 (default: the "
-                   "primer's last bar, or 4/4 = 16 steps without a primer)")
+    p.add_argument("--meter", default=default["meter"], help="bar length for the bar mask, e.g. 7/8 (default: "
+                   "the primer's last bar, or 4/4 = 16 steps without a primer)")
     p.add_argument("--free", action="store_true", help="let the model place BAR itself (no bar mask)")
-    p.add_argument("--tab-bars", type=int, default=4, help="bars of each track shown as a drum tab (default 4)")
-    args = p.parse_args(argv)
+    p.add_argument("--tab-bars", type=int, default=default["tab_bars"],
+                   help="bars of each track shown as a drum tab (default %(default)s)")
+    args = vars(p.parse_args(argv))
     try:
-        summary = generate(args.checkpoint, args.bars, args.diversity, args.seed, args.bpm, args.out,
-                           args.primer, args.meter, args.free, args.velocity, args.tab_bars,
-                           log=lambda *a: print(*a, flush=True))
+        summary = generate(args.pop("checkpoint"), **args, log=lambda *a: print(*a, flush=True))
     except (GenerateError, encoding.CodecError, M.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
