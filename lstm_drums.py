@@ -263,13 +263,13 @@ def lookback_inputs(ids, bar_id, V):
     n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
     out = np.empty((S, 4), dtype=np.int64)
     out[:, 0], out[:, 3] = ids, np.minimum(p, MAX_POSITION)
-    for col, back in ((1, 1), (2, 2)):
+    for back in (1, 2):                                            # column 1: one bar back; 2: two
         k = n_done - back                                          # (S,) which bar to look into
         ok = k >= 0
         kk = np.where(ok, k, 0)
         where = starts[kk] + p if len(starts) else p               # (S,) index of place p in that bar
         ok &= where <= (ends[kk] if len(ends) else -1)
-        out[:, col] = np.where(ok, ids[np.where(ok, where, 0)], V)
+        out[:, back] = np.where(ok, ids[np.where(ok, where, 0)], V)
     return out
 
 
