@@ -32,7 +32,10 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
+import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
+
+M_WORD_ID = encoding.WORD_ID
 
 V = 513
 SIZES = [(3, 512, 64, 64), (2, 256, 32, 64), (2, 128, 32, 64)]  # (L, H, N, T); the first is the seed's
@@ -89,7 +92,7 @@ def gemm_ceiling(L, H, N, T, repeats=3):
     return min(timed(products) for _ in range(repeats))
 
 
-def numpy_trainer(L, H, N, T, seed=0, inputs="word"):
+def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None):
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs}
     rng = np.random.default_rng(seed)
     params = M.init_params(config, rng)
@@ -99,6 +102,11 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word"):
     if inputs == "lookback":                                 # (T, N, 4): random look-back words and places
         x = np.stack([x, rng.integers(0, V + 1, (T, N)), rng.integers(0, V + 1, (T, N)),
                       rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
+    if song is not None:                                     # real words instead: N streams from one long song
+        rows = M.lookback_inputs(song, V - 1, V)             # (S, 4), BAR is the last id
+        starts = rng.integers(0, len(song) - T - 1, N)
+        ids = np.stack([song[s:s + T + 1] for s in starts], axis=1)              # (T+1, N)
+        x = ids[:-1] if inputs == "word" else np.stack([rows[s:s + T] for s in starts], axis=1)
     state = [M.zero_state(config, N)]
 
     def train_step():
@@ -164,12 +172,17 @@ def timed(fn, *args):
 
 def compare_inputs(args):
     """--compare-inputs: training words/s with look-back inputs against the word alone,
-    alternating blocks in the same way (fresh models each round, medians, the ratio)."""
+    alternating blocks in the same way (fresh models each round, medians, the ratio). With
+    --words FILE, chunks of a real corpus (a words file, all its songs joined) instead of random words."""
+    song = None
+    if args.words:
+        with open(args.words) as f:
+            song = np.array([M_WORD_ID[w] for w in f.read().split()], dtype=np.int64)
     print(f"{'L x H':>8} {'N':>3} {'T':>3} | {'word words/s':>12} {'lookback words/s':>16} | {'lookback/word':>13}")
     for L, H, N, T in SIZES:
         times = {"word": [], "lookback": []}
         for r in range(args.rounds):
-            runs = {kind: numpy_trainer(L, H, N, T, seed=r, inputs=kind)[0] for kind in times}
+            runs = {kind: numpy_trainer(L, H, N, T, seed=r, inputs=kind, song=song)[0] for kind in times}
             for kind in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
                 time.sleep(0.3)
                 runs[kind]()                                 # warm-up, untimed
@@ -189,6 +202,7 @@ def main():
     parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
+    parser.add_argument("--words", metavar="FILE", help="with --compare-inputs: chunks of this words file")
     parser.add_argument("--compare-inputs", action="store_true",
                         help="instead: training speed with look-back inputs against the word alone (numpy only)")
     args = parser.parse_args()
