@@ -66,6 +66,7 @@ References:
   4) A. Karpathy, min-char-rnn.py (2015): the shape of a whole BPTT loss in one function.
   5) PyTorch nn.LSTM documentation: gate order, initialisation, state dict names.
 """
+import collections
 import json
 import os
 import tempfile
@@ -131,12 +132,17 @@ def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
     np.multiply(o, tanh_c, out=next_h)                      # h_t = o * tanh(c_t)
 
 
+# What one layer's forward keeps for its backward, by name (T+1 entries for hs and cs: the
+# state before step 0 comes first, so hs[t] is h_{t-1} and cs[t] is c_{t-1} for step t).
+LayerCache = collections.namedtuple("LayerCache", "gates cs tanh_cs hs Wh")
+
+
 def lstm_forward(xa, h0, c0, Wh):
     """A whole sequence through one layer.
 
     xa (T, N, 4H): the input projections x_t @ Wx + b of all T steps, made by the
     caller in one matrix product (for layer 0, a row lookup). h0, c0 (N, H).
-    Returns hs (T+1, N, H) with hs[0] = h0, and the cache for backward.
+    Returns hs (T+1, N, H) with hs[0] = h0, and the cache for backward (a LayerCache).
     """
     T, N, H4 = xa.shape
     H = H4 // 4
@@ -147,7 +153,7 @@ def lstm_forward(xa, h0, c0, Wh):
     hs[0], cs[0] = h0, c0
     for t in range(T):
         lstm_step_forward(gates[t], hs[t], cs[t], Wh, hs[t + 1], cs[t + 1], tanh_cs[t])
-    return hs, (gates, cs, tanh_cs, hs, Wh)
+    return hs, LayerCache(gates, cs, tanh_cs, hs, Wh)
 
 
 def lstm_backward(dhs, cache, dhT=None, dcT=None):
@@ -409,7 +415,7 @@ def forward(params, ids, state, masks=None):
         hs, cache = lstm_forward(xa, state[0][l], state[1][l], params[f"Wh{l}"])
         x = hs[1:] if masks is None else hs[1:] * masks[l]  # (T, N, H) dropout between layers
         hT.append(hs[-1])
-        cT.append(cache[1][-1])
+        cT.append(cache.cs[-1])                            # c_T, the last cell state
         layer_caches.append(cache)
     H = x.shape[-1]
     logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
