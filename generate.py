@@ -218,8 +218,9 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         bar_steps = len(encoding.words_to_bars(primer_words)[-1])
     else:
         bar_steps = 16                                        # 4/4
-    settings = [bar_steps, n_bars, bpm, velocity, free, primer_words] + [p.tobytes() for p in params.values()]
-    fingerprint = zlib.crc32(repr(settings).encode())
+    fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words]).encode())
+    for p in params.values():
+        fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
     os.makedirs(out, exist_ok=True)
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
     log(f"{ckpt_path}: {config['layers']} x {config['hidden']} LSTM, {config.get('inputs', 'word')} inputs; "

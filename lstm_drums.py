@@ -46,8 +46,9 @@ one-hot of w_t (V), one-hot of one bar back (V + 1: the last column means "none"
 such bar or no word at p in it), the same two bars back (V + 1), and p as 6 values of
 +-1 (bit k of p, p capped at 63). The closing BAR of an n-step bar sits at p = n, so BAR
 is looked back to and predicted like any word. Three blocks are one-hot, so their part
-of x_t @ Wx is three row lookups; the position is a (N, 6) @ (6, 4H) product. Between layers and before the decoder sits inverted
-dropout (training only). The decoder is linear, y = h @ Wy + by, (N, V) logits, and the loss
+of x_t @ Wx is three row lookups; the position is a (N, 6) @ (6, 4H) product.
+
+Between layers and before the decoder sits inverted dropout (training only). The decoder is linear, y = h @ Wy + by, (N, V) logits, and the loss
 is the softmax cross-entropy at every step, averaged over batch and time.
 
 Speed, the one idea: only what depends on the previous step stays inside the time loop
@@ -707,7 +708,7 @@ def _what_it_is(path):
 
 def _read_array(archive, path, name, kinds, shape=None):
     """One array of the archive: its .npy header checked (dtype kind, shape; None = any
-    length) before its data is read."""
+    length from 1 to LIMITS["streams"]) before its data is read."""
     member = name + ".npy"
     if member not in archive.namelist():
         raise CheckpointError(f"{path}: missing array {name!r}")
@@ -721,8 +722,9 @@ def _read_array(archive, path, name, kinds, shape=None):
                                   "objects, and checkpoints are read without pickle)")
         if dtype.kind not in kinds:
             raise CheckpointError(f"{path}: array {name!r} has dtype {dtype}, expected kind {kinds!r}")
-        if shape is not None and (len(declared) != len(shape)
-                                  or any(want is not None and want != got for got, want in zip(declared, shape))):
+        if shape is not None and (len(declared) != len(shape) or any(
+                got != want if want is not None else not 1 <= got <= LIMITS["streams"]
+                for got, want in zip(declared, shape))):
             raise CheckpointError(f"{path}: array {name!r} has shape {declared}, expected {shape}")
         if dtype.kind == "U" and dtype.itemsize > 4 * MAX_TEXT_CHARS:
             raise CheckpointError(f"{path}: array {name!r} holds text of {dtype.itemsize // 4} characters")
@@ -765,14 +767,14 @@ def _read_checkpoint(archive, path, dtype):
                "v": {k: get(f"adam.v.{k}", "f", shapes[k]).astype(dtype) for k in params}}
     state = None
     if "state.h.npy" in archive.namelist():
-        h = get("state.h", "f", (L, None, H))
-        if not 1 <= h.shape[1] <= LIMITS["streams"]:
-            raise CheckpointError(f"{path}: array 'state.h' holds {h.shape[1]} streams")
+        h = get("state.h", "f", (L, None, H))                # (L, N, H), N streams
         state = (h.astype(dtype), get("state.c", "f", h.shape).astype(dtype))
-    arrays = list(params.items()) + ([] if opt is None else [("Adam's moments", a) for a in
-                                                              list(opt["m"].values()) + list(opt["v"].values())])
-    arrays += [] if state is None else [("state", state[0]), ("state", state[1])]
-    for name, a in arrays:
+    named = list(params.items())
+    if opt is not None:
+        named += [(f"Adam's {m} of {k}", a) for m in ("m", "v") for k, a in opt[m].items()]
+    if state is not None:
+        named += [("state.h", state[0]), ("state.c", state[1])]
+    for name, a in named:
         if not np.isfinite(a).all():
             raise CheckpointError(f"{path}: {name} holds NaN or infinity (a diverged model)")
     return {"params": params, "config": config, "vocab": vocab, "opt": opt, "state": state, "extra": extra}

@@ -8,10 +8,10 @@
 The story, top to bottom:
   1. hyperparameters (the defaults, with a comment each) and presets
   2. data: MIDI / word files -> songs of words -> word ids; the validation split
-  3. statistics of songs (kept in the checkpoint, compared by generate.py)
-  4. evaluation: score whole songs, and two baselines
-  5. the training loop: truncated BPTT over B parallel streams, Adam, plateau LR decay
-  6. the command line
+  3. evaluation: score whole songs, and two baselines
+  4. the training loop: truncated BPTT over B parallel streams, Adam, plateau LR decay
+  5. the command line
+(The fixed vocabulary and the song statistics are in encoding.py.)
 
 The vocabulary is fixed, the same for every corpus: the 512 step words in mask order
 (word id = the 9-bit mask, so '0b000000000' is id 0 and '0b111111111' is id 511), then
@@ -204,7 +204,7 @@ def chunk_at(streams, pos, T):
 
 
 # ----------------------------------------------------------------------------
-# 4. Evaluation
+# 3. Evaluation
 
 def score_songs(params, config, songs_ids, chunk=256):
     """Score whole songs: each from a zero state, every word after the first predicted
@@ -272,18 +272,13 @@ def baselines(songs_ids, unigram_counts, repeat_rate):
 def bar_back(ids):
     """For each position, the id at the same place in the previous bar (-1 if none).
 
-    A bar's place j runs 0..len(bar), the last being its BAR, so BAR is predicted too.
+    A bar's place j runs 0..len(bar), the last being its BAR, so BAR is predicted too. It is
+    the one-bar-back input of the step that predicts the word (lstm_drums.lookback_inputs,
+    one row earlier), so the baseline and the model mean the same by "one bar back".
     """
-    back = np.full(len(ids), -1, dtype=np.int64)
-    prev_start, start = None, 0                                # where the previous / current bar begin
-    prev_len = -1
-    for t, w in enumerate(ids):
-        j = t - start
-        if prev_start is not None and j <= prev_len:
-            back[t] = ids[prev_start + j]
-        if w == BAR_ID:
-            prev_start, prev_len, start = start, t - start, t + 1
-    return back
+    none = len(VOCAB)
+    back = np.concatenate([[none], M.lookback_inputs(ids, BAR_ID, none)[:-1, 1]])  # (S,)
+    return np.where(back == none, -1, back)
 
 
 def repeat_rate_of(songs_ids):
@@ -298,7 +293,7 @@ def repeat_rate_of(songs_ids):
 
 
 # ----------------------------------------------------------------------------
-# 5. Training
+# 4. Training
 
 def train_step(params, opt, x, y, state, masks, cfg, lr):
     """One chunk: forward, loss, backward, clip, Adam. Returns (loss, new state).
@@ -692,7 +687,7 @@ def evaluate_checkpoint(path, songs, log=print):
 
 
 # ----------------------------------------------------------------------------
-# 6. Command line
+# 5. Command line
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
@@ -735,10 +730,9 @@ def make_config(args):
     for key in DEFAULTS:
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
-    finite = all(math.isfinite(v) for v in cfg.values() if isinstance(v, float))
-    if not finite:
-        bad = next(k for k, v in cfg.items() if isinstance(v, float) and not math.isfinite(v))
-        raise TrainError(f"--{bad.replace('_', '-')} {cfg[bad]} must be a finite number")
+    for key, value in cfg.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
     checks = [("layers", 1 <= cfg["layers"] <= M.LIMITS["layers"]), ("hidden", 1 <= cfg["hidden"] <= M.LIMITS["hidden"]),
               ("seed", cfg["seed"] >= 0),
               ("dropout", 0 <= cfg["dropout"] < 1), ("batch", cfg["batch"] >= 1), ("seq", cfg["seq"] >= 2),
@@ -793,8 +787,10 @@ def main(argv=None):
         cfg = make_config(args)
         if args.resume:
             ex = load_run_checkpoint(args.resume)["extra"]
-            if not isinstance(ex.get("train_config"), dict) or set(ex["train_config"]) != set(DEFAULTS):
+            if not isinstance(ex.get("train_config"), dict) or \
+                    not set(DEFAULTS) - {"inputs"} <= set(ex["train_config"]) <= set(DEFAULTS):
                 raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
+            ex["train_config"].setdefault("inputs", "word")  # a run from before look-back inputs
             given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
                      if getattr(args, k) is not None}
             cfg = dict(ex["train_config"], **given)         # the run's own hyperparameters

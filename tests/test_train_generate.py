@@ -423,3 +423,18 @@ def test_a_midi_file_given_as_a_checkpoint_says_what_it_is(tmp_path, capsys):
     assert generate.main([demo, "--out", str(tmp_path / "g")]) == 1
     err = capsys.readouterr().err
     assert "a MIDI file" in err and "expected an .npz written by train.py" in err and "pickle" not in err
+
+
+def test_a_run_from_before_lookback_inputs_resumes_as_word(tmp_path, corpus, capsys):
+    """A last.npz written before --inputs existed (no 'inputs' in its configs) resumes with word inputs."""
+    out = str(tmp_path / "r")
+    assert run_train([corpus, "--out", out, "--steps", "4", "--inputs", "word"] + TINY, capsys)[0] == 0
+    path = os.path.join(out, "last.npz")
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    config, extra = json.loads(str(arrays["config"])), json.loads(str(arrays["extra"]))
+    del config["inputs"], extra["train_config"]["inputs"]
+    arrays["config"], arrays["extra"] = np.array(json.dumps(config)), np.array(json.dumps(extra))
+    np.savez(path, **arrays)
+    code, stdout, _ = run_train([corpus, "--resume", path, "--steps", "8"], capsys)
+    assert code == 0 and "word inputs" in stdout
