@@ -2,7 +2,8 @@
 
 All of the model is in this one file, read top to bottom:
   1. sigmoid, dropout, cross-entropy
-  2. one LSTM layer: a single step forward, then a whole sequence forward and backward
+  2. one LSTM layer: one step forward, a whole sequence forward; then both backward
+      (the backward equations are written out once, in lstm_step_backward)
   2b. layer 0's input: the word, or the word and the bar (look-back inputs)
   3. the stacked model: init_params, forward, backward, loss (truncated BPTT)
   4. sampling: one step with state, temperature sampling
@@ -116,7 +117,7 @@ def cross_entropy(logits, targets):
 # 2. One LSTM layer
 
 def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
-    """One time step of one layer, written into the caller's arrays (no copies).
+    """One time step of one layer, written into the caller's arrays (no copies; returns nothing).
 
     a (N, 4H) holds x_t @ Wx + b on entry and the activated gates [i, f, g, o] on exit.
     prev_h, prev_c (N, H); Wh (H, 4H); next_h, next_c, tanh_c (N, H) are outputs.
@@ -157,78 +158,85 @@ def lstm_forward(xa, h0, c0, Wh):
     return hs, LayerCache(gates, cs, tanh_cs, hs, Wh)
 
 
-def lstm_backward(dhs, cache, dhT=None, dcT=None):
-    """Backprop through one layer's whole sequence: the forward loop, mirrored.
+def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, WhT, dh_prev, work):
+    """One time step of one layer, backwards; like lstm_step_forward, it writes into the
+    caller's arrays and returns nothing.
 
-    dhs (T, N, H): gradient of the loss w.r.t. each output h_t (from above).
-    dhT, dcT (N, H): gradient w.r.t. the final state (None when the state is cut, as in
-    truncated BPTT between chunks).
-    Returns da (T, N, 4H), the gradient w.r.t. the pre-activations a of every step (the
-    caller turns it into dWx, db and dx with one matrix product each), and dWh (H, 4H),
-    dh0, dc0 (N, H).
+    dh (N, H): dL/dh_t, everything that reaches h_t (from the layer above and from step t+1).
+    dc (N, H): dL/dc_t from step t+1 on entry; dL/dc_{t-1} on exit.
+    gates (N, 4H): the step's activated gates [i, f, g, o] on entry; dL/da_t on exit (the
+    gates are not needed any more, and reusing their memory saves a (T, N, 4H) array).
+    c_prev, tanh_c (N, H): c_{t-1} and tanh(c_t) from the forward. WhT (4H, H).
+    dh_prev (N, H): out, the part of dL/dh_{t-1} that flows through h_{t-1} @ Wh.
+    work: scratch arrays reused every step: dgates (N, 4H), local (N, 4H), tmp (N, H).
 
-    The equations, for step t, going backwards (dX is dL/dX; * is elementwise):
+    The equations (dX is dL/dX, * is elementwise), from the forward's last line to its first:
 
-        dh_t      = dhs[t] + dh_{t+1 -> t}          h_t feeds the layer above and step t+1
-        do        = dh_t * tanh(c_t)                from h_t = o * tanh(c_t)
-        dc_t     += dh_t * o * (1 - tanh(c_t)^2)    (dc_t already holds what step t+1 sent)
+        do        = dh * tanh(c_t)                  from h_t = o * tanh(c_t)
+        dc_t     += dh * o * (1 - tanh(c_t)^2)      (dc_t already holds what step t+1 sent)
         di        = dc_t * g                        from c_t = f * c_{t-1} + i * g
         df        = dc_t * c_{t-1}
         dg        = dc_t * i
         dc_{t-1}  = dc_t * f                        what step t sends to step t-1
         da_t      = [di * i (1 - i), df * f (1 - f), dg * (1 - g^2), do * o (1 - o)]
-        dh_{t-1}  = da_t @ Wh^T                     (the other half of dh_{t-1})
-        dWh      += h_{t-1}^T @ da_t                (done for all t at once, after the loop)
+        dh_{t-1}  = da_t @ Wh^T                     (its other part is dL/dh_{t-1} from above)
 
-    Derivatives are written in terms of the outputs the forward kept (CS231n's hint):
-    sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - tanh(a)^2. In the cache, cs[t] is c_{t-1}
-    (cs[0] is c0) while tanh_cs[t] is tanh(c_t), and hs[t] is h_{t-1}. Every line writes
-    into an existing array: the step's data stays in the CPU cache and no temporaries are made.
-    da is written over the cache's gates, step by step, once they are used: the cache
-    is consumed (run forward again before another backward), and no fresh (T, N, 4H)
-    array has to be allocated and paged in.
+    and, summed over steps by the caller, dWh = sum_t h_{t-1}^T @ da_t. The derivatives use
+    the forward's outputs (CS231n's hint): sigmoid'(a) = s (1 - s), tanh'(a) = 1 - tanh(a)^2.
     """
-    gates, cs, tanh_cs, hs, Wh = cache
+    H = dh.shape[1]
+    dgates, local, tmp = work
+    d_i, d_f, d_g, d_o = (dgates[:, k * H:(k + 1) * H] for k in range(4))  # (N, H) views
+    i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))           # (N, H) views
+    # 1. through h_t = o * tanh(c_t), to the output gate and the cell
+    np.multiply(dh, tanh_c, out=d_o)                        # do = dh * tanh(c_t)
+    np.multiply(tanh_c, tanh_c, out=tmp)
+    np.subtract(1, tmp, out=tmp)                            # tanh'(c_t) = 1 - tanh(c_t)^2
+    tmp *= o
+    tmp *= dh
+    dc += tmp                                               # dc_t += dh * o * tanh'(c_t)
+    # 2. through c_t = f * c_{t-1} + i * g, to the other three gates
+    np.multiply(dc, g, out=d_i)                             # di = dc_t * g
+    np.multiply(dc, c_prev, out=d_f)                        # df = dc_t * c_{t-1}
+    np.multiply(dc, i, out=d_g)                             # dg = dc_t * i
+    dc *= f                                                 # dc_{t-1} = dc_t * f
+    # 3. through the nonlinearities, all four blocks of the row at once
+    np.subtract(1, gates, out=local)
+    local *= gates                                          # sigmoid'(a) = s (1 - s) for i, f, o;
+    local_g = local[:, 2 * H:3 * H]
+    np.multiply(g, g, out=local_g)
+    np.subtract(1, local_g, out=local_g)                    # tanh'(a) = 1 - g^2 for g
+    np.multiply(dgates, local, out=gates)                   # da_t, over the gates (i, f, g, o are gone now)
+    # 4. into the previous step
+    np.matmul(gates, WhT, out=dh_prev)                      # dh_{t-1} = da_t @ Wh^T
+
+
+def lstm_backward(dhs, cache, dhT=None, dcT=None):
+    """Backprop through one layer's whole sequence: lstm_forward's loop, mirrored.
+
+    dhs (T, N, H): dL/dh_t for every step, from the layer above (or the decoder).
+    cache: lstm_forward's LayerCache; it is consumed (its gates become da).
+    dhT, dcT (N, H): dL/d(final state) from a later chunk, or None where truncated BPTT
+    cuts the gradient.
+    Returns the gradients of lstm_forward's inputs, in its order: dxa (T, N, 4H), which is
+    dL/da for every step (the caller turns it into dWx, db and dx with one product each),
+    dh0, dc0 (N, H), and dWh (H, 4H).
+    """
+    gates, cs, tanh_cs, hs, Wh = cache                      # cs[t] is c_{t-1}, hs[t] is h_{t-1}
     T, N, H4 = gates.shape
     H = H4 // 4
     WhT = np.ascontiguousarray(Wh.T)                        # (4H, H): BLAS's small per-step product
                                                             # runs ~20% faster on a contiguous copy
-    dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()  # (N, H) dL/dh_t from step t+1
-    dc = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()       # (N, H) dL/dc_t
-    dh, tmp = np.empty((N, H), gates.dtype), np.empty((N, H), gates.dtype)
-    dgates = np.empty((N, H4), gates.dtype)                 # (N, 4H) dL/d[i, f, g, o] of one step
-    d_i, d_f, d_g, d_o = (dgates[:, k * H:(k + 1) * H] for k in range(4))  # (N, H) views of it
-    local = np.empty((N, H4), gates.dtype)                  # (N, 4H) the gates' local derivatives
-    local_g = local[:, 2 * H:3 * H]                         # (N, H) the candidate's block of it
+    dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()  # dL/dh_t from step t+1
+    dc = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()       # dL/dc_t
+    dh = np.empty((N, H), gates.dtype)
+    work = (np.empty((N, H4), gates.dtype), np.empty((N, H4), gates.dtype), np.empty((N, H), gates.dtype))
     for t in reversed(range(T)):
-        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))   # (N, H) each
         np.add(dhs[t], dh_next, out=dh)                     # h_t feeds the layer above and step t+1
-        # 1. through h_t = o * tanh(c_t), to the output gate and the cell
-        np.multiply(dh, tanh_cs[t], out=d_o)                # dL/do = dh * tanh(c_t)
-        np.multiply(tanh_cs[t], tanh_cs[t], out=tmp)
-        np.subtract(1, tmp, out=tmp)                        # tanh'(c_t) = 1 - tanh(c_t)^2
-        tmp *= o
-        tmp *= dh
-        dc += tmp                                           # dL/dc_t += dh * o * tanh'(c_t)
-        # 2. through c_t = f * c_{t-1} + i * g, to the other three gates
-        np.multiply(dc, g, out=d_i)                         # dL/di = dc * g
-        np.multiply(dc, cs[t], out=d_f)                     # dL/df = dc * c_{t-1}
-        np.multiply(dc, i, out=d_g)                         # dL/dg = dc * i
-        dc *= f                                             # dL/dc_{t-1}, through f * c_{t-1}
-        # 3. through the nonlinearities, all four blocks of the row at once
-        np.subtract(1, gates[t], out=local)
-        local *= gates[t]                                   # sigmoid'(a) = s (1 - s) for i, f, o;
-        np.multiply(g, g, out=local_g)
-        np.subtract(1, local_g, out=local_g)                # tanh'(a) = 1 - g^2 for g
-        da_t = np.multiply(dgates, local, out=gates[t])     # (N, 4H) dL/da_t, written over the gates of step t,
-                                                            # which are not needed any more (saves a (T, N, 4H) array)
-        # 4. into the previous step
-        np.matmul(da_t, WhT, out=dh_next)                   # (N, H) dL/dh_{t-1}, through h_{t-1} @ Wh
-    da = gates                                              # (T, N, 4H) now dL/da of every step
-
-    # All T weight gradients of Wh in one product: sum_t h_{t-1}^T @ da_t.
-    dWh = hs[:-1].reshape(T * N, H).T @ da.reshape(T * N, H4)  # (H, 4H)
-    return da, dWh, dh_next, dc
+        lstm_step_backward(dh, dc, gates[t], cs[t], tanh_cs[t], WhT, dh_next, work)
+    dxa = gates                                             # (T, N, 4H) now dL/da of every step
+    dWh = hs[:-1].reshape(T * N, H).T @ dxa.reshape(T * N, H4)  # (H, 4H) all T steps in one product
+    return dxa, dh_next, dc, dWh
 
 
 # ----------------------------------------------------------------------------
@@ -393,6 +401,12 @@ def make_dropout_masks(config, T, N, rng, dtype=np.float32):
     return [dropout_mask((T, N, config["hidden"]), p, rng, np.dtype(dtype)) for _ in range(config["layers"])]
 
 
+# What the stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
+# the word ids (or look-back rows) for layer 0, the (dropped-out) h of the layer below
+# for the others; top is the decoder's input (T, N, H).
+ModelCache = collections.namedtuple("ModelCache", "params layer_inputs layer_caches masks top")
+
+
 def forward(params, ids, state, masks=None):
     """Logits for every step of a chunk, and the state to carry to the next chunk.
 
@@ -404,26 +418,25 @@ def forward(params, ids, state, masks=None):
     L = state[0].shape[0]
     T, N = ids.shape[:2]
     V = params["Wy"].shape[1]
-    x, inputs, hT, cT, layer_caches = None, [], [], [], []
+    x, layer_inputs, layer_caches, hT, cT = ids, [], [], [], []
     for l in range(L):
         Wx, b = params[f"Wx{l}"], params[f"b{l}"]
         if l == 0:
-            xa = layer0_projection(Wx, b, ids, V)           # (T, N, 4H) row lookups
+            xa = layer0_projection(Wx, b, x, V)             # (T, N, 4H) row lookups
         else:
             xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
             xa += b
-        inputs.append(x)
         hs, cache = lstm_forward(xa, state[0][l], state[1][l], params[f"Wh{l}"])
-        x = hs[1:] if masks is None else hs[1:] * masks[l]  # (T, N, H) dropout between layers
-        hT.append(hs[-1])
-        cT.append(cache.cs[-1])                            # c_T, the last cell state
+        layer_inputs.append(x)
         layer_caches.append(cache)
+        hT.append(hs[-1])                                   # h_T and c_T, the state to carry on
+        cT.append(cache.cs[-1])
+        x = hs[1:] if masks is None else hs[1:] * masks[l]  # (T, N, H) dropout between layers
     H = x.shape[-1]
     logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
     logits += params["by"]                                  # (in place: a fresh array costs page faults)
-    logits = logits.reshape(T, N, -1)                       # (T, N, V)
-    cache = (params, ids, inputs + [x], masks, layer_caches)
-    return logits, (np.stack(hT), np.stack(cT)), cache
+    cache = ModelCache(params, layer_inputs, layer_caches, masks, top=x)
+    return logits.reshape(T, N, V), (np.stack(hT), np.stack(cT)), cache
 
 
 def backward(dlogits, cache, dstate=None):
@@ -434,31 +447,31 @@ def backward(dlogits, cache, dstate=None):
     Returns grads (dict with the keys of params) and (dh0, dc0) each (L, N, H).
     The cache is consumed: each layer's gates become its da (see lstm_backward).
     """
-    params, ids, inputs, masks, layer_caches = cache       # inputs[l]: layer l's input (T, N, H)
+    params, layer_inputs, layer_caches, masks, top = cache
     T, N, V = dlogits.shape
-    L = len(layer_caches)
-    x = inputs[L]                                           # (T, N, H) the decoder's input
-    H = x.shape[-1]
+    L, H = len(layer_caches), top.shape[-1]
+    # the decoder, y = top @ Wy + by
     dy = dlogits.reshape(T * N, V)                          # (TN, V)
-    grads = {"Wy": x.reshape(T * N, H).T @ dy,              # (H, V)
+    grads = {"Wy": top.reshape(T * N, H).T @ dy,            # (H, V)
              "by": dy.sum(axis=0)}                          # (V,)
-    dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) into the top layer's output
+    dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) dL/d(top)
+    # the layers, top down: through dropout, the recurrence, then the input projection
     dh0, dc0 = [None] * L, [None] * L
     for l in reversed(range(L)):
         if masks is not None:
-            dx *= masks[l]                                  # backprop through dropout (dx is ours to change)
+            dx *= masks[l]                                  # through dropout (dx is ours to change)
         dhT = None if dstate is None else dstate[0][l]
         dcT = None if dstate is None else dstate[1][l]
-        da, grads[f"Wh{l}"], dh0[l], dc0[l] = lstm_backward(dx, layer_caches[l], dhT, dcT)
-        da2 = da.reshape(T * N, -1)                         # (TN, 4H)
-        grads[f"b{l}"] = da2.sum(axis=0)                    # (4H,)
+        dxa, dh0[l], dc0[l], grads[f"Wh{l}"] = lstm_backward(dx, layer_caches[l], dhT, dcT)
+        da = dxa.reshape(T * N, -1)                         # (TN, 4H)
+        grads[f"b{l}"] = da.sum(axis=0)                     # (4H,)
         if l == 0:
-            # dWx for one-hot inputs is a scatter-add: row w of dWx0 is the sum of da over
+            # for one-hot inputs dWx is a scatter-add: row w of dWx0 is the sum of da over
             # the steps that read word w (and likewise for the look-back blocks)
-            grads["Wx0"] = layer0_weight_grad(ids, da2, params["Wx0"].shape, V)  # (D, 4H)
+            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V)  # (D, 4H)
         else:
-            grads[f"Wx{l}"] = inputs[l].reshape(T * N, H).T @ da2  # (H, 4H)
-            dx = (da2 @ params[f"Wx{l}"].T).reshape(T, N, H)    # (T, N, H) into the layer below
+            grads[f"Wx{l}"] = layer_inputs[l].reshape(T * N, H).T @ da  # (H, 4H)
+            dx = (da @ params[f"Wx{l}"].T).reshape(T, N, H)  # (T, N, H) into the layer below
     return grads, (np.stack(dh0), np.stack(dc0))
 
 
