@@ -384,7 +384,6 @@ def midi_to_bars(mid, compat=False, all_channels=False):
     channel. Otherwise: the file's ticks per beat, its time signatures, and
     channel 10 only unless all_channels.
     """
-    name = getattr(mid, "filename", None) or "<midi>"
     tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
     take_all = compat or all_channels
     pitch_to_class = COMPAT_PITCH_TO_CLASS if compat else PITCH_TO_CLASS
@@ -395,12 +394,12 @@ def midi_to_bars(mid, compat=False, all_channels=False):
     for tick, msg in _absolute_events(mid):
         end_tick = max(end_tick, tick)
         if tick_to_step(tick, tpb) >= MAX_STEPS:   # (no tick in the text: it can have thousands of digits)
-            raise CodecError(f"{name}: an event lies beyond {MAX_STEPS} steps ({MAX_STEPS // 16} bars of 4/4): "
+            raise CodecError(f"an event lies beyond {MAX_STEPS} steps ({MAX_STEPS // 16} bars of 4/4): "
                              "absurd delta time?")
         if msg.type == "time_signature":
             if not (1 <= msg.numerator and 1 <= msg.denominator <= MAX_DENOMINATOR):
                 den = msg.denominator if msg.denominator <= 1024 else f"2^{msg.denominator.bit_length() - 1}"
-                raise CodecError(f"{name}: time signature {msg.numerator}/{den} is not usable "
+                raise CodecError(f"time signature {msg.numerator}/{den} is not usable "
                                  f"(numerator at least 1, denominator at most {MAX_DENOMINATOR})")
             time_signatures.append((tick, msg.numerator, msg.denominator))
         if msg.type != "note_on" or msg.velocity == 0:
@@ -625,7 +624,7 @@ def encode_file(path, compat=False, all_channels=False):
     try:
         bars, report = midi_to_bars(mid, compat=compat, all_channels=all_channels)
     except CodecError as e:
-        raise CodecError(f"{path}: {e}".replace(f"{path}: {path}: ", f"{path}: ")) from None
+        raise CodecError(f"{path}: {e}") from None             # the reason, after the file it is about
     if report["onsets"] == 0:
         if report["other_channels"]:
             chans = ", ".join(map(str, report["other_channels"]))

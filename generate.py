@@ -5,8 +5,9 @@
     python generate.py --primer data/demo/rock_8ths.mid --meter 4/4 --seed 7
 
 For each diversity (the sampling temperature: low is safe and repetitive, high is
-adventurous) it writes a words file and a MIDI file (GM drums, channel 10), prints a drum
-tab of the first bars, and compares the track's statistics with the training corpus's.
+adventurous) it writes a words file, a MIDI file (GM drums, channel 10) and a WAV to listen
+to, prints a drum tab of the first bars, and compares the track's statistics with the
+training corpus's.
 
 Whole bars by default: the sampler never lets the model close a bar early (BAR is masked
 out before the bar's last step) and closes it itself at the end (16 steps in 4/4, or
@@ -51,7 +52,7 @@ def meter_steps(meter):
     return int(steps)
 
 
-def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None):
+def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None):
     """Feed the primer, then draw words until n_bars bars are closed. Returns the new word ids.
 
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
@@ -59,11 +60,11 @@ def sample_bars(params, config, primer_ids, n_bars, diversity, rng, bar_steps=16
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps.
     """
-    V = config["vocab_size"]
+    V = model_args["vocab_size"]
     no_bar = np.ones(V, dtype=bool)
     no_bar[encoding.BAR_ID] = False                               # every word but BAR
-    read = M.input_reader(config, encoding.BAR_ID)                # word -> layer 0's input (keeps the bars)
-    state = M.zero_state(config, 1, params["Wy"].dtype)
+    read = M.input_reader(model_args, encoding.BAR_ID)                # word -> layer 0's input (keeps the bars)
+    state = M.zero_state(model_args, 1, params["Wy"].dtype)
     for word in primer_ids:
         logits, state = M.step(params, read(int(word)), state)
     out, j, bars = [], 0, 0
@@ -90,15 +91,12 @@ def read_primer(path):
     """A primer file -> its words up to its last BAR (whole bars only)."""
     if not os.path.exists(path):
         raise GenerateError(f"{path}: no such primer file")
-    try:
-        if path.lower().endswith(".txt"):
-            songs = encoding.read_corpus(path)
-            words = songs[0] if songs else []
-        else:
-            bars, _ = encoding.encode_file(path)
-            words = encoding.bars_to_words(bars)
-    except encoding.CodecError as e:
-        raise GenerateError(f"primer {e}") from None
+    if path.lower().endswith(".txt"):                      # CodecError, naming the file, if unusable
+        songs = encoding.read_corpus(path)
+        words = songs[0] if songs else []
+    else:
+        bars, _ = encoding.encode_file(path)
+        words = encoding.bars_to_words(bars)
     if encoding.BAR in words:
         words = words[:len(words) - words[::-1].index(encoding.BAR)]
     if not words:
@@ -191,27 +189,14 @@ def bars_to_wav(bars, bpm=120.0, velocity=100):
 
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
              primer=None, meter=None, free=False, velocity=100, tab_bars=4, log=print):
-    """The whole job; returns the summary dict printed as the last line."""
-    if seed < 0:
-        raise GenerateError(f"--seed {seed}: want 0 or more")
-    if not 1 <= n_bars <= MAX_BARS:
-        raise GenerateError(f"--bars {n_bars}: want 1..{MAX_BARS} bars")
-    if any(not 0 <= d <= MAX_DIVERSITY for d in diversities):
-        raise GenerateError(f"--diversity: want 0..{MAX_DIVERSITY:g} (0 = always the likeliest word), "
-                            f"got {' '.join(f'{d:g}' for d in diversities)}")
-    try:
-        encoding.check_bpm(bpm)                                 # before any file is written
-    except encoding.CodecError as e:
-        raise GenerateError(f"--bpm: {e}") from None
-    if not 1 <= velocity <= 127:
-        raise GenerateError(f"--velocity {velocity}: must be 1..127")
-    diversities = list(dict.fromkeys(diversities))           # each once, in the order given
+    """The whole job: one track per diversity, each written as words, MIDI and WAV.
+    Returns the summary dict printed as the last line."""
+    check_settings(seed, n_bars, diversities, bpm, velocity)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
     ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
-    params, config = ck["params"], ck["config"]
+    params, model_args = ck["params"], ck["config"]
     primer_words = read_primer(primer) if primer else [encoding.BAR]
-    primer_ids = encoding.to_ids(primer_words)
     if meter is not None:
         bar_steps = meter_steps(meter)
     elif primer:                                              # the metre goes on from the primer's last bar
@@ -221,26 +206,22 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words]).encode())
     for p in params.values():
         fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
-    os.makedirs(out, exist_ok=True)
-    corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
-    log(f"{ckpt_path}: {config['layers']} x {config['hidden']} LSTM, {config.get('inputs', 'word')} inputs; "
-        f"{n_bars} bars of {bar_steps} steps" + (" (model places BAR: --free)" if free else "")
+    log(f"{ckpt_path}: {model_args['layers']} x {model_args['hidden']} LSTM, "
+        f"{model_args.get('inputs', 'word')} inputs; {n_bars} bars of {bar_steps} steps"
+        + (" (model places BAR: --free)" if free else "")
         + (f", after the primer's {len(primer_words)} words" if primer else ""))
+    os.makedirs(out, exist_ok=True)
     results = []
-    for d in diversities:
+    for d in dict.fromkeys(diversities):                      # each once, in the order given
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
-        ids = sample_bars(params, config, primer_ids, n_bars, d, rng, bar_steps, free, log)
+        ids = sample_bars(params, model_args, encoding.to_ids(primer_words), n_bars, d, rng, bar_steps, free, log)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
-        base = output_name(out, seed, d, fingerprint)
-        encoding.write_atomic(base + ".txt", (" ".join(words) + "\n").encode())
-        mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
-        encoding.write_atomic(base + ".mid", encoding.midi_to_bytes(mid))
-        encoding.write_atomic(base + ".wav", bars_to_wav(bars, bpm=bpm, velocity=velocity))
-        stats = encoding.song_stats([words], bar_steps)
-        log(f"\ndiversity {d:g}: {base}.mid ({len(bars)} bars, {len(words)} words)")
+        files = write_track(output_name(out, seed, d, fingerprint), words, bars, bpm, velocity)
+        log(f"\ndiversity {d:g}: {files['mid']} ({len(bars)} bars, {len(words)} words)")
         log(encoding.bars_to_tab(bars[:tab_bars]))
-        results.append({"diversity": d, "txt": base + ".txt", "mid": base + ".mid", "wav": base + ".wav", **stats})
+        results.append({"diversity": d, **files, **encoding.song_stats([words], bar_steps)})
+    corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
     if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
             corpus_stats["bar_lengths"].get(str(bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
@@ -248,6 +229,31 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     log(stats_table(results, corpus_stats))
     return {"files": [r[kind] for kind in ("mid", "wav", "txt") for r in results],
             "corpus": corpus_stats, "outputs": results}
+
+
+def check_settings(seed, n_bars, diversities, bpm, velocity):
+    """GenerateError (or CodecError, for the tempo) naming the first setting out of range."""
+    if seed < 0:
+        raise GenerateError(f"--seed {seed}: want 0 or more")
+    if not 1 <= n_bars <= MAX_BARS:
+        raise GenerateError(f"--bars {n_bars}: want 1..{MAX_BARS} bars")
+    if any(not 0 <= d <= MAX_DIVERSITY for d in diversities):
+        raise GenerateError(f"--diversity: want 0..{MAX_DIVERSITY:g} (0 = always the likeliest word), "
+                            f"got {' '.join(f'{d:g}' for d in diversities)}")
+    encoding.check_bpm(bpm)
+    if not 1 <= velocity <= 127:
+        raise GenerateError(f"--velocity {velocity}: must be 1..127")
+
+
+def write_track(base, words, bars, bpm, velocity):
+    """base.txt (the words), base.mid (GM drums, channel 10) and base.wav, each written whole
+    (a temporary file, then a rename). Returns the three paths by kind."""
+    files = {"txt": base + ".txt", "mid": base + ".mid", "wav": base + ".wav"}
+    encoding.write_atomic(files["txt"], (" ".join(words) + "\n").encode())
+    mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
+    encoding.write_atomic(files["mid"], encoding.midi_to_bytes(mid))
+    encoding.write_atomic(files["wav"], bars_to_wav(bars, bpm=bpm, velocity=velocity))
+    return files
 
 
 def stats_table(results, corpus_stats):

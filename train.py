@@ -9,8 +9,10 @@ The story, top to bottom:
   1. hyperparameters (the defaults, with a comment each) and presets
   2. data: MIDI / word files -> songs of words -> word ids; the validation split
   3. evaluation: score whole songs, and two baselines
-  4. the training loop: truncated BPTT over B parallel streams, Adam, plateau LR decay
-  5. the command line
+  4. training: train() sets up, train_loop() runs truncated BPTT over N parallel streams
+     with Adam and a plateau schedule for the learning rate; the pieces they use follow
+  5. the run's record: the loss history as CSV and as an SVG picture
+  6. the command line
 (The fixed vocabulary and the song statistics are in encoding.py.)
 
 The vocabulary is fixed, the same for every corpus: the 512 step words in mask order
@@ -52,6 +54,7 @@ import numpy as np  # noqa: E402 (after the thread setting)
 
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
+from encoding import BAR_ID, SILENCE_ID, VOCAB, song_stats, to_ids  # noqa: E402 (the fixed vocabulary, shared)
 
 # ----------------------------------------------------------------------------
 # 1. Hyperparameters. Every one is a flag (--batch 32, --lr-decay 0.7, ...); the defaults
@@ -86,13 +89,6 @@ PRESETS = {
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
 
-# The fixed vocabulary and the song statistics live in encoding.py (generate.py shares them).
-VOCAB, WORD_ID, BAR_ID, SILENCE_ID = encoding.VOCAB, encoding.WORD_ID, encoding.BAR_ID, encoding.SILENCE_ID
-to_ids, song_stats = encoding.to_ids, encoding.song_stats
-
-
-# What --resume needs from a checkpoint's extra (train.py's own record of the run).
-RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
 
 
 class TrainError(Exception):
@@ -206,7 +202,7 @@ def chunk_at(streams, pos, T):
 # ----------------------------------------------------------------------------
 # 3. Evaluation
 
-def score_songs(params, config, songs_ids, chunk=256):
+def score_songs(params, model_args, songs_ids, chunk=256):
     """Score whole songs: each from a zero state, every word after the first predicted
     from the words before it. The songs run side by side as N streams (padded).
 
@@ -219,9 +215,9 @@ def score_songs(params, config, songs_ids, chunk=256):
     ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N) padded with id 0
     for n, s in enumerate(songs_ids):
         ids[:len(s), n] = s
-    kind = config.get("inputs", "word")
+    kind = model_args.get("inputs", "word")
     inputs = np.stack([model_inputs(np.asarray(s), kind) for s in ids.T], axis=1)  # (Tmax, N[, 4])
-    state = M.zero_state(config, N, params["Wy"].dtype)
+    state = M.zero_state(model_args, N, params["Wy"].dtype)
     logp = np.empty((Tmax - 1, N))
     hit = np.empty((Tmax - 1, N), dtype=bool)
     for t0 in range(0, Tmax - 1, chunk):
@@ -292,18 +288,321 @@ def repeat_rate_of(songs_ids):
     return same / max(total, 1)
 
 
+def load_run_checkpoint(path):
+    """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
+    return M.load_checkpoint(path, vocab=VOCAB)
+
+
+def evaluate_checkpoint(path, songs, log=print):
+    """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
+    ck = load_run_checkpoint(path)
+    songs_ids = [to_ids(w) for _, w in songs if len(w) >= 2]
+    if not songs_ids:
+        raise TrainError("no song with two or more words to score")
+    result = metrics(*score_songs(ck["params"], ck["config"], songs_ids))
+    corpus = ck["extra"].get("corpus") or {}
+    counts = corpus.get("unigram", np.ones(len(VOCAB)))
+    base = baselines(songs_ids, counts, corpus.get("repeat_rate", 0.5))
+    log(f"{path} on {len(songs_ids)} songs, {result['words']} words predicted:")
+    log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
+        f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
+        f"silence {result['no_event_accuracy']:.3f})")
+    for name, (nats, acc) in base.items():
+        log(f"  {name:<22} {nats:.4f} nats/word, perplexity {math.exp(nats):.2f}, accuracy {acc:.3f}")
+    return result
+
+
 # ----------------------------------------------------------------------------
 # 4. Training
 
-def train_step(params, opt, x, y, state, masks, cfg, lr):
-    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, new state).
+def train(config, train_songs, valid_songs, out, resume=None, log=print):
+    """The training run; returns the summary dict printed as the last line.
 
+    config: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
+    (name, words). out: the folder for best.npz, last.npz and history.csv/.svg (one run at
+    a time per folder). resume: a last.npz to continue from.
+    """
+    if not (config["steps"] or config["epochs"] or config["minutes"]):
+        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
+    train_ids = [to_ids(w) for _, w in train_songs]
+    valid_ids = [to_ids(w) for _, w in valid_songs if len(w) >= 2]
+    with run_folder(out):
+        run = start_run(config, train_ids, resume, log)
+        if resume:
+            run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
+        # what the model reads, song by song, and the epoch's order of songs as N streams
+        run.train_inputs = [model_inputs(s, run.model_args.get("inputs", "word")) for s in train_ids]
+        run.streams = epoch_streams(run.train_inputs, run.epoch, run.N, config["seed"])
+        run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
+        if run.chunks_per_epoch < 1:
+            raise TrainError(f"too little training data for {run.N} streams of {run.T} steps: "
+                             f"{sum(map(len, train_ids))} words")
+        # the training corpus, kept in every checkpoint (generate.py compares its tracks with it),
+        # and the two baselines the validation figures are judged by
+        counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
+        run.corpus = {"stats": song_stats([w for _, w in train_songs]), "unigram": counts.tolist(),
+                      "repeat_rate": repeat_rate_of(train_ids)}
+        run.valid_ids = valid_ids
+        run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
+        describe(run, train_songs, valid_songs, train_ids, counts, log)
+        return train_loop(run, out, log)
+
+
+def train_loop(run, out, log):
+    """Train step by step until a stopping rule says stop (or Ctrl-C), evaluating every
+    eval_every steps; then evaluate once more and save last.npz. Returns the summary."""
+    config = run.config
+    t_start, train_time, words_done, start_step = time.time(), 0.0, 0, run.step
+    loss_value, val = float("nan"), None
+    with ctrl_c_as_a_flag() as interrupted:
+        while True:
+            # stop? (--steps and --epochs count the whole run, --minutes this invocation)
+            if interrupted or time_to_stop(run, time.time() - t_start):
+                break
+            # a new epoch: the songs in a new order, and a zero state
+            if run.pos >= run.chunks_per_epoch:
+                run.next_epoch()
+                continue
+            # forward, backward, clip, update
+            t0 = time.perf_counter()
+            x, y = chunk_at(run.streams, run.pos, run.T)    # (T, N[, 4]) inputs, (T, N) next words
+            masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
+            loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
+                                                    config["clip"], run.schedule.lr)
+            run.step, run.pos = run.step + 1, run.pos + 1
+            train_time += time.perf_counter() - t0
+            words_done += run.N * run.T
+            if not math.isfinite(loss_value):
+                raise TrainError(f"the loss diverged at step {run.step} (lr {run.schedule.lr:g}); "
+                                 "try a smaller --lr; the last good checkpoint is kept")
+            # log
+            if run.step % config["log_every"] == 0:
+                elapsed = time.time() - t_start
+                log(f"step {run.step:6d} | epoch {run.epochs_done():6.2f} | train loss {loss_value:.4f} | "
+                    f"{words_done / train_time:7.0f} words/s | elapsed {format_duration(elapsed)} | "
+                    f"ETA {format_duration(seconds_left(run, start_step, elapsed))}")
+            # evaluate: these scheduled evaluations drive the learning rate and early stopping
+            if run.step % config["eval_every"] == 0:
+                val = evaluate(run, log)
+                if val is not None:
+                    if run.schedule.update(val["nats_per_word"]):
+                        log(f"step {run.step}: no improvement in {config['patience']} evaluations; "
+                            f"lr -> {run.schedule.lr:g}")
+                    keep_if_best(run, out, val)
+                record_history(run, out, loss_value, val)
+                if val is not None and config["early_stop"] and run.schedule.bad_evals >= config["early_stop"]:
+                    log(f"step {run.step}: early stop, {run.schedule.bad_evals} evaluations without improvement")
+                    break
+    # the end: Ctrl-C saves where it stopped; otherwise evaluate the last step too (off the
+    # schedule, so the learning rate does not see it) and save
+    if interrupted:
+        last_path = save(run, out, "last.npz")
+        log(f"interrupted at step {run.step}: saved {last_path}; continue with --resume {last_path}")
+    else:
+        if run.step % config["eval_every"] != 0 or run.step == start_step:
+            val = evaluate(run, log)
+            if val is not None:
+                keep_if_best(run, out, val)
+                record_history(run, out, loss_value, val)
+        last_path = save(run, out, "last.npz", val["nats_per_word"] if val else None)
+        if not run.valid_ids:
+            save(run, out, "best.npz")                      # no validation: the last is the best
+    best_path = os.path.join(out, "best.npz")
+    return {"best_val_nats_per_word": run.best_val,
+            "train_words_per_s": round(words_done / train_time) if train_time else 0,
+            "steps": run.step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
+            "interrupted": bool(interrupted)}
+
+
+def train_step(params, opt, x, y, lstm_state, masks, clip, lr):
+    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, state = M.loss(params, x, y, state, masks)
-    M.clip_grads(grads, cfg["clip"])
+        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks)
+    M.clip_grads(grads, clip)
     M.adam_step(params, grads, opt, lr=lr)
-    return value, state
+    return value, lstm_state
+
+
+class Plateau:
+    """The learning-rate schedule: multiply lr by `decay` after `patience` evaluations in a row
+    without a new low (PyTorch's ReduceLROnPlateau, in small). Only the evaluations on the
+    --eval-every schedule count, so a run stopped between two of them and resumed goes on
+    exactly as one that never stopped."""
+
+    def __init__(self, lr, decay, patience, low=None, bad_evals=0):
+        self.lr, self.decay, self.patience = lr, decay, patience
+        self.low, self.bad_evals = low, bad_evals           # the lowest figure seen; evaluations since
+
+    def update(self, val):
+        """Record one evaluation's nats/word; True if it lowered the learning rate."""
+        if self.low is None or val < self.low:
+            self.low, self.bad_evals = val, 0
+            return False
+        self.bad_evals += 1
+        if self.decay < 1 and self.bad_evals % self.patience == 0:
+            self.lr *= self.decay
+            return True
+        return False
+
+
+class Run:
+    """What a training run carries from step to step. last.npz saves all of it, so that
+    --resume goes on exactly: the same data order, dropout masks and schedule."""
+
+    def __init__(self, config, model_args, params, opt, rng, N, T):
+        self.config = config                                # the hyperparameters (DEFAULTS' keys)
+        self.model_args = model_args                        # the model's sizes, as lstm_drums reads them
+        self.params, self.opt, self.rng = params, opt, rng  # weights, Adam's moments, the one RNG
+        self.N, self.T = N, T                               # streams, steps per chunk
+        self.step, self.epoch, self.pos = 0, 0, 0           # steps in all; epochs done; chunk in the epoch
+        self.lstm_state = M.zero_state(model_args, N)       # (h, c), carried from chunk to chunk
+        self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
+        self.best_val = None                                # the validation nats/word of best.npz
+        self.history = []                                   # history.csv's rows (the file is rewritten whole)
+        # the data, set by train():
+        self.data_hash = None                               # of the training words: a resume checks it
+        self.train_inputs = None                            # per training song, model_inputs() of its words
+        self.streams = None                                 # this epoch's (N, S[, 4]) streams of them
+        self.chunks_per_epoch = None
+        self.corpus = None                                  # the training corpus's statistics
+        self.valid_ids = None                               # the validation songs' word ids
+        self.baselines = None                               # {name: (nats/word, accuracy)} on them
+
+    def next_epoch(self):
+        self.epoch, self.pos = self.epoch + 1, 0
+        self.streams = epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"])
+        self.lstm_state = M.zero_state(self.model_args, self.N)
+
+    def epochs_done(self):
+        return self.epoch + self.pos / self.chunks_per_epoch
+
+    def record(self):
+        """The run as a checkpoint's extra. (On disk, the schedule's low is "best_val" and
+        best.npz's figure "best_saved": the names of earlier versions, kept so that their
+        checkpoints resume.)"""
+        return {"step": self.step, "epoch": self.epoch, "pos": self.pos, "seq": self.T,
+                "lr": self.schedule.lr, "best_val": self.schedule.low, "bad_evals": self.schedule.bad_evals,
+                "best_saved": self.best_val, "rng": self.rng.bit_generator.state,
+                "data_hash": self.data_hash, "train_config": self.config, "corpus": self.corpus}
+
+
+# What --resume needs from a checkpoint's extra (Run.record).
+RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
+
+
+def start_run(config, train_ids, resume, log):
+    """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was."""
+    N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
+    model_args = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
+                  "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"]}
+    check_memory(model_args, N, T)
+    rng = np.random.default_rng(config["seed"])
+    data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
+    if not resume:
+        params = M.init_params(model_args, rng)
+        run = Run(config, model_args, params, M.adam_init(params), rng, N, T)
+        run.data_hash = data_hash
+        return run
+    ck = load_run_checkpoint(resume)
+    ex = ck["extra"]
+    missing = [k for k in RESUME_KEYS if k not in ex]
+    if ck["opt"] is None or ck["state"] is None or missing:
+        raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
+                         + ", ".join(missing or ["step"]) + ")")
+    run = Run(config, ck["config"], ck["params"], ck["opt"], rng, ck["state"][0].shape[1], ex["seq"])
+    rng.bit_generator.state = ex["rng"]
+    run.step, run.epoch, run.pos, run.lstm_state = ex["step"], ex["epoch"], ex["pos"], ck["state"]
+    run.schedule.lr, run.schedule.low, run.schedule.bad_evals = ex["lr"], ex["best_val"], ex["bad_evals"]
+    run.best_val = ex.get("best_saved", ex["best_val"])
+    run.data_hash = data_hash
+    if ex.get("data_hash") != data_hash:
+        log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
+        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_args, N)
+    log(f"resumed from {resume} at step {run.step} (epoch {run.epoch + 1}), lr {run.schedule.lr:g}")
+    return run
+
+
+def evaluate(run, log):
+    """Score the validation songs and log the figures and a short sample. Returns the metrics
+    dict (None without validation songs); TrainError if the weights have diverged."""
+    check_finite(run)
+    if not run.valid_ids:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = metrics(*score_songs(run.params, run.model_args, run.valid_ids))
+    if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
+        raise TrainError(f"the loss diverged by step {run.step} (validation {val['nats_per_word']:g} nats/word, "
+                         f"lr {run.schedule.lr:g}); try a smaller --lr; the last good checkpoint is kept")
+    log(f"step {run.step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
+        f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
+        f"silence {val['no_event_accuracy']:.3f}); "
+        + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
+    log(preview(run.params, run.model_args, run.config["seed"], run.step))
+    return val
+
+
+def keep_if_best(run, out, val):
+    """Save best.npz if this evaluation is the best of the run so far."""
+    if run.best_val is None or val["nats_per_word"] < run.best_val:
+        run.best_val = val["nats_per_word"]
+        save(run, out, "best.npz", run.best_val)
+
+
+def save(run, out, name, val=None):
+    """Write the run to out/name (atomically: a crash leaves the old file); returns the path."""
+    check_finite(run)
+    path = os.path.join(out, name)
+    M.save_checkpoint(path, run.params, run.model_args, VOCAB, run.opt,
+                      extra=dict(run.record(), val_nats=val), state=run.lstm_state)
+    return path
+
+
+def check_finite(run):
+    if not all(np.isfinite(p).all() for p in run.params.values()):
+        raise TrainError(f"the loss diverged by step {run.step} (lr {run.schedule.lr:g}); try a smaller --lr; "
+                         "the last good checkpoint is kept")
+
+
+def time_to_stop(run, elapsed):
+    """Whether a stopping rule is met: --steps, --epochs (the whole run), --minutes (this invocation)."""
+    c = run.config
+    return bool((c["steps"] and run.step >= c["steps"]) or (c["epochs"] and run.epoch >= c["epochs"])
+                or (c["minutes"] and elapsed >= 60 * c["minutes"]))
+
+
+def seconds_left(run, start_step, elapsed):
+    """Seconds left by the tightest stopping rule, from this invocation's mean time per step
+    (evaluations included)."""
+    c = run.config
+    per_step = elapsed / max(run.step - start_step, 1)
+    left = []
+    if c["steps"]:
+        left.append((c["steps"] - run.step) * per_step)
+    if c["epochs"]:
+        left.append(((c["epochs"] - run.epoch) * run.chunks_per_epoch - run.pos) * per_step)
+    if c["minutes"]:
+        left.append(60 * c["minutes"] - elapsed)
+    return max(0.0, min(left)) if left else float("nan")
+
+
+def describe(run, train_songs, valid_songs, train_ids, counts, log):
+    """The lines that open a run: the data, the held-out songs, the baselines, the model."""
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    log(f"data: {plural(len(train_songs), 'training song')} ({sum(map(len, train_ids))} words), "
+        f"{plural(len(valid_songs), 'validation song')} ({sum(map(len, run.valid_ids))} words), "
+        f"vocabulary {len(VOCAB)} words ({int((counts > 0).sum())} used in training)")
+    if valid_songs:
+        names = [os.path.basename(name) for name, _ in valid_songs]
+        log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
+    if run.baselines:
+        log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items())
+            + " nats/word (the model should go below both)")
+    args = run.model_args
+    log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs, "
+        f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
+        f"{run.N * run.T} words/step, {run.chunks_per_epoch} steps/epoch")
+    log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
 
 
 def fit_batch(n_words, batch, seq, log):
@@ -326,10 +625,10 @@ def format_duration(seconds):
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def preview(params, config, seed, step, n_words=40):
+def preview(params, model_args, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids = M.sample(params, config, [BAR_ID], n_words, 1.0, rng, BAR_ID)
+    ids = M.sample(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
     words = [VOCAB[i] for i in ids]
     words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
     if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
@@ -341,6 +640,21 @@ def preview(params, config, seed, step, n_words=40):
         except encoding.CodecError:
             pass
     return " ".join(words)
+
+
+@contextlib.contextmanager
+def ctrl_c_as_a_flag():
+    """Within this block, Ctrl-C (SIGINT) only appends to the yielded list: the step in
+    flight finishes and the run saves before it stops. (Signals reach the main thread only.)"""
+    interrupted = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    old_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, old_handler)
 
 
 @contextlib.contextmanager
@@ -361,14 +675,17 @@ def run_folder(out):
         yield
 
 
-def memory_needed(config, N, T):
-    """Bytes a training step will hold, roughly: the weights four times (weights, gradients,
-    Adam's two moments), and per step of the chunk each layer's gates, states and dropout
-    mask plus the logits and their gradient."""
-    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
-    D0 = M.input_size(V, config.get("inputs", "word"))
+def check_memory(model_args, N, T):
+    """TrainError if a training step would need more memory than the machine has free. The
+    estimate: the weights four times (weights, gradients, Adam's two moments), and per step
+    of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
+    V, H, L = model_args["vocab_size"], model_args["hidden"], model_args["layers"]
+    D0 = M.input_size(V, model_args.get("inputs", "word"))
     n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
-    return 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V))
+    need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
+    if have is not None and need > have:
+        raise TrainError(f"a {L} x {H} model with batch {N} x seq {T} needs about {need / 2**30:.1f} GiB "
+                         f"(weights, Adam, activations); {have / 2**30:.1f} GiB are available")
 
 
 def memory_available():
@@ -383,232 +700,20 @@ def memory_available():
     return None
 
 
-def train(cfg, train_songs, valid_songs, out, resume=None, log=print):
-    """The training run; returns the summary dict printed as the last line.
-
-    cfg: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
-    (name, words). out: the folder for best.npz, last.npz and history.csv (one run at a
-    time per folder).
-    """
-    if not (cfg["steps"] or cfg["epochs"] or cfg["minutes"]):
-        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
-    with run_folder(out):
-        return _train(cfg, train_songs, valid_songs, out, resume, log)
-
-
-def _train(cfg, train_songs, valid_songs, out, resume, log):
-    train_ids = [to_ids(w) for _, w in train_songs]
-    valid_ids = [to_ids(w) for _, w in valid_songs if len(w) >= 2]
-    n_train = sum(len(s) for s in train_ids)
-    N, T = fit_batch(n_train, cfg["batch"], cfg["seq"], log)
-    V = len(VOCAB)
-    config = {"vocab_size": V, "hidden": cfg["hidden"], "layers": cfg["layers"],
-              "dropout": cfg["dropout"], "forget_bias": cfg["forget_bias"], "inputs": cfg["inputs"]}
-    need, have = memory_needed(config, N, T), memory_available()
-    if have is not None and need > have:
-        raise TrainError(f"a {config['layers']} x {config['hidden']} model with batch {N} x seq {T} needs about "
-                         f"{need / 2**30:.1f} GiB (weights, Adam, activations); {have / 2**30:.1f} GiB are available")
-    data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
-    rng = np.random.default_rng(cfg["seed"])
-
-    # --- start afresh, or exactly where a checkpoint left off
-    if resume:
-        ck = load_run_checkpoint(resume)
-        params, opt, ex = ck["params"], ck["opt"], ck["extra"]
-        missing = [k for k in RESUME_KEYS if k not in ex]
-        if opt is None or ck["state"] is None or missing:
-            raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
-                             + ", ".join(missing or ["step"]) + ")")
-        config = ck["config"]
-        rng.bit_generator.state = ex["rng"]
-        step, epoch, pos, lr = ex["step"], ex["epoch"], ex["pos"], ex["lr"]
-        best_val, bad_evals = ex["best_val"], ex["bad_evals"]
-        best_saved = ex.get("best_saved", best_val)
-        state = ck["state"]
-        N, T = state[0].shape[1], ex["seq"]
-        if ex.get("data_hash") != data_hash:
-            log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
-            epoch, pos, state = epoch + 1, 0, M.zero_state(config, N)
-        log(f"resumed from {resume} at step {step} (epoch {epoch + 1}), lr {lr:g}")
-    else:
-        params = M.init_params(config, rng)
-        opt = M.adam_init(params)
-        step, epoch, pos, lr = 0, 0, 0, cfg["lr"]
-        best_val, bad_evals = None, 0   # the best of the scheduled evaluations (drives the LR)
-        best_saved = None               # the validation loss of best.npz (any evaluation)
-        state = M.zero_state(config, N)
-
-    stats = song_stats([w for _, w in train_songs])
-    counts = np.bincount(np.concatenate(train_ids), minlength=V)
-    corpus = {"stats": stats, "unigram": counts.tolist(), "repeat_rate": repeat_rate_of(train_ids)}
-    n_params = sum(p.size for p in params.values())
-    train_inputs = [model_inputs(s, config.get("inputs", "word")) for s in train_ids]  # per song
-    streams = epoch_streams(train_inputs, epoch, N, cfg["seed"])
-    chunks_per_epoch = (streams.shape[1] - 1) // T
-    if chunks_per_epoch < 1:
-        raise TrainError(f"too little training data for {N} streams of {T} steps: {n_train} words")
-    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
-    log(f"data: {plural(len(train_songs), 'training song')} ({n_train} words), "
-        f"{plural(len(valid_songs), 'validation song')} ({sum(len(s) for s in valid_ids)} words), "
-        f"vocabulary {V} words ({int((counts > 0).sum())} used in training)")
-    if valid_songs:
-        names = [os.path.basename(name) for name, _ in valid_songs]
-        log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
-    base = baselines(valid_ids, counts, corpus["repeat_rate"]) if valid_ids else {}
-    if base:
-        log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in base.items())
-            + " nats/word (the model should go below both)")
-    log(f"model: {config['layers']} x {config['hidden']} LSTM, {config.get('inputs', 'word')} inputs, "
-        f"{n_params:,} parameters; "
-        f"batch {N} x seq {T} = {N * T} words/step, {chunks_per_epoch} steps/epoch")
-    log(f"loss to expect at step 0: ln V = ln {V} = {math.log(V):.3f} nats/word")
-
-    history_path = os.path.join(out, "history.csv")
-    history = _read_history(history_path, step) if resume else []   # rows; the file is replaced whole
-
-    def check_finite():
-        if not all(np.isfinite(p).all() for p in params.values()):
-            raise TrainError(f"the loss diverged by step {step} (lr {lr:g}); try a smaller --lr; "
-                             "the last good checkpoint is kept")
-
-    def save(name, val=None):
-        check_finite()
-        extra = {"step": step, "epoch": epoch, "pos": pos, "lr": lr, "seq": T,
-                 "best_val": best_val, "best_saved": best_saved, "bad_evals": bad_evals,
-                 "rng": rng.bit_generator.state,
-                 "data_hash": data_hash, "train_config": cfg, "corpus": corpus, "val_nats": val}
-        path = os.path.join(out, name)
-        M.save_checkpoint(path, params, config, VOCAB, opt, extra=extra, state=state)
-        return path
-
-    def evaluate():
-        check_finite()
-        if not valid_ids:
-            return None
-        with np.errstate(over="ignore", invalid="ignore"):
-            val = metrics(*score_songs(params, config, valid_ids))
-        if not val["nats_per_word"] < 10 * math.log(V):     # ten times a uniform guess: diverged
-            raise TrainError(f"the loss diverged by step {step} (validation {val['nats_per_word']:g} nats/word, "
-                             f"lr {lr:g}); try a smaller --lr; the last good checkpoint is kept")
-        return val
-
-    def keep_if_best(val):
-        nonlocal best_saved
-        if best_saved is None or val["nats_per_word"] < best_saved:
-            best_saved = val["nats_per_word"]
-            save("best.npz", best_saved)
-
-    # --- SIGINT (Ctrl-C) only raises a flag: the step in flight finishes, then we save
-    interrupted = []
-    old_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) \
-        if threading.current_thread() is threading.main_thread() else None
-    t_start, train_time, words_done, start_step = time.time(), 0.0, 0, step
-    last_loss, last_path, val = float("nan"), None, None
-    try:
-        while True:
-            # stopping rules (--steps and --epochs count the whole run, --minutes this invocation)
-            if (cfg["steps"] and step >= cfg["steps"]) or (cfg["epochs"] and epoch >= cfg["epochs"]) \
-                    or (cfg["minutes"] and time.time() - t_start >= 60 * cfg["minutes"]) or interrupted:
-                break
-            if pos >= chunks_per_epoch:                     # a new epoch: new order, zero state
-                epoch, pos = epoch + 1, 0
-                streams = epoch_streams(train_inputs, epoch, N, cfg["seed"])
-                state = M.zero_state(config, N)
-                continue
-            t0 = time.perf_counter()
-            x, y = chunk_at(streams, pos, T)                # (T, N[, 4]) inputs, (T, N) next words
-            masks = M.make_dropout_masks(config, T, N, rng)
-            last_loss, state = train_step(params, opt, x, y, state, masks, cfg, lr)
-            step, pos = step + 1, pos + 1
-            train_time += time.perf_counter() - t0
-            words_done += N * T
-            if not math.isfinite(last_loss):
-                raise TrainError(f"the loss diverged at step {step} (lr {lr:g}); try a smaller --lr; "
-                                 "the last good checkpoint is kept")
-            if step % cfg["log_every"] == 0:
-                log(_progress_line(step, epoch, chunks_per_epoch, pos, last_loss, words_done / train_time,
-                                   time.time() - t_start, _eta(cfg, step, start_step, epoch, pos,
-                                                              chunks_per_epoch, time.time() - t_start)))
-            if step % cfg["eval_every"] == 0:               # scheduled evaluations drive the LR
-                val = evaluate()
-                if val is not None:
-                    improved = best_val is None or val["nats_per_word"] < best_val
-                    if improved:
-                        best_val, bad_evals = val["nats_per_word"], 0
-                    else:
-                        bad_evals += 1
-                        if cfg["lr_decay"] < 1 and bad_evals % cfg["patience"] == 0:
-                            lr *= cfg["lr_decay"]
-                            log(f"step {step}: no improvement in {cfg['patience']} evaluations; lr -> {lr:g}")
-                    _log_eval(log, step, val, base, params, config, cfg["seed"])
-                    keep_if_best(val)
-                    if cfg["early_stop"] and bad_evals >= cfg["early_stop"]:
-                        log(f"step {step}: early stop, {bad_evals} evaluations without improvement")
-                        break
-                history.append(_history_row(step, epoch + pos / chunks_per_epoch, last_loss,
-                                            val["nats_per_word"] if val else "", lr))
-                _write_history(history_path, history, base)
-    finally:
-        if old_handler is not None:
-            signal.signal(signal.SIGINT, old_handler)
-
-    if interrupted:
-        last_path = save("last.npz")
-        log(f"interrupted at step {step}: saved {last_path}; continue with --resume {last_path}")
-    else:
-        if step % cfg["eval_every"] != 0 or step == start_step:  # the end-of-run evaluation
-            val = evaluate()
-            if val is not None:
-                _log_eval(log, step, val, base, params, config, cfg["seed"])
-                keep_if_best(val)                               # best_val, the schedule's, stays
-                history.append(_history_row(step, epoch + pos / max(chunks_per_epoch, 1), last_loss,
-                                            val["nats_per_word"], lr))
-                _write_history(history_path, history, base)
-        last_path = save("last.npz", val["nats_per_word"] if val else None)
-        if not valid_ids:
-            save("best.npz")                                   # no validation: the last is the best
-    best_path = os.path.join(out, "best.npz")
-    return {"best_val_nats_per_word": best_saved,
-            "train_words_per_s": round(words_done / train_time) if train_time else 0,
-            "steps": step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
-            "interrupted": bool(interrupted)}
-
-
-def _eta(cfg, step, start_step, epoch, pos, chunks_per_epoch, elapsed):
-    """Seconds left by the tightest stopping rule, from this run's mean time per step
-    (evaluations included)."""
-    per_step = elapsed / max(step - start_step, 1)
-    left = []
-    if cfg["steps"]:
-        left.append((cfg["steps"] - step) * per_step)
-    if cfg["epochs"]:
-        left.append(((cfg["epochs"] - epoch) * chunks_per_epoch - pos) * per_step)
-    if cfg["minutes"]:
-        left.append(60 * cfg["minutes"] - elapsed)
-    return max(0.0, min(left)) if left else float("nan")
-
-
-def _progress_line(step, epoch, chunks_per_epoch, pos, value, words_per_s, elapsed, eta):
-    return (f"step {step:6d} | epoch {epoch + pos / chunks_per_epoch:6.2f} | train loss {value:.4f} | "
-            f"{words_per_s:7.0f} words/s | elapsed {format_duration(elapsed)} | ETA {format_duration(eta)}")
-
-
-def _log_eval(log, step, val, base, params, config, seed):
-    log(f"step {step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
-        f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
-        f"silence {val['no_event_accuracy']:.3f}); "
-        + ", ".join(f"{k} {v[0]:.4f}" for k, v in base.items()))
-    log(preview(params, config, seed, step))
-
+# ----------------------------------------------------------------------------
+# 5. The run's record: the loss history as CSV and as a picture
 
 HISTORY_HEADER = ["step", "epoch", "train_loss", "val_nats_per_word", "lr"]
 
 
-def _history_row(step, epoch, train_loss, val, lr):
-    return [str(step), f"{epoch:.3f}", f"{train_loss:.5f}", f"{val:.5f}" if val != "" else "", f"{lr:g}"]
+def record_history(run, out, train_loss, val):
+    """Add a row to the run's history and rewrite history.csv and history.svg."""
+    run.history.append([str(run.step), f"{run.epochs_done():.3f}", f"{train_loss:.5f}",
+                        f"{val['nats_per_word']:.5f}" if val else "", f"{run.schedule.lr:g}"])
+    write_history(os.path.join(out, "history.csv"), run.history, run.baselines)
 
 
-def _write_history(path, rows, base=None):
+def write_history(path, rows, base=None):
     """The loss history CSV, and its picture beside it (history.svg), each rewritten whole (a
     temporary file and a rename): a symlink is replaced, not followed, and a run that fails
     before its first row leaves the old files."""
@@ -652,7 +757,7 @@ def history_svg(rows, base, width=640, height=360):
     return "\n".join(out + ["</svg>"]) + "\n"
 
 
-def _read_history(path, up_to_step):
+def read_history(path, up_to_step):
     """The rows of an earlier history.csv up to a step (for --resume); [] if there is none."""
     try:
         with open(path, newline="") as f:
@@ -662,32 +767,8 @@ def _read_history(path, up_to_step):
     return [r for r in rows[1:] if len(r) == len(HISTORY_HEADER) and r[0].isdigit() and int(r[0]) <= up_to_step]
 
 
-def load_run_checkpoint(path):
-    """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
-    return M.load_checkpoint(path, vocab=VOCAB)
-
-
-def evaluate_checkpoint(path, songs, log=print):
-    """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
-    ck = load_run_checkpoint(path)
-    songs_ids = [to_ids(w) for _, w in songs if len(w) >= 2]
-    if not songs_ids:
-        raise TrainError("no song with two or more words to score")
-    result = metrics(*score_songs(ck["params"], ck["config"], songs_ids))
-    corpus = ck["extra"].get("corpus") or {}
-    counts = corpus.get("unigram", np.ones(len(VOCAB)))
-    base = baselines(songs_ids, counts, corpus.get("repeat_rate", 0.5))
-    log(f"{path} on {len(songs_ids)} songs, {result['words']} words predicted:")
-    log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
-        f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
-        f"silence {result['no_event_accuracy']:.3f})")
-    for name, (nats, acc) in base.items():
-        log(f"  {name:<22} {nats:.4f} nats/word, perplexity {math.exp(nats):.2f}, accuracy {acc:.3f}")
-    return result
-
-
 # ----------------------------------------------------------------------------
-# 5. Command line
+# 6. Command line
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
@@ -724,27 +805,27 @@ def parse_args(argv):
 
 def make_config(args):
     """DEFAULTS, then the preset, then the flags given on the command line."""
-    cfg = dict(DEFAULTS)
+    config = dict(DEFAULTS)
     if args.preset:
-        cfg.update(PRESETS[args.preset])
+        config.update(PRESETS[args.preset])
     for key in DEFAULTS:
         if getattr(args, key) is not None:
-            cfg[key] = getattr(args, key)
-    for key, value in cfg.items():
+            config[key] = getattr(args, key)
+    for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
-    checks = [("layers", 1 <= cfg["layers"] <= M.LIMITS["layers"]), ("hidden", 1 <= cfg["hidden"] <= M.LIMITS["hidden"]),
-              ("seed", cfg["seed"] >= 0),
-              ("dropout", 0 <= cfg["dropout"] < 1), ("batch", cfg["batch"] >= 1), ("seq", cfg["seq"] >= 2),
-              ("lr", cfg["lr"] > 0), ("lr-decay", 0 < cfg["lr_decay"] <= 1), ("patience", cfg["patience"] >= 1),
-              ("clip", cfg["clip"] >= 0), ("epochs", cfg["epochs"] >= 0), ("steps", cfg["steps"] >= 0),
-              ("minutes", cfg["minutes"] >= 0), ("eval-every", cfg["eval_every"] >= 1),
-              ("log-every", cfg["log_every"] >= 1), ("valid-fraction", 0 <= cfg["valid_fraction"] < 1),
-              ("early-stop", cfg["early_stop"] >= 0), ("inputs", cfg["inputs"] in M.INPUT_KINDS)]
+    checks = [("layers", 1 <= config["layers"] <= M.LIMITS["layers"]), ("hidden", 1 <= config["hidden"] <= M.LIMITS["hidden"]),
+              ("seed", config["seed"] >= 0),
+              ("dropout", 0 <= config["dropout"] < 1), ("batch", config["batch"] >= 1), ("seq", config["seq"] >= 2),
+              ("lr", config["lr"] > 0), ("lr-decay", 0 < config["lr_decay"] <= 1), ("patience", config["patience"] >= 1),
+              ("clip", config["clip"] >= 0), ("epochs", config["epochs"] >= 0), ("steps", config["steps"] >= 0),
+              ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
+              ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
+              ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in M.INPUT_KINDS)]
     for name, ok in checks:
         if not ok:
-            raise TrainError(f"--{name} {cfg[name.replace('-', '_')]} is out of range")
-    return cfg
+            raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")
+    return config
 
 
 # From here up, two BLAS threads pay on an idle machine: measured here, 3 x 512 ran 1.36x faster with
@@ -753,14 +834,14 @@ def make_config(args):
 BIG_MODEL_HIDDEN = 512
 
 
-def blas_threads_wanted(cfg):
+def blas_threads_wanted(config):
     """Two threads for a large model when the machine is idle (load average under 0.5 over the
     last minute, two or more cores), else one."""
     try:
         idle = os.getloadavg()[0] < 0.5
     except OSError:                                         # no load average on this system
         idle = False
-    return 2 if cfg["hidden"] >= BIG_MODEL_HIDDEN and idle and (os.cpu_count() or 1) >= 2 else 1
+    return 2 if config["hidden"] >= BIG_MODEL_HIDDEN and idle and (os.cpu_count() or 1) >= 2 else 1
 
 
 def restart_with_threads(threads):
@@ -772,48 +853,57 @@ def restart_with_threads(threads):
     os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
 
 
+def run_config(args):
+    """The hyperparameters of this run: from the flags, or, with --resume, the checkpoint's own
+    (only the stopping rules and the logging may be given anew)."""
+    if not args.resume:
+        return make_config(args)
+    saved = load_run_checkpoint(args.resume)["extra"].get("train_config")
+    if not isinstance(saved, dict) or not set(DEFAULTS) - {"inputs"} <= set(saved) <= set(DEFAULTS):
+        raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
+    saved.setdefault("inputs", "word")                      # a run from before look-back inputs
+    given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
+             if getattr(args, k) is not None}
+    return dict(saved, **given)
+
+
+def train_main(args, log):
+    """python train.py [DATA...]: the training run. Returns its summary."""
+    config = run_config(args)
+    if args.resume and args.out == DEFAULT_OUT:
+        args.out = os.path.dirname(os.path.abspath(args.resume))    # the run goes on in its own folder
+    if THREADS_CHOSEN_BY == "train.py" and __name__ == "__main__" and blas_threads_wanted(config) > 1:
+        restart_with_threads(blas_threads_wanted(config))       # before the data is read (does not return)
+    songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
+    if not songs:
+        raise TrainError("no songs to train on")
+    if args.valid:
+        train_songs, valid_songs = songs, load_songs(args.valid, args.all_channels, log, args.compat)
+    else:
+        train_songs, valid_songs = split_songs(songs, config["valid_fraction"], config["seed"])
+    log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
+        "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
+        "chosen by train.py: 2 for a model of 512+ hidden units on an idle machine, else 1; "
+        "set OPENBLAS_NUM_THREADS to choose") + ")")
+    log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
+    return train(config, train_songs, valid_songs, args.out, args.resume, log)
+
+
+def eval_main(args, log):
+    """python train.py --eval CKPT DATA...: score a checkpoint. Returns the metrics."""
+    if not args.data:
+        raise TrainError("--eval CKPT needs DATA to score")
+    songs = load_songs(args.data, args.all_channels, log, args.compat)
+    if not songs:
+        raise TrainError("no songs to score")
+    return evaluate_checkpoint(args.eval, songs, log)
+
+
 def main(argv=None):
     args = parse_args(argv)
     log = lambda *a: print(*a, flush=True)
     try:
-        if args.eval:
-            if not args.data:
-                raise TrainError("--eval CKPT needs DATA to score")
-            songs = load_songs(args.data, args.all_channels, log, args.compat)
-            if not songs:
-                raise TrainError("no songs to score")
-            print(json.dumps(evaluate_checkpoint(args.eval, songs, log), allow_nan=False))
-            return 0
-        cfg = make_config(args)
-        if args.resume:
-            ex = load_run_checkpoint(args.resume)["extra"]
-            if not isinstance(ex.get("train_config"), dict) or \
-                    not set(DEFAULTS) - {"inputs"} <= set(ex["train_config"]) <= set(DEFAULTS):
-                raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
-            ex["train_config"].setdefault("inputs", "word")  # a run from before look-back inputs
-            given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
-                     if getattr(args, k) is not None}
-            cfg = dict(ex["train_config"], **given)         # the run's own hyperparameters
-            if args.out == DEFAULT_OUT:
-                args.out = os.path.dirname(os.path.abspath(args.resume))
-        if THREADS_CHOSEN_BY == "train.py" and __name__ == "__main__" and blas_threads_wanted(cfg) > 1:
-            restart_with_threads(blas_threads_wanted(cfg))   # before the data is read (does not return)
-        songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
-        if not songs:
-            raise TrainError("no songs to train on")
-        if args.valid:
-            train_songs = songs
-            valid_songs = load_songs(args.valid, args.all_channels, log, args.compat)
-        else:
-            train_songs, valid_songs = split_songs(songs, cfg["valid_fraction"], cfg["seed"])
-        log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
-            "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
-            "chosen by train.py: 2 for a model of 512+ hidden units on an idle machine, else 1; "
-            "set OPENBLAS_NUM_THREADS to choose") + ")")
-        log("config: " + " ".join(f"{k}={v}" for k, v in cfg.items()))
-        summary = train(cfg, train_songs, valid_songs, args.out, args.resume, log)
-        print(json.dumps(summary, allow_nan=False))
-        return 130 if summary["interrupted"] else 0
+        summary = eval_main(args, log) if args.eval else train_main(args, log)
     except (TrainError, M.CheckpointError, encoding.CodecError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -824,6 +914,8 @@ def main(argv=None):
         print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}",
               file=sys.stderr)
         return 1
+    print(json.dumps(summary, allow_nan=False))             # the last line: one JSON object
+    return 130 if summary.get("interrupted") else 0
 
 
 if __name__ == "__main__":

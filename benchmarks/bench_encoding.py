@@ -69,7 +69,7 @@ def main():
     for _ in range(args.repeat):
         for mode in times:  # alternate the modes
             t0 = time.perf_counter()
-            words = encode_all(paths, compat=(mode == "compat"))
+            encode_all(paths, compat=(mode == "compat"))
             times[mode].append(time.perf_counter() - t0)
     for mode, ts in times.items():
         print(f"{mode:8s}: {len(paths)} files, median {statistics.median(ts):.2f} s "

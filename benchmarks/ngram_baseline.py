@@ -19,6 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import encoding  # noqa: E402
 import train  # noqa: E402
 
 START = "<s>"
@@ -68,7 +69,7 @@ def main():
     for _, words in validation:
         padded = [START] * (args.order - 1) + list(words)
         for k in range(args.order, len(padded)):         # every word after the song's first
-            nats -= math.log(probability(model, padded[k - args.order + 1:k], padded[k], len(train.VOCAB)))
+            nats -= math.log(probability(model, padded[k - args.order + 1:k], padded[k], len(encoding.VOCAB)))
             n += 1
     print(f"validation songs: {', '.join(os.path.basename(name) for name, _ in validation)}")
     print(f"Kneser-Ney {args.order}-gram: {nats / n:.4f} nats/word over {n} words")

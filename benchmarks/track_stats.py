@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import encoding  # noqa: E402
 import generate  # noqa: E402
+import lstm_drums as M  # noqa: E402
 import train  # noqa: E402
 
 CLASSES = [name for _, name in encoding.DRUM_CLASSES]
@@ -32,9 +33,9 @@ def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16):
     tracks = []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(diversity * 1000))])
-        ids = generate.sample_bars(ck["params"], ck["config"], train.to_ids([encoding.BAR]), n_bars,
+        ids = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
                                    diversity, rng, bar_steps)
-        tracks.append([train.VOCAB[i] for i in ids])
+        tracks.append([encoding.VOCAB[i] for i in ids])
     return tracks
 
 
@@ -60,7 +61,7 @@ def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0):
             bars = by_song[k]
             start = int(rng.integers(0, max(1, len(bars) - n_bars)))
             excerpts.append(encoding.bars_to_words(bars[start:start + n_bars]))
-        draws.append(compare(train.song_stats(excerpts), corpus)[0])
+        draws.append(compare(encoding.song_stats(excerpts), corpus)[0])
     return {k: np.percentile([d[k] for d in draws], [5, 95]) for k in draws[0]}
 
 
@@ -73,12 +74,12 @@ def main():
     p.add_argument("--bootstrap", nargs="+", metavar="DATA", help="training songs, for the spread by chance")
     p.add_argument("--compat", action="store_true", help="read --bootstrap MIDI with the original's rules")
     args = p.parse_args()
-    ck = train.load_run_checkpoint(args.checkpoint)
+    ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     corpus = ck["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
     print(generate.stats_table([], corpus).splitlines()[1])
     for d in args.diversity:
-        stats = train.song_stats(sample_tracks(ck, args.seeds, args.bars, d))
+        stats = encoding.song_stats(sample_tracks(ck, args.seeds, args.bars, d))
         ratios, points = compare(stats, corpus)
         print(generate.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
         print("    onsets/bar vs corpus: " + ", ".join(f"{k} {r:.2f}x" for k, r in ratios.items())

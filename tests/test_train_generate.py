@@ -49,9 +49,9 @@ def run_train(argv, capsys):
 # Data, vocabulary, statistics
 
 def test_vocabulary_is_fixed_and_ordered():
-    assert len(train.VOCAB) == 513
-    assert train.VOCAB[0] == "0b000000000" and train.VOCAB[0b100000001] == "0b100000001"
-    assert train.VOCAB[511] == "0b111111111" and train.VOCAB[512] == "BAR" == train.VOCAB[train.BAR_ID]
+    assert len(encoding.VOCAB) == 513
+    assert encoding.VOCAB[0] == "0b000000000" and encoding.VOCAB[0b100000001] == "0b100000001"
+    assert encoding.VOCAB[511] == "0b111111111" and encoding.VOCAB[512] == "BAR" == encoding.VOCAB[encoding.BAR_ID]
 
 
 def test_validation_holds_out_whole_songs_seeded():
@@ -73,7 +73,7 @@ def test_a_single_song_is_split_at_a_bar_line():
 
 def test_song_stats_by_hand():
     bars = encoding.tab_to_bars("HH |x-x-|x-x-|xx--|----|\nBD |x---|x---|x---|----|")
-    s = train.song_stats([encoding.bars_to_words(bars)], bar_steps=4)
+    s = encoding.song_stats([encoding.bars_to_words(bars)], bar_steps=4)
     assert s["bars"] == 4 and s["well_formed_bars"] == 1.0
     assert s["onsets_per_bar"]["closed hi-hat"] == 1.5         # (2 + 2 + 2 + 0) / 4
     assert s["onsets_per_bar"]["kick"] == 0.75
@@ -84,14 +84,14 @@ def test_song_stats_by_hand():
 
 
 def test_bar_back_points_one_bar_back_including_bar():
-    ids = train.to_ids("0b100000000 0b000000000 BAR 0b100000000 0b010000000 BAR 0b001000000 BAR".split())
+    ids = encoding.to_ids("0b100000000 0b000000000 BAR 0b100000000 0b010000000 BAR 0b001000000 BAR".split())
     # places:            0           1          2   0           1          2   0          1
     assert train.bar_back(ids).tolist() == [-1, -1, -1, 256, 0, 512, 256, 128]
     # a short bar after a long one: its BAR (place 1) looks at the long bar's place 1
 
 
 def test_baselines_on_a_perfect_loop():
-    ids = train.to_ids(groove(8, fill_every=100))              # the same bar 8 times
+    ids = encoding.to_ids(groove(8, fill_every=100))              # the same bar 8 times
     counts = np.bincount(ids, minlength=513)
     base = train.baselines([ids], counts, repeat_rate=0.99)
     nats, acc = base["repeat one bar back"]
@@ -130,13 +130,13 @@ def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
 def test_lookback_streams_start_each_song_afresh():
     """Songs joined into a stream: the row that predicts a song's first word has place 0
     and no look-back, the same row generation starts from ([BAR] and a fresh tracker)."""
-    a, b = train.to_ids(groove(3)), train.to_ids(groove(2))
+    a, b = encoding.to_ids(groove(3)), encoding.to_ids(groove(2))
     rows = [train.model_inputs(s, "lookback") for s in (a, b)]
-    none = len(train.VOCAB)
-    np.testing.assert_array_equal(rows[0][-1], [train.BAR_ID, none, none, 0])
-    start = M.input_reader({"inputs": "lookback", "vocab_size": none}, train.BAR_ID)(train.BAR_ID)
+    none = len(encoding.VOCAB)
+    np.testing.assert_array_equal(rows[0][-1], [encoding.BAR_ID, none, none, 0])
+    start = M.input_reader({"inputs": "lookback", "vocab_size": none}, encoding.BAR_ID)(encoding.BAR_ID)
     np.testing.assert_array_equal(rows[0][-1], start)
-    np.testing.assert_array_equal(rows[0][:-1], M.lookback_inputs(a, train.BAR_ID, none)[:-1])
+    np.testing.assert_array_equal(rows[0][:-1], M.lookback_inputs(a, encoding.BAR_ID, none)[:-1])
     streams = train.epoch_streams(rows, 0, 1, seed=0)             # (1, S, 4), in a seeded order
     assert streams.shape == (1, len(a) + len(b), 4)
 
@@ -144,7 +144,7 @@ def test_lookback_streams_start_each_song_afresh():
 def test_score_songs_matches_step_by_step_sampling_logits():
     config = {"vocab_size": 513, "hidden": 8, "layers": 2}
     params = M.init_params(config, np.random.default_rng(0))
-    songs = [train.to_ids(groove(2)), train.to_ids(groove(1))]  # different lengths: padding
+    songs = [encoding.to_ids(groove(2)), encoding.to_ids(groove(1))]  # different lengths: padding
     logp, hit, targets = train.score_songs(params, config, songs, chunk=5)
     assert len(logp) == len(targets) == 33 + 16
     state, expect = M.zero_state(config, 1), []
@@ -205,17 +205,17 @@ def checkpoint(tmp_path, corpus, capsys):
 def test_bar_mask_closes_every_bar_on_time():
     config = {"vocab_size": 513, "hidden": 8, "layers": 1}
     params = M.init_params(config, np.random.default_rng(0))
-    params["by"][train.BAR_ID] = 50.0                           # a model that wants BAR at every step
+    params["by"][encoding.BAR_ID] = 50.0                           # a model that wants BAR at every step
     rng = np.random.default_rng(0)
     for steps in (16, 12, 14):
-        ids = generate.sample_bars(params, config, [train.BAR_ID], 5, 1.0, rng, bar_steps=steps)
-        bars = encoding.words_to_bars([train.VOCAB[i] for i in ids])
+        ids = generate.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, bar_steps=steps)
+        bars = encoding.words_to_bars([encoding.VOCAB[i] for i in ids])
         assert [len(b) for b in bars] == [steps] * 5
-    free = generate.sample_bars(params, config, [train.BAR_ID], 5, 1.0, rng, free=True)
-    assert [len(b) for b in encoding.words_to_bars([train.VOCAB[i] for i in free])] == [1] * 5
-    params["by"][train.BAR_ID] = -50.0                          # ... and one that never wants it
-    free = generate.sample_bars(params, config, [train.BAR_ID], 2, 1.0, rng, free=True)
-    assert [len(b) for b in encoding.words_to_bars([train.VOCAB[i] for i in free])] == [64, 64]
+    free = generate.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, free=True)
+    assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [1] * 5
+    params["by"][encoding.BAR_ID] = -50.0                          # ... and one that never wants it
+    free = generate.sample_bars(params, config, [encoding.BAR_ID], 2, 1.0, rng, free=True)
+    assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [64, 64]
 
 
 def test_generate_writes_midi_words_and_json(tmp_path, checkpoint, capsys):
