@@ -34,6 +34,8 @@ Module interface (used by train.py and generate.py):
   read_corpus(path)                -> list of songs (lists of words)
   VOCAB, BAR_ID, to_ids(words)     the fixed 513-word vocabulary: word ids for the model
   song_stats(songs)                onsets per bar, empty bars, repeats: how a corpus or a track drums
+  write_atomic(path, data)         a whole file or none (temporary file, then a rename)
+  error_line(e)                    the one line each command prints for an error it expects
 
 References: General MIDI 1 percussion key map (MIDI Manufacturers Association,
 https://www.midi.org/specifications-old/item/gm-level-1-sound-set);
@@ -369,6 +371,17 @@ def _bar_lines(time_signatures, ticks_per_beat, end_step):
     return lines
 
 
+def _song_bar_lines(time_signatures, tpb, end_step, eot_step):
+    """The song's bar lines (steps), up to the one that closes the bar of its last onset
+    (end_step), or the end-of-track's (eot_step) if that is a later bar line: trailing
+    silent bars, as our own writer and many DAWs mark them."""
+    lines = _bar_lines(time_signatures, tpb, max(end_step, eot_step))
+    end = next(b for b in lines if b >= end_step)
+    if eot_step > end and eot_step in lines:
+        end = eot_step
+    return lines[:lines.index(end) + 1]
+
+
 def midi_to_bars(mid, compat=False, all_channels=False):
     """MIDI file -> (song as bars of step masks, report dict).
 
@@ -421,13 +434,7 @@ def midi_to_bars(mid, compat=False, all_channels=False):
         n_steps = -(-end_step // COMPAT_STEPS_PER_BAR) * COMPAT_STEPS_PER_BAR  # pad to a whole bar
         lines = list(range(0, n_steps + 1, COMPAT_STEPS_PER_BAR))
     else:
-        eot_step = tick_to_step(end_tick, tpb)
-        lines = _bar_lines(time_signatures, tpb, max(end_step, eot_step))
-        end = next(b for b in lines if b >= end_step)  # closes the last onset's bar
-        if eot_step > end and eot_step in lines:       # trailing silent bars, marked by end of track
-            end = eot_step
-        lines = lines[:lines.index(end) + 1]
-
+        lines = _song_bar_lines(time_signatures, tpb, end_step, tick_to_step(end_tick, tpb))
     steps = [0] * lines[-1]
     for step, k in onsets:
         steps[step] |= class_bit(k)
@@ -604,6 +611,14 @@ def _split_bars(words):
 # ----------------------------------------------------------------------------
 # Command line
 
+def error_line(e):
+    """The one line a command prints for an error it expects: 'error: ' and the reason (and,
+    for an OSError, the file it concerns)."""
+    if isinstance(e, OSError):
+        return f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}"
+    return f"error: {e}"
+
+
 def find_midi_files(inputs):
     """Expand files and folders (recursively) into a sorted list of MIDI paths."""
     paths = []
@@ -754,12 +769,8 @@ def main(argv=None):
             if args.info is None:
                 parser.error("--split needs --info CSV (no info.csv next to the first INPUT)")
         return encode_main(args)
-    except CodecError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}",
-              file=sys.stderr)
+    except (CodecError, OSError) as e:
+        print(error_line(e), file=sys.stderr)
         return 1
 
 

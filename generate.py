@@ -299,12 +299,8 @@ def main(argv=None):
     args = vars(p.parse_args(argv))
     try:
         summary = generate(args.pop("checkpoint"), **args, log=lambda *a: print(*a, flush=True))
-    except (GenerateError, encoding.CodecError, M.CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}",
-              file=sys.stderr)
+    except (GenerateError, encoding.CodecError, M.CheckpointError, OSError) as e:
+        print(encoding.error_line(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:                               # the files written so far are whole
         print("interrupted", file=sys.stderr)

@@ -904,16 +904,12 @@ def main(argv=None):
     log = lambda *a: print(*a, flush=True)
     try:
         summary = eval_main(args, log) if args.eval else train_main(args, log)
-    except (TrainError, M.CheckpointError, encoding.CodecError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (TrainError, M.CheckpointError, encoding.CodecError, OSError) as e:
+        print(encoding.error_line(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:                               # before training started: nothing to save
         print("interrupted", file=sys.stderr)
         return 130
-    except OSError as e:
-        print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}",
-              file=sys.stderr)
-        return 1
     print(json.dumps(summary, allow_nan=False))             # the last line: one JSON object
     return 130 if summary.get("interrupted") else 0
 
