@@ -49,8 +49,9 @@ such bar or no word at p in it), the same two bars back (V + 1), and p as 6 valu
 is looked back to and predicted like any word. Three blocks are one-hot, so their part
 of x_t @ Wx is three row lookups; the position is a (N, 6) @ (6, 4H) product.
 
-Between layers and before the decoder sits inverted dropout (training only). The decoder is linear, y = h @ Wy + by, (N, V) logits, and the loss
-is the softmax cross-entropy at every step, averaged over batch and time.
+Between layers and before the decoder sits inverted dropout (training only). The decoder is
+linear, y = h @ Wy + by, (N, V) logits, and the loss is the softmax cross-entropy at every
+step, averaged over batch and time.
 
 Speed, the one idea: only what depends on the previous step stays inside the time loop
 (h_{t-1} @ Wh, the gate nonlinearities, and their mirror in backward). The input

@@ -510,7 +510,8 @@ def start_run(config, train_ids, resume, log):
     if ck["opt"] is None or ck["state"] is None or missing:
         raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
                          + ", ".join(missing or ["step"]) + ")")
-    run = Run(config, ck["config"], ck["params"], ck["opt"], rng, ck["state"][0].shape[1], ex["seq"])
+    model_args = ck["config"]                                # (a checkpoint calls the model's sizes "config")
+    run = Run(config, model_args, ck["params"], ck["opt"], rng, ck["state"][0].shape[1], ex["seq"])
     rng.bit_generator.state = ex["rng"]
     run.step, run.epoch, run.pos, run.lstm_state = ex["step"], ex["epoch"], ex["pos"], ck["state"]
     run.schedule.lr, run.schedule.low, run.schedule.bad_evals = ex["lr"], ex["best_val"], ex["bad_evals"]
@@ -814,8 +815,8 @@ def make_config(args):
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
-    checks = [("layers", 1 <= config["layers"] <= M.LIMITS["layers"]), ("hidden", 1 <= config["hidden"] <= M.LIMITS["hidden"]),
-              ("seed", config["seed"] >= 0),
+    checks = [("layers", 1 <= config["layers"] <= M.LIMITS["layers"]),
+              ("hidden", 1 <= config["hidden"] <= M.LIMITS["hidden"]), ("seed", config["seed"] >= 0),
               ("dropout", 0 <= config["dropout"] < 1), ("batch", config["batch"] >= 1), ("seq", config["seq"] >= 2),
               ("lr", config["lr"] > 0), ("lr-decay", 0 < config["lr_decay"] <= 1), ("patience", config["patience"] >= 1),
               ("clip", config["clip"] >= 0), ("epochs", config["epochs"] >= 0), ("steps", config["steps"] >= 0),
