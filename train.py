@@ -204,33 +204,39 @@ def chunk_at(streams, pos, T):
 
 def score_songs(params, model_args, songs_ids, chunk=256):
     """Score whole songs: each from a zero state, every word after the first predicted
-    from the words before it. The songs run side by side as N streams (padded).
+    from the words before it. The songs run side by side as N streams, longest first, and
+    a song that has ended drops out: the streams still running are always the first n.
+    (Padding every song to the longest instead cost 8x the work on the Groove validation
+    split, whose songs run from 6 to 2,499 words.)
 
-    Returns (logp, correct, targets): 1-D arrays over all predicted words, with the
-    log-probability (nats, float64) the model gave each target, and whether its argmax hit.
+    Returns (logp, correct, targets): 1-D arrays over all predicted words, song by song in
+    the order given, with the log-probability (nats, float64) the model gave each target,
+    and whether its argmax hit.
     """
-    N = len(songs_ids)
-    lengths = np.array([len(s) for s in songs_ids])
-    Tmax = int(lengths.max())
-    ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N) padded with id 0
-    for n, s in enumerate(songs_ids):
-        ids[:len(s), n] = s
+    order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
+    lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
+    N, Tmax = len(order), int(lengths[0])
+    ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N), 0 after a song's end
+    for n, k in enumerate(order):
+        ids[:lengths[n], n] = songs_ids[k]
     kind = model_args.get("inputs", "word")
     inputs = np.stack([model_inputs(np.asarray(s), kind) for s in ids.T], axis=1)  # (Tmax, N[, 4])
-    state = M.zero_state(model_args, N, params["Wy"].dtype)
-    logp = np.empty((Tmax - 1, N))
-    hit = np.empty((Tmax - 1, N), dtype=bool)
+    h, c = M.zero_state(model_args, N, params["Wy"].dtype)   # (L, N, H) each
+    logp = np.zeros((Tmax - 1, N))
+    hit = np.zeros((Tmax - 1, N), dtype=bool)
     for t0 in range(0, Tmax - 1, chunk):
-        x = inputs[t0:min(t0 + chunk, Tmax - 1)]              # (T, N[, 4])
-        y = ids[t0 + 1:t0 + 1 + len(x)]                        # (T, N) the next words
-        logits, state, _ = M.forward(params, x, state)         # (T, N, V)
+        n = int((lengths - 1 > t0).sum())                     # the songs with a target in this chunk
+        x = inputs[t0:min(t0 + chunk, Tmax - 1), :n]          # (T, n[, 4])
+        y = ids[t0 + 1:t0 + 1 + len(x), :n]                   # (T, n) the next words
+        logits, (h, c), _ = M.forward(params, x, (h[:, :n], c[:, :n]))  # (T, n, V)
         z = logits.astype(np.float64)
         z -= z.max(axis=2, keepdims=True)                      # max-subtracted log-softmax
-        lse = np.log(np.exp(z).sum(axis=2))                    # (T, N)
-        logp[t0:t0 + len(x)] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
-        hit[t0:t0 + len(x)] = logits.argmax(axis=2) == y
-    valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T  # (N, Tmax-1) real targets
-    return logp.T[valid], hit.T[valid], ids[1:].T[valid]       # song by song
+        lse = np.log(np.exp(z).sum(axis=2))                    # (T, n)
+        logp[t0:t0 + len(x), :n] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
+        hit[t0:t0 + len(x), :n] = logits.argmax(axis=2) == y
+    back = np.argsort(order)                                   # the songs' given order
+    valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T[back]  # (N, Tmax-1) real targets
+    return logp.T[back][valid], hit.T[back][valid], ids[1:].T[back][valid]
 
 
 def metrics(logp, correct, targets):
