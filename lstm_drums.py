@@ -136,8 +136,9 @@ def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
     np.multiply(o, tanh_c, out=next_h)                      # h_t = o * tanh(c_t)
 
 
-# What one layer's forward keeps for its backward, by name (T+1 entries for hs and cs: the
-# state before step 0 comes first, so hs[t] is h_{t-1} and cs[t] is c_{t-1} for step t).
+# What one layer's forward keeps for its backward, by name. hs and cs have T+1 entries, the
+# state before step 0 first, so for step t hs[t] is h_{t-1} and cs[t] is c_{t-1}; tanh_cs has
+# T, so tanh_cs[t] is tanh(c_t), step t's own. gates[t] holds step t's activated [i, f, g, o].
 LayerCache = collections.namedtuple("LayerCache", "gates cs tanh_cs hs Wh")
 
 

@@ -358,7 +358,7 @@ def train_loop(run, out, log):
     """Train step by step until a stopping rule says stop (or Ctrl-C), evaluating every
     eval_every steps; then evaluate once more and save last.npz. Returns the summary."""
     config = run.config
-    t_start, train_time, words_done, start_step = time.time(), 0.0, 0, run.step
+    t_start, train_time, start_step = time.time(), 0.0, run.step
     loss_value, val = float("nan"), None
     with ctrl_c_as_a_flag() as interrupted:
         while True:
@@ -377,15 +377,14 @@ def train_loop(run, out, log):
                                                     config["clip"], run.schedule.lr)
             run.step, run.pos = run.step + 1, run.pos + 1
             train_time += time.perf_counter() - t0
-            words_done += run.N * run.T
             if not math.isfinite(loss_value):
-                raise TrainError(f"the loss diverged at step {run.step} (lr {run.schedule.lr:g}); "
-                                 "try a smaller --lr; the last good checkpoint is kept")
+                raise diverged(run)
             # log
             if run.step % config["log_every"] == 0:
                 elapsed = time.time() - t_start
                 log(f"step {run.step:6d} | epoch {run.epochs_done():6.2f} | train loss {loss_value:.4f} | "
-                    f"{words_done / train_time:7.0f} words/s | elapsed {format_duration(elapsed)} | "
+                    f"{(run.step - start_step) * run.N * run.T / train_time:7.0f} words/s | "
+                    f"elapsed {format_duration(elapsed)} | "
                     f"ETA {format_duration(seconds_left(run, start_step, elapsed))}")
             # evaluate: these scheduled evaluations drive the learning rate and early stopping
             if run.step % config["eval_every"] == 0:
@@ -399,8 +398,7 @@ def train_loop(run, out, log):
                 if val is not None and config["early_stop"] and run.schedule.bad_evals >= config["early_stop"]:
                     log(f"step {run.step}: early stop, {run.schedule.bad_evals} evaluations without improvement")
                     break
-    # the end: Ctrl-C saves where it stopped; otherwise evaluate the last step too (off the
-    # schedule, so the learning rate does not see it) and save
+    # the end: save where Ctrl-C stopped, or evaluate the last step too (off the schedule) and save
     if interrupted:
         last_path = save(run, out, "last.npz")
         log(f"interrupted at step {run.step}: saved {last_path}; continue with --resume {last_path}")
@@ -415,7 +413,7 @@ def train_loop(run, out, log):
             save(run, out, "best.npz")                      # no validation: the last is the best
     best_path = os.path.join(out, "best.npz")
     return {"best_val_nats_per_word": run.best_val,
-            "train_words_per_s": round(words_done / train_time) if train_time else 0,
+            "train_words_per_s": round((run.step - start_step) * run.N * run.T / train_time) if train_time else 0,
             "steps": run.step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
             "interrupted": bool(interrupted)}
 
@@ -539,8 +537,7 @@ def evaluate(run, log):
     with np.errstate(over="ignore", invalid="ignore"):
         val = metrics(*score_songs(run.params, run.model_args, run.valid_ids))
     if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
-        raise TrainError(f"the loss diverged by step {run.step} (validation {val['nats_per_word']:g} nats/word, "
-                         f"lr {run.schedule.lr:g}); try a smaller --lr; the last good checkpoint is kept")
+        raise diverged(run, f"validation {val['nats_per_word']:g} nats/word, ")
     log(f"step {run.step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
         f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
         f"silence {val['no_event_accuracy']:.3f}); "
@@ -566,9 +563,15 @@ def save(run, out, name, val=None):
 
 
 def check_finite(run):
+    """TrainError if a weight is not finite (before it could be saved)."""
     if not all(np.isfinite(p).all() for p in run.params.values()):
-        raise TrainError(f"the loss diverged by step {run.step} (lr {run.schedule.lr:g}); try a smaller --lr; "
-                         "the last good checkpoint is kept")
+        raise diverged(run)
+
+
+def diverged(run, detail=""):
+    """The one-line error of a run whose loss went to infinity or NaN."""
+    return TrainError(f"the loss diverged by step {run.step} ({detail}lr {run.schedule.lr:g}); try a smaller --lr; "
+                      "the last good checkpoint is kept")
 
 
 def time_to_stop(run, elapsed):
