@@ -109,6 +109,7 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
     for item in inputs:
         if not os.path.exists(item):
             raise TrainError(f"{item}: no such file or folder")
+        # word files: the item itself, or every .txt below a folder; each line is a song
         word_files = [item] if item.lower().endswith(".txt") else []
         if os.path.isdir(item):
             for root, _, files in os.walk(item):
@@ -118,6 +119,7 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
             songs += [(f"{path}:{k + 1}", words) for k, words in enumerate(lines)]
         if word_files and not os.path.isdir(item):
             continue
+        # MIDI files: the item itself, or every .mid below a folder; each file is a song
         midi_files = encoding.find_midi_files([item])
         if not midi_files and not word_files:
             raise TrainError(f"{item}: no MIDI (.mid) or word (.txt) files")
@@ -241,8 +243,8 @@ def score_songs(params, model_args, songs_ids, chunk=256):
 
 def metrics(logp, correct, targets):
     """nats/word, perplexity and accuracies from score_songs' arrays."""
-    event = targets != SILENCE_ID
-    nats = float(-logp.mean())
+    event = targets != SILENCE_ID                            # a hit (or BAR), not the silent step
+    nats = float(-logp.mean())                               # the mean negative log-likelihood
     return {"nats_per_word": round(nats, 4), "perplexity": round(math.exp(min(nats, 700.0)), 3),
             "accuracy": round(float(correct.mean()), 4),
             "event_accuracy": round(float(correct[event].mean()) if event.any() else 0.0, 4),
