@@ -286,14 +286,16 @@ def bar_back(ids):
 
 
 def repeat_rate_of(songs_ids):
-    """The share of words equal to the word one bar back, where there is one."""
+    """The share of words equal to the word one bar back, where there is one, add-one
+    smoothed: never 0 or 1, so the repeat baseline never gives a word probability 0 (a
+    corpus of one loop repeated would otherwise score infinity on any change)."""
     same = total = 0
     for ids in songs_ids:
         b = bar_back(ids)
         have = b >= 0
         same += int((ids[have] == b[have]).sum())
         total += int(have.sum())
-    return same / max(total, 1)
+    return (same + 1) / (total + 2)
 
 
 def load_run_checkpoint(path):
@@ -466,7 +468,7 @@ class Run:
         self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
         self.best_val = None                                # the validation nats/word of best.npz
         self.history = []                                   # history.csv's rows (the file is rewritten whole)
-        # the data, set by train():
+        # the data, set by start_run() and train():
         self.data_hash = None                               # of the training words: a resume checks it
         self.train_inputs = None                            # per training song, model_inputs() of its words
         self.streams = None                                 # this epoch's (N, S[, 4]) streams of them
@@ -525,7 +527,7 @@ def start_run(config, train_ids, resume, log):
     run.data_hash = data_hash
     if ex.get("data_hash") != data_hash:
         log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
-        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_args, N)
+        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_args, run.N)
     log(f"resumed from {resume} at step {run.step} (epoch {run.epoch + 1}), lr {run.schedule.lr:g}")
     return run
 

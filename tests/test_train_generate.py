@@ -438,3 +438,22 @@ def test_a_run_from_before_lookback_inputs_resumes_as_word(tmp_path, corpus, cap
     np.savez(path, **arrays)
     code, stdout, _ = run_train([corpus, "--resume", path, "--steps", "8"], capsys)
     assert code == 0 and "word inputs" in stdout
+
+
+def test_a_corpus_of_one_repeated_loop_gets_finite_baselines(tmp_path, capsys):
+    """Every training bar repeats the one before: the repeat rate is smoothed below 1, so the
+    repeat baseline stays finite on validation bars that change (and the SVG has no NaN)."""
+    loop = tmp_path / "loop.txt"
+    loop.write_text(" ".join((" ".join(["0b100000000", "0b001000000"] * 8) + " BAR").split() * 12) + "\n")
+    valid = tmp_path / "valid.txt"
+    valid.write_text(" ".join(groove(4)) + "\n")
+    out = str(tmp_path / "run")
+    with np.errstate(divide="raise", invalid="raise"):
+        code, stdout, _ = run_train([str(loop), "--valid", str(valid), "--out", out, "--steps", "4",
+                                     "--eval-every", "2"] + TINY, capsys)
+    assert code == 0
+    line = next(x for x in stdout.splitlines() if x.startswith("baselines on the validation songs"))
+    figures = [float(x) for x in line.replace(",", " ").split() if x.replace(".", "").isdigit()]
+    assert len(figures) == 2 and all(np.isfinite(figures))
+    assert "nan" not in open(os.path.join(out, "history.svg")).read()
+    assert 0 < train.repeat_rate_of([encoding.to_ids(loop.read_text().split())]) < 1
