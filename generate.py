@@ -63,7 +63,7 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
     V = model_args["vocab_size"]
     no_bar = np.ones(V, dtype=bool)
     no_bar[encoding.BAR_ID] = False                               # every word but BAR
-    read = M.input_reader(model_args, encoding.BAR_ID)                # word -> layer 0's input (keeps the bars)
+    read = M.input_reader(model_args, encoding.BAR_ID)            # word -> layer 0's input (keeps the bars)
     state = M.zero_state(model_args, 1, params["Wy"].dtype)
     for word in primer_ids:
         logits, state = M.step(params, read(int(word)), state)
