@@ -197,6 +197,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
     params, model_args = ck["params"], ck["config"]
     primer_words = read_primer(primer) if primer else [encoding.BAR]
+    primer_ids = encoding.to_ids(primer_words)
     if meter is not None:
         bar_steps = meter_steps(meter)
     elif primer:                                              # the metre goes on from the primer's last bar
@@ -214,7 +215,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     results = []
     for d in dict.fromkeys(diversities):                      # each once, in the order given
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
-        ids = sample_bars(params, model_args, encoding.to_ids(primer_words), n_bars, d, rng, bar_steps, free, log)
+        ids = sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
         files = write_track(output_name(out, seed, d, fingerprint), words, bars, bpm, velocity)

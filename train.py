@@ -218,11 +218,12 @@ def score_songs(params, model_args, songs_ids, chunk=256):
     order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
     lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
     N, Tmax = len(order), int(lengths[0])
+    kind = model_args.get("inputs", "word")
     ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N), 0 after a song's end
+    inputs = np.zeros((Tmax, N) + ((4,) if kind == "lookback" else ()), dtype=np.int64)  # (Tmax, N[, 4])
     for n, k in enumerate(order):
         ids[:lengths[n], n] = songs_ids[k]
-    kind = model_args.get("inputs", "word")
-    inputs = np.stack([model_inputs(np.asarray(s), kind) for s in ids.T], axis=1)  # (Tmax, N[, 4])
+        inputs[:lengths[n], n] = model_inputs(np.asarray(songs_ids[k]), kind)  # each song's own, no padding
     h, c = M.zero_state(model_args, N, params["Wy"].dtype)   # (L, N, H) each
     logp = np.zeros((Tmax - 1, N))
     hit = np.zeros((Tmax - 1, N), dtype=bool)
