@@ -74,7 +74,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "early_stop": (0, "stop after this many evaluations without improvement (0 = never)"),
     "clip": (5.0, "global-norm gradient clipping (0 = off)"),
     "epochs": (0, "stop after this many passes over the training words, in all (0 = no limit)"),
-    "steps": (1200, "stop after this many training steps, in all (0 = no limit)"),
+    "steps": (1000, "stop after this many training steps, in all (0 = no limit)"),
     "minutes": (0.0, "stop after this many minutes (wall clock, evaluations included) in this run (0 = no limit)"),
     "eval_every": (100, "validate every this many steps (and at the end)"),
     "log_every": (20, "print a progress line every this many steps"),
