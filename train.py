@@ -843,10 +843,10 @@ def make_config(args):
     return config
 
 
-# From here up, two BLAS threads pay on an idle machine: measured here, 3 x 512 ran 1.36x faster with
-# two; 2 x 256 only 1.1x and the demo's 2 x 128 1.2x, while with a core busy two threads ran 2.6-2.8x
-# slower at both sizes (benchmarks/bench_threads.py). So two only where the gain is largest.
-BIG_MODEL_HIDDEN = 512
+# From here up, two BLAS threads pay on an idle machine. Measured here (benchmarks/bench_threads.py):
+# 2 x 256 ran 1.33x faster with two and the demo's 2 x 128 only 1.06x (3 x 512: 1.36x); with a core
+# busy, two threads ran 2-3x slower at both sizes. So two only where the gain is large.
+BIG_MODEL_HIDDEN = 256
 
 
 def blas_threads_wanted(config):
@@ -898,7 +898,7 @@ def train_main(args, log):
         train_songs, valid_songs = split_songs(songs, config["valid_fraction"], config["seed"])
     log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
         "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
-        "chosen by train.py: 2 for a model of 512+ hidden units on an idle machine, else 1; "
+        "chosen by train.py: 2 for a model of 256+ hidden units on an idle machine, else 1; "
         "set OPENBLAS_NUM_THREADS to choose") + ")")
     log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
     return train(config, train_songs, valid_songs, args.out, args.resume, log)
