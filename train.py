@@ -898,7 +898,7 @@ def train_main(args, log):
         train_songs, valid_songs = split_songs(songs, config["valid_fraction"], config["seed"])
     log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
         "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
-        "chosen by train.py: 2 for a model of 256+ hidden units on an idle machine, else 1; "
+        f"chosen by train.py: 2 for a model of {BIG_MODEL_HIDDEN}+ hidden units on an idle machine, else 1; "
         "set OPENBLAS_NUM_THREADS to choose") + ")")
     log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
     return train(config, train_songs, valid_songs, args.out, args.resume, log)
