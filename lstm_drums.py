@@ -346,16 +346,22 @@ def layer0_projection(Wx, b, x, V, block=256):
 def sum_rows_by_index(rows, values, out):
     """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
 
-    The gradient of a lookup is this scatter-add. Group the positions by row (one sort),
-    then sum each group in a short loop over the rows present. (With all 513 words in a
-    64 x 64 chunk this took 6 ms here; a product with a one-hot matrix 50 ms, np.add.at
-    71 ms; np.add.reduceat and np.bincount over (row, column) pairs 3-10x the loop.)
+    The gradient of a lookup is this scatter-add. Group the positions by row (one sort);
+    then the rows that occur the same number of times k are summed together, as one
+    (G, k, K) gather summed over k: the loop runs over the different counts (about 10 in a
+    32 x 64 chunk of random words), not over the rows (about 500). With all 514 rows in
+    such a chunk and K = 512 this took 1.2-2.5 ms here, a loop over the rows 4-6 ms,
+    np.add.reduceat 10-13 ms and a product with a one-hot matrix 16-23 ms. Each row's
+    values are still added one after another in position order, as the loop over the rows
+    added them, so the sums are the same to the bit (checked).
     """
     order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
-    present, first = np.unique(rows[order], return_index=True)  # (U,) rows that occur
+    present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
     out[:] = 0
-    for r, group in zip(present, np.split(order, first[1:])):
-        out[r] = values[group].sum(axis=0)                  # (K,)
+    for k in np.unique(counts):                             # the rows that occur k times
+        these = counts == k
+        group = order[first[these][:, None] + np.arange(k)]  # (G, k) the positions of each
+        out[present[these]] = values[group].sum(axis=1)     # (G, K)
     return out
 
 

@@ -144,6 +144,18 @@ def test_lookback_forward_matches_a_multi_hot_input():
     np.testing.assert_allclose(M.layer0_projection(Wx, b, x, V), dense @ Wx + b, rtol=1e-12)
 
 
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=300).map(np.array), st.integers(0, 2**32 - 1))
+def test_scatter_add_of_the_lookup_gradient_equals_np_add_at(rows, seed):
+    """sum_rows_by_index (rows summed in groups of equal count) against np.add.at, the
+    plain one-position-at-a-time scatter-add, with rows of every count and rows absent."""
+    values = np.random.default_rng(seed).standard_normal((len(rows), 3))
+    expected = np.zeros((13, 3))
+    np.add.at(expected, rows, values)
+    out = np.full((13, 3), np.nan)                          # every row must be written
+    np.testing.assert_allclose(M.sum_rows_by_index(rows, values, out), expected, rtol=1e-12, atol=1e-12)
+
+
 BAR_ID = 9   # a tiny vocabulary for the look-back tests: steps 0..8, then BAR; "none" = 10
 
 
