@@ -352,8 +352,8 @@ def sum_rows_by_index(rows, values, out):
     32 x 64 chunk of random words), not over the rows (about 500). With all 514 rows in
     such a chunk and K = 512 this took 1.2-2.5 ms here, a loop over the rows 4-6 ms,
     np.add.reduceat 10-13 ms and a product with a one-hot matrix 16-23 ms. Each row's
-    values are still added one after another in position order, as the loop over the rows
-    added them, so the sums are the same to the bit (checked).
+    values are still added one after another in position order, as a loop over the rows
+    adds them, so the sums are the same to the bit (the demo run's tracks did not change).
     """
     order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
     present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
