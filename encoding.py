@@ -263,6 +263,146 @@ def bar_steps_to_time_signature(n_steps):
 
 
 # ----------------------------------------------------------------------------
+# Feel: how hard each hit is played and how far off its step it lands
+
+# A hit's feel is two small integers, its levels (the resolution was chosen and measured:
+# see docs/feel.md). Velocity (MIDI 1..127) in 8 equal levels of 16: level = velocity // 16,
+# played back at the level's middle, 16 * level + 8 (so 8, 24, ..., 120). The offset, where
+# the note starts relative to its step, in ninths of a 16th from -4 (4/9 of a step early) to
+# +4 (4/9 late): 0 is on the grid (a drum machine's, or the LSTMetallica files') and +3 is a
+# triplet swing's late 16th (1/3 of a step), both exactly. A played note is at most half a
+# step from its step (it rounds to the nearest), so -4..+4 covers every one.
+VELOCITY_LEVELS = 8
+OFFSET_LEVELS = 9                       # -4..+4
+MAX_OFFSET = OFFSET_LEVELS // 2         # 4
+MIN_FEEL_TICKS_PER_BEAT = 96            # a ninth of a 16th is then 2.7 ticks or more: each level its own ticks
+ACCENT_LEVEL, GHOST_LEVEL = 6, 2        # velocity 96+ is an accent, below 48 a ghost note (drum tabs: X, o)
+
+
+def velocity_to_level(velocity):
+    """MIDI velocity 1..127 -> level 0..7: 0-15 -> 0, 16-31 -> 1, ..., 112-127 -> 7."""
+    return min(velocity // 16, VELOCITY_LEVELS - 1)
+
+
+def level_to_velocity(level):
+    """Level 0..7 -> the MIDI velocity it plays at, the middle of its range: 8, 24, ..., 120."""
+    return 16 * level + 8
+
+
+def tick_to_offset_level(tick, step, ticks_per_beat):
+    """How far a note at `tick` lies from its step, in ninths of a step, rounded (ties up).
+
+    offset = tick * 4 / tpb - step, in steps, is in [-1/2, 1/2) (the step is the nearest),
+    so level = floor(9 * offset + 1/2) is in -4..+4. In integers:
+        (72 tick - 18 step tpb + tpb) // (2 tpb)
+    """
+    return (72 * tick - 18 * step * ticks_per_beat + ticks_per_beat) // (2 * ticks_per_beat)
+
+
+def offset_level_to_ticks(level, ticks_per_beat):
+    """Offset level -> ticks from the step, rounded: level/9 of a step = level * tpb / 36 ticks."""
+    return (2 * level * ticks_per_beat + 36) // 72
+
+
+def check_feel(bars, feel):
+    """CodecError unless feel (None, or parallel to bars) has one pair of levels in range per hit."""
+    if feel is None:
+        return
+    if len(feel) != len(bars) or any(len(fb) != len(b) for fb, b in zip(feel, bars)):
+        raise CodecError("the feel does not have the song's bars and steps")
+    for b, (bar, bar_feel) in enumerate(zip(bars, feel)):
+        for s, (mask, levels) in enumerate(zip(bar, bar_feel)):
+            if len(levels) != bin(mask).count("1"):
+                raise CodecError(f"bar {b + 1}, step {s + 1}: feel for {len(levels)} hit(s), "
+                                 f"the step has {bin(mask).count('1')}")
+            for v, o in levels:
+                if not (0 <= v < VELOCITY_LEVELS and -MAX_OFFSET <= o <= MAX_OFFSET):
+                    raise CodecError(f"bar {b + 1}, step {s + 1}: feel levels ({v}, {o}) out of range")
+
+
+# The feel as text, one token per word, in a file beside the words file (song.txt ->
+# song.feel.txt, the same lines and the same number of tokens on each): a step's token lists
+# its hits in the word's class order, each as velocity level and signed offset, joined by ","
+# (7+0 = level 7 on the grid, 2-1 = a ghost note a ninth of a step early); "." is a step with
+# no hit and "|" stands under BAR. A words file without its feel file is valid everywhere.
+FEEL_SILENT, FEEL_BAR = ".", "|"
+
+
+def feel_to_tokens(feel):
+    """A song's feel (bars of steps of (velocity, offset) pairs) -> tokens, one per word.
+
+    >>> feel_to_tokens([[((7, 0), (6, 0)), (), ((2, -1),), ()]])
+    ['7+0,6+0', '.', '2-1', '.', '|']
+    """
+    tokens = []
+    for bar in feel:
+        tokens += [",".join(f"{v}{o:+d}" for v, o in levels) or FEEL_SILENT for levels in bar]
+        tokens.append(FEEL_BAR)
+    return tokens
+
+
+def tokens_to_feel(tokens, words):
+    """Feel tokens -> the song's feel, checked against its words: a token per word, "|" under
+    each BAR, "." under each silent step, and one velocity-offset pair per hit of the word.
+    CodecError names the word (counted from 1) that does not match."""
+    if len(tokens) < len(words):
+        n = len(tokens) + 1
+        raise CodecError(f"word {n} ({words[n - 1]}): the feel ends early ({len(tokens)} tokens "
+                         f"for {len(words)} words)")
+    if len(tokens) > len(words):
+        raise CodecError(f"the feel runs on: {len(tokens)} tokens for {len(words)} words")
+    feel, bar = [], []
+    for n, (token, word) in enumerate(zip(tokens, words), 1):
+        where = f"word {n} ({word}), feel {token[:20]!r}"
+        if word == BAR:
+            if token != FEEL_BAR:
+                raise CodecError(f"{where}: want '{FEEL_BAR}' under BAR")
+            feel.append(bar)
+            bar = []
+            continue
+        mask = word_to_step(word)
+        parts = [] if token == FEEL_SILENT else token.split(",")
+        if len(parts) != bin(mask).count("1"):
+            raise CodecError(f"{where}: {len(parts)} hit(s) of feel for a word with {bin(mask).count('1')}")
+        levels = []
+        for part in parts:
+            if not (len(part) == 3 and part[0] in "01234567" and part[1] in "+-" and part[2] in "01234"):
+                raise CodecError(f"{where}: want velocity 0-7 and offset -4..+4 per hit, e.g. 5+0 or 2-1")
+            levels.append((int(part[0]), int(part[1:])))
+        bar.append(tuple(levels))
+    if bar:
+        raise CodecError(f"the song ends inside a bar ({len(bar)} steps after the last BAR)")
+    return feel
+
+
+def feel_path(words_path):
+    """Where the feel of a words file lives: song.txt -> song.feel.txt."""
+    root, ext = os.path.splitext(words_path)
+    return root + ".feel" + (ext or ".txt")
+
+
+def read_feel(path, songs):
+    """The feel file of a words file (read_corpus's songs) -> one feel per song, or CodecError
+    naming the file, the line and the word."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.split() for line in f.read().splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise CodecError(f"{path}: cannot read feel file ({e})") from None
+    lines = [tokens for tokens in lines if tokens]
+    if len(lines) != len(songs):
+        raise CodecError(f"{path}: {len(lines)} lines of feel for {len(songs)} songs"
+                         + (" (the feel ends early)" if len(lines) < len(songs) else ""))
+    feels = []
+    for line_no, (tokens, words) in enumerate(zip(lines, songs), 1):
+        try:
+            feels.append(tokens_to_feel(tokens, words))
+        except CodecError as e:
+            raise CodecError(f"{path}:{line_no}: {e}") from None
+    return feels
+
+
+# ----------------------------------------------------------------------------
 # MIDI -> bars
 
 MAX_MIDI_BYTES = 64 << 20   # 64 MiB: far beyond any drum part; a bigger file is refused unread
@@ -383,7 +523,7 @@ def _song_bar_lines(time_signatures, tpb, end_step, eot_step):
 
 
 def midi_to_bars(mid, compat=False, all_channels=False):
-    """MIDI file -> (song as bars of step masks, report dict).
+    """MIDI file -> (song as bars of step masks, its feel, report dict).
 
     Onsets are note_on messages with velocity > 0 (note_off and velocity-0
     note_on end notes and are ignored). Each onset goes to its nearest step
@@ -393,6 +533,11 @@ def midi_to_bars(mid, compat=False, all_channels=False):
     later bar line (so trailing silent bars, as our own writer and many DAWs
     mark them, survive a round trip).
 
+    The feel is parallel to the bars (see "Feel" below): feel[b][s] holds one
+    (velocity level, offset level) pair per hit of step s of bar b, in class
+    order. Two hits of one class that round to one step are one onset: the
+    louder one's feel is kept.
+
     compat: ticks per beat 480 and 16-step bars whatever the file says, every
     channel. Otherwise: the file's ticks per beat, its time signatures, and
     channel 10 only unless all_channels.
@@ -400,7 +545,7 @@ def midi_to_bars(mid, compat=False, all_channels=False):
     tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
     take_all = compat or all_channels
     pitch_to_class = COMPAT_PITCH_TO_CLASS if compat else PITCH_TO_CLASS
-    onsets = []                            # [(step, class)]
+    hits = {}                              # (step, class) -> (velocity, offset level) of its loudest note
     dropped = collections.Counter()        # pitch -> count
     other_channels = collections.Counter() # channel (1-based) -> notes ignored
     time_signatures, end_tick = [], 0
@@ -424,23 +569,28 @@ def midi_to_bars(mid, compat=False, all_channels=False):
         if k is None:
             dropped[msg.note] += 1
             continue
-        onsets.append((tick_to_step(tick, tpb), k))
+        step = tick_to_step(tick, tpb)
+        if msg.velocity > hits.get((step, k), (0,))[0]:
+            hits[(step, k)] = (msg.velocity, tick_to_offset_level(tick, step, tpb))
 
-    kept = set(onsets)                     # hits of one class that round to one step are one onset
-    report = {"onsets": len(kept), "dropped": dict(sorted(dropped.items())),
+    report = {"onsets": len(hits), "dropped": dict(sorted(dropped.items())),
               "other_channels": dict(sorted(other_channels.items()))}
-    end_step = max((step + 1 for step, _ in onsets), default=0)
+    end_step = max((step + 1 for step, _ in hits), default=0)
     if compat:
         n_steps = -(-end_step // COMPAT_STEPS_PER_BAR) * COMPAT_STEPS_PER_BAR  # pad to a whole bar
         lines = list(range(0, n_steps + 1, COMPAT_STEPS_PER_BAR))
     else:
         lines = _song_bar_lines(time_signatures, tpb, end_step, tick_to_step(end_tick, tpb))
     steps = [0] * lines[-1]
-    for step, k in onsets:
+    for step, k in hits:
         steps[step] |= class_bit(k)
+    step_feel = [tuple((velocity_to_level(hits[(s, k)][0]), hits[(s, k)][1])
+                       for k in range(N_CLASSES) if mask & class_bit(k))
+                 for s, mask in enumerate(steps)]
     bars = [steps[a:b] for a, b in zip(lines[:-1], lines[1:])]
+    feel = [step_feel[a:b] for a, b in zip(lines[:-1], lines[1:])]
     report["bars"] = len(bars)
-    return bars, report
+    return bars, feel, report
 
 
 # ----------------------------------------------------------------------------
@@ -455,22 +605,28 @@ def check_bpm(bpm):
         raise CodecError(f"tempo {bpm:g} bpm is out of range ({MIN_BPM:g}..{MAX_BPM:g})")
 
 
-def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480):
+def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480, feel=None):
     """Song -> type-0 mido.MidiFile: GM drums on MIDI channel 10.
 
-    Each hit is a note_on/note_off pair a 32nd note long, at a fixed velocity;
-    one tempo; a time-signature event at the start and wherever the bar
-    length changes (so the metre survives); end of track at the last bar line.
+    Each hit is a note_on/note_off pair a 32nd note long; one tempo; a
+    time-signature event at the start and wherever the bar length changes (so
+    the metre survives); end of track at the last bar line.
+    feel: None (every hit on its step at `velocity`: a drum machine's flat grid),
+    or the song's feel (as midi_to_bars gives it): each hit at its level's
+    velocity, moved off its step by its offset (a hit before tick 0 is played at 0).
     """
     if not 4 <= ticks_per_beat <= 32767:
         raise CodecError(f"ticks per beat must be 4..32767, not {ticks_per_beat}")
+    if feel is not None and ticks_per_beat < MIN_FEEL_TICKS_PER_BEAT:
+        raise CodecError(f"feel needs at least {MIN_FEEL_TICKS_PER_BEAT} ticks per beat, not {ticks_per_beat}")
     if not 1 <= velocity <= 127:
         raise CodecError(f"velocity must be 1..127, not {velocity}")
     check_bpm(bpm)
+    check_feel(bars, feel)
     note_ticks = max(1, ticks_per_beat // 8)  # a 32nd note
     events = []  # (tick, order, message); order puts note_off before note_on at one tick
     step, prev_len = 0, None
-    for bar in bars:
+    for b, bar in enumerate(bars):
         if len(bar) != prev_len:
             if not 1 <= len(bar) <= MAX_BAR_STEPS:
                 raise CodecError(f"a bar must hold 1..{MAX_BAR_STEPS} steps, not {len(bar)}")
@@ -478,15 +634,19 @@ def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480):
             events.append((step_to_tick(step, ticks_per_beat), 0,
                            mido.MetaMessage("time_signature", numerator=num, denominator=den)))
             prev_len = len(bar)
-        for mask in bar:
+        for s, mask in enumerate(bar):
             step_to_word(mask)  # validates the mask
-            tick = step_to_tick(step, ticks_per_beat)
-            for k, pitch in enumerate(CLASS_PITCHES):
-                if mask & class_bit(k):
-                    events.append((tick, 2, mido.Message("note_on", channel=DRUM_CHANNEL,
-                                                         note=pitch, velocity=velocity)))
-                    events.append((tick + note_ticks, 1, mido.Message("note_off", channel=DRUM_CHANNEL,
-                                                                      note=pitch, velocity=0)))
+            classes = [k for k in range(N_CLASSES) if mask & class_bit(k)]
+            levels = feel[b][s] if feel is not None else [None] * len(classes)
+            for k, level in zip(classes, levels):
+                tick, vel = step_to_tick(step, ticks_per_beat), velocity
+                if level is not None:
+                    vel = level_to_velocity(level[0])
+                    tick = max(0, tick + offset_level_to_ticks(level[1], ticks_per_beat))
+                events.append((tick, 2, mido.Message("note_on", channel=DRUM_CHANNEL,
+                                                     note=CLASS_PITCHES[k], velocity=vel)))
+                events.append((tick + note_ticks, 1, mido.Message("note_off", channel=DRUM_CHANNEL,
+                                                                  note=CLASS_PITCHES[k], velocity=0)))
             step += 1
     events.sort(key=lambda e: (e[0], e[1]))
     end_tick = max(step_to_tick(step, ticks_per_beat), events[-1][0] if events else 0)
@@ -558,6 +718,22 @@ SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
 def to_ids(words):
     """Words -> int32 array of ids in VOCAB."""
     return np.array([WORD_ID[w] for w in words], dtype=np.int32)
+
+
+def to_feel_ids(words, feel):
+    """A song's feel -> int8 array (S, 2 * 9), a row per word, parallel to to_ids(words):
+    columns 0..8 the velocity level of class k's hit, 9..17 its offset level + 4 (0..8);
+    -1 where class k does not play (and on every BAR row)."""
+    steps = [levels for bar in feel for levels in list(bar) + [None]]   # None under each BAR
+    if len(steps) != len(words):
+        raise CodecError(f"the feel has {len(steps)} places for {len(words)} words")
+    out = np.full((len(words), 2 * N_CLASSES), -1, dtype=np.int8)       # (S, 18)
+    for n, (word, levels) in enumerate(zip(words, steps)):
+        if levels:
+            classes = [k for k in range(N_CLASSES) if WORD_ID[word] & class_bit(k)]
+            for k, (v, o) in zip(classes, levels):
+                out[n, k], out[n, N_CLASSES + k] = v, o + MAX_OFFSET
+    return out
 
 
 def song_stats(songs_words, bar_steps=16):
@@ -634,10 +810,10 @@ def find_midi_files(inputs):
 
 
 def encode_file(path, compat=False, all_channels=False):
-    """One MIDI file -> (bars, report); CodecError with a one-line reason if unusable."""
+    """One MIDI file -> (bars, feel, report); CodecError with a one-line reason if unusable."""
     mid = read_midi(path)
     try:
-        bars, report = midi_to_bars(mid, compat=compat, all_channels=all_channels)
+        bars, feel, report = midi_to_bars(mid, compat=compat, all_channels=all_channels)
     except CodecError as e:
         raise CodecError(f"{path}: {e}") from None             # the reason, after the file it is about
     if report["onsets"] == 0:
@@ -646,7 +822,7 @@ def encode_file(path, compat=False, all_channels=False):
             raise CodecError(f"{path}: no notes on MIDI channel 10 (drums); notes on channel(s) "
                              f"{chans} ignored: try --all-channels")
         raise CodecError(f"{path}: no drum notes of the 9 classes")
-    return bars, report
+    return bars, feel, report
 
 
 def _describe(report):
@@ -688,16 +864,17 @@ def encode_main(args):
         print("error: no MIDI files found in " + " ".join(args.inputs)
               + (f" in split {args.split!r}" if args.split else ""), file=sys.stderr)
         return 2
-    songs, failed, total = [], 0, collections.Counter()
+    songs, feels, failed, total = [], [], 0, collections.Counter()
     for path in paths:
         try:
-            bars, report = encode_file(path, compat=args.compat, all_channels=args.all_channels)
+            bars, feel, report = encode_file(path, compat=args.compat, all_channels=args.all_channels)
         except CodecError as e:
             print(f"FAILED {e}", file=sys.stderr)
             failed += 1
             continue
         print(f"{path}: {_describe(report)}", file=sys.stderr)
         songs.append(bars_to_words(bars))
+        feels.append(feel_to_tokens(feel))
         total.update(bars=report["bars"], onsets=report["onsets"],
                      dropped=sum(report["dropped"].values()))
     print(f"total: {len(songs)} songs, {total['bars']} bars, {total['onsets']} onsets kept, "
@@ -705,13 +882,15 @@ def encode_main(args):
     if not songs:
         return 1
     if args.compat:   # the original: every song as ' '.join(words) + ' ', all on one line
-        text = "".join(" ".join(words) + " " for words in songs)
+        join = lambda lines: "".join(" ".join(tokens) + " " for tokens in lines)
     else:             # one song per line
-        text = "".join(" ".join(words) + "\n" for words in songs)
+        join = lambda lines: "".join(" ".join(tokens) + "\n" for tokens in lines)
     if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        write_atomic(args.output, text.encode("utf-8"))
+        sys.stdout.write(join(songs))
+    else:             # the words, and their feel beside them (song.txt, song.feel.txt)
+        write_atomic(args.output, join(songs).encode("utf-8"))
+        if not args.flat:
+            write_atomic(feel_path(args.output), join(feels).encode("utf-8"))
     return 1 if failed else 0
 
 
@@ -726,16 +905,22 @@ def to_midi_main(args):
     if not 1 <= args.line <= len(songs):
         raise CodecError(f"{args.to_midi}: --line {args.line}, but the file holds {len(songs)} song(s)")
     bars = words_to_bars(songs[args.line - 1])
-    mid = bars_to_midi(bars, bpm=args.bpm, velocity=args.velocity)
+    feel = None
+    if not args.flat and os.path.exists(feel_path(args.to_midi)):
+        feel = read_feel(feel_path(args.to_midi), songs)[args.line - 1]
+    mid = bars_to_midi(bars, bpm=args.bpm, velocity=args.velocity, feel=feel)
     write_atomic(args.output, midi_to_bytes(mid))
-    print(f"{args.output}: {len(bars)} bars at {args.bpm:g} bpm", file=sys.stderr)
+    print(f"{args.output}: {len(bars)} bars at {args.bpm:g} bpm, "
+          + (f"feel from {feel_path(args.to_midi)}" if feel else f"flat grid at velocity {args.velocity}"),
+          file=sys.stderr)
     return 0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Drum MIDI <-> LSTMetallica words. Encode MIDI files and folders into a "
-                    "words corpus (one song per line), or turn a words file back into MIDI.",
+                    "words corpus (one song per line) and its feel (velocity and timing, in "
+                    "OUT.feel.txt beside -o OUT.txt), or turn a words file (and its feel) back into MIDI.",
         epilog="examples:\n"
                "  python encoding.py data/demo -o corpus.txt\n"
                "  python encoding.py --compat ../shared/data/metallica/midi -o metallica.txt\n"
@@ -755,7 +940,10 @@ def main(argv=None):
     parser.add_argument("--to-midi", metavar="WORDS.txt", help="decode a words file into a MIDI file (-o)")
     parser.add_argument("--line", type=int, default=1, help="with --to-midi: which song (line) to decode (default 1)")
     parser.add_argument("--bpm", type=float, default=120.0, help="with --to-midi: tempo (default 120)")
-    parser.add_argument("--velocity", type=int, default=100, help="with --to-midi: note velocity 1..127 (default 100)")
+    parser.add_argument("--velocity", type=int, default=100, help="with --to-midi and no feel: note velocity "
+                        "1..127 (default 100)")
+    parser.add_argument("--flat", action="store_true", help="no feel: do not write FILE.feel.txt beside -o "
+                        "FILE.txt; with --to-midi, ignore WORDS.feel.txt (every hit on its step at --velocity)")
     args = parser.parse_args(argv)
     try:
         if args.to_midi:

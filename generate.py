@@ -95,7 +95,7 @@ def read_primer(path):
         songs = encoding.read_corpus(path)
         words = songs[0] if songs else []
     else:
-        bars, _ = encoding.encode_file(path)
+        bars, _, _ = encoding.encode_file(path)
         words = encoding.bars_to_words(bars)
     if encoding.BAR in words:
         words = words[:len(words) - words[::-1].index(encoding.BAR)]

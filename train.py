@@ -125,7 +125,7 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
             raise TrainError(f"{item}: no MIDI (.mid) or word (.txt) files")
         for path in midi_files:
             try:
-                bars, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
+                bars, _, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
             except encoding.CodecError as e:
                 log(f"skipped {e}")
                 continue

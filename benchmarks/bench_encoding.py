@@ -25,7 +25,7 @@ GROOVE = os.path.join(ROOT, "..", "shared", "data", "groove", "midi")
 def encode_all(paths, compat):
     words = 0
     for path in paths:
-        bars, _ = encoding.encode_file(path, compat=compat)
+        bars, _, _ = encoding.encode_file(path, compat=compat)
         words += len(encoding.bars_to_words(bars))
     return words
 

@@ -1,6 +1,7 @@
 """Tests of encoding.py: round trips proven by hypothesis, the original corpus rebuilt
 word for word, real bar lines, and bad input turned into one clear line."""
 import collections
+import re
 import io
 import os
 from fractions import Fraction
@@ -91,9 +92,9 @@ def test_default_map_folds_the_e_kit_keys():
 def test_e_kit_keys_fold_in_default_mode_and_drop_in_compat():
     # 22 closed-hat edge, 26 open-hat edge, 58 tom-3 rim, on the first three 16ths (120 ticks at 480 tpb)
     mid = make_midi([[hit(22), hit(26, 120), hit(58, 120)]], 480)
-    bars, report = encoding.midi_to_bars(mid)
+    bars, _, report = encoding.midi_to_bars(mid)
     assert bars[0][:3] == [0b001000000, 0b000100000, 0b000010000] and report["dropped"] == {}
-    bars, report = encoding.midi_to_bars(mid, compat=True)
+    bars, _, report = encoding.midi_to_bars(mid, compat=True)
     assert bars == [] and report["onsets"] == 0
     assert report["dropped"] == {22: 1, 26: 1, 58: 1}
 
@@ -103,7 +104,7 @@ def test_played_timing_rounds_to_the_grid():
     one class that round to the same step count once (480 ticks per beat, a step = 120)."""
     bar = 16 * 120
     mid = make_midi([[hit(36, 0), hit(42, bar - 20), hit(42, 15), hit(42, 20), hit(38, 20)]], 480)
-    bars, report = encoding.midi_to_bars(mid)
+    bars, _, report = encoding.midi_to_bars(mid)
     assert len(bars) == 2 and report["onsets"] == 3           # of 5 hits
     assert bars[0][0] == 0b100000000 and not any(bars[0][1:])          # bar 1: only the kick
     assert bars[1][0] == 0b011000000                                   # bar 2, step 1: hat + snare
@@ -134,7 +135,7 @@ def test_words_steps_words_is_identity(bars):
 def test_words_midi_bytes_words_is_identity(bars, bpm, ticks_per_beat):
     words = encoding.bars_to_words(bars)
     mid = encoding.bars_to_midi(encoding.words_to_bars(words), bpm=bpm, ticks_per_beat=ticks_per_beat)
-    back, report = encoding.midi_to_bars(midi_roundtrip(mid))
+    back, _, report = encoding.midi_to_bars(midi_roundtrip(mid))
     assert encoding.bars_to_words(back) == words
     assert report["dropped"] == {}
 
@@ -180,9 +181,9 @@ def kept_onsets(mid, all_channels, compat=False):
 @example(make_midi([[hit(36, 60)]], 480), False, False)                          # a tie rounds up
 @example(make_midi([[meter(3, 4, 100), hit(42, 50)]], 3), False, False)          # metre change mid-bar
 def test_encoding_is_a_fixed_point_and_moves_onsets_at_most_half_a_step(mid, compat, all_channels):
-    bars, _ = encoding.midi_to_bars(midi_roundtrip(mid), compat=compat, all_channels=all_channels)
+    bars, _, _ = encoding.midi_to_bars(midi_roundtrip(mid), compat=compat, all_channels=all_channels)
     decoded = midi_roundtrip(encoding.bars_to_midi(bars))
-    again, _ = encoding.midi_to_bars(decoded, compat=compat, all_channels=all_channels)
+    again, _, _ = encoding.midi_to_bars(decoded, compat=compat, all_channels=all_channels)
     assert again == bars
 
     # Every kept onset is still there, of its class, within half a step (1/8 beat) of where it was.
@@ -197,6 +198,141 @@ def test_encoding_is_a_fixed_point_and_moves_onsets_at_most_half_a_step(mid, com
     # ... and nothing else was written.
     assert len(written) == len({(encoding.tick_to_step(b * 480, 480), k)
                                 for b, k in kept_onsets(mid, all_channels or compat, compat)})
+
+
+# ----------------------------------------------------------------------------
+# Feel: each hit's velocity level and offset level
+
+def test_feel_levels_by_hand():
+    # velocity: 16 per level, played back at the middle of the level
+    assert [encoding.velocity_to_level(v) for v in (1, 15, 16, 40, 80, 110, 127)] == [0, 0, 1, 2, 5, 6, 7]
+    assert [encoding.level_to_velocity(k) for k in range(8)] == [8, 24, 40, 56, 72, 88, 104, 120]
+    # offset, in ninths of a step: at 480 ticks per beat a step is 120 ticks, a ninth 13.3
+    assert encoding.tick_to_offset_level(1200, 10, 480) == 0            # on step 10
+    assert encoding.tick_to_offset_level(1240, 10, 480) == 3            # 40/120 = 1/3 late: triplet swing
+    assert encoding.tick_to_offset_level(1141, 10, 480) == -4           # 59/120 early: 4.4 ninths
+    assert encoding.tick_to_offset_level(1259, 10, 480) == 4            # 59/120 late
+    assert [encoding.offset_level_to_ticks(k, 480) for k in (-4, -1, 0, 1, 3, 4)] == [-53, -13, 0, 13, 40, 53]
+
+
+def feel_midi(notes, ticks_per_beat):
+    """One track of drum notes (absolute tick, GM key, velocity), sorted by time."""
+    events, now = [], 0
+    for tick, note, velocity in sorted(notes):
+        events.append(hit(note, tick - now, velocity=velocity))
+        now = tick
+    return make_midi([events], ticks_per_beat)
+
+
+note_strategy = st.tuples(st.integers(0, 6000), st.sampled_from(encoding.CLASS_PITCHES), st.integers(1, 127))
+
+
+@given(st.lists(note_strategy, min_size=1, max_size=40), st.sampled_from([96, 100, 192, 480, 960]))
+@example([(60, 36, 127)], 480)                           # half a step late: rounds up to step 1, 4/9 early
+@example([(0, 38, 1), (0, 38, 127)], 480)                # two hits of one class on one step: the louder
+def test_midi_words_feel_midi_keeps_onsets_and_each_hit_within_half_a_level(notes, tpb):
+    bars, feel, _ = encoding.midi_to_bars(midi_roundtrip(feel_midi(notes, tpb)))
+    played = midi_roundtrip(encoding.bars_to_midi(bars, feel=feel))
+    again, _, _ = encoding.midi_to_bars(played)
+    assert again == bars                                                 # the same onsets
+    # each (step, class): the loudest original note against the note played back
+    loudest = {}
+    for tick, note, velocity in notes:
+        key = (encoding.tick_to_step(tick, tpb), encoding.PITCH_TO_CLASS[note])
+        if velocity > loudest.get(key, (0, 0))[0]:
+            loudest[key] = (velocity, Fraction(4 * tick, tpb) - key[0])  # offset in steps
+    back = {}
+    for tick, msg in encoding._absolute_events(played):
+        if msg.type == "note_on":
+            step = encoding.tick_to_step(tick, played.ticks_per_beat)
+            back[(step, encoding.PITCH_TO_CLASS[msg.note])] = (
+                msg.velocity, Fraction(4 * tick, played.ticks_per_beat) - step)
+    assert back.keys() == loudest.keys()
+    for key, (velocity, offset) in loudest.items():
+        velocity_back, offset_back = back[key]
+        assert abs(velocity_back - velocity) <= 8                        # half a level of 16
+        # half a level (1/18 of a step) and half a tick of the written file's 480 per beat
+        assert abs(offset_back - offset) <= Fraction(1, 18) + Fraction(1, 240), (key, offset, offset_back)
+
+
+def feel_for(bars, draw_level):
+    """A feel for bars: levels drawn for each hit; no hit before tick 0 (MIDI cannot hold one)."""
+    feel, first = [], True
+    for bar in bars:
+        bar_feel = []
+        for mask in bar:
+            n = bin(mask).count("1")
+            bar_feel.append(tuple((draw_level(st.integers(0, 7)),
+                                   draw_level(st.integers(0 if first else -4, 4))) for _ in range(n)))
+            first = False
+        feel.append(bar_feel)
+    return feel
+
+
+@st.composite
+def song_with_feel(draw):
+    bars = draw(bars_strategy)
+    return bars, feel_for(bars, draw)
+
+
+@given(song_with_feel(), st.sampled_from([96, 97, 480, 960, 9600]))
+@example(([[0b100000001, 0, 0b001000000]], [[((7, 0), (6, 4)), (), ((0, -4),)]]), 480)
+@example(([[511]], [[tuple((k % 8, 4) for k in range(9))]]), 96)   # every class, 4/9 late, coarsest resolution
+def test_words_feel_midi_words_feel_is_exact(song, tpb):
+    bars, feel = song
+    words, tokens = encoding.bars_to_words(bars), encoding.feel_to_tokens(feel)
+    assert encoding.tokens_to_feel(tokens, words) == feel                # the text form is exact
+    mid = midi_roundtrip(encoding.bars_to_midi(bars, feel=feel, ticks_per_beat=tpb))
+    back, feel_back, _ = encoding.midi_to_bars(mid)
+    assert (back, feel_back) == (bars, feel)
+
+
+def test_feel_text_by_example(tmp_path):
+    words = "0b100000001 0b000000000 0b010000000 BAR".split()
+    feel = [[((7, 0), (6, 0)), (), ((2, -1),)]]
+    assert encoding.feel_to_tokens(feel) == ["7+0,6+0", ".", "2-1", "|"]
+    assert encoding.feel_path("corpus.txt") == "corpus.feel.txt"
+    ids = encoding.to_feel_ids(words, feel)                              # (4 words, 18)
+    assert ids[0, 0] == 7 and ids[0, 8] == 6 and ids[0, 9] == 4 and ids[0, 17] == 4   # kick, crash; offset 0 -> 4
+    assert ids[2, 1] == 2 and ids[2, 10] == 3                            # snare: level 2, one ninth early
+    assert (ids[1] == -1).all() and (ids[3] == -1).all()                 # silence and BAR
+
+
+@pytest.mark.parametrize("tokens, message", [
+    ("7+0,6+0 . 2-1", "ends early"),
+    ("7+0,6+0 . 2-1 | .", "runs on"),
+    ("7+0 . 2-1 |", "1 hit(s) of feel for a word with 2"),
+    ("7+0,6+0 2+0 2-1 |", "1 hit(s) of feel for a word with 0"),  # a level for a drum that does not play
+    ("7+0,8+0 . 2-1 |", "want velocity 0-7"),
+    ("7+0,6+5 . 2-1 |", "want velocity 0-7"),
+    ("7+0,6+0 . 2-1 .", "want '|' under BAR"),
+    ("7+0,6+0 . 2x1 |", "word 3 (0b010000000)"),
+])
+def test_bad_feel_names_the_word(tokens, message):
+    words = "0b100000001 0b000000000 0b010000000 BAR".split()
+    with pytest.raises(CodecError, match=re.escape(message)):
+        encoding.tokens_to_feel(tokens.split(), words)
+
+
+def test_feel_file_beside_the_corpus_and_back_to_midi(tmp_path, capsys):
+    bars = [[0b100000001, 0, 0b010000000, 0]]
+    feel = [[((7, 0), (6, 0)), (), ((2, 3),), ()]]
+    src = tmp_path / "in.mid"
+    src.write_bytes(encoding.midi_to_bytes(encoding.bars_to_midi(bars, feel=feel)))
+    assert encoding.main([str(src), "-o", str(tmp_path / "c.txt")]) == 0
+    assert (tmp_path / "c.feel.txt").read_text() == "7+0,6+0 . 2+3 . |\n"
+    assert encoding.main(["--to-midi", str(tmp_path / "c.txt"), "-o", str(tmp_path / "out.mid")]) == 0
+    assert encoding.midi_to_bars(encoding.read_midi(str(tmp_path / "out.mid")))[:2] == (bars, feel)
+    assert encoding.main(["--to-midi", str(tmp_path / "c.txt"), "-o", str(tmp_path / "flat.mid"), "--flat"]) == 0
+    _, flat, _ = encoding.midi_to_bars(encoding.read_midi(str(tmp_path / "flat.mid")))
+    assert flat == [[((6, 0), (6, 0)), (), ((6, 0),), ()]]                # velocity 100, on the grid
+    # a feel file that does not fit its words: one line naming file, line and word; nothing written
+    (tmp_path / "c.feel.txt").write_text("7+0,6+0 . 2+3 |\n")
+    capsys.readouterr()
+    assert encoding.main(["--to-midi", str(tmp_path / "c.txt"), "-o", str(tmp_path / "bad.mid")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "c.feel.txt:1: word 5 (BAR): the feel ends early" in err, err
+    assert not (tmp_path / "bad.mid").exists()
 
 
 # ----------------------------------------------------------------------------
@@ -254,13 +390,13 @@ def test_bars_follow_time_signatures():
     mid = make_midi([[meter(3, 4), hit(36),
                       meter(7, 8, 3 * 480), hit(38),
                       meter(12, 8, 7 * 240), hit(49)]], 480)
-    bars, report = encoding.midi_to_bars(mid)
+    bars, _, report = encoding.midi_to_bars(mid)
     assert [len(b) for b in bars] == [12, 14, 24]
     assert [b[0] for b in bars] == [256, 128, 1]
     num_den = [(m.numerator, m.denominator) for m in encoding.bars_to_midi(bars).tracks[0]
                if m.type == "time_signature"]
     assert num_den == [(3, 4), (7, 8), (6, 4)]  # 24 steps written as 6/4: the same bar length
-    compat, _ = encoding.midi_to_bars(mid, compat=True)
+    compat, _, _ = encoding.midi_to_bars(mid, compat=True)
     assert [len(b) for b in compat] == [16, 16]  # the crash is on step 12 + 14 = 26: 27 steps, padded to 32
 
 
@@ -275,14 +411,14 @@ def test_ticks_to_steps_rounds_ties_up():
 def test_time_signature_inside_a_bar_starts_a_new_bar():
     # 4/4, then 3/4 after two beats (8 steps): the 4/4 bar is cut short at the change.
     mid = make_midi([[hit(36), meter(3, 4, 2 * 480), hit(38, 3 * 480)]], 480)
-    bars, _ = encoding.midi_to_bars(mid)
+    bars, _, _ = encoding.midi_to_bars(mid)
     assert [len(b) for b in bars] == [8, 12, 12]
 
 
 def test_bar_that_is_not_a_whole_number_of_steps_alternates():
     # 5/32 = 5/8 beat = 2.5 steps: bar lines at 0, 2.5, 5, 7.5, 10 round (ties up) to 0, 3, 5, 8, 10
     mid = make_midi([[meter(5, 32), hit(36), hit(36, 4 * 480)]], 480)  # last onset on step 16
-    bars, _ = encoding.midi_to_bars(mid)
+    bars, _, _ = encoding.midi_to_bars(mid)
     assert [len(b) for b in bars] == [3, 2, 3, 2, 3, 2, 3]
     assert bars[-1] == [0, 256, 0]
 
@@ -290,22 +426,22 @@ def test_bar_that_is_not_a_whole_number_of_steps_alternates():
 def test_own_ticks_per_beat_and_drift():
     # 96 ticks per beat: a 16th is 24 ticks. compat would assume 480 and put this 4 beats early.
     mid = make_midi([[hit(36), hit(38, 96 * 4)]], 96)
-    bars, _ = encoding.midi_to_bars(mid)
+    bars, _, _ = encoding.midi_to_bars(mid)
     assert bars == [[256] + [0] * 15, [128] + [0] * 15]
 
 
 def test_tracks_merge_and_only_channel_10_by_default():
     mid = make_midi([[hit(36)], [hit(38, 120), hit(40, 120, channel=0)]], 480)
-    bars, report = encoding.midi_to_bars(mid)
+    bars, _, report = encoding.midi_to_bars(mid)
     assert bars[0][:3] == [256, 128, 0]
     assert report["other_channels"] == {1: 1}
-    all_bars, _ = encoding.midi_to_bars(mid, all_channels=True)
+    all_bars, _, _ = encoding.midi_to_bars(mid, all_channels=True)
     assert all_bars[0][:3] == [256, 128, 128]
 
 
 def test_report_counts_dropped_pitches():
     mid = make_midi([[hit(36), hit(54), hit(54), hit(81, 10), hit(38, 0, velocity=0)]], 480)
-    bars, report = encoding.midi_to_bars(mid)
+    bars, _, report = encoding.midi_to_bars(mid)
     assert report == {"onsets": 1, "dropped": {54: 2, 81: 1}, "other_channels": {}, "bars": 1}
 
 
@@ -336,7 +472,7 @@ def test_compat_rebuilds_the_original_corpus(tmp_path):
     # exactly those segments joined: the full 57-song set would give the original file.
     pos, segments = 0, []
     for path in encoding.find_midi_files([os.path.join(SHARED, "midi")]):
-        bars, _ = encoding.encode_file(path, compat=True)
+        bars, _, _ = encoding.encode_file(path, compat=True)
         segment = " ".join(encoding.bars_to_words(bars)) + " "
         found = gold.find(segment, pos)
         assert found >= 0 and (found == 0 or gold[found - 1] == " "), path
@@ -351,7 +487,7 @@ def test_default_mode_encodes_every_shared_song():
     folder = os.path.join(SHARED, "midi")
     lengths = set()
     for path in encoding.find_midi_files([folder]):
-        bars, _ = encoding.encode_file(path)
+        bars, _, _ = encoding.encode_file(path)
         lengths.update(len(b) for b in bars)
     assert {12, 14, 16, 24} <= lengths  # 3/4, 7/8, 4/4, 12/8 (or 6/4) bars all occur
 
@@ -419,7 +555,7 @@ def test_to_midi_round_trip_and_errors(tmp_path, capsys):
     words.write_text("0b100000001 0b001000000 0b010000000 BAR 0b000000000 BAR\n")
     out = tmp_path / "w.mid"
     assert encoding.main(["--to-midi", str(words), "-o", str(out), "--bpm", "140"]) == 0
-    bars, _ = encoding.midi_to_bars(encoding.read_midi(str(out)))
+    bars, _, _ = encoding.midi_to_bars(encoding.read_midi(str(out)))
     assert encoding.bars_to_words(bars) == words.read_text().split()
     capsys.readouterr()
     words.write_text("0b100000001 0b00100000 BAR\n")
@@ -440,11 +576,11 @@ def test_every_groove_file_encodes_with_no_key_dropped():
     dropped = collections.Counter()
     for path in paths:
         mid = encoding.read_midi(path)
-        _, report = encoding.midi_to_bars(mid)
+        _, _, report = encoding.midi_to_bars(mid)
         assert report["dropped"] == {}, path
         assert report["onsets"] > 0, path
         if len(dropped) < 3:                              # compat, on the first files that show it
-            dropped.update(encoding.midi_to_bars(mid, compat=True)[1]["dropped"])
+            dropped.update(encoding.midi_to_bars(mid, compat=True)[2]["dropped"])
     assert set(dropped) <= {22, 26, 58} and {22, 26} <= set(dropped)
 
 
