@@ -29,11 +29,13 @@ Module interface (used by train.py and generate.py):
   bars_to_words / words_to_bars    one song  <-> its words
   bars_to_tab / tab_to_bars        one song  <-> a drum tab (one row per class)
   read_midi(path)                  -> mido.MidiFile, or CodecError
-  midi_to_bars(mid, ...)           -> (bars, report)
-  bars_to_midi(bars, ...)          -> mido.MidiFile (GM drums, channel 10)
+  midi_to_bars(mid, ...)           -> (bars, feel, report)
+  bars_to_midi(bars, ..., feel)    -> mido.MidiFile (GM drums, channel 10)
   read_corpus(path)                -> list of songs (lists of words)
   VOCAB, BAR_ID, to_ids(words)     the fixed 513-word vocabulary: word ids for the model
   song_stats(songs)                onsets per bar, empty bars, repeats: how a corpus or a track drums
+  feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
+                                   tokens_to_feel, read_feel, feel_path; to_feel_ids; feel_stats
   write_atomic(path, data)         a whole file or none (temporary file, then a rename)
   error_line(e)                    the one line each command prints for an error it expects
 
@@ -191,8 +193,10 @@ def read_corpus(path):
 TAB_LABELS = ("BD", "SD", "HH", "OH", "FT", "LT", "MT", "RD", "CR")
 
 
-def bars_to_tab(bars, hit="x", rest="-"):
+def bars_to_tab(bars, feel=None, rest="-"):
     """Song -> drum tab text: one row per class (cymbals on top), one column per step.
+    A hit is x; with the song's feel, an accent (velocity level 7, 112+) is X and a ghost
+    note (level 2 or less, below 48) is o.
 
     >>> print(bars_to_tab([[0b100000001, 0b001000000, 0b010000000, 0b001000000]]))
     CR |x---|
@@ -205,9 +209,19 @@ def bars_to_tab(bars, hit="x", rest="-"):
     SD |--x-|
     BD |x---|
     """
+    def cell(mask, levels, k):
+        if not mask & class_bit(k):
+            return rest
+        if levels is None:
+            return "x"
+        v = levels[sum(1 for j in range(k) if mask & class_bit(j))][0]   # this class's place among the hits
+        return "X" if v >= ACCENT_LEVEL else "o" if v <= GHOST_LEVEL else "x"
+
+    feel = feel if feel is not None else [[None] * len(bar) for bar in bars]
     rows = []
     for k in reversed(range(N_CLASSES)):
-        cells = ("".join(hit if mask & class_bit(k) else rest for mask in bar) for bar in bars)
+        cells = ("".join(cell(mask, levels, k) for mask, levels in zip(bar, bar_feel))
+                 for bar, bar_feel in zip(bars, feel))
         rows.append(f"{TAB_LABELS[k]} |" + "|".join(cells) + "|")
     return "\n".join(rows)
 
@@ -276,7 +290,7 @@ VELOCITY_LEVELS = 8
 OFFSET_LEVELS = 9                       # -4..+4
 MAX_OFFSET = OFFSET_LEVELS // 2         # 4
 MIN_FEEL_TICKS_PER_BEAT = 96            # a ninth of a 16th is then 2.7 ticks or more: each level its own ticks
-ACCENT_LEVEL, GHOST_LEVEL = 6, 2        # velocity 96+ is an accent, below 48 a ghost note (drum tabs: X, o)
+ACCENT_LEVEL, GHOST_LEVEL = 7, 2        # velocity 112+ is an accent, below 48 a ghost note (drum tabs: X, o)
 
 
 def velocity_to_level(velocity):
@@ -769,6 +783,63 @@ def song_stats(songs_words, bar_steps=16):
             "empty_bar_rate": round(empty / max(n_bars, 1), 4),
             "repeat_share": round(same / max(compared, 1), 4),
             "bar_lengths": {str(n): c for n, c in sorted(lengths.items())}}
+
+
+def from_feel_ids(words, feel_ids):
+    """The mirror of to_feel_ids: words and their feel ids (S, 18) -> the song's feel (bars of
+    steps of (velocity, offset) pairs). A hit with no level (-1) plays at level 6, on the grid."""
+    feel, bar = [], []
+    for word, row in zip(words, feel_ids):
+        if word == BAR:
+            feel.append(bar)
+            bar = []
+            continue
+        mask = WORD_ID[word]
+        bar.append(tuple((int(row[k]) if row[k] >= 0 else 6,
+                          int(row[N_CLASSES + k]) - MAX_OFFSET if row[N_CLASSES + k] >= 0 else 0)
+                         for k in range(N_CLASSES) if mask & class_bit(k)))
+    return feel
+
+
+def feel_stats(songs_words, songs_feel):
+    """How a corpus or a track plays its hits, per drum class (by name): for songs (lists of
+    words) and their feel ids (to_feel_ids; None for a song without feel, skipped).
+
+    hits             hits with feel
+    velocity_mean    mean MIDI velocity (each level at the velocity it plays at), and
+    velocity_sd      its standard deviation
+    accent_contrast  mean velocity on the beats (places 0, 4, 8, ... of the bar) minus off them
+    offset_sd_steps  standard deviation of the offsets, in steps (x 60000 / bpm / 4 for ms)
+    velocity_levels  share of the hits at each of the 8 velocity levels
+    """
+    per_class = {k: ([], [], []) for k in range(N_CLASSES)}   # velocity, offset (steps), on a beat
+    for words, feel in zip(songs_words, songs_feel):
+        if feel is None:
+            continue
+        place = 0
+        for word, row in zip(words, feel):
+            if word == BAR:
+                place = 0
+                continue
+            for k in range(N_CLASSES):
+                if row[k] >= 0:
+                    per_class[k][0].append(level_to_velocity(int(row[k])))
+                    per_class[k][1].append((int(row[N_CLASSES + k]) - MAX_OFFSET) / OFFSET_LEVELS)
+                    per_class[k][2].append(place % STEPS_PER_BEAT == 0)
+            place += 1
+    out = {}
+    for (_, name), (vel, off, beat) in zip(DRUM_CLASSES, per_class.values()):
+        vel, off, beat = np.array(vel, float), np.array(off, float), np.array(beat, bool)
+        mean = lambda a: round(float(a.mean()), 3) if len(a) else None
+        out[name] = {"hits": len(vel), "velocity_mean": mean(vel),
+                     "velocity_sd": round(float(vel.std()), 3) if len(vel) else None,
+                     "accent_contrast": round(float(vel[beat].mean() - vel[~beat].mean()), 3)
+                     if beat.any() and (~beat).any() else None,
+                     "offset_sd_steps": round(float(off.std()), 4) if len(off) else None,
+                     "velocity_levels": [round(float(x), 4) for x in
+                                         np.bincount((vel - 8).astype(int) // 16, minlength=VELOCITY_LEVELS)
+                                         / max(len(vel), 1)]}
+    return out
 
 
 def _split_bars(words):

@@ -52,8 +52,12 @@ def meter_steps(meter):
     return int(steps)
 
 
-def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None):
-    """Feed the primer, then draw words until n_bars bars are closed. Returns the new word ids.
+def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None,
+                primer_feel=None):
+    """Feed the primer, then draw words until n_bars bars are closed. Returns the new word
+    ids, and for a feel model the feel ids (18,) of each (else None): each word is drawn
+    first, then the feel of its hits (lstm_drums.sample_feel), at the same diversity.
+    primer_feel: the primer's feel ids (S, 18), or None.
 
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
@@ -65,9 +69,11 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
     no_bar[encoding.BAR_ID] = False                               # every word but BAR
     read = M.input_reader(model_args, encoding.BAR_ID)            # word -> layer 0's input (keeps the bars)
     state = M.zero_state(model_args, 1, params["Wy"].dtype)
-    for word in primer_ids:
-        logits, state = M.step(params, read(int(word)), state)
-    out, j, bars = [], 0, 0
+    feel = model_args.get("feel", False)
+    for n, word in enumerate(primer_ids):
+        x, feel_x = read(int(word), None if primer_feel is None else primer_feel[n])
+        logits, state = M.step(params, x, state, feel_x)
+    out, feels, j, bars = [], [], 0, 0
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
         if j >= limit:
@@ -76,38 +82,46 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
             word = M.sample_word(logits, diversity, rng)
         else:
             word = M.sample_word(logits, diversity, rng, allowed=no_bar)
+        feel_ids = M.sample_feel(params, state[0][-1], word, diversity, rng) if feel else None
         out.append(word)
+        feels.append(feel_ids)
         if word == encoding.BAR_ID:
             bars, j = bars + 1, 0
             if log is not None and bars % 1000 == 0 and bars < n_bars:
                 log(f"  ... {bars} of {n_bars} bars")
         else:
             j += 1
-        logits, state = M.step(params, read(word), state)
-    return out
+        x, feel_x = read(word, feel_ids)
+        logits, state = M.step(params, x, state, feel_x)
+    return out, (np.array(feels) if feel else None)
 
 
 def read_primer(path):
-    """A primer file -> its words up to its last BAR (whole bars only)."""
+    """A primer file -> its words up to its last BAR (whole bars only), and their feel ids
+    (S, 18) (None for a words file without a feel file beside it)."""
     if not os.path.exists(path):
         raise GenerateError(f"{path}: no such primer file")
+    feel = None
     if path.lower().endswith(".txt"):                      # CodecError, naming the file, if unusable
         songs = encoding.read_corpus(path)
         words = songs[0] if songs else []
+        if words and os.path.exists(encoding.feel_path(path)):
+            feel = encoding.to_feel_ids(words, encoding.read_feel(encoding.feel_path(path), songs)[0])
     else:
-        bars, _, _ = encoding.encode_file(path)
+        bars, bars_feel, _ = encoding.encode_file(path)
         words = encoding.bars_to_words(bars)
+        feel = encoding.to_feel_ids(words, bars_feel)
     if encoding.BAR in words:
         words = words[:len(words) - words[::-1].index(encoding.BAR)]
     if not words:
         raise GenerateError(f"{path}: the primer holds no words")
-    return words
+    return words, (None if feel is None else feel[:len(words)])
 
 
 def output_name(out, seed, diversity, fingerprint):
     """out/groove_seed{S}_div{D}_{F}: seed and diversity to read, and F, 8 hex digits that
     stand for everything else that shapes the track (the checkpoint's weights, bars, meter,
-    tempo, primer, --free, velocity). Same name, same track: a name is only ever reused for
+    tempo, primer, --free, velocity, --flat). Same name, same track: a name is only ever reused for
     identical content, and different settings never overwrite each other's files."""
     return os.path.join(out, f"groove_seed{seed}_div{diversity:g}_{fingerprint:08x}")
 
@@ -165,18 +179,29 @@ VOICES = [_voice(k, np.random.default_rng(k)) for k in range(encoding.N_CLASSES)
 TAIL_SECONDS = max(len(v) for v in VOICES) / SAMPLE_RATE  # the longest ring after the last step (1.5 s)
 
 
-def bars_to_wav(bars, bpm=120.0, velocity=100):
+def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
     """Song -> the bytes of a WAV file: 16-bit mono at 44.1 kHz, the track's length plus the
-    longest voice's decay (TAIL_SECONDS). A hit of class k on step s starts at s * 60/bpm/4 s."""
+    longest voice's decay (TAIL_SECONDS). A hit of class k on step s starts at s * 60/bpm/4 s,
+    at a loudness of velocity/127; with the song's feel (as bars_to_midi takes it), each hit
+    at its own level's velocity and moved by its offset (offset/9 of a step; not before 0)."""
     step_samples = SAMPLE_RATE * 60.0 / bpm / encoding.STEPS_PER_BEAT
     n_steps = sum(len(bar) for bar in bars)
     audio = np.zeros(int(round(n_steps * step_samples)) + int(TAIL_SECONDS * SAMPLE_RATE))
-    masks = np.array([mask for bar in bars for mask in bar], dtype=np.int64)   # (steps,)
-    for k, voice in enumerate(VOICES):
-        for s in np.flatnonzero(masks & encoding.class_bit(k)):
-            start = int(round(s * step_samples))
-            audio[start:start + len(voice)] += voice[:len(audio) - start]
-    audio = np.tanh(audio * velocity / 127)                     # a soft limit: hits that pile up never clip
+    s = 0
+    for b, bar in enumerate(bars):
+        for j, mask in enumerate(bar):
+            classes = [k for k in range(encoding.N_CLASSES) if mask & encoding.class_bit(k)]
+            levels = feel[b][j] if feel is not None else [None] * len(classes)
+            for k, level in zip(classes, levels):
+                gain, start = velocity / 127, s
+                if level is not None:
+                    gain = encoding.level_to_velocity(level[0]) / 127
+                    start = max(0.0, s + level[1] / encoding.OFFSET_LEVELS)
+                start = int(round(start * step_samples))
+                voice = VOICES[k]
+                audio[start:start + len(voice)] += gain * voice[:len(audio) - start]
+            s += 1
+    audio = np.tanh(audio)                                      # a soft limit: hits that pile up never clip
     pcm = (audio * 32767).astype("<i2")
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
@@ -188,15 +213,17 @@ def bars_to_wav(bars, bpm=120.0, velocity=100):
 
 
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
-             primer=None, meter=None, free=False, velocity=100, tab_bars=4, log=print):
-    """The whole job: one track per diversity, each written as words, MIDI and WAV.
+             primer=None, meter=None, free=False, velocity=100, flat=False, tab_bars=4, log=print):
+    """The whole job: one track per diversity, each written as words (and their feel), MIDI
+    and WAV. flat: every hit on its step at `velocity`, as a drum machine (the feel a feel
+    model draws is still drawn, so the words are the same, and then dropped).
     Returns the summary dict printed as the last line."""
     check_settings(seed, n_bars, diversities, bpm, velocity)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
     ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
     params, model_args = ck["params"], ck["config"]
-    primer_words = read_primer(primer) if primer else [encoding.BAR]
+    primer_words, primer_feel = read_primer(primer) if primer else ([encoding.BAR], None)
     primer_ids = encoding.to_ids(primer_words)
     if meter is not None:
         bar_steps = meter_steps(meter)
@@ -204,31 +231,45 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         bar_steps = len(encoding.words_to_bars(primer_words)[-1])
     else:
         bar_steps = 16                                        # 4/4
-    fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words]).encode())
+    feel = model_args.get("feel", False)
+    fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words]
+                                  + ([flat, None if primer_feel is None else primer_feel.tolist()] if feel else [])
+                                  ).encode())
     for p in params.values():
         fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
     log(f"{ckpt_path}: {model_args['layers']} x {model_args['hidden']} LSTM, "
-        f"{model_args.get('inputs', 'word')} inputs; {n_bars} bars of {bar_steps} steps"
+        f"{model_args.get('inputs', 'word')} inputs" + (", feel" + (" (dropped: --flat)" if flat else "")
+                                                         if feel else ", no feel (a flat grid)")
+        + f"; {n_bars} bars of {bar_steps} steps"
         + (" (model places BAR: --free)" if free else "")
         + (f", after the primer's {len(primer_words)} words" if primer else ""))
     os.makedirs(out, exist_ok=True)
     results = []
     for d in dict.fromkeys(diversities):                      # each once, in the order given
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
-        ids = sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log)
+        ids, feel_ids = sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log,
+                                    primer_feel)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
-        files = write_track(output_name(out, seed, d, fingerprint), words, bars, bpm, velocity)
+        track_feel = None if feel_ids is None or flat else encoding.from_feel_ids(words, feel_ids)
+        files = write_track(output_name(out, seed, d, fingerprint), words, bars, bpm, velocity, track_feel)
         log(f"\ndiversity {d:g}: {files['mid']} ({len(bars)} bars, {len(words)} words)")
-        log(encoding.bars_to_tab(bars[:tab_bars]))
-        results.append({"diversity": d, **files, **encoding.song_stats([words], bar_steps)})
+        log(encoding.bars_to_tab(bars[:tab_bars], None if track_feel is None else track_feel[:tab_bars]))
+        stats = encoding.song_stats([words], bar_steps)
+        if track_feel is not None:
+            stats["feel"] = encoding.feel_stats([words], [feel_ids])
+        results.append({"diversity": d, **files, **stats})
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
     if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
             corpus_stats["bar_lengths"].get(str(bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
     log("")
     log(stats_table(results, corpus_stats))
-    return {"files": [r[kind] for kind in ("mid", "wav", "txt") for r in results],
+    corpus_feel = (ck["extra"].get("corpus") or {}).get("feel_stats")
+    if feel and not flat and corpus_feel:
+        log("")
+        log(feel_table(results, corpus_feel, bpm))
+    return {"files": [r[kind] for kind in ("mid", "wav", "txt", "feel") for r in results if kind in r],
             "corpus": corpus_stats, "outputs": results}
 
 
@@ -246,14 +287,17 @@ def check_settings(seed, n_bars, diversities, bpm, velocity):
         raise GenerateError(f"--velocity {velocity}: must be 1..127")
 
 
-def write_track(base, words, bars, bpm, velocity):
-    """base.txt (the words), base.mid (GM drums, channel 10) and base.wav, each written whole
-    (a temporary file, then a rename). Returns the three paths by kind."""
+def write_track(base, words, bars, bpm, velocity, feel=None):
+    """base.txt (the words) and with feel base.feel.txt, base.mid (GM drums, channel 10) and
+    base.wav, each written whole (a temporary file, then a rename). Returns the paths by kind."""
     files = {"txt": base + ".txt", "mid": base + ".mid", "wav": base + ".wav"}
     encoding.write_atomic(files["txt"], (" ".join(words) + "\n").encode())
-    mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity)
+    if feel is not None:
+        files["feel"] = encoding.feel_path(files["txt"])
+        encoding.write_atomic(files["feel"], (" ".join(encoding.feel_to_tokens(feel)) + "\n").encode())
+    mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity, feel=feel)
     encoding.write_atomic(files["mid"], encoding.midi_to_bytes(mid))
-    encoding.write_atomic(files["wav"], bars_to_wav(bars, bpm=bpm, velocity=velocity))
+    encoding.write_atomic(files["wav"], bars_to_wav(bars, bpm=bpm, velocity=velocity, feel=feel))
     return files
 
 
@@ -269,6 +313,29 @@ def stats_table(results, corpus_stats):
         per = " ".join(f"{s['onsets_per_bar'][n]:4.1f}" for n in short)
         rows.append(f"{name:>10} {s['bars']:5d} {s['well_formed_bars']:11.0%} {s['empty_bar_rate']:6.0%} "
                     f"{s['repeat_share']:6.0%}  {'':>10} {per}")
+    return "\n".join(rows)
+
+
+def feel_table(results, corpus_feel, bpm):
+    """The tracks' feel beside the training corpus's, per drum class that has at least 5% of
+    the corpus's hits: velocity mean and spread, accent contrast (on the beats minus off
+    them) and the spread of the offsets in milliseconds at this tempo."""
+    ms = 60000.0 / bpm / encoding.STEPS_PER_BEAT               # one step, in ms
+    hits = {name: (corpus_feel.get(name) or {}).get("hits") or 0 for _, name in encoding.DRUM_CLASSES}
+    names = [name for name, n in hits.items() if n and n >= 0.05 * sum(hits.values())]
+    short = dict(zip((name for _, name in encoding.DRUM_CLASSES), encoding.TAB_LABELS))
+    fmt = lambda x, spec: format(x, spec) if x is not None else "-"
+    rows = [f"{'feel':>10} " + " ".join(f"{short[n]:>20}" for n in names),
+            f"{'':>10} " + " ".join(f"{'vel  sd  acc  off ms':>20}" for _ in names)]
+    named = [("corpus", corpus_feel)] + [(f"div {r['diversity']:g}", r.get("feel") or {}) for r in results]
+    for label, stats in named:
+        cells = []
+        for n in names:
+            s = stats.get(n) or {}
+            off = None if s.get("offset_sd_steps") is None else s["offset_sd_steps"] * ms
+            cells.append(f"{fmt(s.get('velocity_mean'), '3.0f'):>4} {fmt(s.get('velocity_sd'), '3.0f'):>3} "
+                         f"{fmt(s.get('accent_contrast'), '+4.0f'):>4} {fmt(off, '6.1f'):>6}")
+        rows.append(f"{label:>10} " + " ".join(f"{c:>20}" for c in cells))
     return "\n".join(rows)
 
 
@@ -289,12 +356,15 @@ def main(argv=None):
                    help="random seed: same seed, same tracks (default %(default)s)")
     p.add_argument("--bpm", type=float, default=default["bpm"], help="tempo of the MIDI and WAV files "
                    "(default %(default)s)")
-    p.add_argument("--velocity", type=int, default=default["velocity"], help="note velocity 1..127 (default %(default)s)")
+    p.add_argument("--velocity", type=int, default=default["velocity"], help="note velocity 1..127 for a model "
+                   "without feel, or with --flat (default %(default)s)")
     p.add_argument("--out", default=default["out"], help="output folder (default out/)")
     p.add_argument("--primer", metavar="FILE", help="start from this .mid or words .txt (its whole bars)")
     p.add_argument("--meter", default=default["meter"], help="bar length for the bar mask, e.g. 7/8 (default: "
                    "the primer's last bar, or 4/4 = 16 steps without a primer)")
     p.add_argument("--free", action="store_true", help="let the model place BAR itself (no bar mask)")
+    p.add_argument("--flat", action="store_true", help="a drum machine's flat grid: every hit on its step at "
+                   "--velocity (a feel model's velocities and timing are dropped)")
     p.add_argument("--tab-bars", type=int, default=default["tab_bars"],
                    help="bars of each track shown as a drum tab (default %(default)s)")
     args = vars(p.parse_args(argv))

@@ -251,21 +251,19 @@ POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
                            for p in range(MAX_POSITION + 1)])  # (64, 6) row p = bits of p as +-1
 
 
-def input_size(V, kind):
-    """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back."""
-    return V if kind == "word" else V + 2 * (V + 1) + 6
+def input_size(V, kind, feel=False):
+    """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back;
+    with feel, the feel inputs after them (feel_input_size: 18, or 36 with look-back)."""
+    return (V if kind == "word" else V + 2 * (V + 1) + 6) + (feel_input_size(kind) if feel else 0)
 
 
-def lookback_inputs(ids, bar_id, V):
-    """A song's word ids (S,) -> layer 0's look-back inputs (S, 4), in one pass.
-
-    Row t describes the step that reads w_t and predicts w_{t+1}:
-    [w_t, the word one bar back, two bars back, p], with V for "none" and p the step
-    words of the current bar before w_{t+1} (capped at 63). A bar is a run of one or
-    more step words closed by BAR (a BAR with no step before it closes no bar), and the
-    look-back word at place p of an n-step bar is its step p, or its BAR for p = n.
-    Call it on one song at a time: look-back never reaches into another song.
-    LookbackTracker computes the same rows one word at a time, for sampling.
+def lookback_sources(ids, bar_id):
+    """A song's word ids (S,) -> where the look-back inputs come from, in one pass:
+    src (S, 2), the index of the word one bar back and two bars back at the place of
+    w_{t+1} (-1 for none), and p (S,), that place: the step words of the current bar
+    before w_{t+1}. A bar is a run of one or more step words closed by BAR (a BAR with
+    no step before it closes no bar), and the look-back word at place p of an n-step bar
+    is its step p, or its BAR for p = n.
     """
     ids = np.asarray(ids, dtype=np.int64)
     S = len(ids)
@@ -279,15 +277,31 @@ def lookback_inputs(ids, bar_id, V):
     ends = t[closes]                                               # (B,) index of each bar's BAR
     starts = before[closes] + 1                                    # (B,) index of its first step
     n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
-    out = np.empty((S, 4), dtype=np.int64)
-    out[:, 0], out[:, 3] = ids, np.minimum(p, MAX_POSITION)
-    for back in (1, 2):                                            # column 1: one bar back; 2: two
+    src = np.full((S, 2), -1, dtype=np.int64)
+    for back in (1, 2):                                            # column 0: one bar back; 1: two
         k = n_done - back                                          # (S,) which bar to look into
         ok = k >= 0
         kk = np.where(ok, k, 0)
         where = starts[kk] + p if len(starts) else p               # (S,) index of place p in that bar
         ok &= where <= (ends[kk] if len(ends) else -1)
-        out[:, back] = np.where(ok, ids[np.where(ok, where, 0)], V)
+        src[:, back - 1] = np.where(ok, where, -1)
+    return src, p
+
+
+def lookback_inputs(ids, bar_id, V):
+    """A song's word ids (S,) -> layer 0's look-back inputs (S, 4).
+
+    Row t describes the step that reads w_t and predicts w_{t+1}:
+    [w_t, the word one bar back, two bars back, p], with V for "none" and p the place
+    of w_{t+1} in its bar, capped at 63 (see lookback_sources).
+    Call it on one song at a time: look-back never reaches into another song.
+    LookbackTracker computes the same rows one word at a time, for sampling.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    src, p = lookback_sources(ids, bar_id)                         # (S, 2), (S,)
+    out = np.empty((len(ids), 4), dtype=np.int64)
+    out[:, 0], out[:, 3] = ids, np.minimum(p, MAX_POSITION)
+    out[:, 1:3] = np.where(src >= 0, ids[np.maximum(src, 0)], V)  # the words there, or V for none
     return out
 
 
@@ -295,43 +309,55 @@ class LookbackTracker:
     """The look-back inputs one word at a time, as a sampler needs them.
 
     push(word) takes the word just read and returns its input row [w, back1, back2, p]
-    (the same row lookback_inputs gives for that position).
+    (the same row lookback_inputs gives for that position). With feel, push(word, feel)
+    also keeps the word's feel ids (18,), and back_feel() gives those of the word one
+    bar back at the next place (lookback_feel's row), or None where there is none.
     """
 
     def __init__(self, bar_id, V):
         self.bar_id, self.V = bar_id, V
-        self.bars = []          # the last two bars, each its step words then its BAR
-        self.current = []       # the step words of the bar in progress
+        self.bars = []          # the last two bars, each its (word, feel) pairs then its BAR's
+        self.current = []       # the (word, feel) pairs of the bar in progress
 
-    def push(self, word):
+    def push(self, word, feel=None):
         if word == self.bar_id:
             if self.current:
-                self.bars = (self.bars + [self.current + [word]])[-2:]
+                self.bars = (self.bars + [self.current + [(word, feel)]])[-2:]
             self.current = []
         else:
-            self.current.append(word)
+            self.current.append((word, feel))
         p = len(self.current)
-        back = [bar[p] if p < len(bar) else self.V for bar in self.bars[::-1]]
+        back = [bar[p][0] if p < len(bar) else self.V for bar in self.bars[::-1]]
         back += [self.V] * (2 - len(back))
         return np.array([word, back[0], back[1], min(p, MAX_POSITION)])
 
+    def back_feel(self):
+        p = len(self.current)
+        return self.bars[-1][p][1] if self.bars and p < len(self.bars[-1]) else None
 
-def layer0_projection(Wx, b, x, V, block=256):
+
+def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
     """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
 
-    x (T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p]. A one-hot
+    x (T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p]; feel_x None, or
+    (T, N, F) the feel inputs (section 3b), which read the last F rows of Wx. A one-hot
     block times Wx is a row of Wx, so each one-hot block is a lookup. The position's part,
     plus b, is first worked out for all 64 places (a (64, 4H) table), so it is a lookup too.
     The four lookups are summed `block` rows at a time: the partial sums stay in the CPU
     cache instead of making four passes over a (T, N, 4H) array (2.5x faster at 2 x 256).
     """
+    if feel_x is not None:                                  # a dense (TN, F) @ (F, 4H) product
+        F = feel_x.shape[-1]
+        xa = layer0_projection(Wx[:-F], b, x, V, None, block)
+        xa += (feel_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)
+        return xa
     if x.ndim == 2:                                         # one-hot @ Wx + b = a row lookup:
         if x.size < len(Wx):
             return Wx[x] + b                                # few steps (sampling): b on the rows taken
         return (Wx + b)[x]                                  # many: b on the table, one pass fewer
     T, N = x.shape[:2]
     rows = x.reshape(T * N, 4)                              # (TN, 4) [w, back1, back2, p]
-    places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:]  # (64, 4H) (64, 6) @ (6, 4H)
+    places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
     places += b
     xa = np.empty((T * N, Wx.shape[1]), Wx.dtype)           # (TN, 4H)
     for start in range(0, T * N, block):
@@ -365,16 +391,20 @@ def sum_rows_by_index(rows, values, out):
     return out
 
 
-def layer0_weight_grad(x, da, Wx_shape, V):
+def layer0_weight_grad(x, da, Wx_shape, V, feel_x=None):
     """dWx0 (D, 4H) from da (TN, 4H): the mirror of layer0_projection, block by block."""
     dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
+    if feel_x is not None:
+        F = feel_x.shape[-1]
+        np.matmul(feel_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the feel's product
     if x.ndim == 2:
-        return sum_rows_by_index(x.reshape(-1), da, dWx)
+        sum_rows_by_index(x.reshape(-1), da, dWx[:V])
+        return dWx
     sum_rows_by_index(x[..., 0].reshape(-1), da, dWx[:V])                 # the word
     sum_rows_by_index(x[..., 1].reshape(-1), da, dWx[V:2 * V + 1])        # one bar back
     sum_rows_by_index(x[..., 2].reshape(-1), da, dWx[2 * V + 1:3 * V + 2])  # two bars back
     signs = POSITION_SIGNS[x[..., 3].reshape(-1)].astype(da.dtype)        # (TN, 6)
-    np.matmul(signs.T, da, out=dWx[3 * V + 2:])             # (6, 4H) the position's product
+    np.matmul(signs.T, da, out=dWx[3 * V + 2:3 * V + 8])    # (6, 4H) the position's product
     return dWx
 
 
@@ -384,8 +414,10 @@ def layer0_weight_grad(x, da, Wx_shape, V):
 def init_params(config, rng, dtype=np.float32):
     """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
 
-    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word"};
-    inputs "lookback" widens layer 0's input to input_size(V, "lookback") columns.
+    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word",
+    "feel": False}; inputs "lookback" widens layer 0's input to input_size(V, "lookback")
+    columns; feel adds the feel inputs to it, and the feel head Wf (H + 9, 153), bf (153)
+    (section 3b).
     Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear
     (fan-in H) do; forget_bias is then added to the forget gate's bias (1.0 is a common
     choice that helps early training remember; PyTorch's default is 0).
@@ -395,13 +427,16 @@ def init_params(config, rng, dtype=np.float32):
     uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
     params = {}
     for l in range(L):
-        D = input_size(V, config.get("inputs", "word")) if l == 0 else H
+        D = input_size(V, config.get("inputs", "word"), config.get("feel", False)) if l == 0 else H
         params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
         params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
         params[f"b{l}"] = uniform(4 * H)                    # (4H,)
         params[f"b{l}"][H:2 * H] += config.get("forget_bias", 0.0)
     params["Wy"] = uniform(H, V)                            # (H, V)
     params["by"] = uniform(V)                               # (V,)
+    if config.get("feel", False):
+        params["Wf"] = uniform(H + N_CLASSES, FEEL_OUT)     # (H + 9, 153) the feel head
+        params["bf"] = uniform(FEEL_OUT)                    # (153,)
     return params
 
 
@@ -422,15 +457,15 @@ def make_dropout_masks(config, T, N, rng, dtype=np.float32):
 # What the stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
 # the word ids (or look-back rows) for layer 0, the (dropped-out) h of the layer below
 # for the others; top is the decoder's input (T, N, H).
-ModelCache = collections.namedtuple("ModelCache", "params layer_inputs layer_caches masks top")
+ModelCache = collections.namedtuple("ModelCache", "params layer_inputs feel_x layer_caches masks top")
 
 
-def forward(params, ids, state, masks=None):
+def forward(params, ids, state, masks=None, feel_x=None):
     """Logits for every step of a chunk, and the state to carry to the next chunk.
 
     ids (T, N) word ids, or (T, N, 4) look-back inputs (see lookback_inputs); state =
     (h0, c0), each (L, N, H); masks: None (no dropout, as in evaluation) or one (T, N, H)
-    dropout mask per layer.
+    dropout mask per layer; feel_x: None, or (T, N, F) feel inputs (section 3b).
     Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
     """
     L = state[0].shape[0]
@@ -440,7 +475,7 @@ def forward(params, ids, state, masks=None):
     for l in range(L):
         Wx, b = params[f"Wx{l}"], params[f"b{l}"]
         if l == 0:
-            xa = layer0_projection(Wx, b, x, V)             # (T, N, 4H) row lookups
+            xa = layer0_projection(Wx, b, x, V, feel_x)     # (T, N, 4H) row lookups
         else:
             xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
             xa += b
@@ -453,19 +488,20 @@ def forward(params, ids, state, masks=None):
     H = x.shape[-1]
     logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
     logits += params["by"]                                  # (in place: a fresh array costs page faults)
-    cache = ModelCache(params, layer_inputs, layer_caches, masks, top=x)
+    cache = ModelCache(params, layer_inputs, feel_x, layer_caches, masks, top=x)
     return logits.reshape(T, N, V), (np.stack(hT), np.stack(cT)), cache
 
 
-def backward(dlogits, cache, dstate=None):
+def backward(dlogits, cache, dstate=None, dtop=None):
     """Gradients of every parameter, and of the incoming state, given dloss/dlogits.
 
     dlogits (T, N, V). dstate: None to cut the gradient at the end of the chunk
     (truncated BPTT), or (dhT, dcT) each (L, N, H) flowing back from a later chunk.
+    dtop: None, or (T, N, H), what another head on the top layer (the feel head) sends back.
     Returns grads (dict with the keys of params) and (dh0, dc0) each (L, N, H).
     The cache is consumed: each layer's gates become its da (see lstm_backward).
     """
-    params, layer_inputs, layer_caches, masks, top = cache
+    params, layer_inputs, feel_x, layer_caches, masks, top = cache
     T, N, V = dlogits.shape
     L, H = len(layer_caches), top.shape[-1]
     # the decoder, y = top @ Wy + by
@@ -473,6 +509,8 @@ def backward(dlogits, cache, dstate=None):
     grads = {"Wy": top.reshape(T * N, H).T @ dy,            # (H, V)
              "by": dy.sum(axis=0)}                          # (V,)
     dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) dL/d(top)
+    if dtop is not None:
+        dx += dtop                                          # the top layer feeds both heads
     # the layers, top down: through dropout, the recurrence, then the input projection
     dh0, dc0 = [None] * L, [None] * L
     for l in reversed(range(L)):
@@ -486,33 +524,179 @@ def backward(dlogits, cache, dstate=None):
         if l == 0:
             # for one-hot inputs dWx is a scatter-add: row w of dWx0 is the sum of da over
             # the steps that read word w (and likewise for the look-back blocks)
-            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V)  # (D, 4H)
+            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V, feel_x)  # (D, 4H)
         else:
             grads[f"Wx{l}"] = layer_inputs[l].reshape(T * N, H).T @ da  # (H, 4H)
             dx = (da @ params[f"Wx{l}"].T).reshape(T, N, H)  # (T, N, H) into the layer below
     return grads, (np.stack(dh0), np.stack(dc0))
 
 
-def loss(params, ids, targets, state, masks=None):
+def loss(params, ids, targets, state, masks=None, feel=None):
     """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
 
     ids, targets (T, N). Returns loss, grads, and the final state, which the caller
     carries into the next chunk; its gradient is cut there (numpy keeps no graph).
+    feel: None, or (feel_x, feel_targets): the feel inputs (T, N, F) and the levels of each
+    hit of the next word (T, N, 18). The loss is then the words' and the feel's negative
+    log-likelihood together, per word (section 3b).
     """
-    logits, new_state, cache = forward(params, ids, state, masks)
+    feel_x = None if feel is None else feel[0]
+    logits, new_state, cache = forward(params, ids, state, masks, feel_x)
     value, dlogits = cross_entropy(logits, targets)
-    grads, _ = backward(dlogits, cache)
+    dtop = None
+    if feel is not None:
+        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1])
+        value += nll
+    grads, _ = backward(dlogits, cache, dtop=dtop)
+    if feel is not None:
+        grads.update(feel_grads)
     return value, grads, new_state
+
+
+# ----------------------------------------------------------------------------
+# 3b. Feel: how hard each hit is played and how far off the grid it lands
+#
+# A hit's feel is two levels (encoding.py): its velocity, 0..7, and its offset from the
+# step, in ninths of a step, -4..+4, kept here as 0..8. A word's feel ids are 18 small
+# integers (encoding.to_feel_ids): the velocity level of each of the 9 classes, then the
+# offset level of each, -1 where the class does not play.
+#
+# Input: layer 0 also reads the feel of the word it reads, and with look-back inputs the
+# feel of the word one bar back at the next place, as 18 numbers each: per class, the
+# velocity and the offset scaled to -1..+1, and 0 where the class does not play (the word
+# itself says which classes play). A dense (T, N, F) block of columns after the others.
+#
+# Output: the feel head. The word for step t+1 is chosen first (the word head, Wy); then,
+# knowing it, the feel of each of its hits: the head reads the top layer's output top_t
+# (H) and the 9 bits of the next word, the classes that play in it:
+#
+#     z = [top_t, bits(w_{t+1})] @ Wf + bf                  (M, 153) for M positions
+#     z = [velocity logits of class 0..8, 8 each | offset logits of class 0..8, 9 each]
+#     p(velocity of class k) = softmax(z[8k : 8k + 8]), p(offset of class k) = softmax(...)
+#
+# and its loss is the cross-entropy of the true levels of the hits that occur (teacher
+# forcing: the true next word's bits), summed, and divided by T N like the words' loss,
+# so the training loss is the negative log-likelihood of the words and their feel, per word.
+
+N_CLASSES = 9                                               # drum classes: word id bit 8 - k is class k
+VELOCITY_LEVELS, OFFSET_LEVELS = 8, 9
+FEEL_OUT = N_CLASSES * (VELOCITY_LEVELS + OFFSET_LEVELS)    # 153 logits
+CLASS_SHIFTS = np.arange(N_CLASSES - 1, -1, -1)             # class k is bit 8 - k of a word id
+
+
+def feel_input_size(kind):
+    """Feel columns of layer 0's input: 18 (the word's), or 36 with look-back (and one bar back's)."""
+    return 2 * N_CLASSES * (1 if kind == "word" else 2)
+
+
+def feel_inputs(feel_ids, dtype=np.float32):
+    """Feel ids (..., 18k) -> layer 0's feel inputs (..., 18k): a velocity level v as
+    (v - 3.5) / 3.5 and an offset level o as (o - 4) / 4, each in -1..+1; 0 where no hit."""
+    feel_ids = np.asarray(feel_ids)
+    half = np.tile(np.r_[np.full(N_CLASSES, (VELOCITY_LEVELS - 1) / 2),
+                         np.full(N_CLASSES, (OFFSET_LEVELS - 1) / 2)], feel_ids.shape[-1] // (2 * N_CLASSES))
+    return np.where(feel_ids >= 0, (feel_ids - half) / half, 0).astype(dtype)
+
+
+def word_bits(ids, dtype=np.float32):
+    """Word ids (...) -> (..., 9) the classes that play in each word, 0/1. The word id is the
+    9-bit mask (encoding.VOCAB), so BAR (512 = 2^9) plays none."""
+    return ((np.asarray(ids)[..., None] >> CLASS_SHIFTS) & 1).astype(dtype)
+
+
+def lookback_feel(ids, feel_ids, bar_id):
+    """A song's word ids (S,) and feel ids (S, 18) -> (S, 18): the feel of the word one bar
+    back at the place of w_{t+1} (the source of lookback_inputs' column 1), -1 for none."""
+    src = lookback_sources(ids, bar_id)[0][:, 0]            # (S,)
+    return np.where((src >= 0)[:, None], feel_ids[np.maximum(src, 0)], -1).astype(feel_ids.dtype)
+
+
+def feel_head_forward(top, bits, Wf, bf):
+    """top (M, H), bits (M, 9) -> logits z (M, 153), and a cache for the backward."""
+    H = top.shape[1]
+    z = top @ Wf[:H]                                        # (M, 153) the state's part
+    z += bits @ Wf[H:]                                      # the next word's classes
+    z += bf
+    return z, (top, bits, Wf)
+
+
+def feel_head_backward(dz, cache):
+    """dz (M, 153) -> dWf (H + 9, 153), dbf (153,), dtop (M, H)."""
+    top, bits, Wf = cache
+    H = top.shape[1]
+    dWf = np.concatenate([top.T @ dz, bits.T @ dz])         # (H + 9, 153)
+    return dWf, dz.sum(axis=0), dz @ Wf[:H].T
+
+
+def level_log_softmax(z):
+    """Feel logits (M, 153) -> log-probabilities, each class's velocity block and offset
+    block normalised on its own: (M, 9, 8) and (M, 9, 9)."""
+    M = len(z)
+    out = []
+    for block in (z[:, :N_CLASSES * VELOCITY_LEVELS].reshape(M, N_CLASSES, VELOCITY_LEVELS),
+                  z[:, N_CLASSES * VELOCITY_LEVELS:].reshape(M, N_CLASSES, OFFSET_LEVELS)):
+        block = block - block.max(axis=2, keepdims=True)    # max-subtracted: exp cannot overflow
+        out.append(block - np.log(np.exp(block).sum(axis=2, keepdims=True)))
+    return out
+
+
+def feel_loss(params, top, targets, feel_targets):
+    """The feel head's forward, loss and backward on a chunk.
+
+    top (T, N, H) the top layer's output (after dropout); targets (T, N) the next words;
+    feel_targets (T, N, 18) their hits' levels (-1: no hit, or a song without feel).
+    Only the M positions with a hit to score go through the head.
+    Returns (nll, (velocity nats, offset nats, hits), dtop (T, N, H), {"Wf": .., "bf": ..}):
+    nll is summed over the hits and divided by T N; the figures are sums, for reporting.
+    """
+    T, N, H = top.shape
+    levels = feel_targets.reshape(T * N, 2, N_CLASSES)      # (TN, 2, 9) velocity, offset
+    rows = np.flatnonzero((levels[:, 0] >= 0).any(axis=1))  # (M,) positions with a hit to score
+    z, cache = feel_head_forward(top.reshape(T * N, H)[rows], word_bits(targets.reshape(-1)[rows], top.dtype),
+                                 params["Wf"], params["bf"])
+    logp_v, logp_o = level_log_softmax(z)                   # (M, 9, 8), (M, 9, 9)
+    dz = np.zeros_like(z)
+    dz_v = dz[:, :N_CLASSES * VELOCITY_LEVELS].reshape(len(rows), N_CLASSES, VELOCITY_LEVELS)  # views
+    dz_o = dz[:, N_CLASSES * VELOCITY_LEVELS:].reshape(len(rows), N_CLASSES, OFFSET_LEVELS)
+    sums = []
+    for logp, d, target in ((logp_v, dz_v, levels[rows, 0]), (logp_o, dz_o, levels[rows, 1])):
+        m, k = np.nonzero(target >= 0)                      # every hit: (position, class)
+        t = target[m, k]
+        sums.append(-float(logp[m, k, t].sum()))            # -log p(true level), summed
+        d[m, k] = np.exp(logp[m, k])                        # softmax - one_hot, on the hits only
+        d[m, k, t] -= 1.0
+    dz /= T * N                                             # per word, like the words' loss
+    dWf, dbf, dtop_rows = feel_head_backward(dz, cache)
+    dtop = np.zeros((T * N, H), top.dtype)
+    dtop[rows] = dtop_rows
+    n_hits = int((levels[rows, 0] >= 0).sum())
+    return (sums[0] + sums[1]) / (T * N), (sums[0], sums[1], n_hits), dtop.reshape(T, N, H), {"Wf": dWf, "bf": dbf}
+
+
+def sample_feel(params, top, word, temperature, rng):
+    """The feel of a sampled word: top (1, H) the top layer's output that chose it. Each
+    hit's velocity and offset level drawn from the head at the temperature. Returns the
+    word's feel ids (18,) (int8, -1 where no hit)."""
+    bits = word_bits(np.array([word]), top.dtype)            # (1, 9)
+    z, _ = feel_head_forward(top, bits, params["Wf"], params["bf"])
+    logp_v, logp_o = level_log_softmax(z.astype(np.float64))
+    out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
+    for k in np.flatnonzero(bits[0]):
+        out[k] = sample_word(logp_v[0, k], temperature, rng)
+        out[N_CLASSES + k] = sample_word(logp_o[0, k], temperature, rng)
+    return out
 
 
 # ----------------------------------------------------------------------------
 # 4. Sampling
 
-def step(params, word, state):
+def step(params, word, state, feel_x=None):
     """Advance one stream by one word: logits (V,) for the next word, and the new state.
 
     word: an int id, or a look-back input row [w, back1, back2, p] (LookbackTracker.push);
-    state = (h, c) each (L, 1, H). The same lstm_step_forward as training.
+    state = (h, c) each (L, 1, H); feel_x: None, or the word's feel inputs (F,).
+    The same lstm_step_forward as training. (The top layer's output, which the feel head
+    reads, is the new h[-1].)
     """
     h, c = state
     V = params["Wy"].shape[1]
@@ -523,7 +707,8 @@ def step(params, word, state):
     for l in range(L):
         if l == 0:
             x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
-            a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]  # (1, 4H) row lookups
+            f0 = None if feel_x is None else np.asarray(feel_x, h.dtype).reshape(1, 1, -1)  # (1, 1, F)
+            a = layer0_projection(params["Wx0"], params["b0"], x0, V, f0)[0]  # (1, 4H) row lookups
         else:
             a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
         lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
@@ -554,27 +739,45 @@ def sample_word(logits, temperature, rng, allowed=None):
 
 
 def input_reader(config, bar_id):
-    """A function word id -> layer 0's input for it, for feeding a stream word by word:
-    the id itself, or with look-back inputs a LookbackTracker's row (it keeps the bars)."""
-    if config.get("inputs", "word") == "word":
-        return int
-    return LookbackTracker(bar_id, config["vocab_size"]).push
+    """A function (word id, its feel ids or None) -> (layer 0's input, feel inputs or None),
+    for feeding a stream word by word: the id itself, or with look-back inputs a
+    LookbackTracker's row (it keeps the bars); with feel, the word's feel inputs (zeros for
+    a word without feel) and with look-back the feel one bar back."""
+    kind, feel = config.get("inputs", "word"), config.get("feel", False)
+    tracker = None if kind == "word" else LookbackTracker(bar_id, config["vocab_size"])
+    none = np.full(2 * N_CLASSES, -1, dtype=np.int8)
+
+    def read(word, feel_ids=None):
+        feel_ids = none if feel_ids is None else feel_ids
+        x = int(word) if tracker is None else tracker.push(int(word), feel_ids)
+        if not feel:
+            return x, None
+        if tracker is not None:
+            back = tracker.back_feel()
+            feel_ids = np.concatenate([feel_ids, none if back is None else back])  # (36,)
+        return x, feel_inputs(feel_ids)
+    return read
 
 
 def sample(params, config, primer, n_words, temperature, rng, bar_id=None):
-    """Feed the primer ids, then draw n_words more. Returns the list of new ids.
-    bar_id (the id of BAR) is needed by look-back inputs only."""
+    """Feed the primer ids, then draw n_words more. Returns the list of new ids, and with a
+    feel model the list of their feel ids (else None). bar_id (the id of BAR) is needed by
+    look-back inputs only."""
     read = input_reader(config, bar_id)
     state = zero_state(config, 1, params["Wy"].dtype)
     logits = None
     for word in primer:
-        logits, state = step(params, read(word), state)
-    out = []
+        x, feel_x = read(word)
+        logits, state = step(params, x, state, feel_x)
+    out, feels = [], []
     for _ in range(n_words):
         word = sample_word(logits, temperature, rng)
+        feel_ids = sample_feel(params, state[0][-1], word, temperature, rng) if "Wf" in params else None
         out.append(word)
-        logits, state = step(params, read(word), state)
-    return out
+        feels.append(feel_ids)
+        x, feel_x = read(word, feel_ids)
+        logits, state = step(params, x, state, feel_x)
+    return out, (feels if "Wf" in params else None)
 
 
 # ----------------------------------------------------------------------------
@@ -645,14 +848,17 @@ class CheckpointError(ValueError):
     """A file that is not a usable lstm-drums checkpoint."""
 
 
-def _torch_names(L):
-    """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed)."""
+def _torch_names(L, feel=False):
+    """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed).
+    The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word]."""
     names = {}
     for l in range(L):
         names[f"Wx{l}"] = f"weight_ih_l{l}"                 # (4H, D) in PyTorch
         names[f"Wh{l}"] = f"weight_hh_l{l}"                 # (4H, H)
         names[f"b{l}"] = f"bias_ih_l{l}"                    # (4H,); bias_hh_l{l} stored as zeros
     names["Wy"], names["by"] = "decoder.weight", "decoder.bias"  # (V, H), (V,)
+    if feel:
+        names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9), (153,)
     return names
 
 
@@ -672,7 +878,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
               "config": np.array(json.dumps(config)),
               "vocab": np.array(list(vocab), dtype=str),
               "extra": np.array(json.dumps(extra or {}))}
-    for ours, theirs in _torch_names(config["layers"]).items():
+    for ours, theirs in _torch_names(config["layers"], config.get("feel", False)).items():
         p = params[ours]
         arrays[theirs] = p.T if p.ndim == 2 else p
         if theirs.startswith("bias_ih"):
@@ -799,11 +1005,13 @@ def _read_checkpoint(archive, path, dtype):
         raise CheckpointError(f"{path}: 'extra' is not a JSON object")
     kind = config.get("inputs", "word")                    # checkpoints from before look-back: "word"
     vocab = [str(w) for w in get("vocab", "U", (V,))]
-    shapes = {"Wy": (H, V), "by": (V,)}
+    feel = config.get("feel", False)                        # checkpoints from before feel: none
+    shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES, FEEL_OUT), "bf": (FEEL_OUT,)}
     for l in range(L):
-        shapes.update({f"Wx{l}": (input_size(V, kind) if l == 0 else H, 4 * H), f"Wh{l}": (H, 4 * H), f"b{l}": (4 * H,)})
+        shapes.update({f"Wx{l}": (input_size(V, kind, feel) if l == 0 else H, 4 * H), f"Wh{l}": (H, 4 * H),
+                       f"b{l}": (4 * H,)})
     params = {}
-    for ours, theirs in _torch_names(L).items():
+    for ours, theirs in _torch_names(L, feel).items():
         shape = shapes[ours]
         a = get(theirs, "f", shape[::-1])
         if theirs.startswith("bias_ih"):
@@ -844,6 +1052,8 @@ def _check_config(config, path):
         raise CheckpointError(f"{path}: bad config (dropout {str(dropout)[:30]}, want 0 <= dropout < 1)")
     if type(forget_bias) not in (int, float) or not np.isfinite(forget_bias):
         raise CheckpointError(f"{path}: bad config (forget_bias {str(forget_bias)[:30]})")
+    if config.get("feel", False) not in (True, False):
+        raise CheckpointError(f"{path}: bad config (feel {str(config.get('feel'))[:30]}, want true or false)")
     if config.get("inputs", "word") not in INPUT_KINDS:
         raise CheckpointError(f"{path}: unknown inputs {str(config.get('inputs'))[:30]!r} in config "
                               f"(want one of {', '.join(INPUT_KINDS)})")

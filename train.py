@@ -66,6 +66,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "forget_bias": (1.0, "added to the forget gate's bias at init, so the cells start by remembering"),
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
+    "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
     "batch": (16, "parallel streams, N (fewer if the data is too short)"),
     "seq": (32, "steps per chunk of truncated BPTT, T"),
     "lr": (2e-3, "Adam's step size"),
@@ -84,7 +85,8 @@ HYPERPARAMETERS = {     # name: (default, meaning)
 DEFAULTS = {name: default for name, (default, _) in HYPERPARAMETERS.items()}
 # The seed's model (Choi et al. 2016): 3 x 512 LSTM, dropout 0.2, Adam.
 PRESETS = {
-    "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20, inputs="word"),
+    "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20, inputs="word",
+                         feel=0),
 }
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
@@ -98,26 +100,36 @@ class TrainError(Exception):
 # ----------------------------------------------------------------------------
 # 2. Data
 
+def is_words_file(path):
+    """A words file (.txt), but not the feel file beside one (.feel.txt)."""
+    return path.lower().endswith(".txt") and not path.lower().endswith(".feel.txt")
+
+
 def load_songs(inputs, all_channels=False, log=print, compat=False):
     """MIDI files, folders (recursive) and word files (.txt, one song per line) -> songs.
 
-    Returns a list of (name, words). MIDI files are encoded with encoding.py's default
-    (metre-aware) mode, or with the original's rules if compat; a file that cannot be
-    read is reported and skipped.
+    Returns a list of (name, words, feel): feel is the song's feel ids (S, 18), parallel to
+    its words (encoding.to_feel_ids), or None for a words file without a feel file beside
+    it. MIDI files are encoded with encoding.py's default (metre-aware) mode, or with the
+    original's rules if compat; a file that cannot be read is reported and skipped.
     """
     songs = []
     for item in inputs:
         if not os.path.exists(item):
             raise TrainError(f"{item}: no such file or folder")
         # word files: the item itself, or every .txt below a folder; each line is a song
-        word_files = [item] if item.lower().endswith(".txt") else []
+        word_files = [item] if is_words_file(item) else []
         if os.path.isdir(item):
             for root, _, files in os.walk(item):
-                word_files += sorted(os.path.join(root, f) for f in files if f.lower().endswith(".txt"))
+                word_files += sorted(os.path.join(root, f) for f in files if is_words_file(f))
         for path in word_files:
             lines = encoding.read_corpus(path)              # CodecError (caught by main) on a bad word
-            songs += [(f"{path}:{k + 1}", words) for k, words in enumerate(lines)]
-        if word_files and not os.path.isdir(item):
+            feels = [None] * len(lines)
+            if os.path.exists(encoding.feel_path(path)):    # and its feel, if it has one
+                feels = [encoding.to_feel_ids(words, feel) for words, feel in
+                         zip(lines, encoding.read_feel(encoding.feel_path(path), lines))]
+            songs += [(f"{path}:{k + 1}", words, feel) for k, (words, feel) in enumerate(zip(lines, feels))]
+        if word_files and not os.path.isdir(item) or item.lower().endswith(".feel.txt"):
             continue
         # MIDI files: the item itself, or every .mid below a folder; each file is a song
         midi_files = encoding.find_midi_files([item])
@@ -125,17 +137,21 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
             raise TrainError(f"{item}: no MIDI (.mid) or word (.txt) files")
         for path in midi_files:
             try:
-                bars, _, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
+                bars, feel, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
             except encoding.CodecError as e:
                 log(f"skipped {e}")
                 continue
-            songs.append((path, encoding.bars_to_words(bars)))
+            words = encoding.bars_to_words(bars)
+            songs.append((path, words, encoding.to_feel_ids(words, feel)))
     return songs
 
 
-def model_inputs(ids, kind):
+def model_inputs(ids, kind, feel_ids=None, feel=False):
     """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
     or with kind 'lookback' the rows [w, one bar back, two bars back, place] (S, 4).
+    With feel, the song's feel ids (S, 18) follow as more columns (all -1 for a song
+    without feel), and with look-back the feel ids one bar back (S, 18): (S, 1 + 18) or
+    (S, 4 + 36) (split_columns takes a chunk of them apart).
 
     Computed song by song, so that look-back never reaches into another song. The last
     row predicts the word after the song: in a stream of joined songs, the next song's
@@ -143,10 +159,34 @@ def model_inputs(ids, kind):
     a primer has).
     """
     if kind == "word":
-        return ids
-    rows = M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)  # (S, 4)
-    rows[-1, 1:] = [len(VOCAB), len(VOCAB), 0]                          # a new song starts next
-    return rows
+        rows = ids[:, None].astype(np.int32)                             # (S, 1)
+    else:
+        rows = M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)  # (S, 4)
+        rows[-1, 1:] = [len(VOCAB), len(VOCAB), 0]                       # a new song starts next
+    if not feel:
+        return rows[:, 0] if kind == "word" else rows
+    if feel_ids is None:
+        feel_ids = np.full((len(ids), 2 * M.N_CLASSES), -1, dtype=np.int8)
+    columns = [rows, feel_ids]
+    if kind == "lookback":
+        back = M.lookback_feel(ids, feel_ids, BAR_ID)                   # (S, 18)
+        back[-1] = -1                                                   # (a new song starts next)
+        columns.append(back)
+    return np.concatenate(columns, axis=1).astype(np.int32)             # (S, C)
+
+
+def split_columns(chunk, kind, feel):
+    """A chunk of model_inputs rows, time-major (T+1, N[, C]) -> layer 0's inputs x (T, N[, 4]),
+    the next words y (T, N), and with feel (feel_x (T, N, F), the next words' feel ids
+    (T, N, 18)) for lstm_drums.loss, else None."""
+    if chunk.ndim == 2:                                     # word ids alone
+        return chunk[:-1], chunk[1:], None
+    n_x = 1 if kind == "word" else 4
+    x = chunk[:-1, :, 0] if kind == "word" else chunk[:-1, :, :4]
+    y = chunk[1:, :, 0]
+    if not feel:
+        return x, y, None
+    return x, y, (M.feel_inputs(chunk[:-1, :, n_x:]), chunk[1:, :, n_x:n_x + 2 * M.N_CLASSES])
 
 
 MIN_SONGS_TO_HOLD_OUT = 10   # with fewer songs, the tail of every song is held out instead
@@ -163,14 +203,15 @@ def split_songs(songs, fraction, seed):
         return songs, []
     if len(songs) < MIN_SONGS_TO_HOLD_OUT:
         train_part, valid_part = [], []
-        for name, words in songs:
+        for name, words, feel in songs:
             bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]
             cut = next((b for b in bars_at if b >= (1 - fraction) * len(words)), len(words))
             if cut >= len(words) or cut < 2:
-                train_part.append((name, words))            # too short to split: all of it trains
+                train_part.append((name, words, feel))      # too short to split: all of it trains
             else:
-                train_part.append((name + " (head)", words[:cut]))
-                valid_part.append((name + " (tail)", words[cut:]))
+                part = lambda f, a, b: None if f is None else f[a:b]
+                train_part.append((name + " (head)", words[:cut], part(feel, 0, cut)))
+                valid_part.append((name + " (tail)", words[cut:], part(feel, cut, None)))
         return train_part, valid_part
     n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
     held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
@@ -181,8 +222,8 @@ def split_songs(songs, fraction, seed):
 def epoch_streams(songs_inputs, epoch, N, seed):
     """One epoch's data: the training songs in a seeded order, joined, cut into N streams.
 
-    songs_inputs: per song, model_inputs() of its words, (S,) or (S, 4).
-    Returns an (N, S) or (N, S, 4) array; stream n is the n-th contiguous 1/N of the
+    songs_inputs: per song, model_inputs() of its words, (S,) or (S, C).
+    Returns an (N, S) or (N, S, C) array; stream n is the n-th contiguous 1/N of the
     joined words, so chunk after chunk it reads on through its songs (and the carried
     state stays valid). The order depends only on (seed, epoch), so a resumed run
     rebuilds it exactly.
@@ -193,53 +234,62 @@ def epoch_streams(songs_inputs, epoch, N, seed):
     return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S[, 4])
 
 
-def chunk_at(streams, pos, T):
-    """Chunk number pos of the streams, time-major: inputs x (T, N[, 4]) and the next
-    words y (T, N), the targets."""
-    chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, 4])
-    words = chunk if chunk.ndim == 2 else chunk[..., 0]          # (T+1, N) the word column
-    return chunk[:-1], words[1:]
+def chunk_at(streams, pos, T, kind, feel):
+    """Chunk number pos of the streams, time-major: inputs x (T, N[, 4]), the next words
+    y (T, N), the targets, and the feel (see split_columns) or None."""
+    chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, C])
+    return split_columns(chunk, kind, feel)
 
 
 # ----------------------------------------------------------------------------
 # 3. Evaluation
 
-def score_songs(params, model_args, songs_ids, chunk=256):
+def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None):
     """Score whole songs: each from a zero state, every word after the first predicted
     from the words before it. The songs run side by side as N streams, longest first, and
     a song that has ended drops out: the streams still running are always the first n.
-    (Padding every song to the longest instead cost 8x the work on the Groove validation
-    split, whose songs run from 6 to 2,499 words.)
+    (Padding every song to the longest would cost several times the work on songs of
+    very different lengths.)
 
-    Returns (logp, correct, targets): 1-D arrays over all predicted words, song by song in
-    the order given, with the log-probability (nats, float64) the model gave each target,
-    and whether its argmax hit.
+    Returns (logp, correct, targets, feel): 1-D arrays over all predicted words, song by
+    song in the order given, with the log-probability (nats, float64) the model gave each
+    target, and whether its argmax hit; and for a feel model the feel's negative
+    log-likelihood summed over the predicted hits, {"velocity", "offset", "hits"} (else None).
+    songs_feel: per song its feel ids (S, 18) or None.
     """
     order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
     lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
     N, Tmax = len(order), int(lengths[0])
-    kind = model_args.get("inputs", "word")
-    ids = np.zeros((Tmax, N), dtype=np.int64)                 # (Tmax, N), 0 after a song's end
-    inputs = np.zeros((Tmax, N) + ((4,) if kind == "lookback" else ()), dtype=np.int64)  # (Tmax, N[, 4])
-    for n, k in enumerate(order):
-        ids[:lengths[n], n] = songs_ids[k]
-        inputs[:lengths[n], n] = model_inputs(np.asarray(songs_ids[k]), kind)  # each song's own, no padding
+    kind, feel = model_args.get("inputs", "word"), model_args.get("feel", False)
+    songs_feel = songs_feel or [None] * len(songs_ids)
+    rows = [model_inputs(np.asarray(songs_ids[k]), kind, songs_feel[k], feel) for k in order]  # each its own
+    inputs = np.zeros((Tmax, N) + rows[0].shape[1:], dtype=np.int64)  # (Tmax, N[, C]), padded after the end
+    if feel:
+        inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel
+    for n, r in enumerate(rows):
+        inputs[:lengths[n], n] = r
     h, c = M.zero_state(model_args, N, params["Wy"].dtype)   # (L, N, H) each
     logp = np.zeros((Tmax - 1, N))
     hit = np.zeros((Tmax - 1, N), dtype=bool)
+    feel_sums = np.zeros(3)                                   # velocity nats, offset nats, hits
     for t0 in range(0, Tmax - 1, chunk):
         n = int((lengths - 1 > t0).sum())                     # the songs with a target in this chunk
-        x = inputs[t0:min(t0 + chunk, Tmax - 1), :n]          # (T, n[, 4])
-        y = ids[t0 + 1:t0 + 1 + len(x), :n]                   # (T, n) the next words
-        logits, (h, c), _ = M.forward(params, x, (h[:, :n], c[:, :n]))  # (T, n, V)
+        t1 = min(t0 + chunk, Tmax - 1)
+        x, y, feel_batch = split_columns(inputs[t0:t1 + 1, :n], kind, feel)  # (T, n[, 4]), (T, n)
+        logits, (h, c), cache = M.forward(params, x, (h[:, :n], c[:, :n]), None,
+                                          None if feel_batch is None else feel_batch[0])  # (T, n, V)
         z = logits.astype(np.float64)
         z -= z.max(axis=2, keepdims=True)                      # max-subtracted log-softmax
         lse = np.log(np.exp(z).sum(axis=2))                    # (T, n)
-        logp[t0:t0 + len(x), :n] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
-        hit[t0:t0 + len(x), :n] = logits.argmax(axis=2) == y
+        logp[t0:t1, :n] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
+        hit[t0:t1, :n] = logits.argmax(axis=2) == y
+        if feel_batch is not None:
+            feel_sums += M.feel_loss(params, cache.top, y, feel_batch[1])[1]
     back = np.argsort(order)                                   # the songs' given order
     valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T[back]  # (N, Tmax-1) real targets
-    return logp.T[back][valid], hit.T[back][valid], ids[1:].T[back][valid]
+    ids = inputs[1:, :, 0] if inputs.ndim == 3 else inputs[1:]
+    feel_result = dict(zip(("velocity", "offset", "hits"), feel_sums.tolist())) if feel else None
+    return logp.T[back][valid], hit.T[back][valid], ids.T[back][valid], feel_result
 
 
 def metrics(logp, correct, targets):
@@ -251,6 +301,13 @@ def metrics(logp, correct, targets):
             "event_accuracy": round(float(correct[event].mean()) if event.any() else 0.0, 4),
             "no_event_accuracy": round(float(correct[~event].mean()) if (~event).any() else 0.0, 4),
             "words": int(len(targets))}
+
+
+def feel_metrics(feel):
+    """Nats per hit for the velocity and the offset, from score_songs' feel sums."""
+    n = max(feel["hits"], 1)
+    return {"velocity_nats_per_hit": round(feel["velocity"] / n, 4),
+            "offset_nats_per_hit": round(feel["offset"] / n, 4), "hits": int(feel["hits"])}
 
 
 def baselines(songs_ids, unigram_counts, repeat_rate):
@@ -299,6 +356,45 @@ def repeat_rate_of(songs_ids):
     return (same + 1) / (total + 2)
 
 
+def song_hits(ids, feel_ids):
+    """Every hit of a song that a model predicts (not the first word's), as arrays over the
+    hits: class k, place in the bar, velocity and offset level, and the velocity and offset
+    level of the same drum at the same place one bar back (-1 where it did not play)."""
+    src, p = M.lookback_sources(ids, BAR_ID)                   # row t: the place of w_{t+1}, its look-back
+    j, k = np.nonzero(feel_ids[1:, :M.N_CLASSES] >= 0)         # word j + 1 plays class k
+    back = src[j, 0]                                           # (hits,) index one bar back, or -1
+    back_levels = np.where((back >= 0)[:, None], feel_ids[np.maximum(back, 0)], -1)  # (hits, 18)
+    nine = M.N_CLASSES
+    return {"k": k, "place": np.minimum(p[j], M.MAX_POSITION),
+            "velocity": feel_ids[j + 1, k], "offset": feel_ids[j + 1, nine + k],
+            "back_velocity": back_levels[np.arange(len(k)), k], "back_offset": back_levels[np.arange(len(k)), nine + k]}
+
+
+def feel_baselines(train_hits, valid_hits):
+    """Two simple predictors of each hit's velocity and offset level, in nats per hit on the
+    validation hits: 'histogram', the (class, place in bar) histogram of the training hits,
+    add-one smoothed; and 'one bar back', the level the same drum played at the same place
+    one bar back with the training hits' rate r of such repeats, else the histogram:
+    p = r [level == back] + (1 - r) histogram. Returns {name: (velocity, offset)}."""
+    cat = lambda hits, key: np.concatenate([h[key] for h in hits])
+    k, place = cat(train_hits, "k"), cat(train_hits, "place")
+    vk, vplace = cat(valid_hits, "k"), cat(valid_hits, "place")
+    result = {"histogram": [], "one bar back": []}
+    for what, levels in (("velocity", M.VELOCITY_LEVELS), ("offset", M.OFFSET_LEVELS)):
+        counts = np.ones((M.N_CLASSES, M.MAX_POSITION + 1, levels))          # add-one
+        np.add.at(counts, (k, place, cat(train_hits, what)), 1)
+        hist = counts / counts.sum(axis=2, keepdims=True)                    # (9, 64, levels)
+        level, back = cat(valid_hits, what), cat(valid_hits, "back_" + what)
+        p_hist = hist[vk, vplace, level]
+        train_back, train_level = cat(train_hits, "back_" + what), cat(train_hits, what)
+        have = train_back >= 0
+        r = (int((train_level[have] == train_back[have]).sum()) + 1) / (int(have.sum()) + 2)
+        p_back = np.where(back >= 0, r * (level == back) + (1 - r) * p_hist, p_hist)
+        result["histogram"].append(-float(np.log(p_hist).mean()) if len(level) else float("nan"))
+        result["one bar back"].append(-float(np.log(p_back).mean()) if len(level) else float("nan"))
+    return {name: tuple(v) for name, v in result.items()}
+
+
 def load_run_checkpoint(path):
     """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
     return M.load_checkpoint(path, vocab=VOCAB)
@@ -307,10 +403,13 @@ def load_run_checkpoint(path):
 def evaluate_checkpoint(path, songs, log=print):
     """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
     ck = load_run_checkpoint(path)
-    songs_ids = [to_ids(w) for _, w in songs if len(w) >= 2]
-    if not songs_ids:
+    songs = [s for s in songs if len(s[1]) >= 2]
+    if not songs:
         raise TrainError("no song with two or more words to score")
-    result = metrics(*score_songs(ck["params"], ck["config"], songs_ids))
+    songs_ids = [to_ids(w) for _, w, _ in songs]
+    logp, correct, targets, feel = score_songs(ck["params"], ck["config"], songs_ids,
+                                               songs_feel=[f for _, _, f in songs])
+    result = metrics(logp, correct, targets)
     corpus = ck["extra"].get("corpus") or {}
     counts = corpus.get("unigram", np.ones(len(VOCAB)))
     base = baselines(songs_ids, counts, corpus.get("repeat_rate", 0.5))
@@ -320,6 +419,10 @@ def evaluate_checkpoint(path, songs, log=print):
         f"silence {result['no_event_accuracy']:.3f})")
     for name, (nats, acc) in base.items():
         log(f"  {name:<22} {nats:.4f} nats/word, perplexity {math.exp(nats):.2f}, accuracy {acc:.3f}")
+    if feel is not None and feel["hits"]:
+        result.update(feel_metrics(feel))
+        log(f"  feel of {int(feel['hits'])} hits, nats/hit: model velocity {result['velocity_nats_per_hit']:.4f}, "
+            f"offset {result['offset_nats_per_hit']:.4f}")
     return result
 
 
@@ -335,14 +438,16 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
     """
     if not (config["steps"] or config["epochs"] or config["minutes"]):
         raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
-    train_ids = [to_ids(w) for _, w in train_songs]
-    valid_ids = [to_ids(w) for _, w in valid_songs if len(w) >= 2]
+    train_ids = [to_ids(w) for _, w, _ in train_songs]
+    valid_songs = [s for s in valid_songs if len(s[1]) >= 2]
+    valid_ids = [to_ids(w) for _, w, _ in valid_songs]
     with run_folder(out):
         run = start_run(config, train_ids, resume, log)
         if resume:
             run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
         # what the model reads, song by song, and the epoch's order of songs as N streams
-        run.train_inputs = [model_inputs(s, run.model_args.get("inputs", "word")) for s in train_ids]
+        kind, feel = run.model_args.get("inputs", "word"), run.model_args.get("feel", False)
+        run.train_inputs = [model_inputs(ids, kind, f, feel) for ids, (_, _, f) in zip(train_ids, train_songs)]
         run.streams = epoch_streams(run.train_inputs, run.epoch, run.N, config["seed"])
         run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
         if run.chunks_per_epoch < 1:
@@ -351,10 +456,17 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         # the training corpus, kept in every checkpoint (generate.py compares its tracks with it),
         # and the two baselines the validation figures are judged by
         counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
-        run.corpus = {"stats": song_stats([w for _, w in train_songs]), "unigram": counts.tolist(),
+        run.corpus = {"stats": song_stats([w for _, w, _ in train_songs]), "unigram": counts.tolist(),
                       "repeat_rate": repeat_rate_of(train_ids)}
-        run.valid_ids = valid_ids
+        run.valid_ids, run.valid_feel = valid_ids, [f for _, _, f in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
+        if feel:                                            # the feel's figures and baselines too
+            with_feel = [(w, f) for _, w, f in train_songs if f is not None]
+            run.corpus["feel_stats"] = encoding.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
+            valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
+            if valid_hits:
+                train_hits = [song_hits(to_ids(w), f) for w, f in with_feel]
+                run.feel_baselines = feel_baselines(train_hits, valid_hits)
         describe(run, train_songs, valid_songs, train_ids, counts, log)
         return train_loop(run, out, log)
 
@@ -376,10 +488,11 @@ def train_loop(run, out, log):
                 continue
             # forward, backward, clip, update
             t0 = time.perf_counter()
-            x, y = chunk_at(run.streams, run.pos, run.T)    # (T, N[, 4]) inputs, (T, N) next words
+            x, y, feel = chunk_at(run.streams, run.pos, run.T, run.model_args.get("inputs", "word"),
+                                  run.model_args.get("feel", False))  # (T, N[, 4]) inputs, (T, N) next words
             masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
             loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
-                                                    config["clip"], run.schedule.lr)
+                                                    config["clip"], run.schedule.lr, feel)
             run.step, run.pos = run.step + 1, run.pos + 1
             train_time += time.perf_counter() - t0
             if not math.isfinite(loss_value):
@@ -423,11 +536,12 @@ def train_loop(run, out, log):
             "interrupted": bool(interrupted)}
 
 
-def train_step(params, opt, x, y, lstm_state, masks, clip, lr):
+def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None):
     """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
+    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss).
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks)
+        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel)
     M.clip_grads(grads, clip)
     M.adam_step(params, grads, opt, lr=lr)
     return value, lstm_state
@@ -476,7 +590,9 @@ class Run:
         self.chunks_per_epoch = None
         self.corpus = None                                  # the training corpus's statistics
         self.valid_ids = None                               # the validation songs' word ids
+        self.valid_feel = None                              # ... and their feel ids (or None each)
         self.baselines = None                               # {name: (nats/word, accuracy)} on them
+        self.feel_baselines = None                          # {name: (velocity, offset) nats/hit} on them
 
     def next_epoch(self):
         self.epoch, self.pos = self.epoch + 1, 0
@@ -504,7 +620,8 @@ def start_run(config, train_ids, resume, log):
     """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was."""
     N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
     model_args = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
-                  "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"]}
+                  "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
+                  "feel": bool(config["feel"])}
     check_memory(model_args, N, T)
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
@@ -540,13 +657,21 @@ def evaluate(run, log):
     if not run.valid_ids:
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        val = metrics(*score_songs(run.params, run.model_args, run.valid_ids))
+        logp, correct, targets, feel = score_songs(run.params, run.model_args, run.valid_ids,
+                                                   songs_feel=run.valid_feel)
+    val = metrics(logp, correct, targets)
     if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
         raise diverged(run, f"validation {val['nats_per_word']:g} nats/word, ")
     log(f"step {run.step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
         f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
         f"silence {val['no_event_accuracy']:.3f}); "
         + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
+    if feel is not None and feel["hits"]:
+        val.update(feel_metrics(feel))
+        base = run.feel_baselines or {}
+        log(f"step {run.step}: feel {val['velocity_nats_per_hit']:.4f} nats/hit velocity, "
+            f"{val['offset_nats_per_hit']:.4f} offset, on {val['hits']} hits"
+            + "".join(f"; {name} {v:.4f}, {o:.4f}" for name, (v, o) in base.items()))
     log(preview(run.params, run.model_args, run.config["seed"], run.step))
     return val
 
@@ -608,13 +733,18 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
         f"{plural(len(valid_songs), 'validation song')} ({sum(map(len, run.valid_ids))} words), "
         f"vocabulary {len(VOCAB)} words ({int((counts > 0).sum())} used in training)")
     if valid_songs:
-        names = [os.path.basename(name) for name, _ in valid_songs]
+        names = [os.path.basename(name) for name, _, _ in valid_songs]
         log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
     if run.baselines:
         log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items())
             + " nats/word (the model should go below both)")
+    if run.feel_baselines:
+        log("feel baselines on the validation hits (velocity, offset nats/hit): " + "; ".join(
+            f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
+            + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
     args = run.model_args
-    log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs, "
+    log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs"
+        f"{' and feel (inputs and head)' if args.get('feel') else ''}, "
         f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
         f"{run.N * run.T} words/step, {run.chunks_per_epoch} steps/epoch")
     log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
@@ -643,7 +773,7 @@ def format_duration(seconds):
 def preview(params, model_args, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids = M.sample(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
+    ids, _ = M.sample(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
     words = [VOCAB[i] for i in ids]
     words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
     if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
@@ -695,7 +825,7 @@ def check_memory(model_args, N, T):
     estimate: the weights four times (weights, gradients, Adam's two moments), and per step
     of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
     V, H, L = model_args["vocab_size"], model_args["hidden"], model_args["layers"]
-    D0 = M.input_size(V, model_args.get("inputs", "word"))
+    D0 = M.input_size(V, model_args.get("inputs", "word"), model_args.get("feel", False))
     n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
     need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
     if have is not None and need > have:
@@ -836,7 +966,8 @@ def make_config(args):
               ("clip", config["clip"] >= 0), ("epochs", config["epochs"] >= 0), ("steps", config["steps"] >= 0),
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
-              ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in M.INPUT_KINDS)]
+              ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in M.INPUT_KINDS),
+              ("feel", config["feel"] in (0, 1))]
     for name, ok in checks:
         if not ok:
             raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")
@@ -874,9 +1005,10 @@ def run_config(args):
     if not args.resume:
         return make_config(args)
     saved = load_run_checkpoint(args.resume)["extra"].get("train_config")
-    if not isinstance(saved, dict) or not set(DEFAULTS) - {"inputs"} <= set(saved) <= set(DEFAULTS):
+    if not isinstance(saved, dict) or not set(DEFAULTS) - {"inputs", "feel"} <= set(saved) <= set(DEFAULTS):
         raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
     saved.setdefault("inputs", "word")                      # a run from before look-back inputs
+    saved.setdefault("feel", 0)                             # ... or before feel
     given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
              if getattr(args, k) is not None}
     return dict(saved, **given)
@@ -896,6 +1028,9 @@ def train_main(args, log):
         train_songs, valid_songs = songs, load_songs(args.valid, args.all_channels, log, args.compat)
     else:
         train_songs, valid_songs = split_songs(songs, config["valid_fraction"], config["seed"])
+    if config["feel"] and not args.resume and all(f is None for _, _, f in train_songs):
+        log("note: no training song has feel (words files without a .feel.txt): training the words alone")
+        config["feel"] = 0
     log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
         "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
         f"chosen by train.py: 2 for a model of {BIG_MODEL_HIDDEN}+ hidden units on an idle machine, else 1; "

@@ -33,7 +33,7 @@ def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16):
     tracks = []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(diversity * 1000))])
-        ids = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
+        ids, _ = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
                                    diversity, rng, bar_steps)
         tracks.append([encoding.VOCAB[i] for i in ids])
     return tracks

@@ -3,7 +3,11 @@
 These few songs are the default training data of train.py: small enough to
 learn in a minute, varied enough to hear the model pick a style. Every groove
 below is written by hand as a drum tab (see encoding.bars_to_tab): one row per
-drum, one column per 16th note, `x` a hit, `-` a rest.
+drum, one column per 16th note, `-` a rest and a hit played as a drummer would:
+`X` an accent, `x` a normal hit, `o` a ghost note (velocity levels 7, 5 and 2 of
+encoding.py's 8). Each song also has a timing: most sit on the grid, the rock beat's
+snare is laid back (a ninth of a step late) and the half-time groove swings its
+16th notes (every second 16th a third of a step late, as triplets).
 
     python data/make_demo.py        # rewrites data/demo/ (byte-identical each run)
 """
@@ -17,93 +21,106 @@ import encoding  # noqa: E402
 # Grooves (one bar each) and fills
 
 ROCK = """
-HH |x-x-x-x-x-x-x-x-|
-SD |----x-------x---|
+HH |X-x-X-x-X-x-X-x-|
+SD |----X------oX---|
 BD |x-------x-x-----|
 """
 ROCK_B = """
 OH |--------------x-|
-HH |x-x-x-x-x-x-x---|
-SD |----x-------x---|
+HH |X-x-X-x-X-x-X---|
+SD |----X--o----X--o|
 BD |x-x-----x-x-----|
 """
 DOUBLE_KICK = """
-CR |x---x---x---x---|
-SD |----x-------x---|
-BD |xxxxxxxxxxxxxxxx|
+CR |X---x---X---x---|
+SD |----X-------X---|
+BD |XxxxXxxxXxxxXxxx|
 """
 DOUBLE_KICK_RIDE = """
-RD |x-x-x-x-x-x-x-x-|
-SD |----x-------x---|
-BD |xxxxxxxxxxxxxxxx|
+RD |X-x-X-x-X-x-X-x-|
+SD |----X-------X---|
+BD |XxxxXxxxXxxxXxxx|
 """
 SKANK = """
-HH |x-x-x-x-x-x-x-x-|
-SD |--x---x---x---x-|
+HH |X-x-X-x-X-x-X-x-|
+SD |--X---X---X---X-|
 BD |x---x---x---x---|
 """
 SKANK_CRASH = """
-CR |x---x---x---x---|
-SD |--x---x---x---x-|
+CR |X---X---X---X---|
+SD |--X---X---X---X-|
 BD |x---x---x---x---|
 """
 HALF_TIME = """
-HH |x-x-x-x-x-x-x-x-|
-SD |--------x-------|
+HH |XoxoXoxoXoxoXoxo|
+SD |---o----X--o----|
 BD |x-----x---x-----|
 """
 HALF_TIME_RIDE = """
-RD |x-x-x-x-x-x-x-x-|
-SD |--------x-------|
+RD |X-x-X-x-X-x-X-x-|
+SD |-o-o----X-o--o--|
 BD |x-----x---x--x--|
 """
 SEVEN_EIGHT = """
-HH |x-x-x-x-x-x-x-|
-SD |----x-----x---|
+HH |X-x-x-X-x-X-x-|
+SD |----X-----X---|
 BD |x-x-----x-x---|
 """
 WALTZ = """
-RD |x---x---x---|
-SD |----x---x---|
+RD |X---x---x---|
+SD |----o---o---|
 BD |x-----------|
 """
 
 FILL_TOMS = """
-SD |xxxx------------|
-MT |----xx-x--------|
-LT |--------xx-x----|
-FT |------------xxx-|
+SD |Xxxx------------|
+MT |----Xx-x--------|
+LT |--------Xx-x----|
+FT |------------XxX-|
 BD |x-----------x---|
 """
 FILL_SNARE = """
-SD |----x---xxxxxxxx|
-HH |x-x-x-x---------|
+SD |----X---oxxxXxxX|
+HH |X-x-X-x---------|
 BD |x-------x---x---|
 """
 FILL_SEVEN = """
-SD |xx-xx---------|
-MT |------xx------|
-FT |--------xx-xx-|
+SD |Xx-Xx---------|
+MT |------Xx------|
+FT |--------Xx-Xx-|
 BD |x-----------x-|
 """
 FILL_WALTZ = """
-SD |--xx--------|
-LT |------xx----|
-FT |--------xxx-|
+SD |--Xx--------|
+LT |------Xx----|
+FT |--------XxX-|
 BD |x-----------|
 """
 
 
+LEVELS = {"X": 7, "x": 5, "o": 2}   # velocity level of an accent, a hit, a ghost note
+
+
 def bar(tab):
-    (only,) = encoding.tab_to_bars(tab)
-    return only
+    """A one-bar tab -> the bar as steps, each a dict {class: velocity level}."""
+    steps = None
+    for line in tab.strip().splitlines():
+        label, _, cells = line.strip().partition(" ")
+        cells = cells.strip().strip("|")
+        steps = steps or [{} for _ in cells]
+        k = encoding.TAB_LABELS.index(label)
+        for step, cell in zip(steps, cells):
+            if cell in LEVELS:
+                step[k] = LEVELS[cell]
+    return steps
 
 
 def crash_on_the_one(steps):
-    """The same bar with a crash and a kick on its first step (a new section starts)."""
-    crash_kick = encoding.class_bit(8) | encoding.class_bit(0)
-    hats = encoding.class_bit(2) | encoding.class_bit(7)  # the crash replaces hi-hat or ride
-    return [(steps[0] & ~hats) | crash_kick] + steps[1:]
+    """The same bar with an accented crash and kick on its first step (a new section starts);
+    the crash replaces the hi-hat or ride there."""
+    first = {k: v for k, v in steps[0].items() if k not in (2, 7)}
+    first.update({0: 7, 8: 7})
+    return [first] + steps[1:]
 
 
 def phrase(groove, fill, n_bars, alternate=None):
@@ -114,16 +131,36 @@ def phrase(groove, fill, n_bars, alternate=None):
     return bars
 
 
+def on_the_grid(place, k):
+    return 0
+
+
+def laid_back_snare(place, k):
+    return 1 if k == 1 else 0        # the snare a ninth of a step late
+
+
+def swung_16ths(place, k):
+    return 3 if place % 2 else 0     # every second 16th a third of a step late: triplets
+
+
+def song(bars, timing):
+    """Bars of {class: level} steps -> (bars of masks, feel) for encoding.bars_to_midi."""
+    masks = [[sum(encoding.class_bit(k) for k in step) for step in b] for b in bars]
+    feel = [[tuple((step[k], timing(place, k)) for k in sorted(step)) for place, step in enumerate(b)]
+            for b in bars]
+    return masks, feel
+
+
 # (file name, tempo in bpm, bars)
 SONGS = [
-    ("rock_8ths", 112, phrase(ROCK, FILL_SNARE, 8, ROCK_B) * 2 + phrase(ROCK, FILL_TOMS, 8)),
-    ("double_kick_metal", 170, phrase(DOUBLE_KICK, FILL_TOMS, 8)
+    ("rock_8ths", 112, laid_back_snare, phrase(ROCK, FILL_SNARE, 8, ROCK_B) * 2 + phrase(ROCK, FILL_TOMS, 8)),
+    ("double_kick_metal", 170, on_the_grid, phrase(DOUBLE_KICK, FILL_TOMS, 8)
      + phrase(DOUBLE_KICK_RIDE, FILL_SNARE, 8) + phrase(DOUBLE_KICK, FILL_TOMS, 8)),
-    ("thrash_skank", 210, phrase(SKANK, FILL_SNARE, 8) + phrase(SKANK_CRASH, FILL_TOMS, 8)
+    ("thrash_skank", 210, on_the_grid, phrase(SKANK, FILL_SNARE, 8) + phrase(SKANK_CRASH, FILL_TOMS, 8)
      + phrase(SKANK, FILL_TOMS, 8)),
-    ("half_time", 90, phrase(HALF_TIME, FILL_TOMS, 8) + phrase(HALF_TIME_RIDE, FILL_SNARE, 8)),
-    ("seven_eight", 150, phrase(SEVEN_EIGHT, FILL_SEVEN, 4) * 4),
-    ("waltz_3_4", 120, phrase(WALTZ, FILL_WALTZ, 8) * 2),
+    ("half_time", 90, swung_16ths, phrase(HALF_TIME, FILL_TOMS, 8) + phrase(HALF_TIME_RIDE, FILL_SNARE, 8)),
+    ("seven_eight", 150, on_the_grid, phrase(SEVEN_EIGHT, FILL_SEVEN, 4) * 4),
+    ("waltz_3_4", 120, on_the_grid, phrase(WALTZ, FILL_WALTZ, 8) * 2),
 ]
 
 
@@ -131,9 +168,10 @@ def main():
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo")
     os.makedirs(folder, exist_ok=True)
     total = 0
-    for name, bpm, bars in SONGS:
+    for name, bpm, timing, steps in SONGS:
         path = os.path.join(folder, name + ".mid")
-        encoding.write_atomic(path, encoding.midi_to_bytes(encoding.bars_to_midi(bars, bpm=bpm)))
+        bars, feel = song(steps, timing)
+        encoding.write_atomic(path, encoding.midi_to_bytes(encoding.bars_to_midi(bars, bpm=bpm, feel=feel)))
         print(f"{path}: {len(bars)} bars at {bpm} bpm")
         total += len(bars)
     print(f"{len(SONGS)} songs, {total} bars")

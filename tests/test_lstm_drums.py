@@ -89,6 +89,54 @@ def test_gradients_match_centred_differences(dropout, inputs):
         assert scaled_error(num, dstate[k]) < 1e-6, f"d{which}: backward disagrees with centred differences"
 
 
+def random_feel(rng, inputs):
+    """Feel inputs (T, N, F) from random feel ids, and the next words' hit levels (T, N, 18),
+    -1 (no hit) at about half the places."""
+    ids = lambda: np.where(rng.random((T, N, 18)) < 0.5, -1,
+                           np.concatenate([rng.integers(0, 8, (T, N, 9)), rng.integers(0, 9, (T, N, 9))], axis=2))
+    feel_ids = np.concatenate([ids() for _ in range(1 if inputs == "word" else 2)], axis=2)
+    targets = ids()
+    targets[..., 9:] = np.where(targets[..., :9] >= 0, np.maximum(targets[..., 9:], 0), -1)  # both or neither
+    return M.feel_inputs(feel_ids, np.float64), targets
+
+
+@pytest.mark.parametrize("inputs", ["word", "lookback"])
+@pytest.mark.parametrize("dropout", [0.0, 0.4], ids=["no-dropout", "fixed-dropout-mask"])
+def test_feel_gradients_match_centred_differences(dropout, inputs):
+    rng = np.random.default_rng(18)
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 0.5,
+              "inputs": inputs, "feel": True}
+    params = M.init_params(config, rng, np.float64)
+    assert params["Wf"].shape == (H + 9, 153) and params["bf"].shape == (153,)
+    assert params["Wx0"].shape[0] == M.input_size(V, inputs) + (18 if inputs == "word" else 36)
+    state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
+    x, targets = random_inputs(rng, inputs), rng.integers(0, V, (T, N))
+    feel = random_feel(rng, inputs)
+    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
+    _, grads, _ = M.loss(params, x, targets, state, masks, feel)
+    f = lambda: M.loss(params, x, targets, state, masks, feel)[0]
+    for name in params:
+        num = numerical_gradient(f, params[name])
+        # we see ~1e-9; a wrong step (say, the head's gradient not reaching the top layer) gives ~1e-1
+        assert scaled_error(num, grads[name]) < 1e-6, f"{name}: backward disagrees with centred differences"
+
+
+def test_feel_loss_by_hand():
+    # a head that knows nothing (Wf = 0, bf = 0) gives every level the same probability:
+    # each hit costs ln 8 for its velocity and ln 9 for its offset
+    rng = np.random.default_rng(0)
+    params = {"Wf": np.zeros((H + 9, 153)), "bf": np.zeros(153)}
+    top = rng.normal(size=(T, N, H))
+    targets = np.full((T, N), 0b100000001)                  # kick and crash play in every next word
+    levels = np.full((T, N, 18), -1)
+    levels[0, 0, [0, 8, 9, 17]] = [7, 2, 4, 0]              # one position scored: kick 7/on grid, crash 2/-4
+    nll, (vel, off, hits), dtop, _ = M.feel_loss(params, top, targets, levels)
+    assert hits == 2
+    assert np.isclose(vel, 2 * np.log(8)) and np.isclose(off, 2 * np.log(9))
+    assert np.isclose(nll, (vel + off) / (T * N))           # per word, like the words' loss
+    assert not dtop.any()                                    # Wf = 0: nothing flows back to the top
+
+
 def test_truncated_bptt_cuts_the_state_gradient():
     params, state, chunks, masks = tiny_model(1, 0.0)
     ids, targets = chunks[0]
@@ -266,8 +314,8 @@ def test_learns_a_repeating_drum_pattern():
 def test_sampling_is_seeded_and_zero_temperature_is_argmax():
     config = {"vocab_size": V, "hidden": 8, "layers": 2}
     params = M.init_params(config, np.random.default_rng(3))
-    a = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
-    b = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    a, _ = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    b, _ = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
     assert a == b and len(a) == 30 and all(0 <= w < V for w in a)
     logits = np.array([0.1, 2.0, -1.0, 1.999])
     rng = np.random.default_rng(0)

@@ -55,7 +55,7 @@ def test_vocabulary_is_fixed_and_ordered():
 
 
 def test_validation_holds_out_whole_songs_seeded():
-    songs = [(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"]) for k in range(20)]
+    songs = [(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"], None) for k in range(20)]
     tr, va = train.split_songs(songs, 0.1, seed=5)
     assert len(va) == 2 and len(tr) == 18                      # round(0.1 * 20) whole songs
     assert sorted(tr + va) == sorted(songs)                    # nothing split or lost
@@ -65,10 +65,12 @@ def test_validation_holds_out_whole_songs_seeded():
 
 def test_a_single_song_is_split_at_a_bar_line():
     words = groove(20)                                         # 20 bars of 17 words
-    (name, head), = train.split_songs([("one", words)], 0.1, seed=0)[0]
-    (_, tail), = train.split_songs([("one", words)], 0.1, seed=0)[1]
+    feel = np.arange(len(words))[:, None] * np.ones(18, int)   # a feel that says which word it belongs to
+    (name, head, head_feel), = train.split_songs([("one", words, feel)], 0.1, seed=0)[0]
+    (_, tail, tail_feel), = train.split_songs([("one", words, feel)], 0.1, seed=0)[1]
     assert head + tail == words and head[-1] == "BAR"
     assert len(tail) == 2 * 17                                 # the last 10% of 20 bars
+    np.testing.assert_array_equal(np.concatenate([head_feel, tail_feel]), feel)  # cut with the words
 
 
 def test_song_stats_by_hand():
@@ -134,25 +136,68 @@ def test_lookback_streams_start_each_song_afresh():
     rows = [train.model_inputs(s, "lookback") for s in (a, b)]
     none = len(encoding.VOCAB)
     np.testing.assert_array_equal(rows[0][-1], [encoding.BAR_ID, none, none, 0])
-    start = M.input_reader({"inputs": "lookback", "vocab_size": none}, encoding.BAR_ID)(encoding.BAR_ID)
+    start, _ = M.input_reader({"inputs": "lookback", "vocab_size": none}, encoding.BAR_ID)(encoding.BAR_ID)
     np.testing.assert_array_equal(rows[0][-1], start)
     np.testing.assert_array_equal(rows[0][:-1], M.lookback_inputs(a, encoding.BAR_ID, none)[:-1])
     streams = train.epoch_streams(rows, 0, 1, seed=0)             # (1, S, 4), in a seeded order
     assert streams.shape == (1, len(a) + len(b), 4)
+    # with feel: the word's feel ids, then the feel one bar back, which is none on that last row
+    feel = np.arange(len(a))[:, None] % 8 * np.ones(18, np.int8)
+    feel[a == encoding.BAR_ID] = -1                               # a BAR has no feel
+    with_feel = train.model_inputs(a, "lookback", feel, feel=True)  # (S, 4 + 18 + 18)
+    assert with_feel.shape == (len(a), 40)
+    np.testing.assert_array_equal(with_feel[:, :4], rows[0])
+    np.testing.assert_array_equal(with_feel[:, 4:22], feel)
+    assert (with_feel[-1, 22:] == -1).all()
+    src = M.lookback_sources(a, encoding.BAR_ID)[0][20, 0]       # row 20 looks one bar back to ...
+    assert src == 20 + 1 - 17 and (with_feel[20, 22:] == feel[src]).all()  # ... the word 17 before the next
+    start_feel = M.input_reader({"inputs": "lookback", "vocab_size": none, "feel": True},
+                                encoding.BAR_ID)(encoding.BAR_ID)[1]
+    np.testing.assert_array_equal(M.feel_inputs(with_feel[-1, 4:]), start_feel)  # all zeros: no feel
 
 
 def test_score_songs_matches_step_by_step_sampling_logits():
     config = {"vocab_size": 513, "hidden": 8, "layers": 2}
     params = M.init_params(config, np.random.default_rng(0))
     songs = [encoding.to_ids(groove(2)), encoding.to_ids(groove(1))]  # different lengths: padding
-    logp, hit, targets = train.score_songs(params, config, songs, chunk=5)
-    assert len(logp) == len(targets) == 33 + 16
+    logp, hit, targets, feel = train.score_songs(params, config, songs, chunk=5)
+    assert len(logp) == len(targets) == 33 + 16 and feel is None
     state, expect = M.zero_state(config, 1), []
     for t, w in enumerate(songs[1][:-1]):                      # the second song, from a zero state
         logits, state = M.step(params, int(w), state)
         z = logits.astype(np.float64)
         expect.append(z[songs[1][t + 1]] - np.log(np.exp(z - z.max()).sum()) - z.max())
     np.testing.assert_allclose(logp[33:], expect, rtol=1e-5)
+
+
+def test_score_songs_feel_matches_step_by_step():
+    """The feel's figures of whole-song scoring equal the head's log-probabilities taken
+    word by word, as generation feeds the model (look-back feel included)."""
+    config = {"vocab_size": 513, "hidden": 8, "layers": 2, "inputs": "lookback", "feel": True}
+    params = M.init_params(config, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    songs, feels = [], []
+    for n_bars in (3, 1):
+        words = groove(n_bars)
+        bars = encoding.words_to_bars(words)
+        feel = [[tuple((int(rng.integers(8)), int(rng.integers(-4, 5))) for _ in range(bin(m).count("1")))
+                 for m in bar] for bar in bars]
+        songs.append(encoding.to_ids(words))
+        feels.append(encoding.to_feel_ids(words, feel))
+    _, _, _, scored = train.score_songs(params, config, songs, chunk=7, songs_feel=feels)
+    total, hits = 0.0, 0
+    for ids, feel_ids in zip(songs, feels):
+        read, state = M.input_reader(config, encoding.BAR_ID), M.zero_state(config, 1)
+        for t in range(len(ids) - 1):
+            x, feel_x = read(ids[t], feel_ids[t])
+            _, state = M.step(params, x, state, feel_x)
+            z, _ = M.feel_head_forward(state[0][-1], M.word_bits(ids[t + 1:t + 2]), params["Wf"], params["bf"])
+            logp_v, logp_o = M.level_log_softmax(z.astype(np.float64))
+            for k in np.flatnonzero(feel_ids[t + 1, :9] >= 0):
+                total -= logp_v[0, k, feel_ids[t + 1, k]] + logp_o[0, k, feel_ids[t + 1, 9 + k]]
+                hits += 1
+    assert scored["hits"] == hits > 0
+    assert np.isclose(scored["velocity"] + scored["offset"], total, rtol=1e-4)
 
 
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
@@ -208,13 +253,13 @@ def test_bar_mask_closes_every_bar_on_time():
     params["by"][encoding.BAR_ID] = 50.0                           # a model that wants BAR at every step
     rng = np.random.default_rng(0)
     for steps in (16, 12, 14):
-        ids = generate.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, bar_steps=steps)
+        ids, _ = generate.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, bar_steps=steps)
         bars = encoding.words_to_bars([encoding.VOCAB[i] for i in ids])
         assert [len(b) for b in bars] == [steps] * 5
-    free = generate.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, free=True)
+    free, _ = generate.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, free=True)
     assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [1] * 5
     params["by"][encoding.BAR_ID] = -50.0                          # ... and one that never wants it
-    free = generate.sample_bars(params, config, [encoding.BAR_ID], 2, 1.0, rng, free=True)
+    free, _ = generate.sample_bars(params, config, [encoding.BAR_ID], 2, 1.0, rng, free=True)
     assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [64, 64]
 
 
