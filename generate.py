@@ -257,7 +257,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         log(encoding.bars_to_tab(bars[:tab_bars], None if track_feel is None else track_feel[:tab_bars]))
         stats = encoding.song_stats([words], bar_steps)
         if track_feel is not None:
-            stats["feel"] = encoding.feel_stats([words], [feel_ids])
+            stats["feel_stats"] = encoding.feel_stats([words], [feel_ids])
         results.append({"diversity": d, **files, **stats})
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
     if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
@@ -327,7 +327,7 @@ def feel_table(results, corpus_feel, bpm):
     fmt = lambda x, spec: format(x, spec) if x is not None else "-"
     rows = [f"{'feel':>10} " + " ".join(f"{short[n]:>20}" for n in names),
             f"{'':>10} " + " ".join(f"{'vel  sd  acc  off ms':>20}" for _ in names)]
-    named = [("corpus", corpus_feel)] + [(f"div {r['diversity']:g}", r.get("feel") or {}) for r in results]
+    named = [("corpus", corpus_feel)] + [(f"div {r['diversity']:g}", r.get("feel_stats") or {}) for r in results]
     for label, stats in named:
         cells = []
         for n in names:

@@ -13,6 +13,7 @@ The story, top to bottom:
      with Adam and a plateau schedule for the learning rate; the pieces they use follow
   5. the run's record: the loss history as CSV and as an SVG picture
   6. the command line
+  7. BLAS threads: how many, from what the cores are doing now
 (The fixed vocabulary and the song statistics are in encoding.py.)
 
 The vocabulary is fixed, the same for every corpus: the 512 step words in mask order
@@ -39,12 +40,13 @@ except ImportError:
 
 # BLAS threads, set before numpy is imported (its BLAS reads the setting once, at start).
 # OpenBLAS starts one thread per core, and when another program keeps a core busy those
-# threads spin against each other: the demo ran 16-50x slower that way. One thread never
-# collapses; main() moves to two (by restarting itself) only where that pays: a large model
-# on an idle machine. The user's own OPENBLAS_NUM_THREADS (or OMP_/MKL_) always wins.
+# threads spin against each other and training slows to a crawl. One thread never collapses;
+# main() moves to two (by restarting itself) only where that pays: a large model with both
+# cores idle now (section 7). --threads N, then the user's own OPENBLAS_NUM_THREADS (or
+# OMP_/MKL_), win over that choice.
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-if os.environ.get("LSTM_DRUMS_THREADS") == "chosen":      # set by restart_with_threads below
-    THREADS_CHOSEN_BY = "train.py, restarted"
+if os.environ.get("LSTM_DRUMS_THREADS"):                  # set by restart_with_threads: why it restarted
+    THREADS_CHOSEN_BY = "restarted"
 else:
     THREADS_CHOSEN_BY = "user" if any(v in os.environ for v in BLAS_VARIABLES) else "train.py"
 for _variable in BLAS_VARIABLES:
@@ -939,6 +941,9 @@ def parse_args(argv):
     p.add_argument("--all-channels", action="store_true", help="take drum notes from every MIDI channel")
     p.add_argument("--compat", action="store_true", help="encode MIDI with the original LSTMetallica rules "
                    "(480 ticks/beat, BAR every 16 steps) instead of the metre-aware default")
+    p.add_argument("--threads", type=int, choices=range(1, 65), metavar="N",
+                   help="BLAS threads (default: 2 for a model of 256+ hidden units when both cores are idle "
+                        "now, else 1; OPENBLAS_NUM_THREADS also sets it)")
     for key, (value, meaning) in HYPERPARAMETERS.items():
         preset = f"; lstmetallica: {PRESETS['lstmetallica'][key]}" if key in PRESETS["lstmetallica"] else ""
         choices = M.INPUT_KINDS if key == "inputs" else None
@@ -974,31 +979,6 @@ def make_config(args):
     return config
 
 
-# From here up, two BLAS threads pay on an idle machine. Measured here (benchmarks/bench_threads.py):
-# 2 x 256 ran 1.33x faster with two and the demo's 2 x 128 only 1.06x (3 x 512: 1.36x); with a core
-# busy, two threads ran 2-3x slower at both sizes. So two only where the gain is large.
-BIG_MODEL_HIDDEN = 256
-
-
-def blas_threads_wanted(config):
-    """Two threads for a large model when the machine is idle (load average under 0.5 over the
-    last minute, two or more cores), else one."""
-    try:
-        idle = os.getloadavg()[0] < 0.5
-    except OSError:                                         # no load average on this system
-        idle = False
-    return 2 if config["hidden"] >= BIG_MODEL_HIDDEN and idle and (os.cpu_count() or 1) >= 2 else 1
-
-
-def restart_with_threads(threads):
-    """Run this same command again with `threads` BLAS threads (numpy is already loaded with one)."""
-    for variable in BLAS_VARIABLES:
-        os.environ[variable] = str(threads)
-    os.environ["LSTM_DRUMS_THREADS"] = "chosen"
-    sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
-
-
 def run_config(args):
     """The hyperparameters of this run: from the flags, or, with --resume, the checkpoint's own
     (only the stopping rules and the logging may be given anew)."""
@@ -1019,8 +999,7 @@ def train_main(args, log):
     config = run_config(args)
     if args.resume and args.out == DEFAULT_OUT:
         args.out = os.path.dirname(os.path.abspath(args.resume))    # the run goes on in its own folder
-    if THREADS_CHOSEN_BY == "train.py" and __name__ == "__main__" and blas_threads_wanted(config) > 1:
-        restart_with_threads(blas_threads_wanted(config))       # before the data is read (does not return)
+    choose_threads(args, config, log)                           # before the data is read
     songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
     if not songs:
         raise TrainError("no songs to train on")
@@ -1031,10 +1010,6 @@ def train_main(args, log):
     if config["feel"] and not args.resume and all(f is None for _, _, f in train_songs):
         log("note: no training song has feel (words files without a .feel.txt): training the words alone")
         config["feel"] = 0
-    log(f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (" + (
-        "your OPENBLAS_NUM_THREADS" if THREADS_CHOSEN_BY == "user" else
-        f"chosen by train.py: 2 for a model of {BIG_MODEL_HIDDEN}+ hidden units on an idle machine, else 1; "
-        "set OPENBLAS_NUM_THREADS to choose") + ")")
     log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
     return train(config, train_songs, valid_songs, args.out, args.resume, log)
 
@@ -1062,6 +1037,98 @@ def main(argv=None):
         return 130
     print(json.dumps(summary, allow_nan=False))             # the last line: one JSON object
     return 130 if summary.get("interrupted") else 0
+
+
+# ----------------------------------------------------------------------------
+# 7. BLAS threads: one, or two for a large model when both cores are idle now
+
+BIG_MODEL_HIDDEN = 256      # from here up two threads pay on an idle machine (benchmarks/bench_threads.py)
+IDLE_BELOW = 0.5            # cores' worth of CPU time the other programs may use for "idle"
+LOOK_SECONDS = 0.3          # how long to watch the cores before choosing
+
+
+def cpu_times():
+    """(busy, total) CPU time of all cores since boot, in clock ticks, from Linux's /proc/stat
+    (busy = user + nice + system + irq + softirq + steal); None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+def cores_busy(before, after, n_cores, own_seconds=0.0, ticks_per_second=100):
+    """How many cores' worth of CPU the other programs used between two cpu_times() readings:
+    n_cores x (the busy share of all the ticks), less what this process used meanwhile."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    if total <= 0:
+        return 0.0
+    elapsed = total / n_cores / ticks_per_second                   # wall seconds the readings span
+    return max(0.0, n_cores * busy / total - own_seconds / max(elapsed, 1e-9))
+
+
+def look_at_cores(seconds=LOOK_SECONDS):
+    """What the cores are doing now: the other programs' use in cores, over `seconds`, and how
+    it was seen. Falls back to the one-minute load average where /proc/stat is missing."""
+    n_cores = os.cpu_count() or 1
+    before, own = cpu_times(), time.process_time()
+    if before is None:
+        try:
+            return os.getloadavg()[0], n_cores, "the load average over the last minute"
+        except OSError:
+            return float(n_cores), n_cores, "nothing (no /proc/stat, no load average): assumed busy"
+    time.sleep(seconds)
+    after = cpu_times()
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = cores_busy(before, after, n_cores, time.process_time() - own, ticks)
+    return used, n_cores, f"the cores over {seconds:g} s now"
+
+
+def blas_threads_wanted(hidden, busy, n_cores):
+    """Two threads for a model of BIG_MODEL_HIDDEN+ units when two cores are free (the other
+    programs use under IDLE_BELOW of a core and there are 2+ cores), else one; and why."""
+    idle = n_cores >= 2 and busy < IDLE_BELOW
+    if hidden >= BIG_MODEL_HIDDEN and idle:
+        return 2, f"2 threads: both cores idle now (other programs used {busy:.2f} of a core)"
+    if hidden >= BIG_MODEL_HIDDEN:
+        return 1, f"1 thread: {'one core' if n_cores < 2 else f'{busy:.2f} cores'} in use by other programs"
+    return 1, f"1 thread: a model under {BIG_MODEL_HIDDEN} hidden units gains little from two"
+
+
+def restart_with_threads(threads, reason):
+    """Run this same command again with `threads` BLAS threads (numpy is already loaded with one)."""
+    for variable in BLAS_VARIABLES:
+        os.environ[variable] = str(threads)
+    os.environ["LSTM_DRUMS_THREADS"] = reason
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
+
+
+def choose_threads(args, config, log):
+    """Settle the BLAS threads before any data is read: --threads N, else the user's environment
+    variable, else the choice above (restarting this command to apply it). Logs one line."""
+    loaded = os.environ["OPENBLAS_NUM_THREADS"]
+    if THREADS_CHOSEN_BY == "restarted":
+        log(f"BLAS threads: {loaded} ({os.environ['LSTM_DRUMS_THREADS']})")
+        return
+    if args.threads:
+        if str(args.threads) != loaded and __name__ == "__main__":
+            restart_with_threads(args.threads, f"--threads {args.threads}")
+        log(f"BLAS threads: {loaded} (--threads {args.threads}"
+            + ("" if str(args.threads) == loaded else ": numpy was loaded before; run train.py as a command") + ")")
+        return
+    if THREADS_CHOSEN_BY == "user":
+        log(f"BLAS threads: {loaded} (your OPENBLAS_NUM_THREADS; --threads N to choose here)")
+        return
+    busy, n_cores, how = look_at_cores()
+    threads, reason = blas_threads_wanted(config["hidden"], busy, n_cores)
+    reason += f", from {how}"
+    if threads > 1 and __name__ == "__main__":
+        restart_with_threads(threads, reason)                   # (does not return)
+    log(f"BLAS threads: 1 ({reason}; --threads N to choose)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ Kinds of case, in turn:
               config replaced by something hostile; loaded, then used by generate.py
   argv        a command line for train.py / generate.py / encoding.py with flag values drawn
               from the troublesome ones (0, -1, nan, inf, huge, empty, wrong type)
+  feel        a valid words file and its feel file, the feel's tokens replaced, cut, doubled
+              or mangled; decoded to MIDI by encoding.py and read as training data by train.py
 """
 import argparse
 import contextlib
@@ -79,10 +81,39 @@ def mutate_bytes(data, rng):
     return bytes(data)
 
 
+def valid_song_with_feel(rng):
+    """Words and feel tokens of 1-4 random bars, each hit with random levels."""
+    bars = [[int(m) for m in rng.integers(0, 512, int(rng.integers(1, 17)))] for _ in range(int(rng.integers(1, 5)))]
+    feel = [[tuple((int(rng.integers(8)), int(rng.integers(-4, 5))) for _ in range(bin(m).count("1"))) for m in bar]
+            for bar in bars]
+    return encoding.bars_to_words(bars), encoding.feel_to_tokens(feel)
+
+
+FEEL_TROUBLE = ["", "8+0", "7+5", "7-5", "7+", "+0", "70", "7+0,", ",", "|", ".", "7+0,7+0,7+0", "x", "7*0",
+                "-1+0", "7+0" * 50, "٣+0", "7+0,6+0,5+0,4+0,3+0,2+0,1+0,0+0,7+0,6+0"]
+
+
+def mutate_feel(tokens, rng):
+    """Replace, drop, double or mangle a token, or cut the feel short."""
+    tokens = list(tokens)
+    kind, k = rng.integers(5), int(rng.integers(len(tokens)))
+    if kind == 0:
+        tokens[k] = str(rng.choice(FEEL_TROUBLE))
+    elif kind == 1:
+        del tokens[k]
+    elif kind == 2:
+        tokens.insert(k, tokens[k])
+    elif kind == 3:
+        tokens = tokens[:k]
+    else:
+        tokens[k] = tokens[k][::-1]
+    return tokens
+
+
 def tiny_checkpoint(folder, rng):
     """A valid checkpoint of a 1 x 8 model, as train.py writes them, in folder."""
     config = {"vocab_size": len(encoding.VOCAB), "hidden": 8, "layers": 1, "dropout": 0.0, "forget_bias": 1.0,
-              "inputs": str(rng.choice(M.INPUT_KINDS))}
+              "inputs": str(rng.choice(M.INPUT_KINDS)), "feel": bool(rng.random() < 0.5)}
     params = M.init_params(config, rng)
     path = os.path.join(folder, "model.npz")
     M.save_checkpoint(path, params, config, encoding.VOCAB, M.adam_init(params),
@@ -129,7 +160,7 @@ def random_argv(rng, folder, ckpt):
     if tool == "train":
         # (not --steps, --epochs or --minutes: a huge value is a valid request for a long run, not a fault)
         flags = ["--layers", "--hidden", "--batch", "--seq", "--lr", "--dropout", "--clip", "--seed",
-                 "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs"]
+                 "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs", "--feel"]
         argv = [os.path.join(ROOT, "data", "demo"), "--out", os.path.join(folder, "run"), "--steps", "2",
                 "--layers", "1", "--hidden", "4", "--batch", "2", "--seq", "4", "--eval-every", "1"]
     elif tool == "generate":
@@ -182,6 +213,19 @@ def run_case(seed, kind, folder):
                 except encoding.CodecError:
                     pass
         return outcome(encode_every_way)
+    if kind == "feel":
+        words, tokens = valid_song_with_feel(rng)
+        path = os.path.join(folder, "song.txt")
+        with open(path, "w") as f:
+            f.write(" ".join(words) + "\n")
+        with open(encoding.feel_path(path), "w") as f:
+            f.write(" ".join(mutate_feel(tokens, rng)) + "\n")
+
+        def decode_and_load():
+            code = encoding.main(["--to-midi", path, "-o", os.path.join(folder, "song.mid")])
+            train.load_songs([path])
+            return code
+        return outcome(decode_and_load)
     ckpt = tiny_checkpoint(folder, rng)
     if kind == "checkpoint":
         mutate_checkpoint(ckpt, rng)
@@ -195,7 +239,7 @@ def run_case(seed, kind, folder):
     return outcome(lambda: main(argv))
 
 
-KINDS = ("midi", "checkpoint", "argv")
+KINDS = ("midi", "checkpoint", "argv", "feel")
 
 
 def fuzz(n_cases, seed=0, timeout=20.0, kinds=KINDS, log=print):

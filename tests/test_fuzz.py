@@ -1,5 +1,5 @@
 """A fast seeded fuzz of the three tools (benchmarks/fuzz.py runs thousands of cases before a
-release): mutated MIDI files, damaged checkpoints and odd command lines must each end in a
+release): mutated MIDI files, damaged checkpoints, odd command lines and broken feel files must each end in a
 result or the tool's own one-line error, never a traceback or a hang."""
 import importlib.util
 import os
@@ -17,7 +17,7 @@ def fuzz():
     return module
 
 
-@pytest.mark.parametrize("kind, cases", [("midi", 300), ("checkpoint", 150), ("argv", 45)])
+@pytest.mark.parametrize("kind, cases", [("midi", 300), ("checkpoint", 150), ("argv", 45), ("feel", 200)])
 def test_no_case_escapes(fuzz, kind, cases):
     escapes = fuzz.fuzz(cases, seed=1, timeout=30.0, kinds=(kind,), log=lambda *a: None)
     assert escapes == [], f"{len(escapes)} of {cases} {kind} cases escaped, the first: {escapes[0]}"

@@ -39,6 +39,34 @@ def corpus(tmp_path):
     return str(path)
 
 
+def groove_feel(words):
+    """A drummer's feel for groove()'s words: hi-hat accents on the beats (level 7, else 3),
+    the snare laid back a ninth of a step (level 6, +1), everything else level 5 on the grid."""
+    feel, bar, place = [], [], 0
+    for word in words:
+        if word == "BAR":
+            feel.append(bar)
+            bar, place = [], 0
+            continue
+        mask = encoding.word_to_step(word)
+        classes = [k for k in range(9) if mask & encoding.class_bit(k)]
+        levels = {0: (5, 0), 1: (6, 1), 2: (7 if place % 4 == 0 else 3, 0)}
+        bar.append(tuple(levels.get(k, (5, 0)) for k in classes))
+        place += 1
+    return feel
+
+
+@pytest.fixture
+def felt_corpus(tmp_path):
+    """The corpus with its feel file beside it (corpus.feel.txt)."""
+    path = tmp_path / "felt.txt"
+    songs = [groove(n) for n in (12, 8, 10, 9)]
+    path.write_text("".join(" ".join(w) + "\n" for w in songs))
+    (tmp_path / "felt.feel.txt").write_text(
+        "".join(" ".join(encoding.feel_to_tokens(groove_feel(w))) + "\n" for w in songs))
+    return str(path)
+
+
 def run_train(argv, capsys):
     code = train.main(argv)
     out = capsys.readouterr()
@@ -279,6 +307,7 @@ def test_generate_writes_midi_words_and_json(tmp_path, checkpoint, capsys):
         assert notes and all(m.channel == 9 for m in notes)      # GM drums, MIDI channel 10
         assert round(mido.tempo2bpm(next(m.tempo for m in mid.tracks[0] if m.type == "set_tempo"))) == 140
         assert encoding.bars_to_words(encoding.midi_to_bars(mid)[0]) == words
+        assert {m.velocity for m in notes} == {100} and "feel" not in r   # a model without feel: the grid
     # the training part's figures: with fewer than 10 songs the tail of each is held out (here the
     # last bar of the 12- and the 10-bar song; the 8- and 9-bar songs are too short to cut at 10%)
     assert summary["corpus"]["bars"] == 39 - 2
@@ -296,6 +325,48 @@ def test_generate_with_a_primer_and_a_meter(tmp_path, checkpoint, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     words = open(summary["outputs"][0]["txt"]).read().split()
     assert [len(b) for b in encoding.words_to_bars(words)] == [14, 14]
+
+
+def test_a_feel_model_learns_and_plays_feel_and_flat_drops_it(tmp_path, felt_corpus, capsys):
+    out = str(tmp_path / "run")
+    code, stdout, _ = run_train([felt_corpus, "--out", out, "--steps", "150", "--eval-every", "50",
+                                 "--lr", "0.01"] + TINY, capsys)
+    assert code == 0 and "and feel (inputs and head)" in stdout
+    assert "feel baselines on the validation hits" in stdout
+    last = [line for line in stdout.splitlines() if line.startswith("step 150: feel")][-1]
+    velocity = float(last.split()[3])
+    assert velocity < 0.5, last                                  # a uniform guess is ln 8 = 2.08; we see ~0.1
+    ck = os.path.join(out, "best.npz")
+    gen = str(tmp_path / "gen")
+    argv = [ck, "--bars", "4", "--diversity", "0.5", "--out", gen]
+    assert generate.main(argv) == 0
+    stdout = capsys.readouterr().out
+    r = json.loads(stdout.strip().splitlines()[-1])["outputs"][0]
+    words = open(r["txt"]).read().split()
+    feel = encoding.read_feel(r["feel"], [words])[0]             # the feel file fits its words
+    mid = encoding.read_midi(r["mid"])
+    assert encoding.midi_to_bars(mid)[:2] == (encoding.words_to_bars(words), feel)   # MIDI carries the feel
+    hats = [v for bar in feel for step in bar for v, _ in step]
+    assert len(set(hats)) > 1                                    # not one velocity for every hit
+    assert "X" in stdout                                         # accents in the tab
+    assert "vel  sd  acc  off ms" in stdout                      # the feel's statistics beside the corpus's
+    assert generate.main(argv + ["--flat"]) == 0
+    flat = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["outputs"][0]
+    assert open(flat["txt"]).read().split() == words and "feel" not in flat   # the same words, no feel
+    _, flat_feel, _ = encoding.midi_to_bars(encoding.read_midi(flat["mid"]))
+    assert {lv for bar in flat_feel for step in bar for lv in step} == {(6, 0)}  # velocity 100, on the grid
+
+
+def test_a_bad_feel_file_is_one_line_naming_file_line_and_word(tmp_path, felt_corpus, capsys):
+    feel_file = tmp_path / "felt.feel.txt"
+    lines = feel_file.read_text().splitlines()
+    tokens = lines[1].split()
+    tokens[2] = "9+0"                                            # velocity level 9 does not exist
+    feel_file.write_text("\n".join([lines[0], " ".join(tokens)] + lines[2:]) + "\n")
+    code, _, err = run_train([felt_corpus, "--out", str(tmp_path / "run")], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "felt.feel.txt:2: word 3 (" in err and "want velocity 0-7" in err
+    assert not (tmp_path / "run").exists()
 
 
 # ----------------------------------------------------------------------------
@@ -411,6 +482,22 @@ def test_each_hit_starts_on_its_step(k):
         assert abs(onset - expected) <= 0.005, f"class {k}: heard at {onset:.4f} s, placed at {expected} s"
 
 
+def test_the_wav_plays_each_hit_at_its_velocity_and_offset():
+    """A kick on step 4 of each of two bars at 120 bpm (a step is 125 ms): played at level 7
+    on the grid, then at level 2 four ninths of a step late (55.6 ms)."""
+    bars = [[256 if s == 4 else 0 for s in range(16)]] * 2
+    feel = [[((7, 0),) if s == 4 else () for s in range(16)], [((2, 4),) if s == 4 else () for s in range(16)]]
+    audio = read_wav(generate.bars_to_wav(bars, 120.0, feel=feel))
+    onsets = []
+    for expected in (0.5, 2.5 + 4 / 9 * 0.125):
+        window = np.abs(audio[int((expected - 0.2) * 44100):int((expected + 0.3) * 44100)])
+        onsets.append((np.argmax(window > 0.01) / 44100 + expected - 0.2, window.max()))
+    assert abs(onsets[0][0] - 0.5) <= 0.005 and abs(onsets[1][0] - (2.5 + 0.0556)) <= 0.005, onsets
+    assert onsets[1][1] < 0.5 * onsets[0][1]                     # velocity 40 against 120: quieter
+    flat = read_wav(generate.bars_to_wav(bars, 120.0, velocity=100))
+    assert len(flat) == len(audio)                               # feel moves hits, not the track's length
+
+
 def test_the_nine_voices_differ_and_the_toms_fall_in_pitch():
     def centroid(v):
         spectrum = np.abs(np.fft.rfft(v, 1 << 16))
@@ -502,3 +589,36 @@ def test_a_corpus_of_one_repeated_loop_gets_finite_baselines(tmp_path, capsys):
     assert len(figures) == 2 and all(np.isfinite(figures))
     assert "nan" not in open(os.path.join(out, "history.svg")).read()
     assert 0 < train.repeat_rate_of([encoding.to_ids(loop.read_text().split())]) < 1
+
+
+# ----------------------------------------------------------------------------
+# BLAS threads: decided from what the cores are doing now (the readings replaced by fixed ones)
+
+def test_cores_busy_from_two_readings_of_proc_stat():
+    # 2 cores at 100 ticks/s over 0.3 s: 60 ticks in all; 30 busy = one core's worth
+    assert train.cores_busy((1000, 5000), (1030, 5060), n_cores=2) == pytest.approx(1.0)
+    # ... of which this process used 0.15 s of CPU itself: the others used half a core
+    assert train.cores_busy((1000, 5000), (1030, 5060), n_cores=2, own_seconds=0.15) == pytest.approx(0.5)
+    assert train.cores_busy((1000, 5000), (1001, 5060), n_cores=2) == pytest.approx(2 / 60)
+    assert train.cores_busy((1000, 5000), (1000, 5000), n_cores=2) == 0.0    # no ticks: nothing seen
+
+
+@pytest.mark.parametrize("hidden, busy, n_cores, threads, says", [
+    (384, 0.03, 2, 2, "both cores idle now"),
+    (384, 0.98, 2, 1, "0.98 cores in use"),          # one core kept busy: never two threads
+    (384, 0.0, 1, 1, "one core"),
+    (128, 0.0, 2, 1, "gains little"),
+])
+def test_thread_choice(hidden, busy, n_cores, threads, says):
+    got, reason = train.blas_threads_wanted(hidden, busy, n_cores)
+    assert got == threads and says in reason
+
+
+def test_choose_threads_logs_what_it_saw(monkeypatch):
+    lines = []
+    monkeypatch.setattr(train, "THREADS_CHOSEN_BY", "train.py")
+    monkeypatch.setattr(train, "look_at_cores", lambda: (0.97, 2, "the cores over 0.3 s now"))
+    args = train.parse_args([])
+    train.choose_threads(args, {"hidden": 512}, lines.append)
+    assert lines == ["BLAS threads: 1 (1 thread: 0.97 cores in use by other programs, from the cores over "
+                     "0.3 s now; --threads N to choose)"]
