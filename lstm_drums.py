@@ -6,13 +6,15 @@ All of the model is in this one file, read top to bottom:
       (the backward equations are written out once, in lstm_step_backward)
   2b. layer 0's input: the word, or the word and the bar (look-back inputs)
   3. the stacked model: init_params, forward, backward, loss (truncated BPTT)
+  3b. feel: each hit's velocity and timing, as layer 0's input and as an output head
   4. sampling: one step with state, temperature sampling
   5. optimisation: global-norm clipping and Adam
   6. checkpoints: one .npz with PyTorch's names and shapes
 
 Dimension letters, used in every shape comment:
   N batch (parallel streams), T time steps per chunk, V vocabulary, H hidden units,
-  L layers, D input size of a layer (layer 0: V, or 3V + 8 with the look-back inputs; H above).
+  L layers, D input size of a layer (layer 0: V, or 3V + 8 with the look-back inputs; H above),
+  F feel inputs of layer 0 (18, or 36 with look-back), M positions whose next word has a hit.
 Arrays are time-major, (T, N, ...), so that the slice for step t is contiguous.
 
 The LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), per layer
@@ -310,8 +312,9 @@ class LookbackTracker:
 
     push(word) takes the word just read and returns its input row [w, back1, back2, p]
     (the same row lookback_inputs gives for that position). With feel, push(word, feel)
-    also keeps the word's feel ids (18,), and back_feel() gives those of the word one
-    bar back at the next place (lookback_feel's row), or None where there is none.
+    also keeps the word's feel (its feel inputs, as input_reader keeps them), and
+    back_feel() gives that of the word one bar back at the next place (lookback_feel's
+    row), or None where there is none.
     """
 
     def __init__(self, bar_id, V):
@@ -346,15 +349,9 @@ def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
     The four lookups are summed `block` rows at a time: the partial sums stay in the CPU
     cache instead of making four passes over a (T, N, 4H) array (2.5x faster at 2 x 256).
     """
-    if feel_x is not None:                                  # a dense (TN, F) @ (F, 4H) product
-        F = feel_x.shape[-1]
-        xa = layer0_projection(Wx[:-F], b, x, V, None, block)
-        xa += (feel_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)
-        return xa
     if x.ndim == 2:                                         # one-hot @ Wx + b = a row lookup:
-        if x.size < len(Wx):
-            return Wx[x] + b                                # few steps (sampling): b on the rows taken
-        return (Wx + b)[x]                                  # many: b on the table, one pass fewer
+        xa = Wx[x] + b if x.size < len(Wx) else (Wx + b)[x]  # b on the rows taken, or on the table (many)
+        return add_feel_projection(xa, Wx, feel_x)
     T, N = x.shape[:2]
     rows = x.reshape(T * N, 4)                              # (TN, 4) [w, back1, back2, p]
     places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
@@ -366,7 +363,15 @@ def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
         out += Wx[r[:, 0]]                                  # the word
         out += Wx[V + r[:, 1]]                              # one bar back (V + 1 rows)
         out += Wx[2 * V + 1 + r[:, 2]]                      # two bars back (V + 1 rows)
-    return xa.reshape(T, N, -1)
+    return add_feel_projection(xa.reshape(T, N, -1), Wx, feel_x)
+
+
+def add_feel_projection(xa, Wx, feel_x):
+    """xa (T, N, 4H) += feel_x @ Wx's last F rows, a dense (TN, F) @ (F, 4H) product (section 3b)."""
+    if feel_x is not None:
+        F = feel_x.shape[-1]
+        xa += (feel_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)
+    return xa
 
 
 def sum_rows_by_index(rows, values, out):
@@ -582,6 +587,7 @@ N_CLASSES = 9                                               # drum classes: word
 VELOCITY_LEVELS, OFFSET_LEVELS = 8, 9
 FEEL_OUT = N_CLASSES * (VELOCITY_LEVELS + OFFSET_LEVELS)    # 153 logits
 CLASS_SHIFTS = np.arange(N_CLASSES - 1, -1, -1)             # class k is bit 8 - k of a word id
+CLASSES_OF = [np.flatnonzero((w >> CLASS_SHIFTS) & 1) for w in range(1 << N_CLASSES)]  # word id -> its classes
 
 
 def feel_input_size(kind):
@@ -593,9 +599,19 @@ def feel_inputs(feel_ids, dtype=np.float32):
     """Feel ids (..., 18k) -> layer 0's feel inputs (..., 18k): a velocity level v as
     (v - 3.5) / 3.5 and an offset level o as (o - 4) / 4, each in -1..+1; 0 where no hit."""
     feel_ids = np.asarray(feel_ids)
+    return FEEL_VALUES[feel_ids.shape[-1]][np.arange(feel_ids.shape[-1]), feel_ids + 1].astype(dtype)
+
+
+def _feel_values(columns):
+    """A table (columns, 10): row j, entry id + 1 is the input value of feel id `id` in column j."""
     half = np.tile(np.r_[np.full(N_CLASSES, (VELOCITY_LEVELS - 1) / 2),
-                         np.full(N_CLASSES, (OFFSET_LEVELS - 1) / 2)], feel_ids.shape[-1] // (2 * N_CLASSES))
-    return np.where(feel_ids >= 0, (feel_ids - half) / half, 0).astype(dtype)
+                         np.full(N_CLASSES, (OFFSET_LEVELS - 1) / 2)], columns // (2 * N_CLASSES))   # (columns,)
+    table = (np.arange(-1, OFFSET_LEVELS)[None, :] - half[:, None]) / half[:, None]                  # (columns, 10)
+    table[:, 0] = 0.0                                       # id -1: no hit
+    return table
+
+
+FEEL_VALUES = {18: _feel_values(18), 36: _feel_values(36)}  # feel_inputs' lookup tables
 
 
 def word_bits(ids, dtype=np.float32):
@@ -628,16 +644,19 @@ def feel_head_backward(dz, cache):
     return dWf, dz.sum(axis=0), dz @ Wf[:H].T
 
 
-def level_log_softmax(z):
-    """Feel logits (M, 153) -> log-probabilities, each class's velocity block and offset
-    block normalised on its own: (M, 9, 8) and (M, 9, 9)."""
+def hit_logits(z, m, k):
+    """The logits of hit (m, k), position m and class k, out of the head's z (M, 153): its
+    velocity block (n, 8) and its offset block (n, 9), for n hits (views reshaped, then gathered)."""
     M = len(z)
-    out = []
-    for block in (z[:, :N_CLASSES * VELOCITY_LEVELS].reshape(M, N_CLASSES, VELOCITY_LEVELS),
-                  z[:, N_CLASSES * VELOCITY_LEVELS:].reshape(M, N_CLASSES, OFFSET_LEVELS)):
-        block = block - block.max(axis=2, keepdims=True)    # max-subtracted: exp cannot overflow
-        out.append(block - np.log(np.exp(block).sum(axis=2, keepdims=True)))
-    return out
+    z_v = z[:, :N_CLASSES * VELOCITY_LEVELS].reshape(M, N_CLASSES, VELOCITY_LEVELS)   # (M, 9, 8)
+    z_o = z[:, N_CLASSES * VELOCITY_LEVELS:].reshape(M, N_CLASSES, OFFSET_LEVELS)     # (M, 9, 9)
+    return z_v[m, k], z_o[m, k]
+
+
+def log_softmax(z):
+    """Log-probabilities along the last axis, max-subtracted so that exp cannot overflow."""
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def feel_loss(params, top, targets, feel_targets):
@@ -645,7 +664,8 @@ def feel_loss(params, top, targets, feel_targets):
 
     top (T, N, H) the top layer's output (after dropout); targets (T, N) the next words;
     feel_targets (T, N, 18) their hits' levels (-1: no hit, or a song without feel).
-    Only the M positions with a hit to score go through the head.
+    Only the M positions with a hit to score go through the head, and only the blocks of
+    the classes that play there go through the softmax (each class's block on its own).
     Returns (nll, (velocity nats, offset nats, hits), dtop (T, N, H), {"Wf": .., "bf": ..}):
     nll is summed over the hits and divided by T N; the figures are sums, for reporting.
     """
@@ -654,36 +674,54 @@ def feel_loss(params, top, targets, feel_targets):
     rows = np.flatnonzero((levels[:, 0] >= 0).any(axis=1))  # (M,) positions with a hit to score
     z, cache = feel_head_forward(top.reshape(T * N, H)[rows], word_bits(targets.reshape(-1)[rows], top.dtype),
                                  params["Wf"], params["bf"])
-    logp_v, logp_o = level_log_softmax(z)                   # (M, 9, 8), (M, 9, 9)
+    m, k = np.nonzero(levels[rows, 0] >= 0)                 # every hit: (position, class), n of them
     dz = np.zeros_like(z)
-    dz_v = dz[:, :N_CLASSES * VELOCITY_LEVELS].reshape(len(rows), N_CLASSES, VELOCITY_LEVELS)  # views
-    dz_o = dz[:, N_CLASSES * VELOCITY_LEVELS:].reshape(len(rows), N_CLASSES, OFFSET_LEVELS)
+    d_v, d_o = [], []
     sums = []
-    for logp, d, target in ((logp_v, dz_v, levels[rows, 0]), (logp_o, dz_o, levels[rows, 1])):
-        m, k = np.nonzero(target >= 0)                      # every hit: (position, class)
-        t = target[m, k]
-        sums.append(-float(logp[m, k, t].sum()))            # -log p(true level), summed
-        d[m, k] = np.exp(logp[m, k])                        # softmax - one_hot, on the hits only
-        d[m, k, t] -= 1.0
+    for z_hit, target, d in zip(hit_logits(z, m, k), (levels[rows[m], 0, k], levels[rows[m], 1, k]), (d_v, d_o)):
+        logp = log_softmax(z_hit)                           # (n, 8) or (n, 9)
+        n = np.arange(len(target))
+        sums.append(-float(logp[n, target].sum()))          # -log p(true level), summed over the hits
+        p = np.exp(logp)
+        p[n, target] -= 1.0                                 # d(-log softmax)/dz = softmax - one_hot
+        d.append(p)
+    dz_v, dz_o = hit_logits(dz, slice(None), slice(None))   # (M, 9, 8), (M, 9, 9) views into dz
+    dz_v[m, k] = d_v[0]                                     # each hit's gradient into its own block
+    dz_o[m, k] = d_o[0]
     dz /= T * N                                             # per word, like the words' loss
     dWf, dbf, dtop_rows = feel_head_backward(dz, cache)
     dtop = np.zeros((T * N, H), top.dtype)
     dtop[rows] = dtop_rows
-    n_hits = int((levels[rows, 0] >= 0).sum())
-    return (sums[0] + sums[1]) / (T * N), (sums[0], sums[1], n_hits), dtop.reshape(T, N, H), {"Wf": dWf, "bf": dbf}
+    return (sums[0] + sums[1]) / (T * N), (sums[0], sums[1], len(m)), dtop.reshape(T, N, H), {"Wf": dWf, "bf": dbf}
+
+
+def draw_levels(z, temperature, rng):
+    """One level per row of logits z (n, levels), each drawn from softmax(z / temperature) as
+    sample_word draws a word (0 = argmax), all rows at once; -inf logits are never drawn."""
+    if temperature <= 0:
+        return z.argmax(axis=1)
+    z = z - z.max(axis=1, keepdims=True)                    # every z <= 0, the best is 0
+    cdf = np.cumsum(np.exp(z / max(temperature, 1e-3)), axis=1)  # (n, levels); below 1e-3 is argmax anyway,
+    u = rng.random(len(z)) * cdf[:, -1]                     # and z / t stays finite (no overflow)
+    return (cdf <= u[:, None]).sum(axis=1)                  # the first level whose cdf passes u
 
 
 def sample_feel(params, top, word, temperature, rng):
     """The feel of a sampled word: top (1, H) the top layer's output that chose it. Each
     hit's velocity and offset level drawn from the head at the temperature. Returns the
-    word's feel ids (18,) (int8, -1 where no hit)."""
-    bits = word_bits(np.array([word]), top.dtype)            # (1, 9)
-    z, _ = feel_head_forward(top, bits, params["Wf"], params["bf"])
-    logp_v, logp_o = level_log_softmax(z.astype(np.float64))
+    word's feel ids (18,) (int8, -1 where no hit; a word without hits draws nothing)."""
     out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
-    for k in np.flatnonzero(bits[0]):
-        out[k] = sample_word(logp_v[0, k], temperature, rng)
-        out[N_CLASSES + k] = sample_word(logp_o[0, k], temperature, rng)
+    k = CLASSES_OF[word] if word < len(CLASSES_OF) else ()   # the classes that play (BAR: none)
+    if len(k) == 0:
+        return out
+    H, Wf = top.shape[1], params["Wf"]
+    z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
+    both = np.full((2 * len(k), OFFSET_LEVELS), -np.inf)    # both blocks drawn at once: velocity
+    both[:len(k), :VELOCITY_LEVELS] = z[:N_CLASSES * VELOCITY_LEVELS].reshape(N_CLASSES, VELOCITY_LEVELS)[k]
+    both[len(k):] = z[N_CLASSES * VELOCITY_LEVELS:].reshape(N_CLASSES, OFFSET_LEVELS)[k]  # (rows padded with
+                                                            # -inf, never drawn)
+    levels = draw_levels(both, temperature, rng)
+    out[k], out[N_CLASSES + k] = levels[:len(k)], levels[len(k):]
     return out
 
 
@@ -707,8 +745,10 @@ def step(params, word, state, feel_x=None):
     for l in range(L):
         if l == 0:
             x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
-            f0 = None if feel_x is None else np.asarray(feel_x, h.dtype).reshape(1, 1, -1)  # (1, 1, F)
-            a = layer0_projection(params["Wx0"], params["b0"], x0, V, f0)[0]  # (1, 4H) row lookups
+            a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]    # (1, 4H) row lookups
+            if feel_x is not None:
+                F = len(feel_x)
+                a += feel_x @ params["Wx0"][-F:]                             # (F,) @ (F, 4H)
         else:
             a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
         lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
@@ -745,17 +785,17 @@ def input_reader(config, bar_id):
     a word without feel) and with look-back the feel one bar back."""
     kind, feel = config.get("inputs", "word"), config.get("feel", False)
     tracker = None if kind == "word" else LookbackTracker(bar_id, config["vocab_size"])
-    none = np.full(2 * N_CLASSES, -1, dtype=np.int8)
+    silent = np.zeros(2 * N_CLASSES, np.float32)            # the feel inputs of a word without feel
 
     def read(word, feel_ids=None):
-        feel_ids = none if feel_ids is None else feel_ids
-        x = int(word) if tracker is None else tracker.push(int(word), feel_ids)
-        if not feel:
+        here = silent if feel_ids is None or not feel else feel_inputs(feel_ids)   # (18,)
+        x = int(word) if tracker is None else tracker.push(int(word), here)      # (the tracker keeps the
+        if not feel:                                                             # inputs, for one bar back)
             return x, None
-        if tracker is not None:
-            back = tracker.back_feel()
-            feel_ids = np.concatenate([feel_ids, none if back is None else back])  # (36,)
-        return x, feel_inputs(feel_ids)
+        if tracker is None:
+            return x, here
+        back = tracker.back_feel()
+        return x, np.concatenate([here, silent if back is None else back])       # (36,)
     return read
 
 

@@ -3,6 +3,8 @@ when it is importable), measured in the same run.
 
     OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py [--rounds 6] [--seconds 2] [--threads 2]
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-inputs   # look-back vs word inputs
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel     # with feel vs without
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel --checkpoint CKPT --rounds 20
 
 For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
@@ -92,8 +94,17 @@ def gemm_ceiling(L, H, N, T, repeats=3):
     return min(timed(products) for _ in range(repeats))
 
 
-def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None):
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs}
+def random_feel_ids(ids, rng):
+    """(..., 18) feel ids for word ids: random levels for the classes each word plays, -1 elsewhere."""
+    bits = M.word_bits(ids).astype(bool)                     # (..., 9)
+    bits = np.concatenate([bits, bits], axis=-1)             # velocity and offset of the same classes
+    levels = np.concatenate([rng.integers(0, 8, bits.shape[:-1] + (9,)), rng.integers(0, 9, bits.shape[:-1] + (9,))],
+                            axis=-1)
+    return np.where(bits, levels, -1).astype(np.int8)
+
+
+def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song_feel=None):
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel}
     rng = np.random.default_rng(seed)
     params = M.init_params(config, rng)
     opt = M.adam_init(params)
@@ -108,19 +119,34 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None):
         ids = np.stack([song[s:s + T + 1] for s in starts], axis=1)              # (T+1, N)
         x = ids[:-1] if inputs == "word" else np.stack([rows[s:s + T] for s in starts], axis=1)
     state = [M.zero_state(config, N)]
+    feel_batch = None
+    if feel and song_feel is not None:                       # ... and their real feel
+        cols = [song_feel] + ([] if inputs == "word" else [M.lookback_feel(song, song_feel, V - 1)])
+        both = np.concatenate(cols, axis=1)                  # (S, 18 or 36)
+        feel_x = np.stack([both[s:s + T] for s in starts], axis=1)             # (T, N, F)
+        targets = np.stack([song_feel[s + 1:s + T + 1] for s in starts], axis=1)  # (T, N, 18)
+        feel_batch = (M.feel_inputs(feel_x), targets)
+    elif feel:                                               # the words' feel, and one bar back's (random)
+        feel_ids = random_feel_ids(ids, rng)                 # (T+1, N, 18)
+        back = [] if inputs == "word" else [random_feel_ids(ids[:-1], rng)]
+        feel_batch = (M.feel_inputs(np.concatenate([feel_ids[:-1]] + back, axis=2)), feel_ids[1:])
 
     def train_step():
         masks = M.make_dropout_masks(config, T, N, rng)
-        _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks)
+        _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks, feel_batch)
         M.clip_grads(grads, 5.0)
         M.adam_step(params, grads, opt)
 
     def sample(n_words):
+        """As generate.py samples: a word, then (with feel) its hits' feel, then feed both."""
+        read = M.input_reader(config, V - 1)
         state1 = M.zero_state(config, 1)
-        word = 0
+        word, feel_ids = V - 1, None
         for _ in range(n_words):
-            logits, state1 = M.step(params, word, state1)
+            x1, feel_x = read(word, feel_ids)
+            logits, state1 = M.step(params, x1, state1, feel_x)
             word = M.sample_word(logits, 1.0, rng)
+            feel_ids = M.sample_feel(params, state1[0][-1], word, 1.0, rng) if feel else None
 
     return train_step, sample
 
@@ -194,6 +220,64 @@ def compare_inputs(args):
         print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / tw:12.0f} {N * T / tl:16.0f} | {tw / tl:12.3f}x", flush=True)
 
 
+def compare_feel(args):
+    """--compare-feel: training and sampling words/s of a look-back model with feel (its inputs
+    and head) against the same model without, alternating blocks as above (random words with
+    random levels for their hits, or with --words FILE that corpus and its feel file; medians;
+    the ratios)."""
+    song = song_feel = None
+    if args.words:
+        songs = encoding.read_corpus(args.words)
+        song = np.concatenate([encoding.to_ids(w) for w in songs]).astype(np.int64)
+        song_feel = np.concatenate([encoding.to_feel_ids(w, f) for w, f in
+                                    zip(songs, encoding.read_feel(encoding.feel_path(args.words), songs))])
+    print(f"{'L x H':>8} {'N':>3} {'T':>3} | {'train words/s: no feel':>22} {'feel':>7} {'ratio':>6} | "
+          f"{'sample words/s: no feel':>23} {'feel':>6} {'ratio':>6}")
+    for L, H, N, T in SIZES:
+        times = {False: [], True: []}
+        samples = {False: [], True: []}
+        for r in range(args.rounds):
+            runs = {feel: numpy_trainer(L, H, N, T, seed=r, inputs="lookback", feel=feel, song=song,
+                                        song_feel=song_feel) for feel in times}
+            for feel in ([False, True] if r % 2 == 0 else [True, False]):
+                train_step, sample = runs[feel]
+                time.sleep(0.3)
+                train_step()                                 # warm-up, untimed
+                block = []
+                while len(block) < 3 or sum(block) < args.seconds:
+                    block.append(timed(train_step))
+                times[feel] += block
+                samples[feel].append(timed(sample, args.sample_words))
+        t0, t1 = statistics.median(times[False]), statistics.median(times[True])
+        s0, s1 = statistics.median(samples[False]), statistics.median(samples[True])
+        print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t0:22.0f} {N * T / t1:7.0f} {t0 / t1:5.3f}x | "
+              f"{args.sample_words / s0:23.0f} {args.sample_words / s1:6.0f} {s0 / s1:5.3f}x", flush=True)
+
+
+def compare_feel_sampling(args):
+    """--compare-feel CKPT: generate.py's sampling (sample_bars, the bar mask, no primer) with a
+    trained feel model, against the same weights without the feel (its inputs and head taken
+    out), in alternating blocks of 16-bar tracks; words/s, medians, the ratio."""
+    import generate
+    ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    with_feel, config = ck["params"], ck["config"]
+    F = M.feel_input_size(config.get("inputs", "word"))
+    without = {k: p for k, p in with_feel.items() if k not in ("Wf", "bf")}
+    without["Wx0"] = np.ascontiguousarray(with_feel["Wx0"][:-F])
+    runs = {True: (with_feel, config), False: (without, dict(config, feel=False))}
+    times = {True: [], False: []}
+    for r in range(args.rounds):
+        for feel in ((False, True) if r % 2 == 0 else (True, False)):
+            params, cfg = runs[feel]
+            rng = np.random.default_rng([r, 1000])
+            t0 = time.perf_counter()
+            ids, _ = generate.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, 1.0, rng)
+            times[feel].append(len(ids) / (time.perf_counter() - t0))
+    w0, w1 = statistics.median(times[False]), statistics.median(times[True])
+    print(f"{args.checkpoint}: sampling 16-bar tracks, {args.rounds} rounds: without feel {w0:.0f} words/s, "
+          f"with feel {w1:.0f} words/s, {w1 / w0:.3f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6, help="fresh models per size (default 6)")
@@ -202,10 +286,20 @@ def main():
     parser.add_argument("--sample-words", type=int, default=300, help="words per sampling run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (set OPENBLAS_NUM_THREADS for numpy)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
-    parser.add_argument("--words", metavar="FILE", help="with --compare-inputs: chunks of this words file")
+    parser.add_argument("--words", metavar="FILE", help="with --compare-inputs or --compare-feel: chunks of this "
+                        "words file (and, for --compare-feel, its feel file)")
     parser.add_argument("--compare-inputs", action="store_true",
                         help="instead: training speed with look-back inputs against the word alone (numpy only)")
+    parser.add_argument("--compare-feel", action="store_true",
+                        help="instead: training and sampling speed with feel against without (numpy only)")
+    parser.add_argument("--checkpoint", metavar="CKPT", help="with --compare-feel: instead, generation's sampling "
+                        "with this trained feel model against the same weights without its feel")
     args = parser.parse_args()
+    if args.compare_feel and args.checkpoint:
+        return compare_feel_sampling(args)
+    if args.compare_feel:
+        print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+        return compare_feel(args)
     if args.compare_inputs:
         print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
         return compare_inputs(args)

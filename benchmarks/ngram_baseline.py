@@ -64,14 +64,14 @@ def main():
     args = parser.parse_args()
     songs = train.load_songs(args.data, log=lambda *a: None, compat=args.compat)
     training, validation = train.split_songs(songs, args.valid_fraction, args.seed)
-    model = count([w for _, w in training], args.order)
+    model = count([w for _, w, _ in training], args.order)
     nats, n = 0.0, 0
-    for _, words in validation:
+    for _, words, _ in validation:
         padded = [START] * (args.order - 1) + list(words)
         for k in range(args.order, len(padded)):         # every word after the song's first
             nats -= math.log(probability(model, padded[k - args.order + 1:k], padded[k], len(encoding.VOCAB)))
             n += 1
-    print(f"validation songs: {', '.join(os.path.basename(name) for name, _ in validation)}")
+    print(f"validation songs: {', '.join(os.path.basename(name) for name, _, _ in validation)}")
     print(f"Kneser-Ney {args.order}-gram: {nats / n:.4f} nats/word over {n} words")
 
 

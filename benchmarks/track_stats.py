@@ -6,7 +6,10 @@ For each diversity, --seeds tracks of --bars bars are sampled exactly as generat
 (no primer, the bar mask, 16-step bars unless --meter), and their statistics are pooled:
 onsets per bar of each class, the empty-bar rate and the share of steps repeated from one
 bar back. Beside them: the training corpus's figures (kept in the checkpoint), the ratio
-of each class's onsets per bar to the corpus's, and the differences in points.
+of each class's onsets per bar to the corpus's, and the differences in points. For a feel
+model, per class that plays at least once a bar: the velocity's mean and spread, the accent
+contrast (on the beats minus off them) and the offsets' spread, each as a ratio to the
+corpus's, and the share of the hits at each velocity level against the corpus's.
 
 The spread of the figure itself: --bootstrap draws the same number of real excerpts
 (--bars consecutive bars from --seeds random training songs, given as DATA) many times
@@ -28,15 +31,36 @@ import train  # noqa: E402
 CLASSES = [name for _, name in encoding.DRUM_CLASSES]
 
 
-def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16):
-    """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds."""
-    tracks = []
+def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False):
+    """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds
+    (and with_feel: their feel ids too, (S, 18) each, or None without a feel model)."""
+    tracks, feels = [], []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(diversity * 1000))])
-        ids, _ = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
-                                   diversity, rng, bar_steps)
+        ids, feel = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
+                                         diversity, rng, bar_steps)
         tracks.append([encoding.VOCAB[i] for i in ids])
-    return tracks
+        feels.append(feel)
+    return (tracks, feels) if with_feel else tracks
+
+
+def compare_feel(feel, corpus_feel, corpus):
+    """Per class the corpus plays at least once a bar: ratios of velocity mean and spread,
+    accent contrast and offset spread to the corpus's, and the velocity levels' shares."""
+    lines = []
+    for name in CLASSES:
+        ref, got = corpus_feel.get(name) or {}, feel.get(name) or {}
+        if corpus["onsets_per_bar"][name] < 1.0 or not got.get("hits"):
+            continue
+        ratio = lambda key: got[key] / ref[key] if ref.get(key) and got.get(key) is not None else float("nan")
+        worst = max(abs(a - b) for a, b in zip(got["velocity_levels"], ref["velocity_levels"]))
+        lines.append(f"    {name:<14} velocity mean {ratio('velocity_mean'):.2f}x, sd {ratio('velocity_sd'):.2f}x, "
+                     f"accent contrast {got['accent_contrast'] if got['accent_contrast'] is not None else float('nan'):+.1f}"
+                     f" vs {ref['accent_contrast'] if ref['accent_contrast'] is not None else float('nan'):+.1f} "
+                     f"({ratio('accent_contrast'):.2f}x), offset sd {ratio('offset_sd_steps'):.2f}x; "
+                     f"velocity levels {' '.join(f'{100 * x:.0f}' for x in got['velocity_levels'])} % vs "
+                     f"{' '.join(f'{100 * x:.0f}' for x in ref['velocity_levels'])} % (worst {100 * worst:.1f} points)")
+    return lines
 
 
 def compare(stats, corpus):
@@ -49,20 +73,39 @@ def compare(stats, corpus):
                     "empty": 100 * (stats["empty_bar_rate"] - corpus["empty_bar_rate"])}
 
 
-def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0):
-    """Percentiles (5, 95) of the ratios of real excerpts of the same size to the corpus."""
+FEEL_FIGURES = ("velocity_mean", "velocity_sd", "accent_contrast", "offset_sd_steps")
+
+
+def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0, feels=None, corpus_feel=None):
+    """Percentiles (5, 95) of the ratios of real excerpts of the same size to the corpus (and,
+    given the songs' feel ids and the corpus's feel, of each feel figure's ratio per class)."""
     rng = np.random.default_rng(seed)
-    by_song = [encoding.words_to_bars(w[:len(w) - w[::-1].index(encoding.BAR)]) for w in songs
-               if encoding.BAR in w]
+    feels = feels or [None] * len(songs)
+    by_song = []
+    for w, f in zip(songs, feels):
+        if encoding.BAR in w:
+            ends = [i + 1 for i, x in enumerate(w) if x == encoding.BAR]   # each bar's end, BAR included
+            by_song.append((w, f, [0] + ends))
     draws = []
     for _ in range(rounds):
-        excerpts = []
+        excerpts, excerpt_feels = [], []
         for k in rng.integers(0, len(by_song), n_seeds):
-            bars = by_song[k]
-            start = int(rng.integers(0, max(1, len(bars) - n_bars)))
-            excerpts.append(encoding.bars_to_words(bars[start:start + n_bars]))
-        draws.append(compare(encoding.song_stats(excerpts), corpus)[0])
-    return {k: np.percentile([d[k] for d in draws], [5, 95]) for k in draws[0]}
+            w, f, lines = by_song[k]
+            start = int(rng.integers(0, max(1, len(lines) - 1 - n_bars)))
+            a, b = lines[start], lines[min(start + n_bars, len(lines) - 1)]
+            excerpts.append(w[a:b])
+            excerpt_feels.append(None if f is None else f[a:b])
+        draw = compare(encoding.song_stats(excerpts), corpus)[0]
+        if corpus_feel and any(f is not None for f in excerpt_feels):
+            stats = encoding.feel_stats(excerpts, excerpt_feels)
+            for name in CLASSES:
+                for key in FEEL_FIGURES:
+                    got, ref = (stats.get(name) or {}).get(key), corpus_feel[name].get(key)
+                    if corpus["onsets_per_bar"][name] >= 1.0 and got is not None and ref:
+                        draw[f"{name} {key}"] = got / ref
+        draws.append(draw)
+    keys = set().union(*draws)
+    return {k: np.percentile([d[k] for d in draws if k in d], [5, 95]) for k in sorted(keys, key=str)}
 
 
 def main():
@@ -78,15 +121,20 @@ def main():
     corpus = ck["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
     print(generate.stats_table([], corpus).splitlines()[1])
+    corpus_feel = ck["extra"]["corpus"].get("feel_stats")
     for d in args.diversity:
-        stats = encoding.song_stats(sample_tracks(ck, args.seeds, args.bars, d))
+        tracks, feels = sample_tracks(ck, args.seeds, args.bars, d, with_feel=True)
+        stats = encoding.song_stats(tracks)
         ratios, points = compare(stats, corpus)
         print(generate.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
         print("    onsets/bar vs corpus: " + ", ".join(f"{k} {r:.2f}x" for k, r in ratios.items())
               + f"; repeat {points['repeat']:+.1f} points, empty bars {points['empty']:+.1f} points")
+        if corpus_feel and feels[0] is not None:
+            print("\n".join(compare_feel(encoding.feel_stats(tracks, feels), corpus_feel, corpus)))
     if args.bootstrap:
-        songs = [w for _, w in train.load_songs(args.bootstrap, log=lambda *a: None, compat=args.compat)]
-        spread = bootstrap(songs, corpus, args.seeds, args.bars)
+        loaded = train.load_songs(args.bootstrap, log=lambda *a: None, compat=args.compat)
+        spread = bootstrap([w for _, w, _ in loaded], corpus, args.seeds, args.bars,
+                           feels=[f for _, _, f in loaded], corpus_feel=corpus_feel)
         print(f"real excerpts of the same size ({args.seeds} x {args.bars} bars), 5th-95th percentile of the ratio: "
               + ", ".join(f"{k} {lo:.2f}-{hi:.2f}x" for k, (lo, hi) in spread.items()))
 

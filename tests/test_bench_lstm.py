@@ -35,3 +35,13 @@ def test_model_flops_counts_each_product_three_times():
     # lookup), and the decoder
     assert bench.model_flops(L, H, N, T) == 3 * (2 * recurrent + recurrent + decoder)
 
+
+
+def test_compare_feel_prints_both_ratios(monkeypatch, capsys):
+    bench = load_bench()
+    monkeypatch.setattr(bench, "SIZES", [(2, 8, 3, 4)])
+    monkeypatch.setattr(sys, "argv", ["bench_lstm.py", "--compare-feel", "--rounds", "2", "--seconds", "0",
+                                      "--sample-words", "5"])
+    bench.main()
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("2 x 8")]
+    assert len(rows) == 1 and rows[0].count("x |") == 1 and rows[0].endswith("x")

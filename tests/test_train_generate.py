@@ -220,9 +220,9 @@ def test_score_songs_feel_matches_step_by_step():
             x, feel_x = read(ids[t], feel_ids[t])
             _, state = M.step(params, x, state, feel_x)
             z, _ = M.feel_head_forward(state[0][-1], M.word_bits(ids[t + 1:t + 2]), params["Wf"], params["bf"])
-            logp_v, logp_o = M.level_log_softmax(z.astype(np.float64))
             for k in np.flatnonzero(feel_ids[t + 1, :9] >= 0):
-                total -= logp_v[0, k, feel_ids[t + 1, k]] + logp_o[0, k, feel_ids[t + 1, 9 + k]]
+                z_v, z_o = M.hit_logits(z.astype(np.float64), [0], [k])       # (1, 8), (1, 9)
+                total -= M.log_softmax(z_v)[0, feel_ids[t + 1, k]] + M.log_softmax(z_o)[0, feel_ids[t + 1, 9 + k]]
                 hits += 1
     assert scored["hits"] == hits > 0
     assert np.isclose(scored["velocity"] + scored["offset"], total, rtol=1e-4)
