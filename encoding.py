@@ -34,6 +34,7 @@ Module interface (used by train.py and generate.py):
   read_corpus(path)                -> list of songs (lists of words)
   VOCAB, BAR_ID, to_ids(words)     the fixed 513-word vocabulary: word ids for the model
   song_stats(songs)                onsets per bar, empty bars, repeats: how a corpus or a track drums
+  copy_stats(tracks, references)   the share of the tracks' 1-, 2-, 4-, 8-bar phrases found in references
   feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
                                    tokens_to_feel, read_feel, feel_path; to_feel_ids; feel_stats
   write_atomic(path, data)         a whole file or none (temporary file, then a rename)
@@ -842,6 +843,33 @@ def feel_stats(songs_words, songs_feel):
     return out
 
 
+def copy_stats(tracks_words, reference_words, lengths=(1, 2, 4, 8)):
+    """How much of some tracks is copied from reference songs (a model's training songs):
+
+    copied_share  for each n in lengths, the share of the tracks' n-bar phrases (every run
+                  of n consecutive bars) found verbatim somewhere in the reference songs
+    longest_copy  the longest run of consecutive bars of any track found verbatim in them
+    """
+    as_bars = lambda songs: [tuple(tuple(bar) for bar in _split_bars(words)) for words in songs]
+    tracks, refs = as_bars(tracks_words), as_bars(reference_words)
+
+    def phrases(songs, n):
+        return {song[i:i + n] for song in songs for i in range(len(song) - n + 1)}
+
+    shares = {}
+    for n in lengths:
+        known = phrases(refs, n)
+        windows = [song[i:i + n] for song in tracks for i in range(len(song) - n + 1)]
+        shares[str(n)] = round(sum(w in known for w in windows) / len(windows), 4) if windows else None
+    longest, n = 0, 1
+    while any(len(song) >= n for song in tracks):             # grow n while some n-bar run is copied
+        known = phrases(refs, n)
+        if not any(song[i:i + n] in known for song in tracks for i in range(len(song) - n + 1)):
+            break
+        longest, n = n, n + 1
+    return {"copied_share": shares, "longest_copy": longest}
+
+
 def _split_bars(words):
     """Words -> bars of masks, leniently: a BAR closes a bar; steps after the last BAR are dropped."""
     bars, bar = [], []
@@ -970,6 +998,9 @@ def to_midi_main(args):
         print("error: --to-midi needs -o OUT.mid", file=sys.stderr)
         return 2
     refuse_to_overwrite(args.output, [args.to_midi])
+    if args.to_midi.lower().endswith(".feel.txt"):
+        raise CodecError(f"{args.to_midi}: a feel file; give its words file (song.txt), and the feel beside it "
+                         "is read with it")
     songs = read_corpus(args.to_midi)
     if not songs:
         raise CodecError(f"{args.to_midi}: no words")

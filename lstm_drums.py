@@ -644,13 +644,12 @@ def feel_head_backward(dz, cache):
     return dWf, dz.sum(axis=0), dz @ Wf[:H].T
 
 
-def hit_logits(z, m, k):
-    """The logits of hit (m, k), position m and class k, out of the head's z (M, 153): its
-    velocity block (n, 8) and its offset block (n, 9), for n hits (views reshaped, then gathered)."""
+def level_blocks(z):
+    """The head's logits z (M, 153) as each class's velocity block and offset block: views
+    (M, 9, 8) and (M, 9, 9) of the same memory (so writing into them writes into z)."""
     M = len(z)
-    z_v = z[:, :N_CLASSES * VELOCITY_LEVELS].reshape(M, N_CLASSES, VELOCITY_LEVELS)   # (M, 9, 8)
-    z_o = z[:, N_CLASSES * VELOCITY_LEVELS:].reshape(M, N_CLASSES, OFFSET_LEVELS)     # (M, 9, 9)
-    return z_v[m, k], z_o[m, k]
+    return (z[:, :N_CLASSES * VELOCITY_LEVELS].reshape(M, N_CLASSES, VELOCITY_LEVELS),
+            z[:, N_CLASSES * VELOCITY_LEVELS:].reshape(M, N_CLASSES, OFFSET_LEVELS))
 
 
 def log_softmax(z):
@@ -676,18 +675,15 @@ def feel_loss(params, top, targets, feel_targets):
                                  params["Wf"], params["bf"])
     m, k = np.nonzero(levels[rows, 0] >= 0)                 # every hit: (position, class), n of them
     dz = np.zeros_like(z)
-    d_v, d_o = [], []
     sums = []
-    for z_hit, target, d in zip(hit_logits(z, m, k), (levels[rows[m], 0, k], levels[rows[m], 1, k]), (d_v, d_o)):
-        logp = log_softmax(z_hit)                           # (n, 8) or (n, 9)
+    for which, (z_block, dz_block) in enumerate(zip(level_blocks(z), level_blocks(dz))):  # velocity, offset
+        target = levels[rows[m], which, k]                  # (n,) each hit's true level
+        logp = log_softmax(z_block[m, k])                   # (n, 8) or (n, 9): each hit's own block
         n = np.arange(len(target))
         sums.append(-float(logp[n, target].sum()))          # -log p(true level), summed over the hits
         p = np.exp(logp)
         p[n, target] -= 1.0                                 # d(-log softmax)/dz = softmax - one_hot
-        d.append(p)
-    dz_v, dz_o = hit_logits(dz, slice(None), slice(None))   # (M, 9, 8), (M, 9, 9) views into dz
-    dz_v[m, k] = d_v[0]                                     # each hit's gradient into its own block
-    dz_o[m, k] = d_o[0]
+        dz_block[m, k] = p                                  # into dz, through the view
     dz /= T * N                                             # per word, like the words' loss
     dWf, dbf, dtop_rows = feel_head_backward(dz, cache)
     dtop = np.zeros((T * N, H), top.dtype)
@@ -716,10 +712,10 @@ def sample_feel(params, top, word, temperature, rng):
         return out
     H, Wf = top.shape[1], params["Wf"]
     z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
-    both = np.full((2 * len(k), OFFSET_LEVELS), -np.inf)    # both blocks drawn at once: velocity
-    both[:len(k), :VELOCITY_LEVELS] = z[:N_CLASSES * VELOCITY_LEVELS].reshape(N_CLASSES, VELOCITY_LEVELS)[k]
-    both[len(k):] = z[N_CLASSES * VELOCITY_LEVELS:].reshape(N_CLASSES, OFFSET_LEVELS)[k]  # (rows padded with
-                                                            # -inf, never drawn)
+    z_v, z_o = level_blocks(z[None])                        # (1, 9, 8), (1, 9, 9)
+    both = np.full((2 * len(k), OFFSET_LEVELS), -np.inf)    # both drawn at once: the velocity rows
+    both[:len(k), :VELOCITY_LEVELS] = z_v[0, k]             # padded with -inf, never drawn
+    both[len(k):] = z_o[0, k]
     levels = draw_levels(both, temperature, rng)
     out[k], out[N_CLASSES + k] = levels[:len(k)], levels[len(k):]
     return out

@@ -196,6 +196,17 @@ def timed(fn, *args):
     return time.perf_counter() - t0
 
 
+def timed_block(train_step, seconds):
+    """One block of timed steps (at least 3, at least `seconds`), after a pause that lets the
+    other side's BLAS threads go idle and one untimed warm-up step. Returns the step times."""
+    time.sleep(0.3)
+    train_step()
+    block = []
+    while len(block) < 3 or sum(block) < seconds:
+        block.append(timed(train_step))
+    return block
+
+
 def compare_inputs(args):
     """--compare-inputs: training words/s with look-back inputs against the word alone,
     alternating blocks in the same way (fresh models each round, medians, the ratio). With
@@ -210,12 +221,7 @@ def compare_inputs(args):
         for r in range(args.rounds):
             runs = {kind: numpy_trainer(L, H, N, T, seed=r, inputs=kind, song=song)[0] for kind in times}
             for kind in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
-                time.sleep(0.3)
-                runs[kind]()                                 # warm-up, untimed
-                block = []
-                while len(block) < 3 or sum(block) < args.seconds:
-                    block.append(timed(runs[kind]))
-                times[kind] += block
+                times[kind] += timed_block(runs[kind], args.seconds)
         tw, tl = statistics.median(times["word"]), statistics.median(times["lookback"])
         print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / tw:12.0f} {N * T / tl:16.0f} | {tw / tl:12.3f}x", flush=True)
 
@@ -241,12 +247,7 @@ def compare_feel(args):
                                         song_feel=song_feel) for feel in times}
             for feel in ([False, True] if r % 2 == 0 else [True, False]):
                 train_step, sample = runs[feel]
-                time.sleep(0.3)
-                train_step()                                 # warm-up, untimed
-                block = []
-                while len(block) < 3 or sum(block) < args.seconds:
-                    block.append(timed(train_step))
-                times[feel] += block
+                times[feel] += timed_block(train_step, args.seconds)
                 samples[feel].append(timed(sample, args.sample_words))
         t0, t1 = statistics.median(times[False]), statistics.median(times[True])
         s0, s1 = statistics.median(samples[False]), statistics.median(samples[True])
@@ -331,12 +332,7 @@ def main():
             order = list(runs) if r % 2 == 0 else list(runs)[::-1]
             for name in order:
                 train_step, sample = runs[name]
-                time.sleep(0.3)                              # let the other side's threads go idle
-                train_step()                                 # warm-up, untimed
-                block = []
-                while len(block) < 3 or sum(block) < args.seconds:
-                    block.append(timed(train_step))
-                times[name] += block
+                times[name] += timed_block(train_step, args.seconds)
                 samples[name].append(timed(sample, args.sample_words))
         t = statistics.median(times["ours"])
         s = statistics.median(samples["ours"])

@@ -15,6 +15,11 @@ The spread of the figure itself: --bootstrap draws the same number of real excer
 (--bars consecutive bars from --seeds random training songs, given as DATA) many times
 and prints the 5th and 95th percentile of their ratios to the corpus: how far from 1.0
 a track set of this size lands by chance, even when it is the corpus itself.
+
+Originality, with --bootstrap (the training songs): the share of the tracks' 1-, 2-, 4- and
+8-bar phrases found verbatim in the training songs, and the longest copied run of bars;
+with --valid (held-out songs) the same for them, the share real new music shares with the
+training songs.
 """
 import argparse
 import os
@@ -63,6 +68,12 @@ def compare_feel(feel, corpus_feel, corpus):
     return lines
 
 
+def copy_line(stats):
+    """copy_stats as one line: the copied share of each phrase length, and the longest copy."""
+    return ", ".join(f"{n}-bar phrases {'-' if s is None else f'{100 * s:.1f}%'}" for n, s in
+                     stats["copied_share"].items()) + f" copied; longest copied run {stats['longest_copy']} bars"
+
+
 def compare(stats, corpus):
     """Ratios of onsets per bar (classes the corpus plays at least once a bar), and point differences."""
     per, ref = stats["onsets_per_bar"], corpus["onsets_per_bar"]
@@ -103,6 +114,9 @@ def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0, feels=None, co
                     got, ref = (stats.get(name) or {}).get(key), corpus_feel[name].get(key)
                     if corpus["onsets_per_bar"][name] >= 1.0 and got is not None and ref:
                         draw[f"{name} {key}"] = got / ref
+                if corpus["onsets_per_bar"][name] >= 1.0 and (stats.get(name) or {}).get("hits"):
+                    draw[f"{name} velocity levels, worst points"] = 100 * max(
+                        abs(a - b) for a, b in zip(stats[name]["velocity_levels"], corpus_feel[name]["velocity_levels"]))
         draws.append(draw)
     keys = set().union(*draws)
     return {k: np.percentile([d[k] for d in draws if k in d], [5, 95]) for k in sorted(keys, key=str)}
@@ -116,14 +130,21 @@ def main():
     p.add_argument("--diversity", type=float, nargs="+", default=[1.0])
     p.add_argument("--bootstrap", nargs="+", metavar="DATA", help="training songs, for the spread by chance")
     p.add_argument("--compat", action="store_true", help="read --bootstrap MIDI with the original's rules")
+    p.add_argument("--valid", nargs="+", metavar="DATA", help="held-out songs: how much of them is in the training songs")
     args = p.parse_args()
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     corpus = ck["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
     print(generate.stats_table([], corpus).splitlines()[1])
     corpus_feel = ck["extra"]["corpus"].get("feel_stats")
+    load = lambda data: train.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
+    training = [w for _, w, _ in load(args.bootstrap)]
+    if args.valid:
+        print(f"    validation songs vs training songs: {copy_line(encoding.copy_stats([w for _, w, _ in load(args.valid)], training))}")
     for d in args.diversity:
         tracks, feels = sample_tracks(ck, args.seeds, args.bars, d, with_feel=True)
+        if training:
+            print(f"    div {d:g} tracks vs training songs: {copy_line(encoding.copy_stats(tracks, training))}")
         stats = encoding.song_stats(tracks)
         ratios, points = compare(stats, corpus)
         print(generate.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
@@ -132,11 +153,12 @@ def main():
         if corpus_feel and feels[0] is not None:
             print("\n".join(compare_feel(encoding.feel_stats(tracks, feels), corpus_feel, corpus)))
     if args.bootstrap:
-        loaded = train.load_songs(args.bootstrap, log=lambda *a: None, compat=args.compat)
+        loaded = load(args.bootstrap)
         spread = bootstrap([w for _, w, _ in loaded], corpus, args.seeds, args.bars,
                            feels=[f for _, _, f in loaded], corpus_feel=corpus_feel)
         print(f"real excerpts of the same size ({args.seeds} x {args.bars} bars), 5th-95th percentile of the ratio: "
-              + ", ".join(f"{k} {lo:.2f}-{hi:.2f}x" for k, (lo, hi) in spread.items()))
+              + ", ".join(f"{k} {lo:.2f}-{hi:.2f}" + ("" if k.endswith("points") else "x")
+                          for k, (lo, hi) in spread.items()))
 
 
 if __name__ == "__main__":

@@ -113,6 +113,17 @@ def test_song_stats_by_hand():
     assert s["repeat_share"] == round(8 / 12, 4)
 
 
+def test_copy_stats_by_hand():
+    a, b, c, d, x, y = ([m] * 4 for m in (256, 128, 64, 32, 1, 2))
+    track = encoding.bars_to_words([a, b, c, d])               # bars A B C D
+    training = encoding.bars_to_words([x, a, b, y, c])         # bars x A B y C
+    stats = encoding.copy_stats([track], [training], lengths=(1, 2, 4, 8))
+    assert stats["copied_share"] == {"1": 0.75, "2": round(1 / 3, 4), "4": 0.0, "8": None}  # A B C; AB of AB BC CD
+    assert stats["longest_copy"] == 2                          # A B
+    assert encoding.copy_stats([training], [training])["longest_copy"] == 5   # a song copies itself whole
+    assert encoding.copy_stats([track], [])["copied_share"]["1"] == 0.0
+
+
 def test_bar_back_points_one_bar_back_including_bar():
     ids = encoding.to_ids("0b100000000 0b000000000 BAR 0b100000000 0b010000000 BAR 0b001000000 BAR".split())
     # places:            0           1          2   0           1          2   0          1
@@ -221,8 +232,8 @@ def test_score_songs_feel_matches_step_by_step():
             _, state = M.step(params, x, state, feel_x)
             z, _ = M.feel_head_forward(state[0][-1], M.word_bits(ids[t + 1:t + 2]), params["Wf"], params["bf"])
             for k in np.flatnonzero(feel_ids[t + 1, :9] >= 0):
-                z_v, z_o = M.hit_logits(z.astype(np.float64), [0], [k])       # (1, 8), (1, 9)
-                total -= M.log_softmax(z_v)[0, feel_ids[t + 1, k]] + M.log_softmax(z_o)[0, feel_ids[t + 1, 9 + k]]
+                z_v, z_o = M.level_blocks(z.astype(np.float64))              # (1, 9, 8), (1, 9, 9)
+                total -= M.log_softmax(z_v[0, k])[feel_ids[t + 1, k]] + M.log_softmax(z_o[0, k])[feel_ids[t + 1, 9 + k]]
                 hits += 1
     assert scored["hits"] == hits > 0
     assert np.isclose(scored["velocity"] + scored["offset"], total, rtol=1e-4)
