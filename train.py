@@ -1123,6 +1123,9 @@ def choose_threads(args, config, log):
     if THREADS_CHOSEN_BY == "user":
         log(f"BLAS threads: {loaded} (your OPENBLAS_NUM_THREADS; --threads N to choose here)")
         return
+    if config["hidden"] < BIG_MODEL_HIDDEN:                 # one thread whatever the cores do: no need to look
+        log(f"BLAS threads: 1 ({blas_threads_wanted(config['hidden'], 0.0, 2)[1]}; --threads N to choose)")
+        return
     busy, n_cores, how = look_at_cores()
     threads, reason = blas_threads_wanted(config["hidden"], busy, n_cores)
     reason += f", from {how}"
