@@ -32,7 +32,7 @@ Module interface (used by train.py and generate.py):
   midi_to_bars(mid, ...)           -> (bars, feel, report)
   bars_to_midi(bars, ..., feel)    -> mido.MidiFile (GM drums, channel 10)
   read_corpus(path)                -> list of songs (lists of words)
-  VOCAB, BAR_ID, to_ids(words)     the fixed 513-word vocabulary: word ids for the model
+  VOCAB, BAR_ID, END_ID, to_ids    the fixed 514-word vocabulary: word ids for the model
   song_stats(songs)                onsets per bar, empty bars, repeats: how a corpus or a track drums
   copy_stats(tracks, references)   the share of the tracks' 1-, 2-, 4-, 8-bar phrases found in references
   feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
@@ -98,6 +98,7 @@ PITCH_TO_CLASS = dict(COMPAT_PITCH_TO_CLASS)   # the default mode's map
 PITCH_TO_CLASS.update({p: COMPAT_PITCH_TO_CLASS[q] for p, q in EKIT_FOLD.items()})
 
 BAR = "BAR"
+END = "END"                 # after a song's last BAR: the song ends here (learned by train.py; generate.py --song)
 STEPS_PER_BEAT = 4          # a step is a 16th note; a MIDI "beat" is a quarter note
 DRUM_CHANNEL = 9            # MIDI channel 10, counted from 0 as mido does
 COMPAT_TICKS_PER_BEAT = 480 # the original assumed this for every file
@@ -150,9 +151,11 @@ def bars_to_words(bars):
 
 
 def words_to_bars(words):
-    """List of words -> song. Every bar is 1+ step words closed by BAR."""
+    """List of words -> song. Every bar is 1+ step words closed by BAR; END, if there, is the
+    last word, after a BAR (the song ends there: the bars are the same with or without it)."""
+    check_end(words)
     bars, bar = [], []
-    for word in words:
+    for word in words[:-1] if words and words[-1] == END else words:
         if word == BAR:
             if not bar:
                 raise CodecError("empty bar: BAR must follow at least one step word")
@@ -165,11 +168,23 @@ def words_to_bars(words):
     return bars
 
 
+def check_end(words):
+    """CodecError unless END is absent, or the last word and right after a BAR."""
+    if END in words:
+        at = words.index(END)
+        if at != len(words) - 1:
+            raise CodecError(f"an END word in the middle of a song (word {at + 1} of {len(words)}): "
+                             "END closes a song, after its last BAR")
+        if at == 0 or words[at - 1] != BAR:
+            raise CodecError("END must follow the song's last BAR")
+
+
 def read_corpus(path):
     """A words file -> list of songs (lists of words), one song per non-empty line.
 
     The original LSTMetallica corpus, all songs on one line, reads as one song.
-    Every word is checked: an unknown token raises CodecError naming it.
+    Every word is checked: an unknown token raises CodecError naming it, and END may only
+    close a song (check_end).
     """
     try:
         with open(path, encoding="utf-8") as f:
@@ -179,12 +194,13 @@ def read_corpus(path):
     songs = []
     for line_no, line in enumerate(lines, 1):
         words = line.split()
-        for word in words:
-            if word != BAR:
-                try:
+        try:
+            for word in words:
+                if word not in (BAR, END):
                     word_to_step(word)
-                except CodecError as e:
-                    raise CodecError(f"{path}:{line_no}: {e}") from None
+            check_end(words)
+        except CodecError as e:
+            raise CodecError(f"{path}:{line_no}: {e}") from None
         if words:
             songs.append(words)
     return songs
@@ -339,12 +355,13 @@ def check_feel(bars, feel):
 # song.feel.txt, the same lines and the same number of tokens on each): a step's token lists
 # its hits in the word's class order, each as velocity level and signed offset, joined by ","
 # (7+0 = level 7 on the grid, 2-1 = a ghost note a ninth of a step early); "." is a step with
-# no hit and "|" stands under BAR. A words file without its feel file is valid everywhere.
+# no hit and "|" stands under BAR (and under END). A words file without its feel file is valid everywhere.
 FEEL_SILENT, FEEL_BAR = ".", "|"
 
 
-def feel_to_tokens(feel):
-    """A song's feel (bars of steps of (velocity, offset) pairs) -> tokens, one per word.
+def feel_to_tokens(feel, end=False):
+    """A song's feel (bars of steps of (velocity, offset) pairs) -> tokens, one per word (and,
+    with end, a last "|" under the song's END).
 
     >>> feel_to_tokens([[((7, 0), (6, 0)), (), ((2, -1),), ()]])
     ['7+0,6+0', '.', '2-1', '.', '|']
@@ -353,7 +370,7 @@ def feel_to_tokens(feel):
     for bar in feel:
         tokens += [",".join(f"{v}{o:+d}" for v, o in levels) or FEEL_SILENT for levels in bar]
         tokens.append(FEEL_BAR)
-    return tokens
+    return tokens + [FEEL_BAR] * end
 
 
 def tokens_to_feel(tokens, words):
@@ -369,11 +386,12 @@ def tokens_to_feel(tokens, words):
     feel, bar = [], []
     for n, (token, word) in enumerate(zip(tokens, words), 1):
         where = f"word {n} ({word}), feel {token[:20]!r}"
-        if word == BAR:
+        if word in (BAR, END):
             if token != FEEL_BAR:
-                raise CodecError(f"{where}: want '{FEEL_BAR}' under BAR")
-            feel.append(bar)
-            bar = []
+                raise CodecError(f"{where}: want '{FEEL_BAR}' under {word}")
+            if word == BAR:
+                feel.append(bar)
+                bar = []
             continue
         mask = word_to_step(word)
         parts = [] if token == FEEL_SILENT else token.split(",")
@@ -722,11 +740,13 @@ def refuse_to_overwrite(output, inputs):
 # Word ids and song statistics (what the model, train.py and generate.py share)
 
 # The fixed vocabulary, the same for every corpus: the 512 step words in mask order (word
-# id = the 9-bit mask, so '0b000000000' is id 0), then BAR as id 512. Any song can be
-# scored and any primer used, whatever the training data.
-VOCAB = list(STEP_WORDS) + [BAR]
+# id = the 9-bit mask, so '0b000000000' is id 0), then BAR as id 512 and END as id 513.
+# Any song can be scored and any primer used, whatever the training data. (Checkpoints
+# from before END have the first 513 words.)
+VOCAB = list(STEP_WORDS) + [BAR, END]
 WORD_ID = {w: i for i, w in enumerate(VOCAB)}
 BAR_ID = WORD_ID[BAR]            # 512
+END_ID = WORD_ID[END]            # 513
 SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
 
 
@@ -740,6 +760,7 @@ def to_feel_ids(words, feel):
     columns 0..8 the velocity level of class k's hit, 9..17 its offset level + 4 (0..8);
     -1 where class k does not play (and on every BAR row)."""
     steps = [levels for bar in feel for levels in list(bar) + [None]]   # None under each BAR
+    steps += [None] * (len(words) == len(steps) + 1 and words[-1] == END)  # ... and under END
     if len(steps) != len(words):
         raise CodecError(f"the feel has {len(steps)} places for {len(words)} words")
     out = np.full((len(words), 2 * N_CLASSES), -1, dtype=np.int8)       # (S, 18)
@@ -791,6 +812,8 @@ def from_feel_ids(words, feel_ids):
     steps of (velocity, offset) pairs). A hit with no level (-1) plays at level 6, on the grid."""
     feel, bar = [], []
     for word, row in zip(words, feel_ids):
+        if word == END:
+            break
         if word == BAR:
             feel.append(bar)
             bar = []
@@ -878,7 +901,7 @@ def _split_bars(words):
             if bar:
                 bars.append(bar)
             bar = []
-        else:
+        elif w != END:
             bar.append(WORD_ID[w])
     return bars
 

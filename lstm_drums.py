@@ -615,9 +615,10 @@ FEEL_VALUES = {18: _feel_values(18), 36: _feel_values(36)}  # feel_inputs' looku
 
 
 def word_bits(ids, dtype=np.float32):
-    """Word ids (...) -> (..., 9) the classes that play in each word, 0/1. The word id is the
-    9-bit mask (encoding.VOCAB), so BAR (512 = 2^9) plays none."""
-    return ((np.asarray(ids)[..., None] >> CLASS_SHIFTS) & 1).astype(dtype)
+    """Word ids (...) -> (..., 9) the classes that play in each word, 0/1. The word id of a
+    step is its 9-bit mask (encoding.VOCAB); BAR and END (ids 512, 513) play none."""
+    ids = np.asarray(ids)[..., None]
+    return (((ids >> CLASS_SHIFTS) & 1) * (ids < 1 << N_CLASSES)).astype(dtype)
 
 
 def lookback_feel(ids, feel_ids, bar_id):
@@ -957,7 +958,8 @@ def load_checkpoint(path, dtype=np.float32, vocab=None):
     (in its .npy header) are checked before its data is: a small damaged or hostile file
     cannot make us allocate gigabytes. The config must hold sizes in range, and every
     weight must be finite.
-    vocab: if given, the checkpoint's vocabulary must be exactly this list.
+    vocab: if given, the checkpoint's vocabulary must be this list, or its first 513 words
+    (a checkpoint from before the END word).
     Returns a dict: params, config, vocab (list of str), opt and state (None if absent), extra.
     Raises CheckpointError with a one-line reason for anything else.
     """
@@ -967,7 +969,7 @@ def load_checkpoint(path, dtype=np.float32, vocab=None):
                 raise CheckpointError(f"{path}: not a readable checkpoint: a zip archive (.npz?) without "
                                       "lstm-drums' arrays (expected an .npz written by train.py)")
             ck = _read_checkpoint(archive, path, dtype)
-        if vocab is not None and ck["vocab"] != list(vocab):
+        if vocab is not None and ck["vocab"] not in (list(vocab), list(vocab)[:513]):
             raise CheckpointError(f"{path}: its vocabulary is not lstm-drums' {len(vocab)} words")
         return ck
     except CheckpointError:

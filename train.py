@@ -113,7 +113,10 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
     Returns a list of (name, words, feel): feel is the song's feel ids (S, 18), parallel to
     its words (encoding.to_feel_ids), or None for a words file without a feel file beside
     it. MIDI files are encoded with encoding.py's default (metre-aware) mode, or with the
-    original's rules if compat; a file that cannot be read is reported and skipped.
+    original's rules if compat; a file that cannot be read is reported and skipped. Each
+    song (a MIDI file, a line of a words file) is a whole song: in the metre-aware mode it
+    gets END after its last BAR, so that the model learns where songs end; the original's
+    format (compat) has no END.
     """
     songs = []
     for item in inputs:
@@ -131,6 +134,8 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
                 feels = [encoding.to_feel_ids(words, feel) for words, feel in
                          zip(lines, encoding.read_feel(encoding.feel_path(path), lines))]
             songs += [(f"{path}:{k + 1}", words, feel) for k, (words, feel) in enumerate(zip(lines, feels))]
+            if compat:
+                songs = [(n, [w for w in words if w != encoding.END], f) for n, words, f in songs]
         if word_files and not os.path.isdir(item) or item.lower().endswith(".feel.txt"):
             continue
         # MIDI files: the item itself, or every .mid below a folder; each file is a song
@@ -145,7 +150,19 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
                 continue
             words = encoding.bars_to_words(bars)
             songs.append((path, words, encoding.to_feel_ids(words, feel)))
+    if not compat:                                          # every song ends: END after its last BAR
+        songs = [with_end(song) for song in songs]
     return songs
+
+
+def with_end(song):
+    """(name, words, feel) with END after the words (if not there yet) and a feel row for it."""
+    name, words, feel = song
+    if words[-1:] == [encoding.END] or words[-1:] != [encoding.BAR]:
+        return song
+    if feel is not None:
+        feel = np.concatenate([feel, np.full((1, feel.shape[1]), -1, feel.dtype)])
+    return name, words + [encoding.END], feel
 
 
 def model_inputs(ids, kind, feel_ids=None, feel=False):
@@ -199,21 +216,23 @@ def split_songs(songs, fraction, seed):
 
     With fewer than MIN_SONGS_TO_HOLD_OUT songs, a held-out song would be a style the model
     never trained on (the demo's only 7/8 groove, say), so the last share of every song's
-    bars is held out instead (each split falls on a BAR).
+    bars is held out instead (each split falls on a BAR), without the song's END: such a run
+    never learns where songs end.
     """
     if fraction <= 0:
         return songs, []
     if len(songs) < MIN_SONGS_TO_HOLD_OUT:
         train_part, valid_part = [], []
         for name, words, feel in songs:
-            bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]
-            cut = next((b for b in bars_at if b >= (1 - fraction) * len(words)), len(words))
-            if cut >= len(words) or cut < 2:
+            end = len(words) - (words[-1] == encoding.END)  # (a head does not end, nor does its tail:
+            bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]  # neither part has END)
+            cut = next((b for b in bars_at if b >= (1 - fraction) * end), end)
+            if cut >= end or cut < 2:
                 train_part.append((name, words, feel))      # too short to split: all of it trains
             else:
                 part = lambda f, a, b: None if f is None else f[a:b]
                 train_part.append((name + " (head)", words[:cut], part(feel, 0, cut)))
-                valid_part.append((name + " (tail)", words[cut:], part(feel, cut, None)))
+                valid_part.append((name + " (tail)", words[cut:end], part(feel, cut, end)))
         return train_part, valid_part
     n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
     held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
@@ -399,7 +418,11 @@ def feel_baselines(train_hits, valid_hits):
 
 def load_run_checkpoint(path):
     """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
-    return M.load_checkpoint(path, vocab=VOCAB)
+    ck = M.load_checkpoint(path, vocab=VOCAB)
+    if len(ck["vocab"]) != len(VOCAB):
+        raise M.CheckpointError(f"{path}: a model from before the END word ({len(ck['vocab'])} words): "
+                                "generate.py still plays it; to train or score, start a new run")
+    return ck
 
 
 def evaluate_checkpoint(path, songs, log=print):

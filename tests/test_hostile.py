@@ -51,7 +51,7 @@ def test_2_generation_length_is_bounded(tmp_path, checkpoint, capsys):  # noqa: 
 
 
 def test_2_long_generation_shows_progress():
-    config = {"vocab_size": 513, "hidden": 4, "layers": 1}
+    config = {"vocab_size": 514, "hidden": 4, "layers": 1}
     params = M.init_params(config, np.random.default_rng(0))
     lines = []
     generate.sample_bars(params, config, encoding.to_ids(["BAR"]), 2000, 1.0, np.random.default_rng(1),
@@ -131,8 +131,8 @@ def test_5_declared_shapes_are_checked_before_reading(tmp_path, checkpoint):  # 
 # 6. tracebacks instead of one line
 @pytest.mark.parametrize("config, message", [
     ({"vocab_size": "1e999", "hidden": 8, "layers": 1}, "vocab_size"),
-    ({"vocab_size": 513, "hidden": 8, "layers": 10 ** 9}, "layers"),
-    ({"vocab_size": 513, "hidden": 8, "layers": 1, "dropout": 5}, "dropout"),     # (12.)
+    ({"vocab_size": 514, "hidden": 8, "layers": 10 ** 9}, "layers"),
+    ({"vocab_size": 514, "hidden": 8, "layers": 1, "dropout": 5}, "dropout"),     # (12.)
     ([1, 2], "not a JSON object"),
 ])
 def test_6_bad_configs_are_one_line(tmp_path, checkpoint, config, message):  # noqa: F811

@@ -77,9 +77,10 @@ def run_train(argv, capsys):
 # Data, vocabulary, statistics
 
 def test_vocabulary_is_fixed_and_ordered():
-    assert len(encoding.VOCAB) == 513
+    assert len(encoding.VOCAB) == 514
     assert encoding.VOCAB[0] == "0b000000000" and encoding.VOCAB[0b100000001] == "0b100000001"
     assert encoding.VOCAB[511] == "0b111111111" and encoding.VOCAB[512] == "BAR" == encoding.VOCAB[encoding.BAR_ID]
+    assert encoding.VOCAB[513] == "END" == encoding.VOCAB[encoding.END_ID]
 
 
 def test_validation_holds_out_whole_songs_seeded():
@@ -133,7 +134,7 @@ def test_bar_back_points_one_bar_back_including_bar():
 
 def test_baselines_on_a_perfect_loop():
     ids = encoding.to_ids(groove(8, fill_every=100))              # the same bar 8 times
-    counts = np.bincount(ids, minlength=513)
+    counts = np.bincount(ids, minlength=514)
     base = train.baselines([ids], counts, repeat_rate=0.99)
     nats, acc = base["repeat one bar back"]
     assert acc > 0.85                                          # all but the first bar (16 of 135 words)
@@ -152,7 +153,7 @@ def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
     summary = json.loads(lines[-1])
     assert set(summary) >= {"best_val_nats_per_word", "train_words_per_s", "steps", "checkpoint"}
     assert summary["steps"] == 400 and summary["checkpoint"] == os.path.join(out, "best.npz")
-    assert "ln V = ln 513 = 6.240" in stdout                   # the loss to expect at step 0
+    assert "ln V = ln 514 = 6.242" in stdout                   # the loss to expect at step 0
     assert any(line.startswith("step    400 |") and "ETA" in line for line in lines)
     assert summary["best_val_nats_per_word"] < 1.0             # unigram is ~1.6; we see ~0.7
     history = open(os.path.join(out, "history.csv")).read().splitlines()
@@ -163,7 +164,8 @@ def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
     result = json.loads(stdout.strip().splitlines()[-1])
     assert set(result) == {"nats_per_word", "perplexity", "accuracy", "event_accuracy",
                            "no_event_accuracy", "words"}
-    assert result["words"] == sum(17 * n - 1 for n in (12, 8, 10, 9))   # all but each song's first word
+    assert result["words"] == sum(17 * n - 1 + 1 for n in (12, 8, 10, 9))   # all but each song's first word,
+                                                                            # and each song's END
     assert result["perplexity"] == pytest.approx(np.exp(result["nats_per_word"]), rel=1e-3)
     assert "unigram" in stdout and "repeat one bar back" in stdout
 
@@ -196,7 +198,7 @@ def test_lookback_streams_start_each_song_afresh():
 
 
 def test_score_songs_matches_step_by_step_sampling_logits():
-    config = {"vocab_size": 513, "hidden": 8, "layers": 2}
+    config = {"vocab_size": 514, "hidden": 8, "layers": 2}
     params = M.init_params(config, np.random.default_rng(0))
     songs = [encoding.to_ids(groove(2)), encoding.to_ids(groove(1))]  # different lengths: padding
     logp, hit, targets, feel = train.score_songs(params, config, songs, chunk=5)
@@ -212,7 +214,7 @@ def test_score_songs_matches_step_by_step_sampling_logits():
 def test_score_songs_feel_matches_step_by_step():
     """The feel's figures of whole-song scoring equal the head's log-probabilities taken
     word by word, as generation feeds the model (look-back feel included)."""
-    config = {"vocab_size": 513, "hidden": 8, "layers": 2, "inputs": "lookback", "feel": True}
+    config = {"vocab_size": 514, "hidden": 8, "layers": 2, "inputs": "lookback", "feel": True}
     params = M.init_params(config, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     songs, feels = [], []
@@ -245,7 +247,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     common = [sys.executable, os.path.join(ROOT, "train.py"), corpus, "--layers", "2", "--hidden", "16",
               "--batch", "4", "--seq", "8", "--dropout", "0.3", "--eval-every", "4", "--patience", "1",
-              "--lr-decay", "0.7", "--lr", "0.03"]
+              "--lr-decay", "0.7", "--lr", "0.06"]
     a = str(tmp_path / "a")
     proc = subprocess.Popen(common + ["--out", a, "--steps", "100000", "--log-every", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -269,7 +271,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
     assert straight.returncode == 0, straight.stderr
     ra, rb = M.load_checkpoint(os.path.join(a, "last.npz")), M.load_checkpoint(os.path.join(b, "last.npz"))
     assert ra["extra"]["step"] == rb["extra"]["step"] == int(target)
-    assert ra["extra"]["lr"] == rb["extra"]["lr"] < 0.03       # the plateau schedule came along too
+    assert ra["extra"]["lr"] == rb["extra"]["lr"] < 0.06       # the plateau schedule came along too
     for k in ra["params"]:
         np.testing.assert_array_equal(ra["params"][k], rb["params"][k], err_msg=k)
     np.testing.assert_array_equal(ra["state"][0], rb["state"][0])
@@ -287,7 +289,7 @@ def checkpoint(tmp_path, corpus, capsys):
 
 
 def test_bar_mask_closes_every_bar_on_time():
-    config = {"vocab_size": 513, "hidden": 8, "layers": 1}
+    config = {"vocab_size": 514, "hidden": 8, "layers": 1}
     params = M.init_params(config, np.random.default_rng(0))
     params["by"][encoding.BAR_ID] = 50.0                           # a model that wants BAR at every step
     rng = np.random.default_rng(0)
@@ -440,7 +442,8 @@ def test_compat_flag_reads_midi_with_the_original_rules():
     compat = train.load_songs([demo], compat=True)[0][1]
     assert {len(bar) for bar in encoding.words_to_bars(metre_aware)} == {14}       # 7/8 bars
     assert {len(bar) for bar in encoding.words_to_bars(compat)} == {16}            # BAR every 16 steps
-    steps = lambda words: [w for w in words if w != "BAR"]
+    assert metre_aware[-1] == "END" and "END" not in compat                        # song ends: metre-aware only
+    steps = lambda words: [w for w in words if w not in ("BAR", "END")]
     assert steps(compat)[:len(steps(metre_aware))] == steps(metre_aware)           # the same steps
 
 
