@@ -3,6 +3,7 @@
     python generate.py                                     # runs/default/best.npz, 16 bars, 5 diversities
     python generate.py runs/metallica/best.npz --bars 32 --diversity 0.8 1.0 --bpm 160
     python generate.py --primer data/demo/rock_8ths.mid --meter 4/4 --seed 7
+    python generate.py runs/metallica/best.npz --song      # until the model ends the song
 
 For each diversity (the sampling temperature: low is safe and repetitive, high is
 adventurous) it writes a words file, a MIDI file (GM drums, channel 10) and a WAV to listen
@@ -33,6 +34,7 @@ DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", 
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 MAX_FREE_BAR = 64                          # with --free, a bar is closed after this many steps
 MAX_BARS = 10_000                          # per track: over 5 hours of 4/4 at 120 bpm
+MAX_SONG_BARS = 512                        # --song's cap unless --bars says otherwise
 MAX_DIVERSITY = 100.0                      # beyond, sampling is uniform in all but name
 
 
@@ -53,20 +55,24 @@ def meter_steps(meter):
 
 
 def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None,
-                primer_feel=None):
-    """Feed the primer, then draw words until n_bars bars are closed. Returns the new word
-    ids, and for a feel model the feel ids (18,) of each (else None): each word is drawn
-    first, then the feel of its hits (lstm_drums.sample_feel), at the same diversity.
-    primer_feel: the primer's feel ids (S, 18), or None.
+                primer_feel=None, song=False):
+    """Feed the primer, then draw words until n_bars bars are closed (with song, until the
+    model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
+    model ended the song), and for a feel model the feel ids (18,) of each (else None): each
+    word is drawn first, then the feel of its hits (lstm_drums.sample_feel), at the same
+    diversity. primer_feel: the primer's feel ids (S, 18), or None.
 
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
-    after MAX_FREE_BAR steps.
+    after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
     """
     V = model_args["vocab_size"]
-    no_bar = np.ones(V, dtype=bool)
-    no_bar[encoding.BAR_ID] = False                               # every word but BAR
+    step_or_end = np.ones(V, dtype=bool)
+    step_or_end[encoding.BAR_ID] = False                          # every word but BAR
+    no_end = np.ones(V, dtype=bool)
+    no_end[encoding.END_ID:] = False                              # every word but END (none in an old model)
+    no_bar = step_or_end & no_end                                 # a step word
     read = M.input_reader(model_args, encoding.BAR_ID)            # word -> layer 0's input (keeps the bars)
     state = M.zero_state(model_args, 1, params["Wy"].dtype)
     feel = model_args.get("feel", False)
@@ -78,13 +84,15 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
         limit = MAX_FREE_BAR if free else bar_steps
         if j >= limit:
             word = encoding.BAR_ID                                 # the bar is full: close it
-        elif free and j > 0:
-            word = M.sample_word(logits, diversity, rng)
+        elif j == 0:                                               # a new bar, or with song the end
+            word = M.sample_word(logits, diversity, rng, allowed=step_or_end if song and bars else no_bar)
         else:
-            word = M.sample_word(logits, diversity, rng, allowed=no_bar)
+            word = M.sample_word(logits, diversity, rng, allowed=no_end if free else no_bar)
         feel_ids = M.sample_feel(params, state[0][-1], word, diversity, rng) if feel else None
         out.append(word)
         feels.append(feel_ids)
+        if word == encoding.END_ID:                                # the model ended the song
+            break
         if word == encoding.BAR_ID:
             bars, j = bars + 1, 0
             if log is not None and bars % 1000 == 0 and bars < n_bars:
@@ -213,16 +221,20 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 
 
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
-             primer=None, meter=None, free=False, velocity=100, flat=False, tab_bars=4, log=print):
+             primer=None, meter=None, free=False, velocity=100, flat=False, song=False, tab_bars=4, log=print):
     """The whole job: one track per diversity, each written as words (and their feel), MIDI
     and WAV. flat: every hit on its step at `velocity`, as a drum machine (the feel a feel
-    model draws is still drawn, so the words are the same, and then dropped).
+    model draws is still drawn, so the words are the same, and then dropped). song: play
+    until the model ends the song (END), n_bars being the cap.
     Returns the summary dict printed as the last line."""
     check_settings(seed, n_bars, diversities, bpm, velocity)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
     ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
     params, model_args = ck["params"], ck["config"]
+    if song and not learned_song_ends(ck):
+        raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, on "
+                            "a few songs' heads, or before the END word): use --bars N for a fixed length")
     primer_words, primer_feel = read_primer(primer) if primer else ([encoding.BAR], None)
     primer_ids = encoding.to_ids(primer_words)
     if meter is not None:
@@ -232,7 +244,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     else:
         bar_steps = 16                                        # 4/4
     feel = model_args.get("feel", False)
-    fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words]
+    fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words] + (["song"] if song else [])
                                   + ([flat, None if primer_feel is None else primer_feel.tolist()] if feel else [])
                                   ).encode())
     for p in params.values():
@@ -240,7 +252,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     log(f"{ckpt_path}: {model_args['layers']} x {model_args['hidden']} LSTM, "
         f"{model_args.get('inputs', 'word')} inputs" + (", feel" + (" (dropped: --flat)" if flat else "")
                                                          if feel else ", no feel (a flat grid)")
-        + f"; {n_bars} bars of {bar_steps} steps"
+        + (f"; a song (at most {n_bars} bars)" if song else f"; {n_bars} bars") + f" of {bar_steps} steps"
         + (" (model places BAR: --free)" if free else "")
         + (f", after the primer's {len(primer_words)} words" if primer else ""))
     os.makedirs(out, exist_ok=True)
@@ -248,17 +260,20 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     for d in dict.fromkeys(diversities):                      # each once, in the order given
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
         ids, feel_ids = sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log,
-                                    primer_feel)
+                                    primer_feel, song)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
         track_feel = None if feel_ids is None or flat else encoding.from_feel_ids(words, feel_ids)
         files = write_track(output_name(out, seed, d, fingerprint), words, bars, bpm, velocity, track_feel)
-        log(f"\ndiversity {d:g}: {files['mid']} ({len(bars)} bars, {len(words)} words)")
+        ended = ("the model ended it" if words[-1] == encoding.END else f"cut at the cap of {n_bars} bars") \
+            if song else None
+        log(f"\ndiversity {d:g}: {files['mid']} ({len(bars)} bars, {len(words)} words"
+            + (f"; {ended}" if ended else "") + ")")
         log(encoding.bars_to_tab(bars[:tab_bars], None if track_feel is None else track_feel[:tab_bars]))
         stats = encoding.song_stats([words], bar_steps)
         if track_feel is not None:
             stats["feel_stats"] = encoding.feel_stats([words], [feel_ids])
-        results.append({"diversity": d, **files, **stats})
+        results.append({"diversity": d, **files, **stats, **({"ended": ended} if song else {})})
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
     if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
@@ -271,6 +286,12 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         log(feel_table(results, corpus_feel, bpm))
     return {"files": [r[kind] for kind in ("mid", "wav", "txt", "feel") for r in results if kind in r],
             "corpus": corpus_stats, "outputs": results}
+
+
+def learned_song_ends(ck):
+    """Whether a checkpoint's model knows END: it is in its vocabulary and its training words."""
+    unigram = (ck["extra"].get("corpus") or {}).get("unigram") or []
+    return len(ck["vocab"]) > encoding.END_ID and len(unigram) > encoding.END_ID and unigram[encoding.END_ID] > 0
 
 
 def check_settings(seed, n_bars, diversities, bpm, velocity):
@@ -294,7 +315,8 @@ def write_track(base, words, bars, bpm, velocity, feel=None):
     encoding.write_atomic(files["txt"], (" ".join(words) + "\n").encode())
     if feel is not None:
         files["feel"] = encoding.feel_path(files["txt"])
-        encoding.write_atomic(files["feel"], (" ".join(encoding.feel_to_tokens(feel)) + "\n").encode())
+        tokens = encoding.feel_to_tokens(feel, end=words[-1] == encoding.END)
+        encoding.write_atomic(files["feel"], (" ".join(tokens) + "\n").encode())
     mid = encoding.bars_to_midi(bars, bpm=bpm, velocity=velocity, feel=feel)
     encoding.write_atomic(files["mid"], encoding.midi_to_bytes(mid))
     encoding.write_atomic(files["wav"], bars_to_wav(bars, bpm=bpm, velocity=velocity, feel=feel))
@@ -346,8 +368,11 @@ def main(argv=None):
         epilog="The last line printed is one JSON object listing the files and their statistics.")
     p.add_argument("checkpoint", nargs="?", default=DEFAULT_CKPT,
                    help="a train.py checkpoint (default: runs/default/best.npz)")
-    p.add_argument("--bars", dest="n_bars", metavar="N", type=int, default=default["n_bars"],
-                   help="bars per track (default %(default)s)")
+    p.add_argument("--bars", dest="n_bars", metavar="N", type=int, default=None,
+                   help=f"bars per track (default {default['n_bars']}); with --song, the most bars a song may "
+                        f"have (default {MAX_SONG_BARS})")
+    p.add_argument("--song", action="store_true", help="a whole song: play from the first bar until the model "
+                   "ends it (a model trained on whole songs, in the metre-aware mode)")
     p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+",
                    default=default["diversities"],
                    help="sampling temperatures, one track each (default: the seed's five, 0.5 0.8 1.0 1.25 1.5; "
@@ -368,6 +393,8 @@ def main(argv=None):
     p.add_argument("--tab-bars", type=int, default=default["tab_bars"],
                    help="bars of each track shown as a drum tab (default %(default)s)")
     args = vars(p.parse_args(argv))
+    if args["n_bars"] is None:
+        args["n_bars"] = MAX_SONG_BARS if args["song"] else default["n_bars"]
     try:
         summary = generate(args.pop("checkpoint"), **args, log=lambda *a: print(*a, flush=True))
     except (GenerateError, encoding.CodecError, M.CheckpointError, OSError) as e:

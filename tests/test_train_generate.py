@@ -329,6 +329,71 @@ def test_generate_writes_midi_words_and_json(tmp_path, checkpoint, capsys):
     assert {f: open(f, "rb").read() for f in summary["files"]} == first
 
 
+def song_checkpoint(path, end_bias, learned=True):
+    """A small untrained model whose decoder bias makes END (after a bar) likely or unlikely."""
+    config = {"vocab_size": 514, "hidden": 8, "layers": 1, "inputs": "lookback", "feel": True}
+    params = M.init_params(config, np.random.default_rng(0))
+    params["by"][encoding.END_ID] = end_bias
+    unigram = [1] * 514
+    unigram[encoding.END_ID] = 3 if learned else 0
+    M.save_checkpoint(str(path), params, config, encoding.VOCAB, extra={"corpus": {"unigram": unigram}})
+    return str(path)
+
+
+def test_song_ends_when_the_model_says_or_at_the_cap(tmp_path, capsys):
+    out = str(tmp_path / "g")
+    ends = song_checkpoint(tmp_path / "ends.npz", 50.0)           # END as soon as it may be drawn
+    assert generate.main([ends, "--song", "--diversity", "1", "--out", out]) == 0
+    stdout = capsys.readouterr().out
+    r = json.loads(stdout.strip().splitlines()[-1])["outputs"][0]
+    words = open(r["txt"]).read().split()
+    assert words[-2:] == ["BAR", "END"] and r["bars"] == 1 and r["ended"] == "the model ended it"
+    assert "the model ended it" in stdout
+    feel = encoding.read_feel(r["feel"], [words])[0]                # the feel file fits the words and END
+    feel[0][0] = tuple((v, max(o, 0)) for v, o in feel[0][0])       # (MIDI cannot play a hit before tick 0)
+    assert encoding.midi_to_bars(encoding.read_midi(r["mid"]))[1] == feel
+    never = song_checkpoint(tmp_path / "never.npz", -50.0)        # END never wanted: the cap ends it
+    assert generate.main([never, "--song", "--bars", "3", "--diversity", "1", "--out", out]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["outputs"][0]
+    assert r["bars"] == 3 and r["ended"] == "cut at the cap of 3 bars" and "END" not in open(r["txt"]).read()
+    assert generate.main([ends, "--bars", "4", "--diversity", "1", "--out", out]) == 0   # --bars: never END
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["outputs"][0]
+    assert r["bars"] == 4 and "END" not in open(r["txt"]).read() and "ended" not in r
+
+
+def test_song_needs_a_model_that_learned_song_ends(tmp_path, capsys):
+    untaught = song_checkpoint(tmp_path / "c.npz", 0.0, learned=False)   # as --compat trains (no END)
+    assert generate.main([untaught, "--song", "--out", str(tmp_path / "g")]) == 1
+    err = capsys.readouterr().err
+    assert "never learned where songs end" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "g").exists()
+
+
+def test_end_closes_a_song_and_nowhere_else(tmp_path):
+    words = "0b100000000 BAR 0b010000000 BAR END".split()
+    assert encoding.words_to_bars(words) == encoding.words_to_bars(words[:-1]) == [[256], [128]]
+    feel = [[((7, 0),)], [((2, 1),)]]
+    assert encoding.feel_to_tokens(feel, end=True) == ["7+0", "|", "2+1", "|", "|"]
+    assert encoding.tokens_to_feel(encoding.feel_to_tokens(feel, end=True), words) == feel
+    assert (encoding.to_feel_ids(words, feel)[-1] == -1).all()       # END plays nothing
+    for bad, message in ((words[:2] + ["END"] + words[2:-1], "END word in the middle"),
+                         ("0b100000000 END".split(), "END must follow the song's last BAR")):
+        with pytest.raises(encoding.CodecError, match=message):
+            encoding.words_to_bars(bad)
+    path = tmp_path / "s.txt"
+    path.write_text(" ".join(words) + "\n" + " ".join(words[:2] + ["END"] + words[2:-1]) + "\n")
+    with pytest.raises(encoding.CodecError, match="s.txt:2: an END word in the middle"):
+        encoding.read_corpus(str(path))
+    assert M.word_bits([encoding.END_ID, encoding.BAR_ID]).sum() == 0   # (END = 513 is not a crash + kick)
+
+
+def test_train_appends_end_to_whole_songs_only(tmp_path):
+    songs = train.load_songs([os.path.join(ROOT, "data", "demo", "waltz_3_4.mid")])
+    assert songs[0][1][-2:] == ["BAR", "END"] and len(songs[0][2]) == len(songs[0][1])
+    heads, tails = train.split_songs(songs, 0.1, seed=0)                # one song: its tail is held out
+    assert "END" not in heads[0][1] and "END" not in tails[0][1]
+
+
 def test_generate_with_a_primer_and_a_meter(tmp_path, checkpoint, capsys):
     primer = tmp_path / "primer.txt"
     primer.write_text(" ".join(groove(2)) + " 0b100000000")     # a trailing partial bar is dropped
