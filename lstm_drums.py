@@ -536,14 +536,15 @@ def backward(dlogits, cache, dstate=None, dtop=None):
     return grads, (np.stack(dh0), np.stack(dc0))
 
 
-def loss(params, ids, targets, state, masks=None, feel=None):
+def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0):
     """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
 
     ids, targets (T, N). Returns loss, grads, and the final state, which the caller
     carries into the next chunk; its gradient is cut there (numpy keeps no graph).
     feel: None, or (feel_x, feel_targets): the feel inputs (T, N, F) and the levels of each
     hit of the next word (T, N, 18). The loss is then the words' and the feel's negative
-    log-likelihood together, per word (section 3b).
+    log-likelihood together, per word (section 3b), the feel's times feel_weight (1: their
+    joint likelihood; less: the feel pulls less on the LSTM's state).
     """
     feel_x = None if feel is None else feel[0]
     logits, new_state, cache = forward(params, ids, state, masks, feel_x)
@@ -551,7 +552,11 @@ def loss(params, ids, targets, state, masks=None, feel=None):
     dtop = None
     if feel is not None:
         nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1])
-        value += nll
+        if feel_weight != 1.0:
+            dtop *= feel_weight
+            for g in feel_grads.values():
+                g *= feel_weight
+        value += feel_weight * nll
     grads, _ = backward(dlogits, cache, dtop=dtop)
     if feel is not None:
         grads.update(feel_grads)

@@ -69,6 +69,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
+    "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "batch": (16, "parallel streams, N (fewer if the data is too short)"),
     "seq": (32, "steps per chunk of truncated BPTT, T"),
     "lr": (2e-3, "Adam's step size"),
@@ -517,7 +518,7 @@ def train_loop(run, out, log):
                                   run.model_args.get("feel", False))  # (T, N[, 4]) inputs, (T, N) next words
             masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
             loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
-                                                    config["clip"], run.schedule.lr, feel)
+                                                    config["clip"], run.schedule.lr, feel, config["feel_weight"])
             run.step, run.pos = run.step + 1, run.pos + 1
             train_time += time.perf_counter() - t0
             if not math.isfinite(loss_value):
@@ -561,12 +562,12 @@ def train_loop(run, out, log):
             "interrupted": bool(interrupted)}
 
 
-def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None):
+def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_weight=1.0):
     """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
     With feel, the loss is the words' and the feel's, per word (lstm_drums.loss).
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel)
+        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight)
     M.clip_grads(grads, clip)
     M.adam_step(params, grads, opt, lr=lr)
     return value, lstm_state
@@ -995,7 +996,7 @@ def make_config(args):
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
               ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in M.INPUT_KINDS),
-              ("feel", config["feel"] in (0, 1))]
+              ("feel", config["feel"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0)]
     for name, ok in checks:
         if not ok:
             raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")
@@ -1008,10 +1009,11 @@ def run_config(args):
     if not args.resume:
         return make_config(args)
     saved = load_run_checkpoint(args.resume)["extra"].get("train_config")
-    if not isinstance(saved, dict) or not set(DEFAULTS) - {"inputs", "feel"} <= set(saved) <= set(DEFAULTS):
+    if not isinstance(saved, dict) or not set(DEFAULTS) - {"inputs", "feel", "feel_weight"} <= set(saved) <= set(DEFAULTS):
         raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
     saved.setdefault("inputs", "word")                      # a run from before look-back inputs
     saved.setdefault("feel", 0)                             # ... or before feel
+    saved.setdefault("feel_weight", 1.0)
     given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
              if getattr(args, k) is not None}
     return dict(saved, **given)

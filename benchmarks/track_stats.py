@@ -20,6 +20,10 @@ Originality, with --bootstrap (the training songs): the share of the tracks' 1-,
 8-bar phrases found verbatim in the training songs, and the longest copied run of bars;
 with --valid (held-out songs) the same for them, the share real new music shares with the
 training songs.
+
+Whole songs, with --song: --seeds songs sampled as `generate.py --song` does (the cap:
+--bars), how many the model ended itself, and their median length in bars against the
+training songs' (--bootstrap).
 """
 import argparse
 import os
@@ -36,14 +40,14 @@ import train  # noqa: E402
 CLASSES = [name for _, name in encoding.DRUM_CLASSES]
 
 
-def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False):
+def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False):
     """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds
     (and with_feel: their feel ids too, (S, 18) each, or None without a feel model)."""
     tracks, feels = [], []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(diversity * 1000))])
         ids, feel = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
-                                         diversity, rng, bar_steps)
+                                         diversity, rng, bar_steps, song=song)
         tracks.append([encoding.VOCAB[i] for i in ids])
         feels.append(feel)
     return (tracks, feels) if with_feel else tracks
@@ -131,6 +135,8 @@ def main():
     p.add_argument("--bootstrap", nargs="+", metavar="DATA", help="training songs, for the spread by chance")
     p.add_argument("--compat", action="store_true", help="read --bootstrap MIDI with the original's rules")
     p.add_argument("--valid", nargs="+", metavar="DATA", help="held-out songs: how much of them is in the training songs")
+    p.add_argument("--song", action="store_true", help="whole songs (generate.py --song, --bars the cap): how "
+                   "many end by themselves, and their length")
     args = p.parse_args()
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     corpus = ck["extra"]["corpus"]["stats"]
@@ -141,6 +147,16 @@ def main():
     training = [w for _, w, _ in load(args.bootstrap)]
     if args.valid:
         print(f"    validation songs vs training songs: {copy_line(encoding.copy_stats([w for _, w, _ in load(args.valid)], training))}")
+    if args.song:
+        for d in args.diversity:
+            songs = sample_tracks(ck, args.seeds, args.bars, d, song=True)
+            ended = [w for w in songs if w[-1] == encoding.END]
+            lengths = [w.count(encoding.BAR) for w in songs]
+            real = [w.count(encoding.BAR) for w in training]
+            print(f"    div {d:g}: {len(ended)} of {len(songs)} songs ended by the model (cap {args.bars} bars); "
+                  f"median length {np.median(lengths):g} bars (of {sorted(lengths)})"
+                  + (f", training songs' median {np.median(real):g} bars" if real else ""))
+        return
     for d in args.diversity:
         tracks, feels = sample_tracks(ck, args.seeds, args.bars, d, with_feel=True)
         if training:

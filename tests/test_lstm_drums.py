@@ -121,6 +121,21 @@ def test_feel_gradients_match_centred_differences(dropout, inputs):
         assert scaled_error(num, grads[name]) < 1e-6, f"{name}: backward disagrees with centred differences"
 
 
+def test_feel_weight_scales_the_feel_loss_and_its_gradients():
+    rng = np.random.default_rng(5)
+    config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": "word", "feel": True}
+    params = M.init_params(config, rng, np.float64)
+    state = M.zero_state(config, N, np.float64)
+    x, targets = random_inputs(rng, "word"), rng.integers(0, V, (T, N))
+    feel = random_feel(rng, "word")
+    words_only, g0, _ = M.loss(params, x, targets, state, feel=feel, feel_weight=0.0)  # (the feel still an input)
+    full, g1, _ = M.loss(params, x, targets, state, feel=feel)
+    half, g5, _ = M.loss(params, x, targets, state, feel=feel, feel_weight=0.5)
+    assert np.isclose(half, words_only + 0.5 * (full - words_only))
+    np.testing.assert_allclose(g5["Wf"], 0.5 * g1["Wf"], rtol=1e-12)
+    np.testing.assert_allclose(g5["Wh1"], g0["Wh1"] + 0.5 * (g1["Wh1"] - g0["Wh1"]), rtol=1e-9, atol=1e-15)
+
+
 def test_feel_loss_by_hand():
     # a head that knows nothing (Wf = 0, bf = 0) gives every level the same probability:
     # each hit costs ln 8 for its velocity and ln 9 for its offset
