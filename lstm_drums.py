@@ -593,6 +593,8 @@ VELOCITY_LEVELS, OFFSET_LEVELS = 8, 9
 FEEL_OUT = N_CLASSES * (VELOCITY_LEVELS + OFFSET_LEVELS)    # 153 logits
 CLASS_SHIFTS = np.arange(N_CLASSES - 1, -1, -1)             # class k is bit 8 - k of a word id
 CLASSES_OF = [np.flatnonzero((w >> CLASS_SHIFTS) & 1) for w in range(1 << N_CLASSES)]  # word id -> its classes
+NO_FEEL = np.full(2 * N_CLASSES, -1, dtype=np.int8)         # the feel ids of a word without hits
+NO_FEEL.flags.writeable = False
 
 
 def feel_input_size(kind):
@@ -712,10 +714,10 @@ def sample_feel(params, top, word, temperature, rng):
     """The feel of a sampled word: top (1, H) the top layer's output that chose it. Each
     hit's velocity and offset level drawn from the head at the temperature. Returns the
     word's feel ids (18,) (int8, -1 where no hit; a word without hits draws nothing)."""
-    out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
-    k = CLASSES_OF[word] if word < len(CLASSES_OF) else ()   # the classes that play (BAR: none)
+    k = CLASSES_OF[word] if word < len(CLASSES_OF) else ()   # the classes that play (BAR, END: none)
     if len(k) == 0:
-        return out
+        return NO_FEEL                                      # (shared and read-only: input_reader knows it)
+    out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
     H, Wf = top.shape[1], params["Wf"]
     z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
     z_v, z_o = level_blocks(z[None])                        # (1, 9, 8), (1, 9, 9)
@@ -788,9 +790,11 @@ def input_reader(config, bar_id):
     kind, feel = config.get("inputs", "word"), config.get("feel", False)
     tracker = None if kind == "word" else LookbackTracker(bar_id, config["vocab_size"])
     silent = np.zeros(2 * N_CLASSES, np.float32)            # the feel inputs of a word without feel
+    silent.flags.writeable = False
 
     def read(word, feel_ids=None):
-        here = silent if feel_ids is None or not feel else feel_inputs(feel_ids)   # (18,)
+        no_feel = feel_ids is None or feel_ids is NO_FEEL or not feel
+        here = silent if no_feel else feel_inputs(feel_ids)                       # (18,)
         x = int(word) if tracker is None else tracker.push(int(word), here)      # (the tracker keeps the
         if not feel:                                                             # inputs, for one bar back)
             return x, None
