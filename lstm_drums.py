@@ -60,9 +60,9 @@ Speed, the one idea: only what depends on the previous step stays inside the tim
 projection of all T steps is one matrix product before the loop; every weight gradient is
 one matrix product after it (the one-hot layer's, a sum per word). BLAS does the rest.
 Two smaller habits help inside the loop: sweep whole contiguous (N, 4H) rows rather than
-(N, H) column slices where the maths allows (numpy spends up to ~4x longer per element on
-a slice), and write into arrays that already exist (a fresh (T, N, 4H) array is 32 MB at
-the seed's size, and paging it in costs time).
+(N, H) column slices where the maths allows (numpy spends more per element on a strided
+slice than on a contiguous row), and write into arrays that already exist (a fresh
+(T, N, 4H) array is 32 MB at the seed's size, and paging it in costs time).
 
 References:
   1) S. Hochreiter, J. Schmidhuber, "Long short-term memory", Neural Computation, 1997.
@@ -231,7 +231,7 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
     T, N, H4 = gates.shape
     H = H4 // 4
     WhT = np.ascontiguousarray(Wh.T)                        # (4H, H): BLAS's small per-step product
-                                                            # runs ~20% faster on a contiguous copy
+                                                            # runs faster on a contiguous copy
     dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()  # dL/dh_t from step t+1
     dc = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()       # dL/dc_t
     dh = np.empty((N, H), gates.dtype)
@@ -347,7 +347,7 @@ def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
     block times Wx is a row of Wx, so each one-hot block is a lookup. The position's part,
     plus b, is first worked out for all 64 places (a (64, 4H) table), so it is a lookup too.
     The four lookups are summed `block` rows at a time: the partial sums stay in the CPU
-    cache instead of making four passes over a (T, N, 4H) array (2.5x faster at 2 x 256).
+    cache instead of making four passes over a (T, N, 4H) array.
     """
     if x.ndim == 2:                                         # one-hot @ Wx + b = a row lookup:
         xa = Wx[x] + b if x.size < len(Wx) else (Wx + b)[x]  # b on the rows taken, or on the table (many)
@@ -377,14 +377,14 @@ def add_feel_projection(xa, Wx, feel_x):
 def sum_rows_by_index(rows, values, out):
     """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
 
+    The textbook form is np.add.at(out, rows, values) (a test checks that the two agree).
     The gradient of a lookup is this scatter-add. Group the positions by row (one sort);
     then the rows that occur the same number of times k are summed together, as one
     (G, k, K) gather summed over k: the loop runs over the different counts (about 10 in a
-    32 x 64 chunk of random words), not over the rows (about 500). With all 514 rows in
-    such a chunk and K = 512 this took 1.2-2.5 ms here, a loop over the rows 4-6 ms,
-    np.add.reduceat 10-13 ms and a product with a one-hot matrix 16-23 ms. Each row's
+    32 x 64 chunk of random words), not over the rows (about 500), which beats np.add.at,
+    np.add.reduceat and a product with a one-hot matrix (benchmarks/README.md). Each row's
     values are still added one after another in position order, as a loop over the rows
-    adds them, so the sums are the same to the bit (the demo run's tracks did not change).
+    adds them, so the sums are the same to the bit.
     """
     order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
     present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
@@ -860,7 +860,8 @@ def adam_step(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     The update is computed in the paper's own faster form (end of its section 2), the same
     number: both bias corrections folded into the step size, lr_t = lr sqrt(1 - beta2^t) /
     (1 - beta1^t), and eps into eps_t = eps sqrt(1 - beta2^t). Every operation writes into
-    an existing array (the moments, or one scratch buffer), which makes it 1.5-2.4x faster.
+    an existing array (the moments, or one scratch buffer): no new arrays the size of the
+    weights at every step. (A test checks it against Algorithm 1 written out with m^ and v^.)
     """
     opt["t"] += 1
     t = opt["t"]
