@@ -135,9 +135,9 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
                 feels = [encoding.to_feel_ids(words, feel) for words, feel in
                          zip(lines, encoding.read_feel(encoding.feel_path(path), lines))]
             songs += [(f"{path}:{k + 1}", words, feel) for k, (words, feel) in enumerate(zip(lines, feels))]
-            if compat:
-                songs = [(n, [w for w in words if w != encoding.END], f) for n, words, f in songs]
-        if word_files and not os.path.isdir(item) or item.lower().endswith(".feel.txt"):
+        if item.lower().endswith(".feel.txt"):
+            raise TrainError(f"{item}: a feel file; give its words file (song.txt), whose feel is read with it")
+        if word_files and not os.path.isdir(item):
             continue
         # MIDI files: the item itself, or every .mid below a folder; each file is a song
         midi_files = encoding.find_midi_files([item])
@@ -151,19 +151,20 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
                 continue
             words = encoding.bars_to_words(bars)
             songs.append((path, words, encoding.to_feel_ids(words, feel)))
-    if not compat:                                          # every song ends: END after its last BAR
-        songs = [with_end(song) for song in songs]
-    return songs
+    return [set_end(song, not compat) for song in songs]     # metre-aware: every song ends; compat: none do
 
 
-def with_end(song):
-    """(name, words, feel) with END after the words (if not there yet) and a feel row for it."""
+def set_end(song, end):
+    """(name, words, feel) ending in END after its last BAR (end) or without END (not end),
+    the feel given a row for it or losing it."""
     name, words, feel = song
-    if words[-1:] == [encoding.END] or words[-1:] != [encoding.BAR]:
-        return song
-    if feel is not None:
-        feel = np.concatenate([feel, np.full((1, feel.shape[1]), -1, feel.dtype)])
-    return name, words + [encoding.END], feel
+    has = words[-1:] == [encoding.END]
+    if end and not has and words[-1:] == [encoding.BAR]:
+        feel = None if feel is None else np.concatenate([feel, np.full((1, feel.shape[1]), -1, feel.dtype)])
+        return name, words + [encoding.END], feel
+    if not end and has:
+        return name, words[:-1], None if feel is None else feel[:-1]
+    return song
 
 
 def model_inputs(ids, kind, feel_ids=None, feel=False):
