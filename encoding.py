@@ -37,6 +37,8 @@ Module interface (used by train.py and generate.py):
   copy_stats(tracks, references)   the share of the tracks' 1-, 2-, 4-, 8-bar phrases found in references
   feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
                                    tokens_to_feel, read_feel, feel_path; to_feel_ids; feel_stats
+  Song, load_songs(inputs)         files and folders -> songs with their style, fill and split
+  split_songs, split_by_data       the validation songs: a seeded share, or the data's own split
   write_atomic(path, data)         a whole file or none (temporary file, then a rename)
   error_line(e)                    the one line each command prints for an error it expects
 
@@ -975,6 +977,209 @@ def files_in_split(paths, info_csv, split):
         parts = os.path.normpath(path).split(os.sep)
         return any(os.path.join(*parts[k:]) in wanted for k in range(len(parts)))
     return [p for p in paths if listed(p)]
+
+
+
+# ----------------------------------------------------------------------------
+# Song collections: files and folders -> songs, each with its style (train.py's data)
+#
+# A song is one MIDI file, or one line of a words file. Its style, where the data says it:
+#   - NAME=PATH: every song under PATH is style NAME (metallica=../shared/data/metallica/midi);
+#   - a folder with an info.csv in it or in its parent (the Groove MIDI Dataset's layout):
+#     the primary style of each file's row (jazz for "jazz/funk"), whether it is a fill
+#     (beat_type), and its split (train / validation / test);
+#   - any other folder: the name of the subfolder below it that a file sits in
+#     (mydrums/jazz/a.mid is jazz), or the folder's own name for a file directly in it;
+#   - a file given by itself: no style (None).
+
+Song = collections.namedtuple("Song", "name words feel style fill split", defaults=(None, False, None))
+Song.__doc__ = """One song: name, words (list of str), feel ids (S, 18) or None, style (str or None),
+fill (bool: a fill, not a beat), split ('train', 'validation', 'test' or None: not said)."""
+STYLE_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+INFO_COLUMNS = ("midi_filename", "style", "beat_type", "split")   # what load_songs reads from an info.csv
+
+
+def style_name(name, where):
+    """A style's name, lower case: 1-40 letters, digits, - and _; CodecError naming `where` otherwise."""
+    low = name.strip().lower()
+    if not 1 <= len(low) <= 40 or not set(low) <= STYLE_CHARACTERS:
+        raise CodecError(f"{where}: style name {name[:50]!r}: want 1-40 letters, digits, - and _ "
+                         "(rename it, or give NAME=PATH)")
+    return low
+
+
+def read_info_csv(path):
+    """A dataset's info.csv -> {midi_filename (normalised): (style, fill, split)}, every row checked."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CodecError(f"{path}: cannot read ({e})") from None
+    if not rows:
+        raise CodecError(f"{path}: empty (want a header with {', '.join(INFO_COLUMNS)})")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in INFO_COLUMNS if c not in header]
+    if missing:
+        raise CodecError(f"{path}: no column {', '.join(missing)} (want {', '.join(INFO_COLUMNS)})")
+    where = {c: header.index(c) for c in INFO_COLUMNS}
+    table = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise CodecError(f"{path}:{n}: {len(row)} fields, the header has {len(header)}")
+        name, style, beat_type, split = (row[where[c]].strip() for c in INFO_COLUMNS)
+        if beat_type not in ("beat", "fill"):
+            raise CodecError(f"{path}:{n}: beat_type {beat_type[:30]!r}, want beat or fill")
+        table[os.path.normpath(name)] = (style_name(style.split("/")[0], f"{path}:{n}"), beat_type == "fill", split)
+    return table
+
+
+def find_info_csv(folder):
+    """The info.csv in a folder or in its parent, or None."""
+    folder = os.path.abspath(folder)
+    near = [os.path.join(d, "info.csv") for d in (folder, os.path.dirname(folder))]
+    return next((p for p in near if os.path.isfile(p)), None)
+
+
+def labels_from_info(paths, info_csv):
+    """{path: (style, fill, split)} for MIDI paths from an info.csv; every file the CSV names
+    must be among them (a row's midi_filename is the end of a path: the CSV's folder, or a
+    folder below it, holds the files)."""
+    table, labels, seen = read_info_csv(info_csv), {}, set()
+    for path in paths:
+        parts = os.path.normpath(path).split(os.sep)
+        key = next((os.path.join(*parts[k:]) for k in range(len(parts)) if os.path.join(*parts[k:]) in table), None)
+        if key is not None:
+            labels[path] = table[key]
+            seen.add(key)
+    absent = [name for name in table if name not in seen]
+    if absent:
+        raise CodecError(f"{info_csv}: names {absent[0]}, which is not there"
+                         + (f" (nor {len(absent) - 1} more)" if len(absent) > 1 else ""))
+    return labels
+
+
+def folder_style(path, folder):
+    """The style of a file found under a folder: the subfolder below it that holds the file, or
+    the folder's own name."""
+    rel = os.path.relpath(path, folder).split(os.sep)
+    name = rel[0] if len(rel) > 1 else os.path.basename(os.path.abspath(folder))
+    return style_name(name, os.path.join(folder, name) if len(rel) > 1 else folder)
+
+
+def is_words_file(path):
+    """A words file (.txt), but not the feel file beside one (.feel.txt)."""
+    return path.lower().endswith(".txt") and not path.lower().endswith(".feel.txt")
+
+
+def load_songs(inputs, all_channels=False, log=print, compat=False):
+    """MIDI files, folders (recursive) and word files (.txt, one song per line) -> a list of
+    Song, each with its style where the data says it (see above) and its feel ids (S, 18),
+    parallel to its words (to_feel_ids; None for a words file without a feel file beside it).
+
+    MIDI files are encoded in the default (metre-aware) mode, or with the original's rules
+    if compat; a file that cannot be read is reported and skipped. Each song is a whole
+    song: in the metre-aware mode it gets END after its last BAR, so that a model learns
+    where songs end; the original's format (compat) has no END.
+    """
+    songs = []
+    for item in inputs:
+        style = None
+        if "=" in item and not os.path.exists(item):        # NAME=PATH
+            name, item = item.split("=", 1)
+            style = style_name(name, name + "=" + item)
+        if not os.path.exists(item):
+            raise CodecError(f"{item}: no such file or folder")
+        if item.lower().endswith(".feel.txt"):
+            raise CodecError(f"{item}: a feel file; give its words file (song.txt), whose feel is read with it")
+        folder = item if os.path.isdir(item) else None
+        info = find_info_csv(item) if folder and style is None else None
+        label = lambda path: (style, False, None) if style or not folder else (folder_style(path, folder), False, None)
+        # word files: the item itself, or every .txt below a folder; each line is a song
+        word_files = [item] if is_words_file(item) else []
+        if folder:
+            for root, _, files in os.walk(item):
+                word_files += sorted(os.path.join(root, f) for f in files if is_words_file(f))
+        for path in word_files:
+            lines = read_corpus(path)                       # CodecError on a bad word
+            feels = [None] * len(lines)
+            if os.path.exists(feel_path(path)):             # and its feel, if it has one
+                feels = [to_feel_ids(words, feel) for words, feel in zip(lines, read_feel(feel_path(path), lines))]
+            songs += [Song(f"{path}:{k + 1}", words, feel, *label(path)) for k, (words, feel) in
+                      enumerate(zip(lines, feels))]
+        if word_files and not folder:
+            continue
+        # MIDI files: the item itself, or every .mid below a folder; each file is a song
+        midi_files = find_midi_files([item])
+        if not midi_files and not word_files:
+            raise CodecError(f"{item}: no MIDI (.mid) or word (.txt) files")
+        labels = labels_from_info(midi_files, info) if info else {}
+        for path in midi_files:
+            try:
+                bars, feel, _ = encode_file(path, compat=compat, all_channels=all_channels)
+            except CodecError as e:
+                log(f"skipped {e}")
+                continue
+            words = bars_to_words(bars)
+            songs.append(Song(path, words, to_feel_ids(words, feel), *labels.get(path, label(path))))
+    return [set_end(song, not compat) for song in songs]     # metre-aware: every song ends; compat: none do
+
+
+def set_end(song, end):
+    """A Song ending in END after its last BAR (end) or without END (not end), the feel
+    given a row for it or losing it."""
+    words, feel = song.words, song.feel
+    has = words[-1:] == [END]
+    if end and not has and words[-1:] == [BAR]:
+        feel = None if feel is None else np.concatenate([feel, np.full((1, feel.shape[1]), -1, feel.dtype)])
+        return song._replace(words=words + [END], feel=feel)
+    if not end and has:
+        return song._replace(words=words[:-1], feel=None if feel is None else feel[:-1])
+    return song
+
+
+MIN_SONGS_TO_HOLD_OUT = 10   # with fewer songs, the tail of every song is held out instead
+
+
+def split_songs(songs, fraction, seed):
+    """Hold out a seeded share of whole songs for validation: (train, valid).
+
+    With fewer than MIN_SONGS_TO_HOLD_OUT songs, a held-out song would be a style the model
+    never trained on (the demo's only 7/8 groove, say), so the last share of every song's
+    bars is held out instead (each split falls on a BAR), without the song's END: such a run
+    never learns where songs end.
+    """
+    if fraction <= 0:
+        return songs, []
+    if len(songs) < MIN_SONGS_TO_HOLD_OUT:
+        train_part, valid_part = [], []
+        for song in songs:
+            words, feel = song.words, song.feel
+            end = len(words) - (words[-1] == END)           # (a head does not end, nor does its tail:
+            bars_at = [i + 1 for i, w in enumerate(words) if w == BAR]  # neither part has END)
+            cut = next((b for b in bars_at if b >= (1 - fraction) * end), end)
+            if cut >= end or cut < 2:
+                train_part.append(song)                     # too short to split: all of it trains
+            else:
+                part = lambda f, a, b: None if f is None else f[a:b]
+                train_part.append(song._replace(name=song.name + " (head)", words=words[:cut], feel=part(feel, 0, cut)))
+                valid_part.append(song._replace(name=song.name + " (tail)", words=words[cut:end],
+                                                feel=part(feel, cut, end)))
+        return train_part, valid_part
+    n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
+    held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
+    return ([s for k, s in enumerate(songs) if k not in held],
+            [s for k, s in enumerate(songs) if k in held])
+
+
+def split_by_data(songs, fraction, seed):
+    """(train, valid, dropped): the songs whose data names a split go by it (train; validation;
+    any other, such as test, is dropped), the rest are split by split_songs."""
+    unsaid = [s for s in songs if s.split is None]
+    train, valid = split_songs(unsaid, fraction, seed) if unsaid else ([], [])
+    return (train + [s for s in songs if s.split == "train"], valid + [s for s in songs if s.split == "validation"],
+            [s for s in songs if s.split not in (None, "train", "validation")])
 
 
 def encode_main(args):

@@ -4,6 +4,7 @@
     python generate.py runs/metallica/best.npz --bars 32 --diversity 0.8 1.0 --bpm 160
     python generate.py --primer data/demo/rock_8ths.mid --meter 4/4 --seed 7
     python generate.py runs/metallica/best.npz --song      # until the model ends the song
+    python generate.py runs/styles/best.npz --style jazz --fills 4   # a style, a fill every 4th bar
 
 For each diversity (the sampling temperature: low is safe and repetitive, high is
 adventurous) it writes a words file, a MIDI file (GM drums, channel 10) and a WAV to listen
@@ -55,7 +56,7 @@ def meter_steps(meter):
 
 
 def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None,
-                primer_feel=None, song=False):
+                primer_feel=None, song=False, style=-1, fill_every=0):
     """Feed the primer, then draw words until n_bars bars are closed (with song, until the
     model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
     model ended the song), and for a feel model the feel ids (18,) of each (else None): each
@@ -66,6 +67,8 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
+    style: the index of the style in model_args["styles"] (-1: hidden); fill_every k > 0:
+    every k-th bar asked for as a fill (a model that learned fills).
     """
     V = model_args["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
@@ -73,7 +76,7 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
     no_end = np.ones(V, dtype=bool)
     no_end[encoding.END_ID:] = False                              # every word but END (none in an old model)
     no_bar = step_or_end & no_end                                 # a step word
-    read = M.input_reader(model_args, encoding.BAR_ID)            # word -> layer 0's input (keeps the bars)
+    read = M.input_reader(model_args, encoding.BAR_ID, style, fill_every)  # word -> layer 0's input
     state = M.zero_state(model_args, 1, params["Wy"].dtype)
     feel = model_args.get("feel", False)
     for n, word in enumerate(primer_ids):
@@ -221,11 +224,14 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 
 
 def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
-             primer=None, meter=None, free=False, velocity=100, flat=False, song=False, tab_bars=4, log=print):
+             primer=None, meter=None, free=False, velocity=100, flat=False, song=False, tab_bars=4, style=None,
+             fills=0, log=print):
     """The whole job: one track per diversity, each written as words (and their feel), MIDI
     and WAV. flat: every hit on its step at `velocity`, as a drum machine (the feel a feel
     model draws is still drawn, so the words are the same, and then dropped). song: play
-    until the model ends the song (END), n_bars being the cap.
+    until the model ends the song (END), n_bars being the cap. style: a style the checkpoint
+    knows (None: each track draws one as the training data would, by its share of the
+    words); fills k > 0: a fill every k-th bar.
     Returns the summary dict printed as the last line."""
     check_settings(seed, n_bars, diversities, bpm, velocity)  # before any file is read or written
     if not os.path.exists(ckpt_path):
@@ -235,6 +241,8 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     if song and not learned_song_ends(ck):
         raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, on "
                             "a few songs' heads, or before the END word): use --bars N for a fixed length")
+    styles = model_args.get("styles") or []
+    check_style(ckpt_path, ck, style, fills)
     primer_words, primer_feel = read_primer(primer) if primer else ([encoding.BAR], None)
     primer_ids = encoding.to_ids(primer_words)
     if meter is not None:
@@ -245,6 +253,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         bar_steps = 16                                        # 4/4
     feel = model_args.get("feel", False)
     fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words] + (["song"] if song else [])
+                                  + ([style, fills] if style or fills else [])
                                   + ([flat, None if primer_feel is None else primer_feel.tolist()] if feel else [])
                                   ).encode())
     for p in params.values():
@@ -254,13 +263,16 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
                                                          if feel else ", no feel (a flat grid)")
         + (f"; a song (at most {n_bars} bars)" if song else f"; {n_bars} bars") + f" of {bar_steps} steps"
         + (" (model places BAR: --free)" if free else "")
-        + (f", after the primer's {len(primer_words)} words" if primer else ""))
+        + (f", after the primer's {len(primer_words)} words" if primer else "")
+        + (f"; {len(styles)} styles" if styles else "") + (f"; a fill every {fills} bars" if fills else ""))
     os.makedirs(out, exist_ok=True)
     results = []
     for d in dict.fromkeys(diversities):                      # each once, in the order given
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
+        track_style = style or (draw_style(ck, np.random.default_rng([seed, int(round(d * 1000)), 1]))
+                                if styles else None)
         ids, feel_ids = sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log,
-                                    primer_feel, song)
+                                    primer_feel, song, styles.index(track_style) if track_style else -1, fills)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
         track_feel = None if feel_ids is None or flat else encoding.from_feel_ids(words, feel_ids)
@@ -268,12 +280,15 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         ended = ("the model ended it" if words[-1] == encoding.END else f"cut at the cap of {n_bars} bars") \
             if song else None
         log(f"\ndiversity {d:g}: {files['mid']} ({len(bars)} bars, {len(words)} words"
-            + (f"; {ended}" if ended else "") + ")")
+            + (f"; {ended}" if ended else "")
+            + (f"; style {track_style}" + ("" if style else ", drawn as the training data would")
+               if track_style else "") + ")")
         log(encoding.bars_to_tab(bars[:tab_bars], None if track_feel is None else track_feel[:tab_bars]))
         stats = encoding.song_stats([words], bar_steps)
         if track_feel is not None:
             stats["feel_stats"] = encoding.feel_stats([words], [feel_ids])
-        results.append({"diversity": d, **files, **stats, **({"ended": ended} if song else {})})
+        results.append({"diversity": d, **files, **stats, **({"ended": ended} if song else {}),
+                        **({"style": track_style} if track_style else {})})
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
     if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
@@ -286,6 +301,33 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         log(feel_table(results, corpus_feel, bpm))
     return {"files": [r[kind] for kind in ("mid", "wav", "txt", "feel") for r in results if kind in r],
             "corpus": corpus_stats, "outputs": results}
+
+
+def check_style(ckpt_path, ck, style, fills):
+    """GenerateError unless the checkpoint knows the style asked for, and fills if asked."""
+    styles = ck["config"].get("styles") or []
+    if style is not None:
+        if not styles:
+            raise GenerateError(f"--style {style}: {ckpt_path} knows no styles (it was trained on one; "
+                                "train on folders of styles or a dataset's info.csv)")
+        if style not in styles:
+            raise GenerateError(f"--style {style[:40]!r} is not one of the {len(styles)} styles {ckpt_path} knows: "
+                                + ", ".join(styles))
+    if fills < 0:
+        raise GenerateError(f"--fills {fills}: want 0 (none) or a number of bars, e.g. 4")
+    if fills and not ck["config"].get("fills"):
+        raise GenerateError(f"--fills {fills}: {ckpt_path} learned no fills (its data did not mark any)")
+
+
+def draw_style(ck, rng):
+    """A style drawn as the training data would: in proportion to its words in the training songs."""
+    styles = ck["config"]["styles"]
+    listed = ((ck["extra"].get("corpus") or {}).get("styles") or []) if isinstance(ck["extra"].get("corpus"), dict) else []
+    words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}   # (a checkpoint from
+    weights = np.array([min(max(float(words[name]), 0.0), 1e12) if type(words.get(name)) in (int, float)  # elsewhere
+                        else 0.0 for name in styles])                             # may say anything here)
+    weights = np.nan_to_num(weights, nan=0.0) + 1e-9
+    return styles[int(rng.choice(len(styles), p=weights / weights.sum()))]
 
 
 def learned_song_ends(ck):
@@ -390,6 +432,10 @@ def main(argv=None):
     p.add_argument("--free", action="store_true", help="let the model place BAR itself (no bar mask)")
     p.add_argument("--flat", action="store_true", help="a drum machine's flat grid: every hit on its step at "
                    "--velocity (a feel model's velocities and timing are dropped)")
+    p.add_argument("--style", default=None, help="play in this style, one the checkpoint learned (default: "
+                   "each track draws one as the training data would); an unknown name lists the known ones")
+    p.add_argument("--fills", type=int, default=default["fills"], metavar="K",
+                   help="ask for a fill every K-th bar (a model that learned fills; default 0: none)")
     p.add_argument("--tab-bars", type=int, default=default["tab_bars"],
                    help="bars of each track shown as a drum tab (default %(default)s)")
     args = vars(p.parse_args(argv))

@@ -253,10 +253,11 @@ POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
                            for p in range(MAX_POSITION + 1)])  # (64, 6) row p = bits of p as +-1
 
 
-def input_size(V, kind, feel=False):
+def input_size(V, kind, feel=False, conditions=0):
     """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back;
-    with feel, the feel inputs after them (feel_input_size: 18, or 36 with look-back)."""
-    return (V if kind == "word" else V + 2 * (V + 1) + 6) + (feel_input_size(kind) if feel else 0)
+    then the style and fill columns (section 3c: condition_size), then with feel the feel
+    inputs (feel_input_size: 18, or 36 with look-back)."""
+    return (V if kind == "word" else V + 2 * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
 
 
 def lookback_sources(ids, bar_id):
@@ -339,11 +340,12 @@ class LookbackTracker:
         return self.bars[-1][p][1] if self.bars and p < len(self.bars[-1]) else None
 
 
-def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
+def layer0_projection(Wx, b, x, V, dense_x=None, block=256):
     """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
 
-    x (T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p]; feel_x None, or
-    (T, N, F) the feel inputs (section 3b), which read the last F rows of Wx. A one-hot
+    x (T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p]; dense_x None, or
+    (T, N, F) layer 0's dense columns (the style and fill of section 3c, then the feel inputs
+    of section 3b), which read the last F rows of Wx. A one-hot
     block times Wx is a row of Wx, so each one-hot block is a lookup. The position's part,
     plus b, is first worked out for all 64 places (a (64, 4H) table), so it is a lookup too.
     The four lookups are summed `block` rows at a time: the partial sums stay in the CPU
@@ -351,7 +353,7 @@ def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
     """
     if x.ndim == 2:                                         # one-hot @ Wx + b = a row lookup:
         xa = Wx[x] + b if x.size < len(Wx) else (Wx + b)[x]  # b on the rows taken, or on the table (many)
-        return add_feel_projection(xa, Wx, feel_x)
+        return add_dense_projection(xa, Wx, dense_x)
     T, N = x.shape[:2]
     rows = x.reshape(T * N, 4)                              # (TN, 4) [w, back1, back2, p]
     places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
@@ -363,14 +365,14 @@ def layer0_projection(Wx, b, x, V, feel_x=None, block=256):
         out += Wx[r[:, 0]]                                  # the word
         out += Wx[V + r[:, 1]]                              # one bar back (V + 1 rows)
         out += Wx[2 * V + 1 + r[:, 2]]                      # two bars back (V + 1 rows)
-    return add_feel_projection(xa.reshape(T, N, -1), Wx, feel_x)
+    return add_dense_projection(xa.reshape(T, N, -1), Wx, dense_x)
 
 
-def add_feel_projection(xa, Wx, feel_x):
-    """xa (T, N, 4H) += feel_x @ Wx's last F rows, a dense (TN, F) @ (F, 4H) product (section 3b)."""
-    if feel_x is not None:
-        F = feel_x.shape[-1]
-        xa += (feel_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)
+def add_dense_projection(xa, Wx, dense_x):
+    """xa (T, N, 4H) += dense_x @ Wx's last F rows, a dense (TN, F) @ (F, 4H) product (sections 3b, 3c)."""
+    if dense_x is not None:
+        F = dense_x.shape[-1]
+        xa += (dense_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)
     return xa
 
 
@@ -396,12 +398,12 @@ def sum_rows_by_index(rows, values, out):
     return out
 
 
-def layer0_weight_grad(x, da, Wx_shape, V, feel_x=None):
+def layer0_weight_grad(x, da, Wx_shape, V, dense_x=None):
     """dWx0 (D, 4H) from da (TN, 4H): the mirror of layer0_projection, block by block."""
     dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
-    if feel_x is not None:
-        F = feel_x.shape[-1]
-        np.matmul(feel_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the feel's product
+    if dense_x is not None:
+        F = dense_x.shape[-1]
+        np.matmul(dense_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the dense columns' product
     if x.ndim == 2:
         sum_rows_by_index(x.reshape(-1), da, dWx[:V])
         return dWx
@@ -420,9 +422,10 @@ def init_params(config, rng, dtype=np.float32):
     """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
 
     config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word",
-    "feel": False}; inputs "lookback" widens layer 0's input to input_size(V, "lookback")
-    columns; feel adds the feel inputs to it, and the feel head Wf (H + 9, 153), bf (153)
-    (section 3b).
+    "feel": False, "styles": [], "fills": False}; inputs "lookback" widens layer 0's input to
+    input_size(V, "lookback") columns; styles and fills add a column per style and one for
+    fills (section 3c); feel adds the feel inputs to it, and the feel head Wf (H + 9, 153),
+    bf (153) (section 3b).
     Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear
     (fan-in H) do; forget_bias is then added to the forget gate's bias (1.0 is a common
     choice that helps early training remember; PyTorch's default is 0).
@@ -432,7 +435,8 @@ def init_params(config, rng, dtype=np.float32):
     uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
     params = {}
     for l in range(L):
-        D = input_size(V, config.get("inputs", "word"), config.get("feel", False)) if l == 0 else H
+        D = input_size(V, config.get("inputs", "word"), config.get("feel", False), condition_size(config)) \
+            if l == 0 else H
         params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
         params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
         params[f"b{l}"] = uniform(4 * H)                    # (4H,)
@@ -462,15 +466,16 @@ def make_dropout_masks(config, T, N, rng, dtype=np.float32):
 # What the stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
 # the word ids (or look-back rows) for layer 0, the (dropped-out) h of the layer below
 # for the others; top is the decoder's input (T, N, H).
-ModelCache = collections.namedtuple("ModelCache", "params layer_inputs feel_x layer_caches masks top")
+ModelCache = collections.namedtuple("ModelCache", "params layer_inputs dense_x layer_caches masks top")
 
 
-def forward(params, ids, state, masks=None, feel_x=None):
+def forward(params, ids, state, masks=None, dense_x=None):
     """Logits for every step of a chunk, and the state to carry to the next chunk.
 
     ids (T, N) word ids, or (T, N, 4) look-back inputs (see lookback_inputs); state =
     (h0, c0), each (L, N, H); masks: None (no dropout, as in evaluation) or one (T, N, H)
-    dropout mask per layer; feel_x: None, or (T, N, F) feel inputs (section 3b).
+    dropout mask per layer; dense_x: None, or (T, N, F) layer 0's dense columns (the style
+    and fill inputs, section 3c, then the feel inputs, section 3b).
     Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
     """
     L = state[0].shape[0]
@@ -480,7 +485,7 @@ def forward(params, ids, state, masks=None, feel_x=None):
     for l in range(L):
         Wx, b = params[f"Wx{l}"], params[f"b{l}"]
         if l == 0:
-            xa = layer0_projection(Wx, b, x, V, feel_x)     # (T, N, 4H) row lookups
+            xa = layer0_projection(Wx, b, x, V, dense_x)     # (T, N, 4H) row lookups
         else:
             xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
             xa += b
@@ -493,7 +498,7 @@ def forward(params, ids, state, masks=None, feel_x=None):
     H = x.shape[-1]
     logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
     logits += params["by"]                                  # (in place: a fresh array costs page faults)
-    cache = ModelCache(params, layer_inputs, feel_x, layer_caches, masks, top=x)
+    cache = ModelCache(params, layer_inputs, dense_x, layer_caches, masks, top=x)
     return logits.reshape(T, N, V), (np.stack(hT), np.stack(cT)), cache
 
 
@@ -506,7 +511,7 @@ def backward(dlogits, cache, dstate=None, dtop=None):
     Returns grads (dict with the keys of params) and (dh0, dc0) each (L, N, H).
     The cache is consumed: each layer's gates become its da (see lstm_backward).
     """
-    params, layer_inputs, feel_x, layer_caches, masks, top = cache
+    params, layer_inputs, dense_x, layer_caches, masks, top = cache
     T, N, V = dlogits.shape
     L, H = len(layer_caches), top.shape[-1]
     # the decoder, y = top @ Wy + by
@@ -529,14 +534,14 @@ def backward(dlogits, cache, dstate=None, dtop=None):
         if l == 0:
             # for one-hot inputs dWx is a scatter-add: row w of dWx0 is the sum of da over
             # the steps that read word w (and likewise for the look-back blocks)
-            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V, feel_x)  # (D, 4H)
+            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V, dense_x)  # (D, 4H)
         else:
             grads[f"Wx{l}"] = layer_inputs[l].reshape(T * N, H).T @ da  # (H, 4H)
             dx = (da @ params[f"Wx{l}"].T).reshape(T, N, H)  # (T, N, H) into the layer below
     return grads, (np.stack(dh0), np.stack(dc0))
 
 
-def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0):
+def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0, cond_x=None):
     """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
 
     ids, targets (T, N). Returns loss, grads, and the final state, which the caller
@@ -545,9 +550,10 @@ def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0):
     hit of the next word (T, N, 18). The loss is then the words' and the feel's negative
     log-likelihood together, per word (section 3b), the feel's times feel_weight (1: their
     joint likelihood; less: the feel pulls less on the LSTM's state).
+    cond_x: None, or (T, N, C) the style and fill inputs (section 3c).
     """
-    feel_x = None if feel is None else feel[0]
-    logits, new_state, cache = forward(params, ids, state, masks, feel_x)
+    dense_x = dense_inputs(cond_x, None if feel is None else feel[0])
+    logits, new_state, cache = forward(params, ids, state, masks, dense_x)
     value, dlogits = cross_entropy(logits, targets)
     dtop = None
     if feel is not None:
@@ -730,13 +736,57 @@ def sample_feel(params, top, word, temperature, rng):
 
 
 # ----------------------------------------------------------------------------
+# 3c. Style and fills: what the user asks for
+#
+# A song's style (jazz, funk, metallica, ...) and whether it is a fill are facts about the
+# whole song, not about one step, so they are inputs, not outputs: layer 0 reads them at
+# every step, and at generation time the user sets them. With S styles they are S + 1
+# more dense columns of layer 0's input, before the feel inputs:
+#
+#     [one-hot of the style (S), fill (1)]        all S style columns 0: the style hidden
+#
+# so a style's part of x_t @ Wx is one row of Wx0 added to every step, a learned bias of
+# the gates per style. Training hides a seeded share of the songs' styles (train.py), so the
+# same model also plays with the style hidden; comparing the two on the validation songs
+# says what the style is worth. Only the columns the data needs exist: no styles, no
+# style columns (config["styles"] = []); no fills in the data, no fill column.
+
+def condition_size(config):
+    """Style and fill columns of layer 0's input: one per style, and one if the data has fills."""
+    return len(config.get("styles") or ()) + (1 if config.get("fills", False) else 0)
+
+
+def condition_inputs(style, fill, config, dtype=np.float32):
+    """style (...) int, the style's index in config["styles"] or -1 for hidden; fill (...) 0/1
+    -> (..., C) layer 0's condition columns (condition_size(config) of them), or None if C = 0."""
+    S, C = len(config.get("styles") or ()), condition_size(config)
+    if C == 0:
+        return None
+    style = np.asarray(style)
+    out = np.zeros(style.shape + (C,), dtype)               # (..., S [+ 1])
+    if S:
+        out[..., :S] = np.arange(S) == style[..., None]     # one-hot; -1 matches no column
+    if C > S:
+        out[..., S] = fill
+    return out
+
+
+def dense_inputs(cond_x, feel_x):
+    """Layer 0's dense columns, (T, N, C + F): the condition's, then the feel's (either may be None)."""
+    if cond_x is None or feel_x is None:
+        return feel_x if cond_x is None else cond_x
+    return np.concatenate([cond_x, feel_x.astype(cond_x.dtype, copy=False)], axis=-1)
+
+
+# ----------------------------------------------------------------------------
 # 4. Sampling
 
-def step(params, word, state, feel_x=None):
+def step(params, word, state, dense_x=None):
     """Advance one stream by one word: logits (V,) for the next word, and the new state.
 
     word: an int id, or a look-back input row [w, back1, back2, p] (LookbackTracker.push);
-    state = (h, c) each (L, 1, H); feel_x: None, or the word's feel inputs (F,).
+    state = (h, c) each (L, 1, H); dense_x: None, or layer 0's dense inputs (F,): the
+    style and fill (section 3c), then the word's feel inputs (input_reader gives them).
     The same lstm_step_forward as training. (The top layer's output, which the feel head
     reads, is the new h[-1].)
     """
@@ -750,9 +800,9 @@ def step(params, word, state, feel_x=None):
         if l == 0:
             x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
             a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]    # (1, 4H) row lookups
-            if feel_x is not None:
-                F = len(feel_x)
-                a += feel_x @ params["Wx0"][-F:]                             # (F,) @ (F, 4H)
+            if dense_x is not None:
+                F = len(dense_x)
+                a += dense_x @ params["Wx0"][-F:]                             # (F,) @ (F, 4H)
         else:
             a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
         lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
@@ -782,47 +832,56 @@ def sample_word(logits, temperature, rng, allowed=None):
     return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
 
 
-def input_reader(config, bar_id):
-    """A function (word id, its feel ids or None) -> (layer 0's input, feel inputs or None),
+def input_reader(config, bar_id, style=-1, fill_every=0):
+    """A function (word id, its feel ids or None) -> (layer 0's input, dense inputs or None),
     for feeding a stream word by word: the id itself, or with look-back inputs a
-    LookbackTracker's row (it keeps the bars); with feel, the word's feel inputs (zeros for
-    a word without feel) and with look-back the feel one bar back."""
+    LookbackTracker's row (it keeps the bars). The dense inputs: the style and fill columns
+    (section 3c; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
+    k-th bar is a fill, counting the bars read), then with feel the word's feel inputs
+    (zeros for a word without feel) and with look-back the feel one bar back."""
     kind, feel = config.get("inputs", "word"), config.get("feel", False)
     tracker = None if kind == "word" else LookbackTracker(bar_id, config["vocab_size"])
     silent = np.zeros(2 * N_CLASSES, np.float32)            # the feel inputs of a word without feel
     silent.flags.writeable = False
+    conditions = [condition_inputs(style, fill, config) for fill in (0, 1)]   # (C,) each, or None
+    bars = [0, False]                                       # bars closed so far; the last word was a step
 
     def read(word, feel_ids=None):
+        if bar_id is not None:
+            if word == bar_id and bars[1]:
+                bars[0] += 1                                # a BAR after a step closes a bar
+            bars[1] = word < bar_id
+        fill = int(fill_every > 0 and bars[0] % fill_every == fill_every - 1)  # is the next word's bar a fill?
         no_feel = feel_ids is None or feel_ids is NO_FEEL or not feel
         here = silent if no_feel else feel_inputs(feel_ids)                       # (18,)
         x = int(word) if tracker is None else tracker.push(int(word), here)      # (the tracker keeps the
         if not feel:                                                             # inputs, for one bar back)
-            return x, None
-        if tracker is None:
-            return x, here
-        back = tracker.back_feel()
-        return x, np.concatenate([here, silent if back is None else back])       # (36,)
+            return x, conditions[fill]
+        if tracker is not None:
+            back = tracker.back_feel()
+            here = np.concatenate([here, silent if back is None else back])      # (36,)
+        return x, dense_inputs(conditions[fill], here)
     return read
 
 
-def sample(params, config, primer, n_words, temperature, rng, bar_id=None):
+def sample(params, config, primer, n_words, temperature, rng, bar_id=None, style=-1, fill_every=0):
     """Feed the primer ids, then draw n_words more. Returns the list of new ids, and with a
     feel model the list of their feel ids (else None). bar_id (the id of BAR) is needed by
-    look-back inputs only."""
-    read = input_reader(config, bar_id)
+    look-back inputs and fills; style and fill_every as input_reader takes them."""
+    read = input_reader(config, bar_id, style, fill_every)
     state = zero_state(config, 1, params["Wy"].dtype)
     logits = None
     for word in primer:
-        x, feel_x = read(word)
-        logits, state = step(params, x, state, feel_x)
+        x, dense_x = read(word)
+        logits, state = step(params, x, state, dense_x)
     out, feels = [], []
     for _ in range(n_words):
         word = sample_word(logits, temperature, rng)
         feel_ids = sample_feel(params, state[0][-1], word, temperature, rng) if "Wf" in params else None
         out.append(word)
         feels.append(feel_ids)
-        x, feel_x = read(word, feel_ids)
-        logits, state = step(params, x, state, feel_x)
+        x, dense_x = read(word, feel_ids)
+        logits, state = step(params, x, state, dense_x)
     return out, (feels if "Wf" in params else None)
 
 
@@ -957,7 +1016,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
 
 
 # What a checkpoint may declare: beyond these, a file is not one of ours (or is damaged).
-LIMITS = {"vocab_size": 100_000, "hidden": 65_536, "layers": 64, "streams": 65_536}
+LIMITS = {"vocab_size": 100_000, "hidden": 65_536, "layers": 64, "streams": 65_536, "styles": 1000}
 MAX_TEXT_CHARS = 1 << 24                                    # config, vocab words, extra: 16 M characters
 
 
@@ -1056,7 +1115,8 @@ def _read_checkpoint(archive, path, dtype):
     feel = config.get("feel", False)                        # checkpoints from before feel: none
     shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES, FEEL_OUT), "bf": (FEEL_OUT,)}
     for l in range(L):
-        shapes.update({f"Wx{l}": (input_size(V, kind, feel) if l == 0 else H, 4 * H), f"Wh{l}": (H, 4 * H),
+        shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config)) if l == 0 else H, 4 * H),
+                       f"Wh{l}": (H, 4 * H),
                        f"b{l}": (4 * H,)})
     params = {}
     for ours, theirs in _torch_names(L, feel).items():
@@ -1102,6 +1162,12 @@ def _check_config(config, path):
         raise CheckpointError(f"{path}: bad config (forget_bias {str(forget_bias)[:30]})")
     if config.get("feel", False) not in (True, False):
         raise CheckpointError(f"{path}: bad config (feel {str(config.get('feel'))[:30]}, want true or false)")
+    styles, fills = config.get("styles", []), config.get("fills", False)
+    if not (isinstance(styles, list) and len(styles) <= LIMITS["styles"] and len(set(map(str, styles))) == len(styles)
+            and all(isinstance(x, str) and 1 <= len(x) <= 40 and x.isprintable() and " " not in x for x in styles)):
+        raise CheckpointError(f"{path}: bad config (styles {str(styles)[:40]}, want distinct names without spaces)")
+    if fills not in (True, False):
+        raise CheckpointError(f"{path}: bad config (fills {str(fills)[:30]}, want true or false)")
     if config.get("inputs", "word") not in INPUT_KINDS:
         raise CheckpointError(f"{path}: unknown inputs {str(config.get('inputs'))[:30]!r} in config "
                               f"(want one of {', '.join(INPUT_KINDS)})")

@@ -21,6 +21,7 @@ The vocabulary is fixed, the same for every corpus: the 512 step words in mask o
 BAR as id 512. Any song can be scored and any primer used, whatever the training data.
 """
 import argparse
+import collections
 import contextlib
 import csv
 import io
@@ -70,6 +71,8 @@ HYPERPARAMETERS = {     # name: (default, meaning)
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
+    "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
+    "style_hide": (0.1, "share of the training songs read with their style hidden, each epoch anew"),
     "batch": (16, "parallel streams, N (fewer if the data is too short)"),
     "seq": (32, "steps per chunk of truncated BPTT, T"),
     "lr": (2e-3, "Adam's step size"),
@@ -103,76 +106,13 @@ class TrainError(Exception):
 # ----------------------------------------------------------------------------
 # 2. Data
 
-def is_words_file(path):
-    """A words file (.txt), but not the feel file beside one (.feel.txt)."""
-    return path.lower().endswith(".txt") and not path.lower().endswith(".feel.txt")
-
-
-def load_songs(inputs, all_channels=False, log=print, compat=False):
-    """MIDI files, folders (recursive) and word files (.txt, one song per line) -> songs.
-
-    Returns a list of (name, words, feel): feel is the song's feel ids (S, 18), parallel to
-    its words (encoding.to_feel_ids), or None for a words file without a feel file beside
-    it. MIDI files are encoded with encoding.py's default (metre-aware) mode, or with the
-    original's rules if compat; a file that cannot be read is reported and skipped. Each
-    song (a MIDI file, a line of a words file) is a whole song: in the metre-aware mode it
-    gets END after its last BAR, so that the model learns where songs end; the original's
-    format (compat) has no END.
-    """
-    songs = []
-    for item in inputs:
-        if not os.path.exists(item):
-            raise TrainError(f"{item}: no such file or folder")
-        # word files: the item itself, or every .txt below a folder; each line is a song
-        word_files = [item] if is_words_file(item) else []
-        if os.path.isdir(item):
-            for root, _, files in os.walk(item):
-                word_files += sorted(os.path.join(root, f) for f in files if is_words_file(f))
-        for path in word_files:
-            lines = encoding.read_corpus(path)              # CodecError (caught by main) on a bad word
-            feels = [None] * len(lines)
-            if os.path.exists(encoding.feel_path(path)):    # and its feel, if it has one
-                feels = [encoding.to_feel_ids(words, feel) for words, feel in
-                         zip(lines, encoding.read_feel(encoding.feel_path(path), lines))]
-            songs += [(f"{path}:{k + 1}", words, feel) for k, (words, feel) in enumerate(zip(lines, feels))]
-        if item.lower().endswith(".feel.txt"):
-            raise TrainError(f"{item}: a feel file; give its words file (song.txt), whose feel is read with it")
-        if word_files and not os.path.isdir(item):
-            continue
-        # MIDI files: the item itself, or every .mid below a folder; each file is a song
-        midi_files = encoding.find_midi_files([item])
-        if not midi_files and not word_files:
-            raise TrainError(f"{item}: no MIDI (.mid) or word (.txt) files")
-        for path in midi_files:
-            try:
-                bars, feel, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
-            except encoding.CodecError as e:
-                log(f"skipped {e}")
-                continue
-            words = encoding.bars_to_words(bars)
-            songs.append((path, words, encoding.to_feel_ids(words, feel)))
-    return [set_end(song, not compat) for song in songs]     # metre-aware: every song ends; compat: none do
-
-
-def set_end(song, end):
-    """(name, words, feel) ending in END after its last BAR (end) or without END (not end),
-    the feel given a row for it or losing it."""
-    name, words, feel = song
-    has = words[-1:] == [encoding.END]
-    if end and not has and words[-1:] == [encoding.BAR]:
-        feel = None if feel is None else np.concatenate([feel, np.full((1, feel.shape[1]), -1, feel.dtype)])
-        return name, words + [encoding.END], feel
-    if not end and has:
-        return name, words[:-1], None if feel is None else feel[:-1]
-    return song
-
-
-def model_inputs(ids, kind, feel_ids=None, feel=False):
+def model_inputs(ids, kind, feel_ids=None, feel=False, condition=None):
     """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
     or with kind 'lookback' the rows [w, one bar back, two bars back, place] (S, 4).
     With feel, the song's feel ids (S, 18) follow as more columns (all -1 for a song
     without feel), and with look-back the feel ids one bar back (S, 18): (S, 1 + 18) or
-    (S, 4 + 36) (split_columns takes a chunk of them apart).
+    (S, 4 + 36). condition: None, or the song's (style index, fill) (song_condition), two
+    last columns, the same on every row (split_columns takes a chunk of them apart).
 
     Computed song by song, so that look-back never reaches into another song. The last
     row predicts the word after the song: in a stream of joined songs, the next song's
@@ -184,90 +124,83 @@ def model_inputs(ids, kind, feel_ids=None, feel=False):
     else:
         rows = M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)  # (S, 4)
         rows[-1, 1:] = [len(VOCAB), len(VOCAB), 0]                       # a new song starts next
-    if not feel:
+    if not feel and condition is None:
         return rows[:, 0] if kind == "word" else rows
-    if feel_ids is None:
-        feel_ids = np.full((len(ids), 2 * M.N_CLASSES), -1, dtype=np.int8)
-    columns = [rows, feel_ids]
-    if kind == "lookback":
-        back = M.lookback_feel(ids, feel_ids, BAR_ID)                   # (S, 18)
-        back[-1] = -1                                                   # (a new song starts next)
-        columns.append(back)
+    columns = [rows]
+    if feel:
+        if feel_ids is None:
+            feel_ids = np.full((len(ids), 2 * M.N_CLASSES), -1, dtype=np.int8)
+        columns.append(feel_ids)
+        if kind == "lookback":
+            back = M.lookback_feel(ids, feel_ids, BAR_ID)               # (S, 18)
+            back[-1] = -1                                               # (a new song starts next)
+            columns.append(back)
+    if condition is not None:
+        columns.append(np.tile(np.asarray(condition, np.int32), (len(ids), 1)))  # (S, 2) style, fill
     return np.concatenate(columns, axis=1).astype(np.int32)             # (S, C)
 
 
-def split_columns(chunk, kind, feel):
-    """A chunk of model_inputs rows, time-major (T+1, N[, C]) -> layer 0's inputs x (T, N[, 4]),
-    the next words y (T, N), and with feel (feel_x (T, N, F), the next words' feel ids
-    (T, N, 18)) for lstm_drums.loss, else None."""
+def song_condition(song, model_args):
+    """A song's (style index, fill) for a model with style or fill inputs (else None): its
+    style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
+    if not M.condition_size(model_args):
+        return None
+    styles = model_args.get("styles") or []
+    return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
+
+
+def split_columns(chunk, model_args):
+    """A chunk of model_inputs rows, time-major (T+1, N[, C]) -> what lstm_drums.loss takes:
+    layer 0's inputs x (T, N[, 4]), the next words y (T, N), with feel (feel_x (T, N, F), the
+    next words' feel ids (T, N, 18)) else None, and with styles or fills cond_x (T, N, S + 1)
+    else None: the condition of the word each step predicts (its song's)."""
     if chunk.ndim == 2:                                     # word ids alone
-        return chunk[:-1], chunk[1:], None
+        return chunk[:-1], chunk[1:], None, None
+    kind, feel = model_args.get("inputs", "word"), model_args.get("feel", False)
     n_x = 1 if kind == "word" else 4
     x = chunk[:-1, :, 0] if kind == "word" else chunk[:-1, :, :4]
     y = chunk[1:, :, 0]
-    if not feel:
-        return x, y, None
-    return x, y, (M.feel_inputs(chunk[:-1, :, n_x:]), chunk[1:, :, n_x:n_x + 2 * M.N_CLASSES])
+    feel_batch = cond_x = None
+    if feel:
+        F = M.feel_input_size(kind)
+        feel_batch = (M.feel_inputs(chunk[:-1, :, n_x:n_x + F]), chunk[1:, :, n_x:n_x + 2 * M.N_CLASSES])
+    if M.condition_size(model_args):
+        cond_x = M.condition_inputs(chunk[1:, :, -2], chunk[1:, :, -1], model_args)
+    return x, y, feel_batch, cond_x
 
 
-MIN_SONGS_TO_HOLD_OUT = 10   # with fewer songs, the tail of every song is held out instead
-
-
-def split_songs(songs, fraction, seed):
-    """Hold out a seeded share of whole songs for validation: (train, valid).
-
-    With fewer than MIN_SONGS_TO_HOLD_OUT songs, a held-out song would be a style the model
-    never trained on (the demo's only 7/8 groove, say), so the last share of every song's
-    bars is held out instead (each split falls on a BAR), without the song's END: such a run
-    never learns where songs end.
-    """
-    if fraction <= 0:
-        return songs, []
-    if len(songs) < MIN_SONGS_TO_HOLD_OUT:
-        train_part, valid_part = [], []
-        for name, words, feel in songs:
-            end = len(words) - (words[-1] == encoding.END)  # (a head does not end, nor does its tail:
-            bars_at = [i + 1 for i, w in enumerate(words) if w == encoding.BAR]  # neither part has END)
-            cut = next((b for b in bars_at if b >= (1 - fraction) * end), end)
-            if cut >= end or cut < 2:
-                train_part.append((name, words, feel))      # too short to split: all of it trains
-            else:
-                part = lambda f, a, b: None if f is None else f[a:b]
-                train_part.append((name + " (head)", words[:cut], part(feel, 0, cut)))
-                valid_part.append((name + " (tail)", words[cut:end], part(feel, cut, end)))
-        return train_part, valid_part
-    n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
-    held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
-    return ([s for k, s in enumerate(songs) if k not in held],
-            [s for k, s in enumerate(songs) if k in held])
-
-
-def epoch_streams(songs_inputs, epoch, N, seed):
+def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0):
     """One epoch's data: the training songs in a seeded order, joined, cut into N streams.
 
     songs_inputs: per song, model_inputs() of its words, (S,) or (S, C).
     Returns an (N, S) or (N, S, C) array; stream n is the n-th contiguous 1/N of the
     joined words, so chunk after chunk it reads on through its songs (and the carried
-    state stays valid). The order depends only on (seed, epoch), so a resumed run
-    rebuilds it exactly.
+    state stays valid). hide_style: the share of songs whose style is hidden this epoch
+    (their style column set to -1), so that the model also learns to play without one.
+    The order depends only on (seed, epoch), so a resumed run rebuilds it exactly.
     """
-    order = np.random.default_rng([seed, epoch]).permutation(len(songs_inputs))
-    joined = np.concatenate([songs_inputs[k] for k in order])  # (total words[, 4])
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(songs_inputs))
+    parts = [songs_inputs[k] for k in order]
+    if hide_style > 0:
+        hidden = rng.random(len(parts)) < hide_style
+        parts = [np.where(np.arange(p.shape[1]) == p.shape[1] - 2, -1, p) if h else p for p, h in zip(parts, hidden)]
+    joined = np.concatenate(parts)                             # (total words[, C])
     S = len(joined) // N
     return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S[, 4])
 
 
-def chunk_at(streams, pos, T, kind, feel):
+def chunk_at(streams, pos, T, model_args):
     """Chunk number pos of the streams, time-major: inputs x (T, N[, 4]), the next words
-    y (T, N), the targets, and the feel (see split_columns) or None."""
+    y (T, N), the feel and the condition (see split_columns) or None."""
     chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, C])
-    return split_columns(chunk, kind, feel)
+    return split_columns(chunk, model_args)
 
 
 # ----------------------------------------------------------------------------
 # 3. Evaluation
 
-def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None):
+def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs_condition=None):
     """Score whole songs: each from a zero state, every word after the first predicted
     from the words before it. The songs run side by side as N streams, longest first, and
     a song that has ended drops out: the streams still running are always the first n.
@@ -278,17 +211,21 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None):
     song in the order given, with the log-probability (nats, float64) the model gave each
     target, and whether its argmax hit; and for a feel model the feel's negative
     log-likelihood summed over the predicted hits, {"velocity", "offset", "hits"} (else None).
-    songs_feel: per song its feel ids (S, 18) or None.
+    songs_feel: per song its feel ids (S, 18) or None; songs_condition: per song its
+    (style index, fill) (song_condition), for a model with style or fill inputs.
     """
     order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
     lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
     N, Tmax = len(order), int(lengths[0])
     kind, feel = model_args.get("inputs", "word"), model_args.get("feel", False)
     songs_feel = songs_feel or [None] * len(songs_ids)
-    rows = [model_inputs(np.asarray(songs_ids[k]), kind, songs_feel[k], feel) for k in order]  # each its own
+    songs_condition = songs_condition or [None] * len(songs_ids)
+    rows = [model_inputs(np.asarray(songs_ids[k]), kind, songs_feel[k], feel, songs_condition[k])
+            for k in order]                                   # each its own
+
     inputs = np.zeros((Tmax, N) + rows[0].shape[1:], dtype=np.int64)  # (Tmax, N[, C]), padded after the end
     if feel:
-        inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel
+        inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel (nor style)
     for n, r in enumerate(rows):
         inputs[:lengths[n], n] = r
     h, c = M.zero_state(model_args, N, params["Wy"].dtype)   # (L, N, H) each
@@ -298,9 +235,9 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None):
     for t0 in range(0, Tmax - 1, chunk):
         n = int((lengths - 1 > t0).sum())                     # the songs with a target in this chunk
         t1 = min(t0 + chunk, Tmax - 1)
-        x, y, feel_batch = split_columns(inputs[t0:t1 + 1, :n], kind, feel)  # (T, n[, 4]), (T, n)
-        logits, (h, c), cache = M.forward(params, x, (h[:, :n], c[:, :n]), None,
-                                          None if feel_batch is None else feel_batch[0])  # (T, n, V)
+        x, y, feel_batch, cond_x = split_columns(inputs[t0:t1 + 1, :n], model_args)  # (T, n[, 4]), (T, n)
+        dense_x = M.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
+        logits, (h, c), cache = M.forward(params, x, (h[:, :n], c[:, :n]), None, dense_x)  # (T, n, V)
         z = logits.astype(np.float64)
         z -= z.max(axis=2, keepdims=True)                      # max-subtracted log-softmax
         lse = np.log(np.exp(z).sum(axis=2))                    # (T, n)
@@ -418,6 +355,11 @@ def feel_baselines(train_hits, valid_hits):
     return {name: tuple(v) for name, v in result.items()}
 
 
+def hide_styles(conditions):
+    """The songs' conditions with every style hidden (-1), the fills kept."""
+    return [None if c is None else (-1, c[1]) for c in conditions]
+
+
 def load_run_checkpoint(path):
     """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
     ck = M.load_checkpoint(path, vocab=VOCAB)
@@ -430,12 +372,13 @@ def load_run_checkpoint(path):
 def evaluate_checkpoint(path, songs, log=print):
     """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
     ck = load_run_checkpoint(path)
-    songs = [s for s in songs if len(s[1]) >= 2]
+    songs = [s for s in songs if len(s.words) >= 2]
     if not songs:
         raise TrainError("no song with two or more words to score")
-    songs_ids = [to_ids(w) for _, w, _ in songs]
+    songs_ids = [to_ids(s.words) for s in songs]
+    conditions = [song_condition(s, ck["config"]) for s in songs]
     logp, correct, targets, feel = score_songs(ck["params"], ck["config"], songs_ids,
-                                               songs_feel=[f for _, _, f in songs])
+                                               songs_feel=[s.feel for s in songs], songs_condition=conditions)
     result = metrics(logp, correct, targets)
     corpus = ck["extra"].get("corpus") or {}
     counts = corpus.get("unigram", np.ones(len(VOCAB)))
@@ -444,6 +387,12 @@ def evaluate_checkpoint(path, songs, log=print):
     log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
         f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
         f"silence {result['no_event_accuracy']:.3f})")
+    if ck["config"].get("styles"):
+        hidden = metrics(*score_songs(ck["params"], ck["config"], songs_ids, songs_feel=[s.feel for s in songs],
+                                      songs_condition=hide_styles(conditions))[:3])
+        result["nats_per_word_style_hidden"] = hidden["nats_per_word"]
+        log(f"  {'model, style hidden':<22} {hidden['nats_per_word']:.4f} nats/word, perplexity "
+            f"{hidden['perplexity']:.2f}, accuracy {hidden['accuracy']:.3f}")
     for name, (nats, acc) in base.items():
         log(f"  {name:<22} {nats:.4f} nats/word, perplexity {math.exp(nats):.2f}, accuracy {acc:.3f}")
     if feel is not None and feel["hits"]:
@@ -460,22 +409,24 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
     """The training run; returns the summary dict printed as the last line.
 
     config: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
-    (name, words). out: the folder for best.npz, last.npz and history.csv/.svg (one run at
+    encoding.Song. out: the folder for best.npz, last.npz and history.csv/.svg (one run at
     a time per folder). resume: a last.npz to continue from.
     """
     if not (config["steps"] or config["epochs"] or config["minutes"]):
         raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
-    train_ids = [to_ids(w) for _, w, _ in train_songs]
-    valid_songs = [s for s in valid_songs if len(s[1]) >= 2]
-    valid_ids = [to_ids(w) for _, w, _ in valid_songs]
+    train_ids = [to_ids(s.words) for s in train_songs]
+    valid_songs = [s for s in valid_songs if len(s.words) >= 2]
+    valid_ids = [to_ids(s.words) for s in valid_songs]
+    styles, fills = data_conditions(train_songs, config)
     with run_folder(out):
-        run = start_run(config, train_ids, resume, log)
+        run = start_run(config, train_ids, resume, log, styles, fills)
         if resume:
             run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
         # what the model reads, song by song, and the epoch's order of songs as N streams
         kind, feel = run.model_args.get("inputs", "word"), run.model_args.get("feel", False)
-        run.train_inputs = [model_inputs(ids, kind, f, feel) for ids, (_, _, f) in zip(train_ids, train_songs)]
-        run.streams = epoch_streams(run.train_inputs, run.epoch, run.N, config["seed"])
+        run.train_inputs = [model_inputs(ids, kind, s.feel, feel, song_condition(s, run.model_args))
+                            for ids, s in zip(train_ids, train_songs)]
+        run.streams = run.epoch_streams()
         run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
         if run.chunks_per_epoch < 1:
             raise TrainError(f"too little training data for {run.N} streams of {run.T} steps: "
@@ -483,12 +434,13 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         # the training corpus, kept in every checkpoint (generate.py compares its tracks with it),
         # and the two baselines the validation figures are judged by
         counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
-        run.corpus = {"stats": song_stats([w for _, w, _ in train_songs]), "unigram": counts.tolist(),
-                      "repeat_rate": repeat_rate_of(train_ids)}
-        run.valid_ids, run.valid_feel = valid_ids, [f for _, _, f in valid_songs]
+        run.corpus = {"stats": song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
+                      "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids)}
+        run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
+        run.valid_condition = [song_condition(s, run.model_args) for s in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
         if feel:                                            # the feel's figures and baselines too
-            with_feel = [(w, f) for _, w, f in train_songs if f is not None]
+            with_feel = [(s.words, s.feel) for s in train_songs if s.feel is not None]
             run.corpus["feel_stats"] = encoding.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
             valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
             if valid_hits:
@@ -515,11 +467,11 @@ def train_loop(run, out, log):
                 continue
             # forward, backward, clip, update
             t0 = time.perf_counter()
-            x, y, feel = chunk_at(run.streams, run.pos, run.T, run.model_args.get("inputs", "word"),
-                                  run.model_args.get("feel", False))  # (T, N[, 4]) inputs, (T, N) next words
+            x, y, feel, cond_x = chunk_at(run.streams, run.pos, run.T, run.model_args)  # (T, N[, 4]), (T, N), ...
             masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
             loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
-                                                    config["clip"], run.schedule.lr, feel, config["feel_weight"])
+                                                    config["clip"], run.schedule.lr, feel, config["feel_weight"],
+                                                    cond_x)
             run.step, run.pos = run.step + 1, run.pos + 1
             train_time += time.perf_counter() - t0
             if not math.isfinite(loss_value):
@@ -563,12 +515,13 @@ def train_loop(run, out, log):
             "interrupted": bool(interrupted)}
 
 
-def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_weight=1.0):
+def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_weight=1.0, cond_x=None):
     """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
-    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss).
+    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss); cond_x: the
+    style and fill inputs, or None.
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight)
+        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
     M.clip_grads(grads, clip)
     M.adam_step(params, grads, opt, lr=lr)
     return value, lstm_state
@@ -618,12 +571,17 @@ class Run:
         self.corpus = None                                  # the training corpus's statistics
         self.valid_ids = None                               # the validation songs' word ids
         self.valid_feel = None                              # ... and their feel ids (or None each)
+        self.valid_condition = None                         # ... and their (style, fill) (or None each)
         self.baselines = None                               # {name: (nats/word, accuracy)} on them
         self.feel_baselines = None                          # {name: (velocity, offset) nats/hit} on them
 
+    def epoch_streams(self):
+        hide = self.config.get("style_hide", 0.0) if self.model_args.get("styles") else 0.0
+        return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide)
+
     def next_epoch(self):
         self.epoch, self.pos = self.epoch + 1, 0
-        self.streams = epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"])
+        self.streams = self.epoch_streams()
         self.lstm_state = M.zero_state(self.model_args, self.N)
 
     def epochs_done(self):
@@ -643,12 +601,13 @@ class Run:
 RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
 
 
-def start_run(config, train_ids, resume, log):
-    """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was."""
+def start_run(config, train_ids, resume, log, styles=(), fills=False):
+    """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was.
+    styles, fills: the style names and whether there are fills (data_conditions)."""
     N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
     model_args = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
                   "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
-                  "feel": bool(config["feel"])}
+                  "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills)}
     check_memory(model_args, N, T)
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
@@ -685,7 +644,7 @@ def evaluate(run, log):
         return None
     with np.errstate(over="ignore", invalid="ignore"):
         logp, correct, targets, feel = score_songs(run.params, run.model_args, run.valid_ids,
-                                                   songs_feel=run.valid_feel)
+                                                   songs_feel=run.valid_feel, songs_condition=run.valid_condition)
     val = metrics(logp, correct, targets)
     if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
         raise diverged(run, f"validation {val['nats_per_word']:g} nats/word, ")
@@ -693,6 +652,13 @@ def evaluate(run, log):
         f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
         f"silence {val['no_event_accuracy']:.3f}); "
         + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
+    if run.model_args.get("styles"):                        # what the style is worth: the same songs without it
+        with np.errstate(over="ignore", invalid="ignore"):
+            hidden = metrics(*score_songs(run.params, run.model_args, run.valid_ids, songs_feel=run.valid_feel,
+                                          songs_condition=hide_styles(run.valid_condition))[:3])
+        val["nats_per_word_style_hidden"] = hidden["nats_per_word"]
+        log(f"step {run.step}: val with the style hidden {hidden['nats_per_word']:.4f} nats/word "
+            f"({hidden['nats_per_word'] - val['nats_per_word']:+.4f})")
     if feel is not None and feel["hits"]:
         val.update(feel_metrics(feel))
         base = run.feel_baselines or {}
@@ -760,7 +726,7 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
         f"{plural(len(valid_songs), 'validation song')} ({sum(map(len, run.valid_ids))} words), "
         f"vocabulary {len(VOCAB)} words ({int((counts > 0).sum())} used in training)")
     if valid_songs:
-        names = [os.path.basename(name) for name, _, _ in valid_songs]
+        names = [os.path.basename(s.name) for s in valid_songs]
         log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
     if run.baselines:
         log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items())
@@ -770,11 +736,38 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
             f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
             + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
     args = run.model_args
+    if args.get("styles"):
+        log(f"styles: {len(args['styles'])} (" + ", ".join(
+            f"{x['name']} {x['songs']}" for x in run.corpus["styles"]) + " songs)"
+            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if args.get("fills") else "")
+            + f"; {run.config.get('style_hide', 0):g} of the songs read with the style hidden each epoch")
     log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs"
         f"{' and feel (inputs and head)' if args.get('feel') else ''}, "
         f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
         f"{run.N * run.T} words/step, {run.chunks_per_epoch} steps/epoch")
     log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
+
+
+def data_conditions(train_songs, config):
+    """(styles, fills) for a new model: the training songs' style names, sorted, if there are
+    two or more (else none: one style tells the model nothing), and whether some songs are
+    fills and some not; none of either with --styles 0."""
+    if not config.get("styles", 1):
+        return [], False
+    styles = sorted({s.style for s in train_songs if s.style is not None})
+    fills = {bool(s.fill) for s in train_songs}
+    return (styles if len(styles) >= 2 else []), fills == {True, False}
+
+
+def style_counts(songs, songs_ids):
+    """[{"name", "songs", "words"}] per style of the songs (the checkpoint keeps it)."""
+    counts = collections.Counter()
+    for s, ids in zip(songs, songs_ids):
+        if s.style is not None:
+            counts[s.style, "songs"] += 1
+            counts[s.style, "words"] += len(ids)
+    return [{"name": name, "songs": counts[name, "songs"], "words": counts[name, "words"]}
+            for name in sorted({k[0] for k in counts})]
 
 
 def fit_batch(n_words, batch, seq, log):
@@ -961,6 +954,8 @@ def parse_args(argv):
                    "(default runs/default)")
     p.add_argument("--resume", metavar="CKPT", help="continue a run exactly from its last.npz")
     p.add_argument("--eval", metavar="CKPT", help="score CKPT on DATA (no training)")
+    p.add_argument("--split", metavar="NAME", help="with --eval: score only the songs of this split of the "
+                   "data's info.csv (e.g. validation)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="a named set of hyperparameters; "
                    "lstmetallica = the seed's 3 x 512 model")
     p.add_argument("--all-channels", action="store_true", help="take drum notes from every MIDI channel")
@@ -997,7 +992,8 @@ def make_config(args):
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
               ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in M.INPUT_KINDS),
-              ("feel", config["feel"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0)]
+              ("feel", config["feel"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0),
+              ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1)]
     for name, ok in checks:
         if not ok:
             raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")
@@ -1010,11 +1006,14 @@ def run_config(args):
     if not args.resume:
         return make_config(args)
     saved = load_run_checkpoint(args.resume)["extra"].get("train_config")
-    if not isinstance(saved, dict) or not set(DEFAULTS) - {"inputs", "feel", "feel_weight"} <= set(saved) <= set(DEFAULTS):
+    newer = {"inputs", "feel", "feel_weight", "styles", "style_hide"}   # flags added since the first version
+    if not isinstance(saved, dict) or not set(DEFAULTS) - newer <= set(saved) <= set(DEFAULTS):
         raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
     saved.setdefault("inputs", "word")                      # a run from before look-back inputs
     saved.setdefault("feel", 0)                             # ... or before feel
     saved.setdefault("feel_weight", 1.0)
+    saved.setdefault("styles", 0)                           # ... or before styles
+    saved.setdefault("style_hide", 0.0)
     given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
              if getattr(args, k) is not None}
     return dict(saved, **given)
@@ -1026,14 +1025,18 @@ def train_main(args, log):
     if args.resume and args.out == DEFAULT_OUT:
         args.out = os.path.dirname(os.path.abspath(args.resume))    # the run goes on in its own folder
     choose_threads(args, config, log)                           # before the data is read
-    songs = load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
+    songs = encoding.load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
     if not songs:
         raise TrainError("no songs to train on")
     if args.valid:
-        train_songs, valid_songs = songs, load_songs(args.valid, args.all_channels, log, args.compat)
-    else:
-        train_songs, valid_songs = split_songs(songs, config["valid_fraction"], config["seed"])
-    if config["feel"] and not args.resume and all(f is None for _, _, f in train_songs):
+        train_songs, valid_songs = songs, encoding.load_songs(args.valid, args.all_channels, log, args.compat)
+    else:                                                   # the data's own split where it has one (info.csv)
+        train_songs, valid_songs, dropped = encoding.split_by_data(songs, config["valid_fraction"], config["seed"])
+        if dropped:
+            log(f"note: {len(dropped)} songs of the data's other splits ({dropped[0].split}, ...) left out")
+    if not train_songs:
+        raise TrainError("no songs to train on (the data's split holds none for training)")
+    if config["feel"] and not args.resume and all(s.feel is None for s in train_songs):
         log("note: no training song has feel (words files without a .feel.txt): training the words alone")
         config["feel"] = 0
     log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
@@ -1044,9 +1047,11 @@ def eval_main(args, log):
     """python train.py --eval CKPT DATA...: score a checkpoint. Returns the metrics."""
     if not args.data:
         raise TrainError("--eval CKPT needs DATA to score")
-    songs = load_songs(args.data, args.all_channels, log, args.compat)
+    songs = encoding.load_songs(args.data, args.all_channels, log, args.compat)
+    if args.split:
+        songs = [s for s in songs if s.split == args.split]
     if not songs:
-        raise TrainError("no songs to score")
+        raise TrainError("no songs to score" + (f" in split {args.split!r}" if args.split else ""))
     return evaluate_checkpoint(args.eval, songs, log)
 
 

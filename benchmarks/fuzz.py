@@ -223,7 +223,7 @@ def run_case(seed, kind, folder):
 
         def decode_and_load():
             code = encoding.main(["--to-midi", path, "-o", os.path.join(folder, "song.mid")])
-            train.load_songs([path])
+            encoding.load_songs([path])
             return code
         return outcome(decode_and_load)
     ckpt = tiny_checkpoint(folder, rng)

@@ -62,8 +62,8 @@ def main():
     parser.add_argument("--valid-fraction", type=float, default=train.DEFAULTS["valid_fraction"])
     parser.add_argument("--compat", action="store_true", help="encode MIDI with the original's rules (as train.py)")
     args = parser.parse_args()
-    songs = train.load_songs(args.data, log=lambda *a: None, compat=args.compat)
-    training, validation = train.split_songs(songs, args.valid_fraction, args.seed)
+    songs = encoding.load_songs(args.data, log=lambda *a: None, compat=args.compat)
+    training, validation = encoding.split_songs(songs, args.valid_fraction, args.seed)
     model = count([w for _, w, _ in training], args.order)
     nats, n = 0.0, 0
     for _, words, _ in validation:

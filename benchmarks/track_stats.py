@@ -143,7 +143,7 @@ def main():
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
     print(generate.stats_table([], corpus).splitlines()[1])
     corpus_feel = ck["extra"]["corpus"].get("feel_stats")
-    load = lambda data: train.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
+    load = lambda data: encoding.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
     training = [w for _, w, _ in load(args.bootstrap)]
     if args.valid:
         print(f"    validation songs vs training songs: {copy_line(encoding.copy_stats([w for _, w, _ in load(args.valid)], training))}")

@@ -84,19 +84,21 @@ def test_vocabulary_is_fixed_and_ordered():
 
 
 def test_validation_holds_out_whole_songs_seeded():
-    songs = [(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"], None) for k in range(20)]
-    tr, va = train.split_songs(songs, 0.1, seed=5)
+    songs = [encoding.Song(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"], None) for k in range(20)]
+    tr, va = encoding.split_songs(songs, 0.1, seed=5)
     assert len(va) == 2 and len(tr) == 18                      # round(0.1 * 20) whole songs
     assert sorted(tr + va) == sorted(songs)                    # nothing split or lost
-    assert train.split_songs(songs, 0.1, seed=5) == (tr, va)   # seeded
-    assert train.split_songs(songs, 0.1, seed=6) != (tr, va)
+    assert encoding.split_songs(songs, 0.1, seed=5) == (tr, va)   # seeded
+    assert encoding.split_songs(songs, 0.1, seed=6) != (tr, va)
 
 
 def test_a_single_song_is_split_at_a_bar_line():
     words = groove(20)                                         # 20 bars of 17 words
     feel = np.arange(len(words))[:, None] * np.ones(18, int)   # a feel that says which word it belongs to
-    (name, head, head_feel), = train.split_songs([("one", words, feel)], 0.1, seed=0)[0]
-    (_, tail, tail_feel), = train.split_songs([("one", words, feel)], 0.1, seed=0)[1]
+    one = encoding.Song("one", words, feel, "rock")
+    (name, head, head_feel, style, _, _), = encoding.split_songs([one], 0.1, seed=0)[0]
+    (_, tail, tail_feel, _, _, _), = encoding.split_songs([one], 0.1, seed=0)[1]
+    assert style == "rock"                                     # both parts keep the song's style
     assert head + tail == words and head[-1] == "BAR"
     assert len(tail) == 2 * 17                                 # the last 10% of 20 bars
     np.testing.assert_array_equal(np.concatenate([head_feel, tail_feel]), feel)  # cut with the words
@@ -388,9 +390,9 @@ def test_end_closes_a_song_and_nowhere_else(tmp_path):
 
 
 def test_train_appends_end_to_whole_songs_only(tmp_path):
-    songs = train.load_songs([os.path.join(ROOT, "data", "demo", "waltz_3_4.mid")])
+    songs = encoding.load_songs([os.path.join(ROOT, "data", "demo", "waltz_3_4.mid")])
     assert songs[0][1][-2:] == ["BAR", "END"] and len(songs[0][2]) == len(songs[0][1])
-    heads, tails = train.split_songs(songs, 0.1, seed=0)                # one song: its tail is held out
+    heads, tails = encoding.split_songs(songs, 0.1, seed=0)                # one song: its tail is held out
     assert "END" not in heads[0][1] and "END" not in tails[0][1]
 
 
@@ -503,8 +505,8 @@ def test_a_diverging_run_keeps_the_good_checkpoint(tmp_path, corpus, checkpoint,
 
 def test_compat_flag_reads_midi_with_the_original_rules():
     demo = os.path.join(ROOT, "data", "demo", "seven_eight.mid")
-    metre_aware = train.load_songs([demo])[0][1]
-    compat = train.load_songs([demo], compat=True)[0][1]
+    metre_aware = encoding.load_songs([demo])[0][1]
+    compat = encoding.load_songs([demo], compat=True)[0][1]
     assert {len(bar) for bar in encoding.words_to_bars(metre_aware)} == {14}       # 7/8 bars
     assert {len(bar) for bar in encoding.words_to_bars(compat)} == {16}            # BAR every 16 steps
     assert metre_aware[-1] == "END" and "END" not in compat                        # song ends: metre-aware only
