@@ -33,7 +33,7 @@ Module interface (used by train.py and generate.py):
   bars_to_midi(bars, ..., feel)    -> mido.MidiFile (GM drums, channel 10)
   read_corpus(path)                -> list of songs (lists of words)
   VOCAB, BAR_ID, END_ID, to_ids    the fixed 514-word vocabulary: word ids for the model
-  song_stats(songs)                onsets per bar, empty bars, repeats: how a corpus or a track drums
+  song_stats(songs), stats_table   onsets per bar, empty bars, repeats: how a corpus or a track drums
   copy_stats(tracks, references)   the share of the tracks' 1-, 2-, 4-, 8-bar phrases found in references
   feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
                                    tokens_to_feel, read_feel, feel_path; to_feel_ids; feel_stats
@@ -866,6 +866,21 @@ def feel_stats(songs_words, songs_feel):
                                          np.bincount((vel - 8).astype(int) // 16, minlength=VELOCITY_LEVELS)
                                          / max(len(vel), 1)]}
     return out
+
+
+def stats_table(results, corpus_stats):
+    """The tracks' statistics beside the training corpus's, one row each."""
+    short = dict(zip((name for _, name in DRUM_CLASSES), TAB_LABELS))
+    head = f"{'':>10} {'bars':>5} {'well-formed':>11} {'empty':>6} {'repeat':>6}  onsets/bar " + \
+        " ".join(f"{label:>4}" for label in TAB_LABELS)
+    rows = [head]
+    named = [("corpus", corpus_stats)] if corpus_stats else []
+    named += [(f"div {r['diversity']:g}", r) for r in results]
+    for name, s in named:
+        per = " ".join(f"{s['onsets_per_bar'][n]:4.1f}" for n in short)
+        rows.append(f"{name:>10} {s['bars']:5d} {s['well_formed_bars']:11.0%} {s['empty_bar_rate']:6.0%} "
+                    f"{s['repeat_share']:6.0%}  {'':>10} {per}")
+    return "\n".join(rows)
 
 
 def copy_stats(tracks_words, reference_words, lengths=(1, 2, 4, 8)):

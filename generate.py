@@ -33,7 +33,6 @@ import lstm_drums as M
 DIVERSITIES = [0.5, 0.8, 1.0, 1.25, 1.5]   # the seed's five
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default", "best.npz")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
-MAX_FREE_BAR = 64                          # with --free, a bar is closed after this many steps
 MAX_BARS = 10_000                          # per track: over 5 hours of 4/4 at 120 bpm
 MAX_SONG_BARS = 512                        # --song's cap unless --bars says otherwise
 MAX_DIVERSITY = 100.0                      # beyond, sampling is uniform in all but name
@@ -53,58 +52,6 @@ def meter_steps(meter):
     if num <= 0 or den <= 0 or steps.denominator != 1 or not 1 <= steps <= encoding.MAX_BAR_STEPS:
         raise GenerateError(f"--meter {meter}: a bar must be a whole number of 16th notes (1..256)")
     return int(steps)
-
-
-def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None,
-                primer_feel=None, song=False, style=-1, fill_every=0):
-    """Feed the primer, then draw words until n_bars bars are closed (with song, until the
-    model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
-    model ended the song), and for a feel model the feel ids (18,) of each (else None): each
-    word is drawn first, then the feel of its hits (lstm_drums.sample_feel), at the same
-    diversity. primer_feel: the primer's feel ids (S, 18), or None.
-
-    The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
-    while j < bar_steps, and is forced at j == bar_steps. With free=True the model
-    chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
-    after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
-    style: the index of the style in model_args["styles"] (-1: hidden); fill_every k > 0:
-    every k-th bar asked for as a fill (a model that learned fills).
-    """
-    V = model_args["vocab_size"]
-    step_or_end = np.ones(V, dtype=bool)
-    step_or_end[encoding.BAR_ID] = False                          # every word but BAR
-    no_end = np.ones(V, dtype=bool)
-    no_end[encoding.END_ID:] = False                              # every word but END (none in an old model)
-    no_bar = step_or_end & no_end                                 # a step word
-    read = M.input_reader(model_args, encoding.BAR_ID, style, fill_every)  # word -> layer 0's input
-    state = M.zero_state(model_args, 1, params["Wy"].dtype)
-    feel = model_args.get("feel", False)
-    for n, word in enumerate(primer_ids):
-        x, feel_x = read(int(word), None if primer_feel is None else primer_feel[n])
-        logits, state = M.step(params, x, state, feel_x)
-    out, feels, j, bars = [], [], 0, 0
-    while bars < n_bars:
-        limit = MAX_FREE_BAR if free else bar_steps
-        if j >= limit:
-            word = encoding.BAR_ID                                 # the bar is full: close it
-        elif j == 0:                                               # a new bar, or with song the end
-            word = M.sample_word(logits, diversity, rng, allowed=step_or_end if song and bars else no_bar)
-        else:
-            word = M.sample_word(logits, diversity, rng, allowed=no_end if free else no_bar)
-        feel_ids = M.sample_feel(params, state[0][-1], word, diversity, rng) if feel else None
-        out.append(word)
-        feels.append(feel_ids)
-        if word == encoding.END_ID:                                # the model ended the song
-            break
-        if word == encoding.BAR_ID:
-            bars, j = bars + 1, 0
-            if log is not None and bars % 1000 == 0 and bars < n_bars:
-                log(f"  ... {bars} of {n_bars} bars")
-        else:
-            j += 1
-        x, feel_x = read(word, feel_ids)
-        logits, state = M.step(params, x, state, feel_x)
-    return out, (np.array(feels) if feel else None)
 
 
 def read_primer(path):
@@ -271,7 +218,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
         track_style = style or (draw_style(ck, np.random.default_rng([seed, int(round(d * 1000)), 1]))
                                 if styles else None)
-        ids, feel_ids = sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log,
+        ids, feel_ids = M.sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log,
                                     primer_feel, song, styles.index(track_style) if track_style else -1, fills)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
@@ -294,7 +241,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
             corpus_stats["bar_lengths"].get(str(bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
     log("")
-    log(stats_table(results, corpus_stats))
+    log(encoding.stats_table(results, corpus_stats))
     corpus_feel = (ck["extra"].get("corpus") or {}).get("feel_stats")
     if feel and not flat and corpus_feel:
         log("")
@@ -363,21 +310,6 @@ def write_track(base, words, bars, bpm, velocity, feel=None):
     encoding.write_atomic(files["mid"], encoding.midi_to_bytes(mid))
     encoding.write_atomic(files["wav"], bars_to_wav(bars, bpm=bpm, velocity=velocity, feel=feel))
     return files
-
-
-def stats_table(results, corpus_stats):
-    """The tracks' statistics beside the training corpus's, one row each."""
-    short = dict(zip((name for _, name in encoding.DRUM_CLASSES), encoding.TAB_LABELS))
-    head = f"{'':>10} {'bars':>5} {'well-formed':>11} {'empty':>6} {'repeat':>6}  onsets/bar " + \
-        " ".join(f"{label:>4}" for label in encoding.TAB_LABELS)
-    rows = [head]
-    named = [("corpus", corpus_stats)] if corpus_stats else []
-    named += [(f"div {r['diversity']:g}", r) for r in results]
-    for name, s in named:
-        per = " ".join(f"{s['onsets_per_bar'][n]:4.1f}" for n in short)
-        rows.append(f"{name:>10} {s['bars']:5d} {s['well_formed_bars']:11.0%} {s['empty_bar_rate']:6.0%} "
-                    f"{s['repeat_share']:6.0%}  {'':>10} {per}")
-    return "\n".join(rows)
 
 
 def feel_table(results, corpus_feel, bpm):

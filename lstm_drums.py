@@ -1,20 +1,15 @@
 """lstm_drums.py: a stacked word-level LSTM with hand-written backprop and Adam, in NumPy.
 
-All of the model is in this one file, read top to bottom:
-  1. sigmoid, dropout, cross-entropy
-  2. one LSTM layer: one step forward, a whole sequence forward; then both backward
-      (the backward equations are written out once, in lstm_step_backward)
-  2b. layer 0's input: the word, or the word and the bar (look-back inputs)
-  3. the stacked model: init_params, forward, backward, loss (truncated BPTT)
-  3b. feel: each hit's velocity and timing, as layer 0's input and as an output head
-  4. sampling: one step with state, temperature sampling
-  5. optimisation: global-norm clipping and Adam
-  6. checkpoints: one .npz with PyTorch's names and shapes
+Read it top to bottom. The textbook LSTM first: 1. sigmoid, dropout, cross-entropy; 2. one
+LSTM layer, a step and a sequence, forward, then backward (its equations, once); 3. the stack
+and its loss (truncated BPTT); 4. clipping and Adam; 5. sampling. Then what this project adds,
+a section each: 6. layer 0's input (the word as a lookup; the words one and two bars back and
+the place in the bar); 7. feel (each hit's velocity and timing, as inputs and an output head);
+8. style and fills (inputs the user sets); 9. feeding a stream word by word, whole bars and
+songs; 10. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
 
-Dimension letters, used in every shape comment:
-  N batch (parallel streams), T time steps per chunk, V vocabulary, H hidden units,
-  L layers, D input size of a layer (layer 0: V, or 3V + 8 with the look-back inputs; H above),
-  F feel inputs of layer 0 (18, or 36 with look-back), M positions whose next word has a hit.
+Shapes: N batch (streams), T steps per chunk, V vocabulary, H hidden units, L layers, D a
+layer's input size (layer 0: V and sections 6-8's columns), M positions with a hit.
 Arrays are time-major, (T, N, ...), so that the slice for step t is contiguous.
 
 The LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), per layer
@@ -28,48 +23,18 @@ and step, with the four gates fused into one 4H block in PyTorch's order i, f, g
     c_t = f * c_{t-1} + i * g                 (N, H)
     h_t = o * tanh(c_t)                       (N, H)
 
-Layer 0 reads a one-hot vector over the V words, so x_t @ Wx is just the row Wx[word]:
-a lookup, no embedding layer needed. With config["inputs"] = "lookback" it also reads
-where it is in the bar (section 2b): beside the word w_t, the word at the same place as
-w_{t+1} one bar back and two bars back, and the position p of w_{t+1} in its bar.
-Drums repeat bar by bar, so "what was played here last bar" is the best single clue to
-what comes next; a plain word-LSTM must count steps and keep a whole bar in its state to
-find it. Here, from a song in 4/4 (BD kick, SD snare, HH hi-hat; the next word is the
-third step of bar 3):
-
-          bar 1              bar 2              bar 3 so far
-    HH   x-x-x-x-x-x-x-x-   x-x-x-x-x-x-x-x-   x-
-    SD   ----x-------x---   ----x-------x---   --
-    BD   x-------x-x-----   x-------x-x-----   x-
-                                                  ^ next word: p = 2
-    two bars back = bar 1's step 2 (HH), one bar back = bar 2's step 2 (HH)
-
-Each of the four parts is a block of layer 0's input columns, in this order:
-one-hot of w_t (V), one-hot of one bar back (V + 1: the last column means "none", no
-such bar or no word at p in it), the same two bars back (V + 1), and p as 6 values of
-+-1 (bit k of p, p capped at 63). The closing BAR of an n-step bar sits at p = n, so BAR
-is looked back to and predicted like any word. Three blocks are one-hot, so their part
-of x_t @ Wx is three row lookups; the position is a (N, 6) @ (6, 4H) product.
-
-Between layers and before the decoder sits inverted dropout (training only). The decoder is
-linear, y = h @ Wy + by, (N, V) logits, and the loss is the softmax cross-entropy at every
-step, averaged over batch and time.
+Layer 0 reads a one-hot word, so x_t @ Wx is the row Wx[word], a lookup (section 6). Inverted
+dropout sits between layers and before the decoder; the decoder is y = h @ Wy + by, (N, V)
+logits; the loss is the softmax cross-entropy at every step, averaged over batch and time.
 
 Speed, the one idea: only what depends on the previous step stays inside the time loop
-(h_{t-1} @ Wh, the gate nonlinearities, and their mirror in backward). The input
-projection of all T steps is one matrix product before the loop; every weight gradient is
-one matrix product after it (the one-hot layer's, a sum per word). BLAS does the rest.
-Two smaller habits help inside the loop: sweep whole contiguous (N, 4H) rows rather than
-(N, H) column slices where the maths allows (numpy spends more per element on a strided
-slice than on a contiguous row), and write into arrays that already exist (a fresh
-(T, N, 4H) array is 32 MB at the seed's size, and paging it in costs time).
+(h_{t-1} @ Wh, the gates, and their mirror in backward); the input projection of all T steps
+is one product before the loop, every weight gradient one product after it. Where the code
+is faster than the textbook line, its comment names that line, and a test checks the two.
 
-References:
-  1) S. Hochreiter, J. Schmidhuber, "Long short-term memory", Neural Computation, 1997.
-  2) CS231n, "Recurrent neural networks" notes and assignment 3 (rnn_layers.py), Stanford.
-  3) D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization", arXiv:1412.6980, 2014.
-  4) A. Karpathy, min-char-rnn.py (2015): the shape of a whole BPTT loss in one function.
-  5) PyTorch nn.LSTM documentation: gate order, initialisation, state dict names.
+References: Hochreiter & Schmidhuber, "Long short-term memory", 1997; CS231n's RNN notes and
+assignment 3 (rnn_layers.py); Kingma & Ba, "Adam", arXiv:1412.6980, 2014; Karpathy's
+min-char-rnn.py (2015); PyTorch's nn.LSTM documentation (gate order, init, state-dict names).
 """
 import collections
 import json
@@ -99,10 +64,7 @@ def dropout_mask(shape, p, rng, dtype):
 
 
 def cross_entropy(logits, targets):
-    """Mean softmax cross-entropy over all (T, N) positions, and its gradient.
-
-    logits (T, N, V), targets (T, N) word ids. Returns (loss, dlogits (T, N, V)).
-    """
+    """Mean softmax cross-entropy over logits (T, N, V) and targets (T, N): (loss, dlogits (T, N, V))."""
     T, N, V = logits.shape
     z = logits.reshape(T * N, V)                            # (TN, V)
     z = z - z.max(axis=1, keepdims=True)                    # subtract the max: exp cannot overflow
@@ -128,9 +90,10 @@ def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
     """
     H = prev_h.shape[1]
     a += prev_h @ Wh                                        # (N, 4H) the only recurrent product
+    # textbook: i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2H]), sigmoid(a[:, 3H:]); g = tanh(a[:, 2H:3H])
     g = np.tanh(a[:, 2 * H:3 * H])                          # (N, H) candidate cell, kept aside
-    sigmoid_(a)                                             # i, f, o (one sweep over the contiguous row
-    a[:, 2 * H:3 * H] = g                                   # beats three (N, H) slices); g back in place
+    sigmoid_(a)                                             # one sweep over the contiguous row beats
+    a[:, 2 * H:3 * H] = g                                   # three (N, H) slices; g back in place
     i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]         # (N, H) views
     np.multiply(f, prev_c, out=next_c)                      # c_t = f * c_{t-1}
     next_c += i * g                                         #       + i * g
@@ -147,8 +110,7 @@ LayerCache = collections.namedtuple("LayerCache", "gates cs tanh_cs hs Wh")
 def lstm_forward(xa, h0, c0, Wh):
     """A whole sequence through one layer.
 
-    xa (T, N, 4H): the input projections x_t @ Wx + b of all T steps, made by the
-    caller in one matrix product (for layer 0, a row lookup). h0, c0 (N, H).
+    xa (T, N, 4H): x_t @ Wx + b of all T steps, one product by the caller. h0, c0 (N, H).
     Returns hs (T+1, N, H) with hs[0] = h0, and the cache for backward (a LayerCache).
     """
     T, N, H4 = xa.shape
@@ -219,19 +181,15 @@ def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, WhT, dh_prev, work):
 def lstm_backward(dhs, cache, dhT=None, dcT=None):
     """Backprop through one layer's whole sequence: lstm_forward's loop, mirrored.
 
-    dhs (T, N, H): dL/dh_t for every step, from the layer above (or the decoder).
-    cache: lstm_forward's LayerCache; it is consumed (its gates become da).
-    dhT, dcT (N, H): dL/d(final state) from a later chunk, or None where truncated BPTT
-    cuts the gradient.
-    Returns the gradients of lstm_forward's inputs, in its order: dxa (T, N, 4H), which is
-    dL/da for every step (the caller turns it into dWx, db and dx with one product each),
-    dh0, dc0 (N, H), and dWh (H, 4H).
+    dhs (T, N, H): dL/dh_t from the layer above (or the decoder); cache: lstm_forward's, consumed
+    (its gates become da); dhT, dcT (N, H): dL/d(final state) from a later chunk, or None
+    where truncated BPTT cuts it. Returns dxa (T, N, 4H), dL/da of every step (the caller
+    makes dWx, db and dx from it, one product each), dh0, dc0 (N, H), and dWh (H, 4H).
     """
     gates, cs, tanh_cs, hs, Wh = cache                      # cs[t] is c_{t-1}, hs[t] is h_{t-1}
     T, N, H4 = gates.shape
     H = H4 // 4
-    WhT = np.ascontiguousarray(Wh.T)                        # (4H, H): BLAS's small per-step product
-                                                            # runs faster on a contiguous copy
+    WhT = np.ascontiguousarray(Wh.T)                        # (4H, H): faster per step when contiguous
     dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()  # dL/dh_t from step t+1
     dc = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()       # dL/dc_t
     dh = np.empty((N, H), gates.dtype)
@@ -245,7 +203,281 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
 
 
 # ----------------------------------------------------------------------------
-# 2b. Layer 0's input: the word, or the word and the bar
+# 3. The stacked model
+
+def init_params(config, rng, dtype=np.float32):
+    """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
+
+    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word",
+    "feel": False, "styles": [], "fills": False}; the last four widen layer 0's input (D =
+    input_size(...), sections 6-8), and feel adds the feel head Wf (H + 9, 153), bf (153).
+    Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear do;
+    forget_bias is then added to the forget gate's bias (1.0 helps early training remember).
+    """
+    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
+    k = 1.0 / np.sqrt(H)
+    uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
+    params = {}
+    for l in range(L):
+        D = input_size(V, config.get("inputs", "word"), config.get("feel", False), condition_size(config)) \
+            if l == 0 else H
+        params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
+        params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
+        params[f"b{l}"] = uniform(4 * H)                    # (4H,)
+        params[f"b{l}"][H:2 * H] += config.get("forget_bias", 0.0)
+    params["Wy"] = uniform(H, V)                            # (H, V)
+    params["by"] = uniform(V)                               # (V,)
+    if config.get("feel", False):
+        params["Wf"] = uniform(H + N_CLASSES, FEEL_OUT)     # (H + 9, 153) the feel head
+        params["bf"] = uniform(FEEL_OUT)                    # (153,)
+    return params
+
+
+def zero_state(config, N, dtype=np.float32):
+    """The initial (h, c) state of all layers: two (L, N, H) arrays of zeros (new song / epoch)."""
+    shape = (config["layers"], N, config["hidden"])
+    return np.zeros(shape, dtype), np.zeros(shape, dtype)
+
+
+def make_dropout_masks(config, T, N, rng, dtype=np.float32):
+    """One mask (T, N, H) per layer output (the input of the next layer, or of the decoder)."""
+    p = config.get("dropout", 0.0)
+    if p <= 0:
+        return None
+    return [dropout_mask((T, N, config["hidden"]), p, rng, np.dtype(dtype)) for _ in range(config["layers"])]
+
+
+# What the stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
+# the word ids (or look-back rows) for layer 0, the (dropped-out) h of the layer below
+# for the others; top is the decoder's input (T, N, H).
+ModelCache = collections.namedtuple("ModelCache", "params layer_inputs dense_x layer_caches masks top")
+
+
+def forward(params, ids, state, masks=None, dense_x=None):
+    """Logits for every step of a chunk, and the state to carry to the next chunk.
+
+    ids (T, N) word ids, or (T, N, 4) look-back inputs; state = (h0, c0), each (L, N, H);
+    masks: None (no dropout, as in evaluation) or one (T, N, H) mask per layer; dense_x:
+    None, or (T, N, F) layer 0's dense columns (style and fill, section 8; feel, section 7).
+    Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
+    """
+    L = state[0].shape[0]
+    T, N = ids.shape[:2]
+    V = params["Wy"].shape[1]
+    x, layer_inputs, layer_caches, hT, cT = ids, [], [], [], []
+    for l in range(L):
+        Wx, b = params[f"Wx{l}"], params[f"b{l}"]
+        if l == 0:
+            xa = layer0_projection(Wx, b, x, V, dense_x)     # (T, N, 4H) Wx[ids] + b, row lookups
+        else:
+            xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
+            xa += b
+        hs, cache = lstm_forward(xa, state[0][l], state[1][l], params[f"Wh{l}"])
+        layer_inputs.append(x)
+        layer_caches.append(cache)
+        hT.append(hs[-1])                                   # h_T and c_T, the state to carry on
+        cT.append(cache.cs[-1])
+        x = hs[1:] if masks is None else hs[1:] * masks[l]  # (T, N, H) dropout between layers
+    H = x.shape[-1]
+    logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
+    logits += params["by"]                                  # (in place: a fresh array costs page faults)
+    cache = ModelCache(params, layer_inputs, dense_x, layer_caches, masks, top=x)
+    return logits.reshape(T, N, V), (np.stack(hT), np.stack(cT)), cache
+
+
+def backward(dlogits, cache, dstate=None, dtop=None):
+    """Gradients of every parameter, and of the incoming state, given dloss/dlogits.
+
+    dlogits (T, N, V). dstate: None to cut the gradient at the end of the chunk
+    (truncated BPTT), or (dhT, dcT) each (L, N, H) flowing back from a later chunk.
+    dtop: None, or (T, N, H), what another head on the top layer (the feel head) sends back.
+    Returns grads (the keys of params) and (dh0, dc0) each (L, N, H). Consumes the cache.
+    """
+    params, layer_inputs, dense_x, layer_caches, masks, top = cache
+    T, N, V = dlogits.shape
+    L, H = len(layer_caches), top.shape[-1]
+    # the decoder, y = top @ Wy + by
+    dy = dlogits.reshape(T * N, V)                          # (TN, V)
+    grads = {"Wy": top.reshape(T * N, H).T @ dy,            # (H, V)
+             "by": dy.sum(axis=0)}                          # (V,)
+    dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) dL/d(top)
+    if dtop is not None:
+        dx += dtop                                          # the top layer feeds both heads
+    # the layers, top down: through dropout, the recurrence, then the input projection
+    dh0, dc0 = [None] * L, [None] * L
+    for l in reversed(range(L)):
+        if masks is not None:
+            dx *= masks[l]                                  # through dropout (dx is ours to change)
+        dhT = None if dstate is None else dstate[0][l]
+        dcT = None if dstate is None else dstate[1][l]
+        dxa, dh0[l], dc0[l], grads[f"Wh{l}"] = lstm_backward(dx, layer_caches[l], dhT, dcT)
+        da = dxa.reshape(T * N, -1)                         # (TN, 4H)
+        grads[f"b{l}"] = da.sum(axis=0)                     # (4H,)
+        if l == 0:                                          # row w: the sum of da where the word was w
+            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V, dense_x)  # (D, 4H)
+        else:
+            grads[f"Wx{l}"] = layer_inputs[l].reshape(T * N, H).T @ da  # (H, 4H)
+            dx = (da @ params[f"Wx{l}"].T).reshape(T, N, H)  # (T, N, H) into the layer below
+    return grads, (np.stack(dh0), np.stack(dc0))
+
+
+def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0, cond_x=None):
+    """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
+
+    ids, targets (T, N). Returns loss, grads, and the final state, which the caller
+    carries into the next chunk; its gradient is cut there (numpy keeps no graph).
+    feel: None, or (feel_x (T, N, F), the next words' hit levels (T, N, 18)): the loss is
+    then the words' and the feel's NLL per word, the feel's times feel_weight (section 7).
+    cond_x: None, or (T, N, C) the style and fill inputs (section 8).
+    """
+    dense_x = dense_inputs(cond_x, None if feel is None else feel[0])
+    logits, new_state, cache = forward(params, ids, state, masks, dense_x)
+    value, dlogits = cross_entropy(logits, targets)
+    dtop = None
+    if feel is not None:
+        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1], feel_weight)
+        value += feel_weight * nll
+    grads, _ = backward(dlogits, cache, dtop=dtop)
+    if feel is not None:
+        grads.update(feel_grads)
+    return value, grads, new_state
+
+
+# ----------------------------------------------------------------------------
+# 4. Optimisation: gradient clipping and Adam
+
+def clip_grads(grads, max_norm):
+    """Global-norm clipping (nanoGPT's grad_clip): if the norm of all gradients together exceeds
+    max_norm (0: never), scale them all by max_norm / norm. Returns the norm before clipping."""
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    if max_norm > 0 and norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm                            # clip to mitigate exploding gradients
+    return norm
+
+
+def adam_init(params):
+    """Adam's state: first and second moments per parameter, and the step count t."""
+    return {"m": {k: np.zeros_like(p) for k, p in params.items()},
+            "v": {k: np.zeros_like(p) for k, p in params.items()},
+            "t": 0}
+
+
+def adam_step(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam update, in place (Kingma & Ba 2014, Algorithm 1).
+
+    lr (step size alpha), beta1, beta2 (decay rates of the moment estimates), eps (keeps
+    the division finite); opt = adam_init(params). The algorithm, per parameter:
+
+        m_t = beta1 m_{t-1} + (1 - beta1) g_t          first moment (mean of the gradients)
+        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2        second moment (mean of their squares)
+        p_t = p_{t-1} - lr m^ / (sqrt(v^) + eps),      m^ = m_t / (1 - beta1^t), v^ = v_t / (1 - beta2^t)
+
+    Computed in the paper's own faster form (end of its section 2), the same number: the bias
+    corrections folded into lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) and eps_t = eps
+    sqrt(1 - beta2^t), every operation into an existing array (a test checks Algorithm 1).
+    """
+    opt["t"] += 1
+    t = opt["t"]
+    lr_t = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)  # Python floats: the arithmetic stays
+    eps_t = eps * math.sqrt(1 - beta2 ** t)                     # in the parameters' own dtype
+    scratch = np.empty(max(p.size for p in params.values()), next(iter(params.values())).dtype)
+    for k, p in params.items():
+        g, m, v = grads[k], opt["m"][k], opt["v"][k]
+        s = scratch[:p.size].reshape(p.shape)
+        m *= beta1
+        np.multiply(g, 1 - beta1, out=s)
+        m += s                                              # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+        v *= beta2
+        np.multiply(g, g, out=s)
+        s *= 1 - beta2
+        v += s                                              # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+        np.sqrt(v, out=s)
+        s += eps_t
+        np.divide(m, s, out=s)
+        s *= lr_t
+        p -= s                                              # p_t = p_{t-1} - lr_t m_t / (sqrt(v_t) + eps_t)
+
+
+# ----------------------------------------------------------------------------
+# 5. Sampling
+
+def step(params, word, state, dense_x=None):
+    """Advance one stream by one word: logits (V,) for the next word, and the new state.
+
+    word: an int id, or a look-back row [w, back1, back2, p]; state = (h, c) each (L, 1, H);
+    dense_x: None, or layer 0's dense inputs (F,) (input_reader, section 9 gives all three).
+    The same lstm_step_forward as training; the top layer's output is the new h[-1].
+    """
+    h, c = state
+    V = params["Wy"].shape[1]
+    L, _, H = h.shape
+    new_h, new_c = np.empty_like(h), np.empty_like(c)
+    tanh_c = np.empty((1, H), h.dtype)
+    x = None
+    for l in range(L):
+        if l == 0:
+            x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
+            d0 = None if dense_x is None else np.reshape(dense_x, (1, 1, -1))
+            a = layer0_projection(params["Wx0"], params["b0"], x0, V, d0)[0]  # (1, 4H) row lookups
+        else:
+            a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
+        lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
+        x = new_h[l]                                             # (1, H)
+    logits = (x @ params["Wy"] + params["by"])[0]               # (V,)
+    return logits, (new_h, new_c)
+
+
+def sample_word(logits, temperature, rng, allowed=None):
+    """Draw a word id from softmax(logits / temperature), in float64.
+
+    temperature ("diversity") > 0: low is conservative, high adventurous; 0 is argmax.
+    allowed: None, or a boolean mask (V,) of the words that may be drawn; rng: seeded.
+    """
+    if not (np.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be finite and >= 0, not {temperature}")
+    z = np.asarray(logits, dtype=np.float64)
+    if allowed is not None:
+        z = np.where(allowed, z, -np.inf)
+    if temperature <= 0:
+        return int(np.argmax(z))
+    z = z - z.max()                                         # max-subtracted: every z <= 0, the best is 0,
+    with np.errstate(over="ignore"):                        # so even a tiny temperature gives 1 there
+        p = np.exp(z / temperature)                         # (and 0, not inf/inf, elsewhere)
+    cdf = np.cumsum(p)
+    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+
+
+# ============================================================================
+# Extensions: what this project adds to the textbook LSTM
+# ============================================================================
+
+# ----------------------------------------------------------------------------
+# 6. Layer 0's input: the word as a lookup, and the look-back inputs
+#
+# A one-hot x_t times Wx is the row of Wx for the word, so layer 0's input projection is
+# a lookup (layer0_projection) and its weight gradient a scatter-add (layer0_weight_grad).
+#
+# With config["inputs"] = "lookback" layer 0 also reads where it is in the bar: beside the
+# word w_t, the word at the same place as w_{t+1} one bar back and two bars back, and the
+# position p of w_{t+1} in its bar. Drums repeat bar by bar, so "what was played here last
+# bar" is the best single clue to what comes next; a plain word-LSTM must count steps and
+# keep a whole bar in its state to find it. Here, from a song in 4/4 (BD kick, SD snare,
+# HH hi-hat; the next word is the third step of bar 3):
+#
+#           bar 1              bar 2              bar 3 so far
+#     HH   x-x-x-x-x-x-x-x-   x-x-x-x-x-x-x-x-   x-
+#     SD   ----x-------x---   ----x-------x---   --
+#     BD   x-------x-x-----   x-------x-x-----   x-
+#                                                   ^ next word: p = 2
+#     two bars back = bar 1's step 2 (HH), one bar back = bar 2's step 2 (HH)
+#
+# Each of the four parts is a block of layer 0's input columns, in this order: one-hot of
+# w_t (V), one-hot of one bar back (V + 1: the last column means "none", no such bar or no
+# word at p in it), the same two bars back (V + 1), and p as 6 values of +-1 (bit k of p,
+# p capped at 63). The closing BAR of an n-step bar sits at p = n, so BAR is looked back to
+# and predicted like any word. Three blocks are one-hot, so their part of x_t @ Wx is three
+# row lookups; the position is a (N, 6) @ (6, 4H) product.
 
 INPUT_KINDS = ("word", "lookback")
 MAX_POSITION = 63                                           # p is capped here: 6 bits
@@ -255,9 +487,62 @@ POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
 
 def input_size(V, kind, feel=False, conditions=0):
     """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back;
-    then the style and fill columns (section 3c: condition_size), then with feel the feel
+    then the style and fill columns (section 8: condition_size), then with feel the feel
     inputs (feel_input_size: 18, or 36 with look-back)."""
     return (V if kind == "word" else V + 2 * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
+
+
+def layer0_projection(Wx, b, x, V, dense_x=None):
+    """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
+
+    x (T, N) word ids: x_t is one-hot, so x_t @ Wx is the row Wx[x_t], a lookup. (Or (T, N, 4)
+    look-back inputs: section 6.) dense_x: None, or (T, N, F) dense columns (the style and
+    fill of section 8, then the feel of section 7), which read the last F rows of Wx.
+    """
+    if x.ndim == 3:
+        xa = lookback_projection(Wx, b, x, V)
+    else:                                                   # b on the rows taken, or on the table (many)
+        xa = Wx[x] + b if x.size < len(Wx) else (Wx + b)[x]
+    if dense_x is not None:
+        F = dense_x.shape[-1]
+        xa += (dense_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)   # (TN, F) @ (F, 4H)
+    return xa
+
+
+def layer0_weight_grad(x, da, Wx_shape, V, dense_x=None):
+    """dWx0 (D, 4H) from da (TN, 4H), the mirror of layer0_projection. The gradient of a
+    lookup is a scatter-add: row w of dWx0 is the sum of da over the steps that read word w."""
+    dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
+    if dense_x is not None:
+        F = dense_x.shape[-1]
+        np.matmul(dense_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the dense columns' product
+    if x.ndim == 3:
+        lookback_weight_grad(x, da, dWx, V)
+    else:
+        sum_rows_by_index(x.reshape(-1), da, dWx[:V])       # textbook: np.add.at(dWx, x, da)
+    return dWx
+
+
+def sum_rows_by_index(rows, values, out):
+    """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
+
+    Textbook: out[:] = 0; np.add.at(out, rows, values) (a test checks that the two agree).
+    The gradient of a lookup is this scatter-add. Group the positions by row (one sort);
+    then the rows that occur the same number of times k are summed together, as one
+    (G, k, K) gather summed over k: the loop runs over the different counts (about 10 in a
+    32 x 64 chunk of random words), not over the rows (about 500), which beats np.add.at,
+    np.add.reduceat and a product with a one-hot matrix (benchmarks/README.md). Each row's
+    values are still added one after another in position order, as a loop over the rows
+    adds them, so the sums are the same to the bit.
+    """
+    order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
+    present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
+    out[:] = 0
+    for k in np.unique(counts):                             # the rows that occur k times
+        these = counts == k
+        group = order[first[these][:, None] + np.arange(k)]  # (G, k) the positions of each
+        out[present[these]] = values[group].sum(axis=1)     # (G, K)
+    return out
 
 
 def lookback_sources(ids, bar_id):
@@ -340,20 +625,12 @@ class LookbackTracker:
         return self.bars[-1][p][1] if self.bars and p < len(self.bars[-1]) else None
 
 
-def layer0_projection(Wx, b, x, V, dense_x=None, block=256):
-    """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
-
-    x (T, N) word ids, or (T, N, 4) look-back inputs [w, back1, back2, p]; dense_x None, or
-    (T, N, F) layer 0's dense columns (the style and fill of section 3c, then the feel inputs
-    of section 3b), which read the last F rows of Wx. A one-hot
-    block times Wx is a row of Wx, so each one-hot block is a lookup. The position's part,
-    plus b, is first worked out for all 64 places (a (64, 4H) table), so it is a lookup too.
-    The four lookups are summed `block` rows at a time: the partial sums stay in the CPU
-    cache instead of making four passes over a (T, N, 4H) array.
-    """
-    if x.ndim == 2:                                         # one-hot @ Wx + b = a row lookup:
-        xa = Wx[x] + b if x.size < len(Wx) else (Wx + b)[x]  # b on the rows taken, or on the table (many)
-        return add_dense_projection(xa, Wx, dense_x)
+def lookback_projection(Wx, b, x, V, block=256):
+    """Layer 0's projection of look-back inputs x (T, N, 4) [w, back1, back2, p], plus b:
+    (T, N, 4H). Each one-hot block is a row lookup; the position's part, plus b, is first
+    worked out for all 64 places (a (64, 4H) table), so it is a lookup too. The four lookups
+    are summed `block` rows at a time, so that the partial sums stay in the CPU cache
+    (textbook: the multi-hot row [one_hot(w), one_hot(back1), one_hot(back2), signs(p)] @ Wx + b)."""
     T, N = x.shape[:2]
     rows = x.reshape(T * N, 4)                              # (TN, 4) [w, back1, back2, p]
     places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
@@ -365,212 +642,20 @@ def layer0_projection(Wx, b, x, V, dense_x=None, block=256):
         out += Wx[r[:, 0]]                                  # the word
         out += Wx[V + r[:, 1]]                              # one bar back (V + 1 rows)
         out += Wx[2 * V + 1 + r[:, 2]]                      # two bars back (V + 1 rows)
-    return add_dense_projection(xa.reshape(T, N, -1), Wx, dense_x)
+    return xa.reshape(T, N, -1)
 
 
-def add_dense_projection(xa, Wx, dense_x):
-    """xa (T, N, 4H) += dense_x @ Wx's last F rows, a dense (TN, F) @ (F, 4H) product (sections 3b, 3c)."""
-    if dense_x is not None:
-        F = dense_x.shape[-1]
-        xa += (dense_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)
-    return xa
-
-
-def sum_rows_by_index(rows, values, out):
-    """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
-
-    The textbook form is np.add.at(out, rows, values) (a test checks that the two agree).
-    The gradient of a lookup is this scatter-add. Group the positions by row (one sort);
-    then the rows that occur the same number of times k are summed together, as one
-    (G, k, K) gather summed over k: the loop runs over the different counts (about 10 in a
-    32 x 64 chunk of random words), not over the rows (about 500), which beats np.add.at,
-    np.add.reduceat and a product with a one-hot matrix (benchmarks/README.md). Each row's
-    values are still added one after another in position order, as a loop over the rows
-    adds them, so the sums are the same to the bit.
-    """
-    order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
-    present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
-    out[:] = 0
-    for k in np.unique(counts):                             # the rows that occur k times
-        these = counts == k
-        group = order[first[these][:, None] + np.arange(k)]  # (G, k) the positions of each
-        out[present[these]] = values[group].sum(axis=1)     # (G, K)
-    return out
-
-
-def layer0_weight_grad(x, da, Wx_shape, V, dense_x=None):
-    """dWx0 (D, 4H) from da (TN, 4H): the mirror of layer0_projection, block by block."""
-    dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
-    if dense_x is not None:
-        F = dense_x.shape[-1]
-        np.matmul(dense_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the dense columns' product
-    if x.ndim == 2:
-        sum_rows_by_index(x.reshape(-1), da, dWx[:V])
-        return dWx
+def lookback_weight_grad(x, da, dWx, V):
+    """The look-back blocks' rows of dWx0, from da (TN, 4H): lookback_projection, mirrored."""
     sum_rows_by_index(x[..., 0].reshape(-1), da, dWx[:V])                 # the word
     sum_rows_by_index(x[..., 1].reshape(-1), da, dWx[V:2 * V + 1])        # one bar back
     sum_rows_by_index(x[..., 2].reshape(-1), da, dWx[2 * V + 1:3 * V + 2])  # two bars back
     signs = POSITION_SIGNS[x[..., 3].reshape(-1)].astype(da.dtype)        # (TN, 6)
     np.matmul(signs.T, da, out=dWx[3 * V + 2:3 * V + 8])    # (6, 4H) the position's product
-    return dWx
 
 
 # ----------------------------------------------------------------------------
-# 3. The stacked model
-
-def init_params(config, rng, dtype=np.float32):
-    """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
-
-    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word",
-    "feel": False, "styles": [], "fills": False}; inputs "lookback" widens layer 0's input to
-    input_size(V, "lookback") columns; styles and fills add a column per style and one for
-    fills (section 3c); feel adds the feel inputs to it, and the feel head Wf (H + 9, 153),
-    bf (153) (section 3b).
-    Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear
-    (fan-in H) do; forget_bias is then added to the forget gate's bias (1.0 is a common
-    choice that helps early training remember; PyTorch's default is 0).
-    """
-    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
-    k = 1.0 / np.sqrt(H)
-    uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
-    params = {}
-    for l in range(L):
-        D = input_size(V, config.get("inputs", "word"), config.get("feel", False), condition_size(config)) \
-            if l == 0 else H
-        params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
-        params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
-        params[f"b{l}"] = uniform(4 * H)                    # (4H,)
-        params[f"b{l}"][H:2 * H] += config.get("forget_bias", 0.0)
-    params["Wy"] = uniform(H, V)                            # (H, V)
-    params["by"] = uniform(V)                               # (V,)
-    if config.get("feel", False):
-        params["Wf"] = uniform(H + N_CLASSES, FEEL_OUT)     # (H + 9, 153) the feel head
-        params["bf"] = uniform(FEEL_OUT)                    # (153,)
-    return params
-
-
-def zero_state(config, N, dtype=np.float32):
-    """The initial (h, c) state of all layers: two (L, N, H) arrays of zeros (new song / epoch)."""
-    shape = (config["layers"], N, config["hidden"])
-    return np.zeros(shape, dtype), np.zeros(shape, dtype)
-
-
-def make_dropout_masks(config, T, N, rng, dtype=np.float32):
-    """One mask (T, N, H) per layer output (the input of the next layer, or of the decoder)."""
-    p = config.get("dropout", 0.0)
-    if p <= 0:
-        return None
-    return [dropout_mask((T, N, config["hidden"]), p, rng, np.dtype(dtype)) for _ in range(config["layers"])]
-
-
-# What the stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
-# the word ids (or look-back rows) for layer 0, the (dropped-out) h of the layer below
-# for the others; top is the decoder's input (T, N, H).
-ModelCache = collections.namedtuple("ModelCache", "params layer_inputs dense_x layer_caches masks top")
-
-
-def forward(params, ids, state, masks=None, dense_x=None):
-    """Logits for every step of a chunk, and the state to carry to the next chunk.
-
-    ids (T, N) word ids, or (T, N, 4) look-back inputs (see lookback_inputs); state =
-    (h0, c0), each (L, N, H); masks: None (no dropout, as in evaluation) or one (T, N, H)
-    dropout mask per layer; dense_x: None, or (T, N, F) layer 0's dense columns (the style
-    and fill inputs, section 3c, then the feel inputs, section 3b).
-    Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
-    """
-    L = state[0].shape[0]
-    T, N = ids.shape[:2]
-    V = params["Wy"].shape[1]
-    x, layer_inputs, layer_caches, hT, cT = ids, [], [], [], []
-    for l in range(L):
-        Wx, b = params[f"Wx{l}"], params[f"b{l}"]
-        if l == 0:
-            xa = layer0_projection(Wx, b, x, V, dense_x)     # (T, N, 4H) row lookups
-        else:
-            xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
-            xa += b
-        hs, cache = lstm_forward(xa, state[0][l], state[1][l], params[f"Wh{l}"])
-        layer_inputs.append(x)
-        layer_caches.append(cache)
-        hT.append(hs[-1])                                   # h_T and c_T, the state to carry on
-        cT.append(cache.cs[-1])
-        x = hs[1:] if masks is None else hs[1:] * masks[l]  # (T, N, H) dropout between layers
-    H = x.shape[-1]
-    logits = x.reshape(T * N, H) @ params["Wy"]             # (TN, V)
-    logits += params["by"]                                  # (in place: a fresh array costs page faults)
-    cache = ModelCache(params, layer_inputs, dense_x, layer_caches, masks, top=x)
-    return logits.reshape(T, N, V), (np.stack(hT), np.stack(cT)), cache
-
-
-def backward(dlogits, cache, dstate=None, dtop=None):
-    """Gradients of every parameter, and of the incoming state, given dloss/dlogits.
-
-    dlogits (T, N, V). dstate: None to cut the gradient at the end of the chunk
-    (truncated BPTT), or (dhT, dcT) each (L, N, H) flowing back from a later chunk.
-    dtop: None, or (T, N, H), what another head on the top layer (the feel head) sends back.
-    Returns grads (dict with the keys of params) and (dh0, dc0) each (L, N, H).
-    The cache is consumed: each layer's gates become its da (see lstm_backward).
-    """
-    params, layer_inputs, dense_x, layer_caches, masks, top = cache
-    T, N, V = dlogits.shape
-    L, H = len(layer_caches), top.shape[-1]
-    # the decoder, y = top @ Wy + by
-    dy = dlogits.reshape(T * N, V)                          # (TN, V)
-    grads = {"Wy": top.reshape(T * N, H).T @ dy,            # (H, V)
-             "by": dy.sum(axis=0)}                          # (V,)
-    dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) dL/d(top)
-    if dtop is not None:
-        dx += dtop                                          # the top layer feeds both heads
-    # the layers, top down: through dropout, the recurrence, then the input projection
-    dh0, dc0 = [None] * L, [None] * L
-    for l in reversed(range(L)):
-        if masks is not None:
-            dx *= masks[l]                                  # through dropout (dx is ours to change)
-        dhT = None if dstate is None else dstate[0][l]
-        dcT = None if dstate is None else dstate[1][l]
-        dxa, dh0[l], dc0[l], grads[f"Wh{l}"] = lstm_backward(dx, layer_caches[l], dhT, dcT)
-        da = dxa.reshape(T * N, -1)                         # (TN, 4H)
-        grads[f"b{l}"] = da.sum(axis=0)                     # (4H,)
-        if l == 0:
-            # for one-hot inputs dWx is a scatter-add: row w of dWx0 is the sum of da over
-            # the steps that read word w (and likewise for the look-back blocks)
-            grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V, dense_x)  # (D, 4H)
-        else:
-            grads[f"Wx{l}"] = layer_inputs[l].reshape(T * N, H).T @ da  # (H, 4H)
-            dx = (da @ params[f"Wx{l}"].T).reshape(T, N, H)  # (T, N, H) into the layer below
-    return grads, (np.stack(dh0), np.stack(dc0))
-
-
-def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0, cond_x=None):
-    """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
-
-    ids, targets (T, N). Returns loss, grads, and the final state, which the caller
-    carries into the next chunk; its gradient is cut there (numpy keeps no graph).
-    feel: None, or (feel_x, feel_targets): the feel inputs (T, N, F) and the levels of each
-    hit of the next word (T, N, 18). The loss is then the words' and the feel's negative
-    log-likelihood together, per word (section 3b), the feel's times feel_weight (1: their
-    joint likelihood; less: the feel pulls less on the LSTM's state).
-    cond_x: None, or (T, N, C) the style and fill inputs (section 3c).
-    """
-    dense_x = dense_inputs(cond_x, None if feel is None else feel[0])
-    logits, new_state, cache = forward(params, ids, state, masks, dense_x)
-    value, dlogits = cross_entropy(logits, targets)
-    dtop = None
-    if feel is not None:
-        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1])
-        if feel_weight != 1.0:
-            dtop *= feel_weight
-            for g in feel_grads.values():
-                g *= feel_weight
-        value += feel_weight * nll
-    grads, _ = backward(dlogits, cache, dtop=dtop)
-    if feel is not None:
-        grads.update(feel_grads)
-    return value, grads, new_state
-
-
-# ----------------------------------------------------------------------------
-# 3b. Feel: how hard each hit is played and how far off the grid it lands
+# 7. Feel: how hard each hit is played and how far off the grid it lands
 #
 # A hit's feel is two levels (encoding.py): its velocity, 0..7, and its offset from the
 # step, in ninths of a step, -4..+4, kept here as 0..8. A word's feel ids are 18 small
@@ -672,7 +757,7 @@ def log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def feel_loss(params, top, targets, feel_targets):
+def feel_loss(params, top, targets, feel_targets, weight=1.0):
     """The feel head's forward, loss and backward on a chunk.
 
     top (T, N, H) the top layer's output (after dropout); targets (T, N) the next words;
@@ -680,7 +765,8 @@ def feel_loss(params, top, targets, feel_targets):
     Only the M positions with a hit to score go through the head, and only the blocks of
     the classes that play there go through the softmax (each class's block on its own).
     Returns (nll, (velocity nats, offset nats, hits), dtop (T, N, H), {"Wf": .., "bf": ..}):
-    nll is summed over the hits and divided by T N; the figures are sums, for reporting.
+    nll is summed over the hits and divided by T N; the figures are sums, for reporting. The
+    gradients are those of weight * nll (loss's feel_weight).
     """
     T, N, H = top.shape
     levels = feel_targets.reshape(T * N, 2, N_CLASSES)      # (TN, 2, 9) velocity, offset
@@ -698,7 +784,7 @@ def feel_loss(params, top, targets, feel_targets):
         p = np.exp(logp)
         p[n, target] -= 1.0                                 # d(-log softmax)/dz = softmax - one_hot
         dz_block[m, k] = p                                  # into dz, through the view
-    dz /= T * N                                             # per word, like the words' loss
+    dz *= weight / (T * N)                                  # per word, like the words' loss
     dWf, dbf, dtop_rows = feel_head_backward(dz, cache)
     dtop = np.zeros((T * N, H), top.dtype)
     dtop[rows] = dtop_rows
@@ -736,7 +822,7 @@ def sample_feel(params, top, word, temperature, rng):
 
 
 # ----------------------------------------------------------------------------
-# 3c. Style and fills: what the user asks for
+# 8. Style and fills: what the user asks for
 #
 # A song's style (jazz, funk, metallica, ...) and whether it is a fill are facts about the
 # whole song, not about one step, so they are inputs, not outputs: layer 0 reads them at
@@ -779,64 +865,13 @@ def dense_inputs(cond_x, feel_x):
 
 
 # ----------------------------------------------------------------------------
-# 4. Sampling
-
-def step(params, word, state, dense_x=None):
-    """Advance one stream by one word: logits (V,) for the next word, and the new state.
-
-    word: an int id, or a look-back input row [w, back1, back2, p] (LookbackTracker.push);
-    state = (h, c) each (L, 1, H); dense_x: None, or layer 0's dense inputs (F,): the
-    style and fill (section 3c), then the word's feel inputs (input_reader gives them).
-    The same lstm_step_forward as training. (The top layer's output, which the feel head
-    reads, is the new h[-1].)
-    """
-    h, c = state
-    V = params["Wy"].shape[1]
-    L, _, H = h.shape
-    new_h, new_c = np.empty_like(h), np.empty_like(c)
-    tanh_c = np.empty((1, H), h.dtype)
-    x = None
-    for l in range(L):
-        if l == 0:
-            x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
-            a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]    # (1, 4H) row lookups
-            if dense_x is not None:
-                F = len(dense_x)
-                a += dense_x @ params["Wx0"][-F:]                             # (F,) @ (F, 4H)
-        else:
-            a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
-        lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
-        x = new_h[l]                                             # (1, H)
-    logits = (x @ params["Wy"] + params["by"])[0]               # (V,)
-    return logits, (new_h, new_c)
-
-
-def sample_word(logits, temperature, rng, allowed=None):
-    """Draw a word id from softmax(logits / temperature), in float64.
-
-    temperature ("diversity") > 0: low is conservative, high is adventurous; 0 is argmax.
-    allowed: optional boolean mask (V,) of the words that may be drawn.
-    rng: a seeded np.random.Generator, so the same seed gives the same words.
-    """
-    if not (np.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be finite and >= 0, not {temperature}")
-    z = np.asarray(logits, dtype=np.float64)
-    if allowed is not None:
-        z = np.where(allowed, z, -np.inf)
-    if temperature <= 0:
-        return int(np.argmax(z))
-    z = z - z.max()                                         # max-subtracted: every z <= 0, the best is 0,
-    with np.errstate(over="ignore"):                        # so even a tiny temperature gives 1 there
-        p = np.exp(z / temperature)                         # (and 0, not inf/inf, elsewhere)
-    cdf = np.cumsum(p)
-    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
-
+# 9. Feeding a stream word by word, with every input; whole bars and songs
 
 def input_reader(config, bar_id, style=-1, fill_every=0):
     """A function (word id, its feel ids or None) -> (layer 0's input, dense inputs or None),
     for feeding a stream word by word: the id itself, or with look-back inputs a
     LookbackTracker's row (it keeps the bars). The dense inputs: the style and fill columns
-    (section 3c; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
+    (section 8; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
     k-th bar is a fill, counting the bars read), then with feel the word's feel inputs
     (zeros for a word without feel) and with look-back the feel one bar back."""
     kind, feel = config.get("inputs", "word"), config.get("feel", False)
@@ -885,67 +920,64 @@ def sample(params, config, primer, n_words, temperature, rng, bar_id=None, style
     return out, (feels if "Wf" in params else None)
 
 
-# ----------------------------------------------------------------------------
-# 5. Optimisation: gradient clipping and Adam
-
-def clip_grads(grads, max_norm):
-    """Global-norm clipping (as nanoGPT's grad_clip): if the norm of all gradients together
-    exceeds max_norm, scale them all by max_norm / norm, keeping their direction. 0 disables.
-    Returns the norm before clipping."""
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
-    if max_norm > 0 and norm > max_norm:
-        for g in grads.values():
-            g *= max_norm / norm                            # clip to mitigate exploding gradients
-    return norm
+BAR_ID, END_ID = 512, 513      # the vocabulary's words after the 512 steps (encoding.VOCAB; a test checks)
+MAX_FREE_BAR = 64               # with free bars, a bar is closed after this many steps
 
 
-def adam_init(params):
-    """Adam's state: first and second moments per parameter, and the step count t."""
-    return {"m": {k: np.zeros_like(p) for k, p in params.items()},
-            "v": {k: np.zeros_like(p) for k, p in params.items()},
-            "t": 0}
+def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None,
+                primer_feel=None, song=False, style=-1, fill_every=0):
+    """Feed the primer, then draw words until n_bars bars are closed (with song, until the
+    model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
+    model ended the song), and for a feel model the feel ids (18,) of each (else None): each
+    word is drawn first, then the feel of its hits (sample_feel), at the same
+    diversity. primer_feel: the primer's feel ids (S, 18), or None.
 
-
-def adam_step(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One Adam update, in place (Kingma & Ba 2014, Algorithm 1).
-
-    lr (step size alpha), beta1, beta2 (decay rates of the moment estimates), eps (keeps
-    the division finite); opt = adam_init(params). The algorithm, per parameter:
-
-        m_t = beta1 m_{t-1} + (1 - beta1) g_t          first moment (mean of the gradients)
-        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2        second moment (mean of their squares)
-        p_t = p_{t-1} - lr m^ / (sqrt(v^) + eps),      m^ = m_t / (1 - beta1^t), v^ = v_t / (1 - beta2^t)
-
-    The update is computed in the paper's own faster form (end of its section 2), the same
-    number: both bias corrections folded into the step size, lr_t = lr sqrt(1 - beta2^t) /
-    (1 - beta1^t), and eps into eps_t = eps sqrt(1 - beta2^t). Every operation writes into
-    an existing array (the moments, or one scratch buffer): no new arrays the size of the
-    weights at every step. (A test checks it against Algorithm 1 written out with m^ and v^.)
+    The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
+    while j < bar_steps, and is forced at j == bar_steps. With free=True the model
+    chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
+    after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
+    style: the index of the style in model_args["styles"] (-1: hidden); fill_every k > 0:
+    every k-th bar asked for as a fill (a model that learned fills).
     """
-    opt["t"] += 1
-    t = opt["t"]
-    lr_t = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)  # Python floats: the arithmetic stays
-    eps_t = eps * math.sqrt(1 - beta2 ** t)                     # in the parameters' own dtype
-    scratch = np.empty(max(p.size for p in params.values()), next(iter(params.values())).dtype)
-    for k, p in params.items():
-        g, m, v = grads[k], opt["m"][k], opt["v"][k]
-        s = scratch[:p.size].reshape(p.shape)
-        m *= beta1
-        np.multiply(g, 1 - beta1, out=s)
-        m += s                                              # m_t = beta1 m_{t-1} + (1 - beta1) g_t
-        v *= beta2
-        np.multiply(g, g, out=s)
-        s *= 1 - beta2
-        v += s                                              # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
-        np.sqrt(v, out=s)
-        s += eps_t
-        np.divide(m, s, out=s)
-        s *= lr_t
-        p -= s                                              # p_t = p_{t-1} - lr_t m_t / (sqrt(v_t) + eps_t)
+    V = model_args["vocab_size"]
+    step_or_end = np.ones(V, dtype=bool)
+    step_or_end[BAR_ID] = False                          # every word but BAR
+    no_end = np.ones(V, dtype=bool)
+    no_end[END_ID:] = False                              # every word but END (none in an old model)
+    no_bar = step_or_end & no_end                                 # a step word
+    read = input_reader(model_args, BAR_ID, style, fill_every)  # word -> layer 0's input
+    state = zero_state(model_args, 1, params["Wy"].dtype)
+    feel = model_args.get("feel", False)
+    for n, word in enumerate(primer_ids):
+        x, feel_x = read(int(word), None if primer_feel is None else primer_feel[n])
+        logits, state = step(params, x, state, feel_x)
+    out, feels, j, bars = [], [], 0, 0
+    while bars < n_bars:
+        limit = MAX_FREE_BAR if free else bar_steps
+        if j >= limit:
+            word = BAR_ID                                 # the bar is full: close it
+        elif j == 0:                                               # a new bar, or with song the end
+            word = sample_word(logits, diversity, rng, allowed=step_or_end if song and bars else no_bar)
+        else:
+            word = sample_word(logits, diversity, rng, allowed=no_end if free else no_bar)
+        feel_ids = sample_feel(params, state[0][-1], word, diversity, rng) if feel else None
+        out.append(word)
+        feels.append(feel_ids)
+        if word == END_ID:                                # the model ended the song
+            break
+        if word == BAR_ID:
+            bars, j = bars + 1, 0
+            if log is not None and bars % 1000 == 0 and bars < n_bars:
+                log(f"  ... {bars} of {n_bars} bars")
+        else:
+            j += 1
+        x, feel_x = read(word, feel_ids)
+        logits, state = step(params, x, state, feel_x)
+    return out, (np.array(feels) if feel else None)
 
 
 # ----------------------------------------------------------------------------
-# 6. Checkpoints
+# 10. Checkpoints
 
 FORMAT_VERSION = 1
 

@@ -5,6 +5,7 @@ when it is importable), measured in the same run.
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-inputs   # look-back vs word inputs
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel     # with feel vs without
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel --checkpoint CKPT --rounds 20
+    OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py --compare-styles   # with 19 styles + fills vs without
 
 For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
@@ -103,8 +104,9 @@ def random_feel_ids(ids, rng):
     return np.where(bits, levels, -1).astype(np.int8)
 
 
-def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song_feel=None):
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel}
+def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0):
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
+              "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0}
     rng = np.random.default_rng(seed)
     params = M.init_params(config, rng)
     opt = M.adam_init(params)
@@ -131,9 +133,15 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song
         back = [] if inputs == "word" else [random_feel_ids(ids[:-1], rng)]
         feel_batch = (M.feel_inputs(np.concatenate([feel_ids[:-1]] + back, axis=2)), feel_ids[1:])
 
+    cond = None
+    if styles:                                               # each stream a style (10% hidden) and beat or fill
+        style = np.where(rng.random(N) < 0.1, -1, rng.integers(0, styles, N))
+        cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)))
+
     def train_step():
         masks = M.make_dropout_masks(config, T, N, rng)
-        _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks, feel_batch)
+        cond_x = None if cond is None else M.condition_inputs(*cond, config)   # built per chunk, as train.py does
+        _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
         M.clip_grads(grads, 5.0)
         M.adam_step(params, grads, opt)
 
@@ -255,11 +263,32 @@ def compare_feel(args):
               f"{args.sample_words / s0:23.0f} {args.sample_words / s1:6.0f} {s0 / s1:5.3f}x", flush=True)
 
 
+def compare_styles(args):
+    """--compare-styles: training words/s of the recipe's model (look-back inputs, feel) with
+    --n-styles style columns and a fill column against the same model without, alternating
+    blocks as above (random words and levels, or --words FILE with its feel); medians, the ratio."""
+    song = song_feel = None
+    if args.words:
+        songs = encoding.read_corpus(args.words)
+        song = np.concatenate([encoding.to_ids(w) for w in songs]).astype(np.int64)
+        song_feel = np.concatenate([encoding.to_feel_ids(w, f) for w, f in
+                                    zip(songs, encoding.read_feel(encoding.feel_path(args.words), songs))])
+    print(f"{'L x H':>8} {'N':>3} {'T':>3} | {'train words/s: no styles':>24} {'styles':>7} {'ratio':>6}")
+    for L, H, N, T in [(2, 384, 64, 64)] + SIZES[1:]:
+        times = {0: [], args.n_styles: []}
+        for r in range(args.rounds):
+            runs = {k: numpy_trainer(L, H, N, T, seed=r, inputs="lookback", feel=True, song=song,
+                                     song_feel=song_feel, styles=k)[0] for k in times}
+            for k in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+                times[k] += timed_block(runs[k], args.seconds)
+        t0, t1 = statistics.median(times[0]), statistics.median(times[args.n_styles])
+        print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t0:24.0f} {N * T / t1:7.0f} {t0 / t1:5.3f}x", flush=True)
+
+
 def compare_feel_sampling(args):
     """--compare-feel CKPT: generate.py's sampling (sample_bars, the bar mask, no primer) with a
     trained feel model, against the same weights without the feel (its inputs and head taken
     out), in alternating blocks of 16-bar tracks; words/s, medians, the ratio."""
-    import generate
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     with_feel, config = ck["params"], ck["config"]
     F = M.feel_input_size(config.get("inputs", "word"))
@@ -272,7 +301,7 @@ def compare_feel_sampling(args):
             params, cfg = runs[feel]
             rng = np.random.default_rng([r, 1000])
             t0 = time.perf_counter()
-            ids, _ = generate.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, 1.0, rng)
+            ids, _ = M.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, 1.0, rng)
             times[feel].append(len(ids) / (time.perf_counter() - t0))
     w0, w1 = statistics.median(times[False]), statistics.median(times[True])
     print(f"{args.checkpoint}: sampling 16-bar tracks, {args.rounds} rounds: without feel {w0:.0f} words/s, "
@@ -293,6 +322,10 @@ def main():
                         help="instead: training speed with look-back inputs against the word alone (numpy only)")
     parser.add_argument("--compare-feel", action="store_true",
                         help="instead: training and sampling speed with feel against without (numpy only)")
+    parser.add_argument("--compare-styles", action="store_true",
+                        help="instead: training speed with style and fill inputs against without (numpy only)")
+    parser.add_argument("--n-styles", type=int, default=19, help="with --compare-styles: styles (default 19, "
+                        "the Groove training split's 18 and Metallica)")
     parser.add_argument("--checkpoint", metavar="CKPT", help="with --compare-feel: instead, generation's sampling "
                         "with this trained feel model against the same weights without its feel")
     args = parser.parse_args()
@@ -301,6 +334,9 @@ def main():
     if args.compare_feel:
         print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
         return compare_feel(args)
+    if args.compare_styles:
+        print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+        return compare_styles(args)
     if args.compare_inputs:
         print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
         return compare_inputs(args)

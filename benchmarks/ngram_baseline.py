@@ -20,7 +20,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import encoding  # noqa: E402
-import train  # noqa: E402
 
 START = "<s>"
 
@@ -59,7 +58,7 @@ def main():
     parser.add_argument("data", nargs="+", help="MIDI files, folders and word files, as for train.py")
     parser.add_argument("--order", type=int, default=6, help="n of the n-gram (default 6)")
     parser.add_argument("--seed", type=int, default=train.DEFAULTS["seed"], help="split seed (as train.py)")
-    parser.add_argument("--valid-fraction", type=float, default=train.DEFAULTS["valid_fraction"])
+    parser.add_argument("--valid-fraction", type=float, default=0.1, help="as train.py's --valid-fraction")
     parser.add_argument("--compat", action="store_true", help="encode MIDI with the original's rules (as train.py)")
     args = parser.parse_args()
     songs = encoding.load_songs(args.data, log=lambda *a: None, compat=args.compat)

@@ -33,21 +33,20 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import encoding  # noqa: E402
-import generate  # noqa: E402
 import lstm_drums as M  # noqa: E402
-import train  # noqa: E402
 
 CLASSES = [name for _, name in encoding.DRUM_CLASSES]
 
 
-def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False):
+def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False, style=-1):
     """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds
-    (and with_feel: their feel ids too, (S, 18) each, or None without a feel model)."""
+    (and with_feel: their feel ids too, (S, 18) each, or None without a feel model);
+    style: the index of a style the model knows (-1: hidden)."""
     tracks, feels = [], []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(diversity * 1000))])
-        ids, feel = generate.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
-                                         diversity, rng, bar_steps, song=song)
+        ids, feel = M.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
+                                         diversity, rng, bar_steps, song=song, style=style)
         tracks.append([encoding.VOCAB[i] for i in ids])
         feels.append(feel)
     return (tracks, feels) if with_feel else tracks
@@ -141,7 +140,7 @@ def main():
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     corpus = ck["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
-    print(generate.stats_table([], corpus).splitlines()[1])
+    print(encoding.stats_table([], corpus).splitlines()[1])
     corpus_feel = ck["extra"]["corpus"].get("feel_stats")
     load = lambda data: encoding.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
     training = [w for _, w, _ in load(args.bootstrap)]
@@ -163,7 +162,7 @@ def main():
             print(f"    div {d:g} tracks vs training songs: {copy_line(encoding.copy_stats(tracks, training))}")
         stats = encoding.song_stats(tracks)
         ratios, points = compare(stats, corpus)
-        print(generate.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
+        print(encoding.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
         print("    onsets/bar vs corpus: " + ", ".join(f"{k} {r:.2f}x" for k, r in ratios.items())
               + f"; repeat {points['repeat']:+.1f} points, empty bars {points['empty']:+.1f} points")
         if corpus_feel and feels[0] is not None:

@@ -458,3 +458,9 @@ def test_lookback_weights_load_into_torch_with_the_readme_input_vector(tmp_path)
     logits = lstm(torch.from_numpy(x))[0].detach().numpy()[:, 0] @ Wy.T + by
     ours = M.forward(params, rows[:, None, :], M.zero_state(config, 1, np.float64))[0][:, 0]
     np.testing.assert_allclose(ours, logits, rtol=1e-10, atol=1e-12)
+
+
+def test_the_model_and_the_codec_agree_on_bar_and_end():
+    import encoding
+    assert (M.BAR_ID, M.END_ID) == (encoding.BAR_ID, encoding.END_ID)
+    assert M.word_bits([M.BAR_ID, M.END_ID]).sum() == 0        # they play no drum

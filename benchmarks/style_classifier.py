@@ -1,0 +1,112 @@
+"""Does a style model play the style asked for? A nearest-centroid classifier says.
+
+    python benchmarks/style_classifier.py runs/styles/best.npz ../shared/data/groove [--seeds 10] [--bars 32]
+
+The classifier: each track becomes one feature vector, each drum class's onset rate at each
+of the 16 places of a 4/4 bar (9 x 16 numbers, averaged over the track's 16-step bars). A
+style's centroid is the mean vector of its training songs (the beats of the Groove training
+split; fills are a bar or two and play unlike the style's groove). A track is named the style
+whose centroid is nearest (Euclidean).
+
+It is scored twice, on the five most common styles of the training split:
+  real       the first --bars bars of each validation beat of those styles: how often it
+             names the true style of real music (the ceiling a model is judged against);
+  generated  --seeds tracks of --bars bars per style, at --diversity, sampled as
+             `generate.py --style S` samples them: how often it names the requested style.
+The figure: generated / real. The same tracks' originality follows: the share of their 4-bar
+phrases (and 1-, 2-, 8-bar) found verbatim in the training songs, beside the validation
+songs' own share.
+"""
+import argparse
+import collections
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import encoding  # noqa: E402
+import lstm_drums as M  # noqa: E402
+from track_stats import copy_line, sample_tracks  # noqa: E402
+
+PLACES = 16                                     # a 4/4 bar of 16th notes
+
+
+def features(words):
+    """A track's words -> (9 * 16,) each class's onset rate at each place of its 16-step bars
+    (None if it has no 16-step bar)."""
+    bars = [bar for bar in encoding.words_to_bars([w for w in words if w != encoding.END]) if len(bar) == PLACES]
+    if not bars:
+        return None
+    steps = np.array(bars)                                           # (bars, 16) step masks
+    hits = (steps[..., None] >> M.CLASS_SHIFTS) & 1                  # (bars, 16, 9)
+    return hits.mean(axis=0).T.reshape(-1)                           # (9 * 16,) class-major
+
+
+def first_bars(words, n):
+    """The words of a song's first n bars."""
+    out, bars = [], 0
+    for w in words:
+        if bars == n or w == encoding.END:
+            break
+        out.append(w)
+        bars += w == encoding.BAR
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("groove", help="the Groove MIDI Dataset's folder (with info.csv)")
+    p.add_argument("--styles", type=int, default=5, help="the most common styles to test (default 5)")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--bars", type=int, default=32)
+    p.add_argument("--diversity", type=float, default=1.0)
+    args = p.parse_args(argv)
+    ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    songs = encoding.load_songs([args.groove], log=lambda *a: None)
+    train_songs = [s for s in songs if s.split == "train"]
+    common = [name for name, _ in collections.Counter(s.style for s in train_songs).most_common(args.styles)]
+    missing = [name for name in common if name not in (ck["config"].get("styles") or [])]
+    if missing:
+        sys.exit(f"error: {args.checkpoint} does not know the style(s) {', '.join(missing)}")
+    beats = lambda split: [s for s in songs if s.split == split and not s.fill and s.style in common]
+    centroids = {}
+    for name in common:
+        vectors = [v for v in (features(s.words) for s in beats("train") if s.style == name) if v is not None]
+        centroids[name] = np.mean(vectors, axis=0)
+    names = list(centroids)
+    table = np.stack([centroids[n] for n in names])                  # (styles, 144)
+    classify = lambda v: names[int(np.argmin(((table - v) ** 2).sum(axis=1)))]
+
+    print(f"{args.checkpoint}: styles {', '.join(names)}; centroids from "
+          f"{len(beats('train'))} training beats; 16-step bars only")
+    real = collections.defaultdict(list)
+    for s in beats("validation"):
+        v = features(first_bars(s.words, args.bars))
+        if v is not None:
+            real[s.style].append(classify(v) == s.style)
+    gen = collections.defaultdict(list)
+    tracks = []
+    for name in names:
+        index = ck["config"]["styles"].index(name)
+        for words in sample_tracks(ck, args.seeds, args.bars, args.diversity, style=index):
+            tracks.append(words)
+            gen[name].append(classify(features(words)) == name)
+    print(f"{'style':<10} {'real excerpts':>16} {'generated':>16}")
+    for name in names:
+        r, g = real[name], gen[name]
+        print(f"{name:<10} {sum(r):>4} of {len(r):<3} {np.mean(r) if r else float('nan'):5.0%} "
+              f"{sum(g):>4} of {len(g):<3} {np.mean(g):5.0%}")
+    r_all = np.mean([x for v in real.values() for x in v])
+    g_all = np.mean([x for v in gen.values() for x in v])
+    print(f"{'all':<10} {r_all:16.1%} {g_all:16.1%}   generated / real = {g_all / r_all:.2f}")
+    train_words = [s.words for s in songs if s.split == "train"]
+    print("originality, generated (diversity %g): " % args.diversity + copy_line(encoding.copy_stats(tracks, train_words)))
+    valid_words = [first_bars(s.words, args.bars) for s in beats("validation")]
+    print("originality, validation beats (first %d bars): " % args.bars
+          + copy_line(encoding.copy_stats(valid_words, train_words)))
+
+
+if __name__ == "__main__":
+    main()
