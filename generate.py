@@ -269,7 +269,8 @@ def check_style(ckpt_path, ck, style, fills):
 def draw_style(ck, rng):
     """A style drawn as the training data would: in proportion to its words in the training songs."""
     styles = ck["config"]["styles"]
-    listed = ((ck["extra"].get("corpus") or {}).get("styles") or []) if isinstance(ck["extra"].get("corpus"), dict) else []
+    corpus = ck["extra"].get("corpus")
+    listed = (corpus.get("styles") or []) if isinstance(corpus, dict) else []
     words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}   # (a checkpoint from
     weights = np.array([min(max(float(words[name]), 0.0), 1e12) if type(words.get(name)) in (int, float)  # elsewhere
                         else 0.0 for name in styles])                             # may say anything here)

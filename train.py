@@ -2,23 +2,24 @@
 
     python train.py                              # the bundled demo grooves, a small model, ~1 minute
     python train.py MIDI_DIR --preset lstmetallica --minutes 30
+    python train.py GROOVE_DIR metallica=METALLICA_DIR   # several sources, each song with its style
     python train.py --resume runs/default/last.npz --steps 5000
     python train.py --eval runs/default/best.npz SONGS...
 
 The story, top to bottom:
-  1. hyperparameters (the defaults, with a comment each) and presets
-  2. data: MIDI / word files -> songs of words -> word ids; the validation split
-  3. evaluation: score whole songs, and two baselines
-  4. training: train() sets up, train_loop() runs truncated BPTT over N parallel streams
-     with Adam and a plateau schedule for the learning rate; the pieces they use follow
-  5. the run's record: the loss history as CSV and as an SVG picture
-  6. the command line
-  7. BLAS threads: how many, from what the cores are doing now
-(The fixed vocabulary and the song statistics are in encoding.py.)
+  1. hyperparameters: the defaults, with a comment each, and presets
+  2. data: songs (encoding.load_songs) -> what layer 0 reads, cut into N parallel streams
+  3. the model and the run: new weights or a checkpoint's, and what a run carries
+  4. the training loop: truncated BPTT over the streams, Adam, a plateau schedule for lr
+  5. evaluation: whole validation songs, beside simple baselines
+  6. checkpoints: best.npz and last.npz
+  7. the command line
+  8. operations: BLAS threads, one run per folder, the memory check, Ctrl-C, the ETA, and
+     the loss history as CSV and SVG; none of it changes what is learned
 
-The vocabulary is fixed, the same for every corpus: the 512 step words in mask order
-(word id = the 9-bit mask, so '0b000000000' is id 0 and '0b111111111' is id 511), then
-BAR as id 512. Any song can be scored and any primer used, whatever the training data.
+The vocabulary is fixed, the same for every corpus (encoding.VOCAB): the 512 step words in
+mask order (word id = the 9-bit mask), then BAR (512) and END (513). Any song can be scored
+and any primer used, whatever the training data.
 """
 import argparse
 import collections
@@ -34,22 +35,10 @@ import threading
 import time
 import zlib
 
-try:
-    import fcntl                # one run per folder (POSIX); elsewhere the lock is skipped
-except ImportError:
-    fcntl = None
-
-# BLAS threads, set before numpy is imported (its BLAS reads the setting once, at start).
-# OpenBLAS starts one thread per core, and when another program keeps a core busy those
-# threads spin against each other and training slows to a crawl. One thread never collapses;
-# main() moves to two (by restarting itself) only where that pays: a large model with both
-# cores idle now (section 7). --threads N, then the user's own OPENBLAS_NUM_THREADS (or
-# OMP_/MKL_), win over that choice.
+# One BLAS thread unless section 8 chooses two; numpy reads the setting once, when imported.
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-if os.environ.get("LSTM_DRUMS_THREADS"):                  # set by restart_with_threads: why it restarted
-    THREADS_CHOSEN_BY = "restarted"
-else:
-    THREADS_CHOSEN_BY = "user" if any(v in os.environ for v in BLAS_VARIABLES) else "train.py"
+THREADS_CHOSEN_BY = "restarted" if os.environ.get("LSTM_DRUMS_THREADS") else \
+    "user" if any(v in os.environ for v in BLAS_VARIABLES) else "train.py"
 for _variable in BLAS_VARIABLES:
     os.environ.setdefault(_variable, "1")
 
@@ -59,9 +48,11 @@ import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 from encoding import BAR_ID, SILENCE_ID, VOCAB, song_stats, to_ids  # noqa: E402 (the fixed vocabulary, shared)
 
+
 # ----------------------------------------------------------------------------
 # 1. Hyperparameters. Every one is a flag (--batch 32, --lr-decay 0.7, ...); the defaults
 # train a small model on the demo grooves in about a minute on 2 cores.
+
 HYPERPARAMETERS = {     # name: (default, meaning)
     "layers": (2, "stacked LSTM layers, L"),
     "hidden": (128, "units per layer, H"),
@@ -88,15 +79,18 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "valid_fraction": (0.1, "share of the songs held out for validation when --valid is not given"),
     "seed": (1337, "one seed for init, dropout, the split and the data order"),
 }
+
 DEFAULTS = {name: default for name, (default, _) in HYPERPARAMETERS.items()}
+
 # The seed's model (Choi et al. 2016): 3 x 512 LSTM, dropout 0.2, Adam.
 PRESETS = {
     "lstmetallica": dict(layers=3, hidden=512, dropout=0.2, batch=64, seq=64, steps=0, epochs=20, inputs="word",
                          feel=0),
 }
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
-DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
 
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default")
+
+DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
 
 
 class TrainError(Exception):
@@ -104,7 +98,38 @@ class TrainError(Exception):
 
 
 # ----------------------------------------------------------------------------
-# 2. Data
+# 2. Data: songs -> what layer 0 reads at each step -> N parallel streams
+
+def data_conditions(train_songs, config):
+    """(styles, fills) for a new model: the training songs' style names, sorted, if there are
+    two or more (else none: one style tells the model nothing), and whether some songs are
+    fills and some not; none of either with --styles 0."""
+    if not config.get("styles", 1):
+        return [], False
+    styles = sorted({s.style for s in train_songs if s.style is not None})
+    fills = {bool(s.fill) for s in train_songs}
+    return (styles if len(styles) >= 2 else []), fills == {True, False}
+
+
+def style_counts(songs, songs_ids):
+    """[{"name", "songs", "words"}] per style of the songs (the checkpoint keeps it)."""
+    counts = collections.Counter()
+    for s, ids in zip(songs, songs_ids):
+        if s.style is not None:
+            counts[s.style, "songs"] += 1
+            counts[s.style, "words"] += len(ids)
+    return [{"name": name, "songs": counts[name, "songs"], "words": counts[name, "words"]}
+            for name in sorted({k[0] for k in counts})]
+
+
+def song_condition(song, model_args):
+    """A song's (style index, fill) for a model with style or fill inputs (else None): its
+    style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
+    if not M.condition_size(model_args):
+        return None
+    styles = model_args.get("styles") or []
+    return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
+
 
 def model_inputs(ids, kind, feel_ids=None, feel=False, condition=None):
     """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
@@ -138,15 +163,6 @@ def model_inputs(ids, kind, feel_ids=None, feel=False, condition=None):
     if condition is not None:
         columns.append(np.tile(np.asarray(condition, np.int32), (len(ids), 1)))  # (S, 2) style, fill
     return np.concatenate(columns, axis=1).astype(np.int32)             # (S, C)
-
-
-def song_condition(song, model_args):
-    """A song's (style index, fill) for a model with style or fill inputs (else None): its
-    style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
-    if not M.condition_size(model_args):
-        return None
-    styles = model_args.get("styles") or []
-    return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
 
 
 def split_columns(chunk, model_args):
@@ -197,8 +213,341 @@ def chunk_at(streams, pos, T, model_args):
     return split_columns(chunk, model_args)
 
 
+def fit_batch(n_words, batch, seq, log):
+    """Shrink B (then T) until every stream holds at least one chunk of T+1 words."""
+    N, T = batch, seq
+    while N > 1 and n_words // N < T + 1:
+        N -= 1
+    while T > 2 and n_words // N < T + 1:
+        T //= 2
+    if n_words // N < T + 1:
+        raise TrainError(f"too little training data: {n_words} words")
+    if (N, T) != (batch, seq):
+        log(f"note: {n_words} training words are too few for batch {batch} x seq {seq}; using {N} x {T}")
+    return N, T
+
+
 # ----------------------------------------------------------------------------
-# 3. Evaluation
+# 3. The model and the run
+
+def start_run(config, train_ids, resume, log, styles=(), fills=False):
+    """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was.
+    styles, fills: the style names and whether there are fills (data_conditions)."""
+    N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
+    model_args = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
+                  "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
+                  "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills)}
+    check_memory(model_args, N, T)
+    rng = np.random.default_rng(config["seed"])
+    data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
+    if not resume:
+        params = M.init_params(model_args, rng)
+        run = Run(config, model_args, params, M.adam_init(params), rng, N, T)
+        run.data_hash = data_hash
+        return run
+    ck = load_run_checkpoint(resume)
+    ex = ck["extra"]
+    missing = [k for k in RESUME_KEYS if k not in ex]
+    if ck["opt"] is None or ck["state"] is None or missing:
+        raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
+                         + ", ".join(missing or ["step"]) + ")")
+    model_args = ck["config"]                                # (a checkpoint calls the model's sizes "config")
+    run = Run(config, model_args, ck["params"], ck["opt"], rng, ck["state"][0].shape[1], ex["seq"])
+    rng.bit_generator.state = ex["rng"]
+    run.step, run.epoch, run.pos, run.lstm_state = ex["step"], ex["epoch"], ex["pos"], ck["state"]
+    run.schedule.lr, run.schedule.low, run.schedule.bad_evals = ex["lr"], ex["best_val"], ex["bad_evals"]
+    run.best_saved = ex.get("best_saved", ex["best_val"])
+    run.data_hash = data_hash
+    if ex.get("data_hash") != data_hash:
+        log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
+        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_args, run.N)
+    log(f"resumed from {resume} at step {run.step} (epoch {run.epoch + 1}), lr {run.schedule.lr:g}")
+    return run
+
+
+class Run:
+    """What a training run carries from step to step. last.npz saves all of it, so that
+    --resume goes on exactly: the same data order, dropout masks and schedule."""
+
+    def __init__(self, config, model_args, params, opt, rng, N, T):
+        self.config = config                                # the hyperparameters (DEFAULTS' keys)
+        self.model_args = model_args                        # the model's sizes, as lstm_drums reads them
+        self.params, self.opt, self.rng = params, opt, rng  # weights, Adam's moments, the one RNG
+        self.N, self.T = N, T                               # streams, steps per chunk
+        self.step, self.epoch, self.pos = 0, 0, 0           # steps in all; epochs done; chunk in the epoch
+        self.lstm_state = M.zero_state(model_args, N)       # (h, c), carried from chunk to chunk
+        self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
+        self.best_saved = None                              # best.npz's validation nats/word ("best_saved" on disk)
+        self.history = []                                   # history.csv's rows (the file is rewritten whole)
+        # the data, set by start_run() and train():
+        self.data_hash = None                               # of the training words: a resume checks it
+        self.train_inputs = None                            # per training song, model_inputs() of its words
+        self.streams = None                                 # this epoch's (N, S[, 4]) streams of them
+        self.chunks_per_epoch = None
+        self.corpus = None                                  # the training corpus's statistics
+        self.valid_ids = None                               # the validation songs' word ids
+        self.valid_feel = None                              # ... and their feel ids (or None each)
+        self.valid_condition = None                         # ... and their (style, fill) (or None each)
+        self.baselines = None                               # {name: (nats/word, accuracy)} on them
+        self.feel_baselines = None                          # {name: (velocity, offset) nats/hit} on them
+
+    def epoch_streams(self):
+        hide = self.config.get("style_hide", 0.0) if self.model_args.get("styles") else 0.0
+        return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide)
+
+    def next_epoch(self):
+        self.epoch, self.pos = self.epoch + 1, 0
+        self.streams = self.epoch_streams()
+        self.lstm_state = M.zero_state(self.model_args, self.N)
+
+    def epochs_done(self):
+        return self.epoch + self.pos / self.chunks_per_epoch
+
+    def record(self):
+        """The run as a checkpoint's extra. (On disk, the schedule's low is "best_val" and
+        best.npz's figure "best_saved": the names of earlier versions, kept so that their
+        checkpoints resume.)"""
+        return {"step": self.step, "epoch": self.epoch, "pos": self.pos, "seq": self.T,
+                "lr": self.schedule.lr, "best_val": self.schedule.low, "bad_evals": self.schedule.bad_evals,
+                "best_saved": self.best_saved, "rng": self.rng.bit_generator.state,
+                "data_hash": self.data_hash, "train_config": self.config, "corpus": self.corpus}
+
+
+class Plateau:
+    """The learning-rate schedule: multiply lr by `decay` after `patience` evaluations in a row
+    without a new low (PyTorch's ReduceLROnPlateau, in small). Only the evaluations on the
+    --eval-every schedule count, so a run stopped between two of them and resumed goes on
+    exactly as one that never stopped."""
+
+    def __init__(self, lr, decay, patience, low=None, bad_evals=0):
+        self.lr, self.decay, self.patience = lr, decay, patience
+        self.low, self.bad_evals = low, bad_evals           # the lowest figure seen; evaluations since
+
+    def update(self, val):
+        """Record one evaluation's nats/word; True if it lowered the learning rate."""
+        if self.low is None or val < self.low:
+            self.low, self.bad_evals = val, 0
+            return False
+        self.bad_evals += 1
+        if self.decay < 1 and self.bad_evals % self.patience == 0:
+            self.lr *= self.decay
+            return True
+        return False
+
+
+# ----------------------------------------------------------------------------
+# 4. The training loop
+
+def train(config, train_songs, valid_songs, out, resume=None, log=print):
+    """The training run; returns the summary dict printed as the last line.
+
+    config: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
+    encoding.Song. out: the folder for best.npz, last.npz and history.csv/.svg (one run at
+    a time per folder). resume: a last.npz to continue from.
+    """
+    if not (config["steps"] or config["epochs"] or config["minutes"]):
+        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
+    train_ids = [to_ids(s.words) for s in train_songs]
+    valid_songs = [s for s in valid_songs if len(s.words) >= 2]
+    valid_ids = [to_ids(s.words) for s in valid_songs]
+    styles, fills = data_conditions(train_songs, config)
+    with run_folder(out):
+        run = start_run(config, train_ids, resume, log, styles, fills)
+        if resume:
+            run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
+        # what the model reads, song by song, and the epoch's order of songs as N streams
+        kind, feel = run.model_args.get("inputs", "word"), run.model_args.get("feel", False)
+        run.train_inputs = [model_inputs(ids, kind, s.feel, feel, song_condition(s, run.model_args))
+                            for ids, s in zip(train_ids, train_songs)]
+        run.streams = run.epoch_streams()
+        run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
+        if run.chunks_per_epoch < 1:
+            raise TrainError(f"too little training data for {run.N} streams of {run.T} steps: "
+                             f"{sum(map(len, train_ids))} words")
+        # the training corpus, kept in every checkpoint (generate.py compares its tracks with it),
+        # and the two baselines the validation figures are judged by
+        counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
+        run.corpus = {"stats": song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
+                      "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids)}
+        run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
+        run.valid_condition = [song_condition(s, run.model_args) for s in valid_songs]
+        run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
+        if feel:                                            # the feel's figures and baselines too
+            with_feel = [(s.words, s.feel) for s in train_songs if s.feel is not None]
+            run.corpus["feel_stats"] = encoding.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
+            valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
+            if valid_hits:
+                train_hits = [song_hits(to_ids(w), f) for w, f in with_feel]
+                run.feel_baselines = feel_baselines(train_hits, valid_hits)
+        describe(run, train_songs, valid_songs, train_ids, counts, log)
+        return train_loop(run, out, log)
+
+
+def train_loop(run, out, log):
+    """Train step by step until a stopping rule says stop (or Ctrl-C), evaluating every
+    eval_every steps; then evaluate once more and save last.npz. Returns the summary."""
+    config = run.config
+    t_start, train_time, start_step = time.time(), 0.0, run.step
+    loss_value, val = float("nan"), None
+    with ctrl_c_as_a_flag() as interrupted:
+        while True:
+            # stop? (--steps and --epochs count the whole run, --minutes this invocation)
+            if interrupted or time_to_stop(run, time.time() - t_start):
+                break
+            # a new epoch: the songs in a new order, and a zero state
+            if run.pos >= run.chunks_per_epoch:
+                run.next_epoch()
+                continue
+            # forward, backward, clip, update
+            t0 = time.perf_counter()
+            x, y, feel, cond_x = chunk_at(run.streams, run.pos, run.T, run.model_args)  # (T, N[, 4]), (T, N), ...
+            masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
+            loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
+                                                    config["clip"], run.schedule.lr, feel, config["feel_weight"],
+                                                    cond_x)
+            run.step, run.pos = run.step + 1, run.pos + 1
+            train_time += time.perf_counter() - t0
+            if not math.isfinite(loss_value):
+                raise diverged(run)
+            # log
+            if run.step % config["log_every"] == 0:
+                elapsed = time.time() - t_start
+                log(f"step {run.step:6d} | epoch {run.epochs_done():6.2f} | train loss {loss_value:.4f} | "
+                    f"{(run.step - start_step) * run.N * run.T / train_time:7.0f} words/s | "
+                    f"elapsed {format_duration(elapsed)} | "
+                    f"ETA {format_duration(seconds_left(run, start_step, elapsed))}")
+            # evaluate: these scheduled evaluations drive the learning rate and early stopping
+            if run.step % config["eval_every"] == 0:
+                val = evaluate(run, log)
+                if val is not None:
+                    if run.schedule.update(val["nats_per_word"]):
+                        log(f"step {run.step}: no improvement in {config['patience']} evaluations; "
+                            f"lr -> {run.schedule.lr:g}")
+                    keep_if_best(run, out, val)
+                record_history(run, out, loss_value, val)
+                if val is not None and config["early_stop"] and run.schedule.bad_evals >= config["early_stop"]:
+                    log(f"step {run.step}: early stop, {run.schedule.bad_evals} evaluations without improvement")
+                    break
+    # the end: save where Ctrl-C stopped, or evaluate the last step too (off the schedule) and save
+    if interrupted:
+        last_path = save(run, out, "last.npz")
+        log(f"interrupted at step {run.step}: saved {last_path}; continue with --resume {last_path}")
+    else:
+        if run.step % config["eval_every"] != 0 or run.step == start_step:
+            val = evaluate(run, log)
+            if val is not None:
+                keep_if_best(run, out, val)
+                record_history(run, out, loss_value, val)
+        last_path = save(run, out, "last.npz", val["nats_per_word"] if val else None)
+        if not run.valid_ids:
+            save(run, out, "best.npz")                      # no validation: the last is the best
+    best_path = os.path.join(out, "best.npz")
+    return {"best_val_nats_per_word": run.best_saved,
+            "train_words_per_s": round((run.step - start_step) * run.N * run.T / train_time) if train_time else 0,
+            "steps": run.step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
+            "interrupted": bool(interrupted)}
+
+
+def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_weight=1.0, cond_x=None):
+    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
+    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss); cond_x: the
+    style and fill inputs, or None.
+    Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
+    M.clip_grads(grads, clip)
+    M.adam_step(params, grads, opt, lr=lr)
+    return value, lstm_state
+
+
+def time_to_stop(run, elapsed):
+    """Whether a stopping rule is met: --steps, --epochs (the whole run), --minutes (this invocation)."""
+    c = run.config
+    return bool((c["steps"] and run.step >= c["steps"]) or (c["epochs"] and run.epoch >= c["epochs"])
+                or (c["minutes"] and elapsed >= 60 * c["minutes"]))
+
+
+def describe(run, train_songs, valid_songs, train_ids, counts, log):
+    """The lines that open a run: the data, the held-out songs, the baselines, the model."""
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    log(f"data: {plural(len(train_songs), 'training song')} ({sum(map(len, train_ids))} words), "
+        f"{plural(len(valid_songs), 'validation song')} ({sum(map(len, run.valid_ids))} words), "
+        f"vocabulary {len(VOCAB)} words ({int((counts > 0).sum())} used in training)")
+    if valid_songs:
+        names = [os.path.basename(s.name) for s in valid_songs]
+        log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
+    if run.baselines:
+        log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items())
+            + " nats/word (the model should go below both)")
+    if run.feel_baselines:
+        log("feel baselines on the validation hits (velocity, offset nats/hit): " + "; ".join(
+            f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
+            + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
+    args = run.model_args
+    if args.get("styles"):
+        log(f"styles: {len(args['styles'])} (" + ", ".join(
+            f"{x['name']} {x['songs']}" for x in run.corpus["styles"]) + " songs)"
+            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if args.get("fills") else "")
+            + f"; {run.config.get('style_hide', 0):g} of the songs read with the style hidden each epoch")
+    log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs"
+        f"{' and feel (inputs and head)' if args.get('feel') else ''}, "
+        f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
+        f"{run.N * run.T} words/step, {run.chunks_per_epoch} steps/epoch")
+    log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
+
+
+def preview(params, model_args, seed, step, n_words=40):
+    """A short sample from the model, as a drum tab of its complete bars (or as words)."""
+    rng = np.random.default_rng([seed, step, 1])               # not the training RNG
+    ids, _ = M.sample(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
+    words = [VOCAB[i] for i in ids]
+    words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
+    if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
+        words = words[1:]
+    if encoding.BAR in words:
+        words = words[:len(words) - words[::-1].index(encoding.BAR)]
+        try:
+            return encoding.bars_to_tab(encoding.words_to_bars(words))
+        except encoding.CodecError:
+            pass
+    return " ".join(words)
+
+
+# ----------------------------------------------------------------------------
+# 5. Evaluation: whole songs, and simple baselines beside them
+
+def evaluate(run, log):
+    """Score the validation songs and log the figures and a short sample. Returns the metrics
+    dict (None without validation songs); TrainError if the weights have diverged."""
+    check_finite(run)
+    if not run.valid_ids:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        logp, correct, targets, feel = score_songs(run.params, run.model_args, run.valid_ids,
+                                                   songs_feel=run.valid_feel, songs_condition=run.valid_condition)
+    val = metrics(logp, correct, targets)
+    if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
+        raise diverged(run, f"validation {val['nats_per_word']:g} nats/word, ")
+    log(f"step {run.step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
+        f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
+        f"silence {val['no_event_accuracy']:.3f}); "
+        + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
+    if run.model_args.get("styles"):                        # what the style is worth: the same songs without it
+        with np.errstate(over="ignore", invalid="ignore"):
+            hidden = metrics(*score_songs(run.params, run.model_args, run.valid_ids, songs_feel=run.valid_feel,
+                                          songs_condition=hide_styles(run.valid_condition))[:3])
+        val["nats_per_word_style_hidden"] = hidden["nats_per_word"]
+        log(f"step {run.step}: val with the style hidden {hidden['nats_per_word']:.4f} nats/word "
+            f"({hidden['nats_per_word'] - val['nats_per_word']:+.4f})")
+    if feel is not None and feel["hits"]:
+        val.update(feel_metrics(feel))
+        base = run.feel_baselines or {}
+        log(f"step {run.step}: feel {val['velocity_nats_per_hit']:.4f} nats/hit velocity, "
+            f"{val['offset_nats_per_hit']:.4f} offset, on {val['hits']} hits"
+            + "".join(f"; {name} {v:.4f}, {o:.4f}" for name, (v, o) in base.items()))
+    log(preview(run.params, run.model_args, run.config["seed"], run.step))
+    return val
+
 
 def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs_condition=None):
     """Score whole songs: each from a zero state, every word after the first predicted
@@ -360,15 +709,6 @@ def hide_styles(conditions):
     return [None if c is None else (-1, c[1]) for c in conditions]
 
 
-def load_run_checkpoint(path):
-    """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
-    ck = M.load_checkpoint(path, vocab=VOCAB)
-    if len(ck["vocab"]) != len(VOCAB):
-        raise M.CheckpointError(f"{path}: a model from before the END word ({len(ck['vocab'])} words): "
-                                "generate.py still plays it; to train or score, start a new run")
-    return ck
-
-
 def evaluate_checkpoint(path, songs, log=print):
     """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
     ck = load_run_checkpoint(path)
@@ -403,277 +743,13 @@ def evaluate_checkpoint(path, songs, log=print):
 
 
 # ----------------------------------------------------------------------------
-# 4. Training
-
-def train(config, train_songs, valid_songs, out, resume=None, log=print):
-    """The training run; returns the summary dict printed as the last line.
-
-    config: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
-    encoding.Song. out: the folder for best.npz, last.npz and history.csv/.svg (one run at
-    a time per folder). resume: a last.npz to continue from.
-    """
-    if not (config["steps"] or config["epochs"] or config["minutes"]):
-        raise TrainError("no stopping rule: give --steps, --epochs or --minutes")
-    train_ids = [to_ids(s.words) for s in train_songs]
-    valid_songs = [s for s in valid_songs if len(s.words) >= 2]
-    valid_ids = [to_ids(s.words) for s in valid_songs]
-    styles, fills = data_conditions(train_songs, config)
-    with run_folder(out):
-        run = start_run(config, train_ids, resume, log, styles, fills)
-        if resume:
-            run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
-        # what the model reads, song by song, and the epoch's order of songs as N streams
-        kind, feel = run.model_args.get("inputs", "word"), run.model_args.get("feel", False)
-        run.train_inputs = [model_inputs(ids, kind, s.feel, feel, song_condition(s, run.model_args))
-                            for ids, s in zip(train_ids, train_songs)]
-        run.streams = run.epoch_streams()
-        run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
-        if run.chunks_per_epoch < 1:
-            raise TrainError(f"too little training data for {run.N} streams of {run.T} steps: "
-                             f"{sum(map(len, train_ids))} words")
-        # the training corpus, kept in every checkpoint (generate.py compares its tracks with it),
-        # and the two baselines the validation figures are judged by
-        counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
-        run.corpus = {"stats": song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
-                      "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids)}
-        run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
-        run.valid_condition = [song_condition(s, run.model_args) for s in valid_songs]
-        run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
-        if feel:                                            # the feel's figures and baselines too
-            with_feel = [(s.words, s.feel) for s in train_songs if s.feel is not None]
-            run.corpus["feel_stats"] = encoding.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
-            valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
-            if valid_hits:
-                train_hits = [song_hits(to_ids(w), f) for w, f in with_feel]
-                run.feel_baselines = feel_baselines(train_hits, valid_hits)
-        describe(run, train_songs, valid_songs, train_ids, counts, log)
-        return train_loop(run, out, log)
-
-
-def train_loop(run, out, log):
-    """Train step by step until a stopping rule says stop (or Ctrl-C), evaluating every
-    eval_every steps; then evaluate once more and save last.npz. Returns the summary."""
-    config = run.config
-    t_start, train_time, start_step = time.time(), 0.0, run.step
-    loss_value, val = float("nan"), None
-    with ctrl_c_as_a_flag() as interrupted:
-        while True:
-            # stop? (--steps and --epochs count the whole run, --minutes this invocation)
-            if interrupted or time_to_stop(run, time.time() - t_start):
-                break
-            # a new epoch: the songs in a new order, and a zero state
-            if run.pos >= run.chunks_per_epoch:
-                run.next_epoch()
-                continue
-            # forward, backward, clip, update
-            t0 = time.perf_counter()
-            x, y, feel, cond_x = chunk_at(run.streams, run.pos, run.T, run.model_args)  # (T, N[, 4]), (T, N), ...
-            masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
-            loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
-                                                    config["clip"], run.schedule.lr, feel, config["feel_weight"],
-                                                    cond_x)
-            run.step, run.pos = run.step + 1, run.pos + 1
-            train_time += time.perf_counter() - t0
-            if not math.isfinite(loss_value):
-                raise diverged(run)
-            # log
-            if run.step % config["log_every"] == 0:
-                elapsed = time.time() - t_start
-                log(f"step {run.step:6d} | epoch {run.epochs_done():6.2f} | train loss {loss_value:.4f} | "
-                    f"{(run.step - start_step) * run.N * run.T / train_time:7.0f} words/s | "
-                    f"elapsed {format_duration(elapsed)} | "
-                    f"ETA {format_duration(seconds_left(run, start_step, elapsed))}")
-            # evaluate: these scheduled evaluations drive the learning rate and early stopping
-            if run.step % config["eval_every"] == 0:
-                val = evaluate(run, log)
-                if val is not None:
-                    if run.schedule.update(val["nats_per_word"]):
-                        log(f"step {run.step}: no improvement in {config['patience']} evaluations; "
-                            f"lr -> {run.schedule.lr:g}")
-                    keep_if_best(run, out, val)
-                record_history(run, out, loss_value, val)
-                if val is not None and config["early_stop"] and run.schedule.bad_evals >= config["early_stop"]:
-                    log(f"step {run.step}: early stop, {run.schedule.bad_evals} evaluations without improvement")
-                    break
-    # the end: save where Ctrl-C stopped, or evaluate the last step too (off the schedule) and save
-    if interrupted:
-        last_path = save(run, out, "last.npz")
-        log(f"interrupted at step {run.step}: saved {last_path}; continue with --resume {last_path}")
-    else:
-        if run.step % config["eval_every"] != 0 or run.step == start_step:
-            val = evaluate(run, log)
-            if val is not None:
-                keep_if_best(run, out, val)
-                record_history(run, out, loss_value, val)
-        last_path = save(run, out, "last.npz", val["nats_per_word"] if val else None)
-        if not run.valid_ids:
-            save(run, out, "best.npz")                      # no validation: the last is the best
-    best_path = os.path.join(out, "best.npz")
-    return {"best_val_nats_per_word": run.best_val,
-            "train_words_per_s": round((run.step - start_step) * run.N * run.T / train_time) if train_time else 0,
-            "steps": run.step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
-            "interrupted": bool(interrupted)}
-
-
-def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_weight=1.0, cond_x=None):
-    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
-    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss); cond_x: the
-    style and fill inputs, or None.
-    Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
-    M.clip_grads(grads, clip)
-    M.adam_step(params, grads, opt, lr=lr)
-    return value, lstm_state
-
-
-class Plateau:
-    """The learning-rate schedule: multiply lr by `decay` after `patience` evaluations in a row
-    without a new low (PyTorch's ReduceLROnPlateau, in small). Only the evaluations on the
-    --eval-every schedule count, so a run stopped between two of them and resumed goes on
-    exactly as one that never stopped."""
-
-    def __init__(self, lr, decay, patience, low=None, bad_evals=0):
-        self.lr, self.decay, self.patience = lr, decay, patience
-        self.low, self.bad_evals = low, bad_evals           # the lowest figure seen; evaluations since
-
-    def update(self, val):
-        """Record one evaluation's nats/word; True if it lowered the learning rate."""
-        if self.low is None or val < self.low:
-            self.low, self.bad_evals = val, 0
-            return False
-        self.bad_evals += 1
-        if self.decay < 1 and self.bad_evals % self.patience == 0:
-            self.lr *= self.decay
-            return True
-        return False
-
-
-class Run:
-    """What a training run carries from step to step. last.npz saves all of it, so that
-    --resume goes on exactly: the same data order, dropout masks and schedule."""
-
-    def __init__(self, config, model_args, params, opt, rng, N, T):
-        self.config = config                                # the hyperparameters (DEFAULTS' keys)
-        self.model_args = model_args                        # the model's sizes, as lstm_drums reads them
-        self.params, self.opt, self.rng = params, opt, rng  # weights, Adam's moments, the one RNG
-        self.N, self.T = N, T                               # streams, steps per chunk
-        self.step, self.epoch, self.pos = 0, 0, 0           # steps in all; epochs done; chunk in the epoch
-        self.lstm_state = M.zero_state(model_args, N)       # (h, c), carried from chunk to chunk
-        self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
-        self.best_val = None                                # the validation nats/word of best.npz
-        self.history = []                                   # history.csv's rows (the file is rewritten whole)
-        # the data, set by start_run() and train():
-        self.data_hash = None                               # of the training words: a resume checks it
-        self.train_inputs = None                            # per training song, model_inputs() of its words
-        self.streams = None                                 # this epoch's (N, S[, 4]) streams of them
-        self.chunks_per_epoch = None
-        self.corpus = None                                  # the training corpus's statistics
-        self.valid_ids = None                               # the validation songs' word ids
-        self.valid_feel = None                              # ... and their feel ids (or None each)
-        self.valid_condition = None                         # ... and their (style, fill) (or None each)
-        self.baselines = None                               # {name: (nats/word, accuracy)} on them
-        self.feel_baselines = None                          # {name: (velocity, offset) nats/hit} on them
-
-    def epoch_streams(self):
-        hide = self.config.get("style_hide", 0.0) if self.model_args.get("styles") else 0.0
-        return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide)
-
-    def next_epoch(self):
-        self.epoch, self.pos = self.epoch + 1, 0
-        self.streams = self.epoch_streams()
-        self.lstm_state = M.zero_state(self.model_args, self.N)
-
-    def epochs_done(self):
-        return self.epoch + self.pos / self.chunks_per_epoch
-
-    def record(self):
-        """The run as a checkpoint's extra. (On disk, the schedule's low is "best_val" and
-        best.npz's figure "best_saved": the names of earlier versions, kept so that their
-        checkpoints resume.)"""
-        return {"step": self.step, "epoch": self.epoch, "pos": self.pos, "seq": self.T,
-                "lr": self.schedule.lr, "best_val": self.schedule.low, "bad_evals": self.schedule.bad_evals,
-                "best_saved": self.best_val, "rng": self.rng.bit_generator.state,
-                "data_hash": self.data_hash, "train_config": self.config, "corpus": self.corpus}
-
-
-# What --resume needs from a checkpoint's extra (Run.record).
-RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
-
-
-def start_run(config, train_ids, resume, log, styles=(), fills=False):
-    """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was.
-    styles, fills: the style names and whether there are fills (data_conditions)."""
-    N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
-    model_args = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
-                  "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
-                  "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills)}
-    check_memory(model_args, N, T)
-    rng = np.random.default_rng(config["seed"])
-    data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
-    if not resume:
-        params = M.init_params(model_args, rng)
-        run = Run(config, model_args, params, M.adam_init(params), rng, N, T)
-        run.data_hash = data_hash
-        return run
-    ck = load_run_checkpoint(resume)
-    ex = ck["extra"]
-    missing = [k for k in RESUME_KEYS if k not in ex]
-    if ck["opt"] is None or ck["state"] is None or missing:
-        raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
-                         + ", ".join(missing or ["step"]) + ")")
-    model_args = ck["config"]                                # (a checkpoint calls the model's sizes "config")
-    run = Run(config, model_args, ck["params"], ck["opt"], rng, ck["state"][0].shape[1], ex["seq"])
-    rng.bit_generator.state = ex["rng"]
-    run.step, run.epoch, run.pos, run.lstm_state = ex["step"], ex["epoch"], ex["pos"], ck["state"]
-    run.schedule.lr, run.schedule.low, run.schedule.bad_evals = ex["lr"], ex["best_val"], ex["bad_evals"]
-    run.best_val = ex.get("best_saved", ex["best_val"])
-    run.data_hash = data_hash
-    if ex.get("data_hash") != data_hash:
-        log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
-        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_args, run.N)
-    log(f"resumed from {resume} at step {run.step} (epoch {run.epoch + 1}), lr {run.schedule.lr:g}")
-    return run
-
-
-def evaluate(run, log):
-    """Score the validation songs and log the figures and a short sample. Returns the metrics
-    dict (None without validation songs); TrainError if the weights have diverged."""
-    check_finite(run)
-    if not run.valid_ids:
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        logp, correct, targets, feel = score_songs(run.params, run.model_args, run.valid_ids,
-                                                   songs_feel=run.valid_feel, songs_condition=run.valid_condition)
-    val = metrics(logp, correct, targets)
-    if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
-        raise diverged(run, f"validation {val['nats_per_word']:g} nats/word, ")
-    log(f"step {run.step}: val {val['nats_per_word']:.4f} nats/word, perplexity {val['perplexity']:.2f}, "
-        f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
-        f"silence {val['no_event_accuracy']:.3f}); "
-        + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
-    if run.model_args.get("styles"):                        # what the style is worth: the same songs without it
-        with np.errstate(over="ignore", invalid="ignore"):
-            hidden = metrics(*score_songs(run.params, run.model_args, run.valid_ids, songs_feel=run.valid_feel,
-                                          songs_condition=hide_styles(run.valid_condition))[:3])
-        val["nats_per_word_style_hidden"] = hidden["nats_per_word"]
-        log(f"step {run.step}: val with the style hidden {hidden['nats_per_word']:.4f} nats/word "
-            f"({hidden['nats_per_word'] - val['nats_per_word']:+.4f})")
-    if feel is not None and feel["hits"]:
-        val.update(feel_metrics(feel))
-        base = run.feel_baselines or {}
-        log(f"step {run.step}: feel {val['velocity_nats_per_hit']:.4f} nats/hit velocity, "
-            f"{val['offset_nats_per_hit']:.4f} offset, on {val['hits']} hits"
-            + "".join(f"; {name} {v:.4f}, {o:.4f}" for name, (v, o) in base.items()))
-    log(preview(run.params, run.model_args, run.config["seed"], run.step))
-    return val
-
+# 6. Checkpoints: best.npz, last.npz
 
 def keep_if_best(run, out, val):
     """Save best.npz if this evaluation is the best of the run so far."""
-    if run.best_val is None or val["nats_per_word"] < run.best_val:
-        run.best_val = val["nats_per_word"]
-        save(run, out, "best.npz", run.best_val)
+    if run.best_saved is None or val["nats_per_word"] < run.best_saved:
+        run.best_saved = val["nats_per_word"]
+        save(run, out, "best.npz", run.best_saved)
 
 
 def save(run, out, name, val=None):
@@ -683,6 +759,19 @@ def save(run, out, name, val=None):
     M.save_checkpoint(path, run.params, run.model_args, VOCAB, run.opt,
                       extra=dict(run.record(), val_nats=val), state=run.lstm_state)
     return path
+
+
+# What --resume needs from a checkpoint's extra (Run.record).
+RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
+
+
+def load_run_checkpoint(path):
+    """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
+    ck = M.load_checkpoint(path, vocab=VOCAB)
+    if len(ck["vocab"]) != len(VOCAB):
+        raise M.CheckpointError(f"{path}: a model from before the END word ({len(ck['vocab'])} words): "
+                                "generate.py still plays it; to train or score, start a new run")
+    return ck
 
 
 def check_finite(run):
@@ -697,243 +786,8 @@ def diverged(run, detail=""):
                       "the last good checkpoint is kept")
 
 
-def time_to_stop(run, elapsed):
-    """Whether a stopping rule is met: --steps, --epochs (the whole run), --minutes (this invocation)."""
-    c = run.config
-    return bool((c["steps"] and run.step >= c["steps"]) or (c["epochs"] and run.epoch >= c["epochs"])
-                or (c["minutes"] and elapsed >= 60 * c["minutes"]))
-
-
-def seconds_left(run, start_step, elapsed):
-    """Seconds left by the tightest stopping rule, from this invocation's mean time per step
-    (evaluations included)."""
-    c = run.config
-    per_step = elapsed / max(run.step - start_step, 1)
-    left = []
-    if c["steps"]:
-        left.append((c["steps"] - run.step) * per_step)
-    if c["epochs"]:
-        left.append(((c["epochs"] - run.epoch) * run.chunks_per_epoch - run.pos) * per_step)
-    if c["minutes"]:
-        left.append(60 * c["minutes"] - elapsed)
-    return max(0.0, min(left)) if left else float("nan")
-
-
-def describe(run, train_songs, valid_songs, train_ids, counts, log):
-    """The lines that open a run: the data, the held-out songs, the baselines, the model."""
-    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
-    log(f"data: {plural(len(train_songs), 'training song')} ({sum(map(len, train_ids))} words), "
-        f"{plural(len(valid_songs), 'validation song')} ({sum(map(len, run.valid_ids))} words), "
-        f"vocabulary {len(VOCAB)} words ({int((counts > 0).sum())} used in training)")
-    if valid_songs:
-        names = [os.path.basename(s.name) for s in valid_songs]
-        log("validation: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
-    if run.baselines:
-        log("baselines on the validation songs: " + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items())
-            + " nats/word (the model should go below both)")
-    if run.feel_baselines:
-        log("feel baselines on the validation hits (velocity, offset nats/hit): " + "; ".join(
-            f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
-            + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
-    args = run.model_args
-    if args.get("styles"):
-        log(f"styles: {len(args['styles'])} (" + ", ".join(
-            f"{x['name']} {x['songs']}" for x in run.corpus["styles"]) + " songs)"
-            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if args.get("fills") else "")
-            + f"; {run.config.get('style_hide', 0):g} of the songs read with the style hidden each epoch")
-    log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs"
-        f"{' and feel (inputs and head)' if args.get('feel') else ''}, "
-        f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
-        f"{run.N * run.T} words/step, {run.chunks_per_epoch} steps/epoch")
-    log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
-
-
-def data_conditions(train_songs, config):
-    """(styles, fills) for a new model: the training songs' style names, sorted, if there are
-    two or more (else none: one style tells the model nothing), and whether some songs are
-    fills and some not; none of either with --styles 0."""
-    if not config.get("styles", 1):
-        return [], False
-    styles = sorted({s.style for s in train_songs if s.style is not None})
-    fills = {bool(s.fill) for s in train_songs}
-    return (styles if len(styles) >= 2 else []), fills == {True, False}
-
-
-def style_counts(songs, songs_ids):
-    """[{"name", "songs", "words"}] per style of the songs (the checkpoint keeps it)."""
-    counts = collections.Counter()
-    for s, ids in zip(songs, songs_ids):
-        if s.style is not None:
-            counts[s.style, "songs"] += 1
-            counts[s.style, "words"] += len(ids)
-    return [{"name": name, "songs": counts[name, "songs"], "words": counts[name, "words"]}
-            for name in sorted({k[0] for k in counts})]
-
-
-def fit_batch(n_words, batch, seq, log):
-    """Shrink B (then T) until every stream holds at least one chunk of T+1 words."""
-    N, T = batch, seq
-    while N > 1 and n_words // N < T + 1:
-        N -= 1
-    while T > 2 and n_words // N < T + 1:
-        T //= 2
-    if n_words // N < T + 1:
-        raise TrainError(f"too little training data: {n_words} words")
-    if (N, T) != (batch, seq):
-        log(f"note: {n_words} training words are too few for batch {batch} x seq {seq}; using {N} x {T}")
-    return N, T
-
-
-def format_duration(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def preview(params, model_args, seed, step, n_words=40):
-    """A short sample from the model, as a drum tab of its complete bars (or as words)."""
-    rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids, _ = M.sample(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
-    words = [VOCAB[i] for i in ids]
-    words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
-    if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
-        words = words[1:]
-    if encoding.BAR in words:
-        words = words[:len(words) - words[::-1].index(encoding.BAR)]
-        try:
-            return encoding.bars_to_tab(encoding.words_to_bars(words))
-        except encoding.CodecError:
-            pass
-    return " ".join(words)
-
-
-@contextlib.contextmanager
-def ctrl_c_as_a_flag():
-    """Within this block, Ctrl-C (SIGINT) only appends to the yielded list: the step in
-    flight finishes and the run saves before it stops. (Signals reach the main thread only.)"""
-    interrupted = []
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-    old_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
-    try:
-        yield interrupted
-    finally:
-        signal.signal(signal.SIGINT, old_handler)
-
-
-@contextlib.contextmanager
-def run_folder(out):
-    """Hold the folder of a run for this process alone (a lock file, released at exit, even
-    on a crash), and clear the temporary files a killed save may have left in it."""
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, ".lock"), "a") as lock:
-        if fcntl is not None:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise TrainError(f"{out}: another train.py run is using this folder; "
-                                 "wait for it or choose another --out") from None
-        for name in os.listdir(out):
-            if name.startswith(".tmp-"):                    # a save that a kill cut short: never a whole file
-                os.remove(os.path.join(out, name))
-        yield
-
-
-def check_memory(model_args, N, T):
-    """TrainError if a training step would need more memory than the machine has free. The
-    estimate: the weights four times (weights, gradients, Adam's two moments), and per step
-    of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
-    V, H, L = model_args["vocab_size"], model_args["hidden"], model_args["layers"]
-    D0 = M.input_size(V, model_args.get("inputs", "word"), model_args.get("feel", False))
-    n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
-    need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
-    if have is not None and need > have:
-        raise TrainError(f"a {L} x {H} model with batch {N} x seq {T} needs about {need / 2**30:.1f} GiB "
-                         f"(weights, Adam, activations); {have / 2**30:.1f} GiB are available")
-
-
-def memory_available():
-    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 # ----------------------------------------------------------------------------
-# 5. The run's record: the loss history as CSV and as a picture
-
-HISTORY_HEADER = ["step", "epoch", "train_loss", "val_nats_per_word", "lr"]
-
-
-def record_history(run, out, train_loss, val):
-    """Add a row to the run's history and rewrite history.csv and history.svg."""
-    run.history.append([str(run.step), f"{run.epochs_done():.3f}", f"{train_loss:.5f}",
-                        f"{val['nats_per_word']:.5f}" if val else "", f"{run.schedule.lr:g}"])
-    write_history(os.path.join(out, "history.csv"), run.history, run.baselines)
-
-
-def write_history(path, rows, base=None):
-    """The loss history CSV, and its picture beside it (history.svg), each rewritten whole (a
-    temporary file and a rename): a symlink is replaced, not followed, and a run that fails
-    before its first row leaves the old files."""
-    text = io.StringIO()
-    csv.writer(text).writerows([HISTORY_HEADER] + rows)
-    encoding.write_atomic(path, text.getvalue().encode())
-    encoding.write_atomic(os.path.splitext(path)[0] + ".svg", history_svg(rows, base or {}).encode())
-
-
-def history_svg(rows, base, width=640, height=360):
-    """A loss curve as SVG text (no plotting library; any browser opens it): training and
-    validation nats/word against step, and the baselines as flat dashed lines."""
-    steps = [int(r[0]) for r in rows]
-    train_loss = [(int(r[0]), float(r[2])) for r in rows]
-    val = [(int(r[0]), float(r[3])) for r in rows if r[3]]
-    top = max([y for _, y in train_loss + val] + [v[0] for v in base.values()] + [1.0]) * 1.1
-    left, right, low, high = 50, width - 170, height - 40, 20             # the plot area, in pixels
-    x_of = lambda s: left + (right - left) * (s / max(max(steps, default=1), 1))
-    y_of = lambda v: low - (low - high) * min(v, top) / top
-    line = lambda pts: " ".join(f"{x_of(s):.1f},{y_of(v):.1f}" for s, v in pts)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-           f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
-           f'<path d="M{left},{high} V{low} H{right}" stroke="black" fill="none"/>',
-           f'<text x="{(left + right) / 2}" y="{height - 8}" text-anchor="middle">step</text>',
-           f'<text x="12" y="{(low + high) / 2}" transform="rotate(-90 12 {(low + high) / 2})" '
-           'text-anchor="middle">nats/word</text>']
-    for k in range(6):                                                    # value ticks
-        v = top * k / 5
-        out.append(f'<text x="{left - 6}" y="{y_of(v) + 4:.1f}" text-anchor="end">{v:.2g}</text>')
-    for k in range(5):                                                    # step ticks
-        s = max(steps, default=0) * k / 4
-        out.append(f'<text x="{x_of(s):.1f}" y="{low + 16}" text-anchor="middle">{s:.0f}</text>')
-    curves = [("training", train_loss, "#1f77b4", ""), ("validation", val, "#d62728", "")]
-    curves += [(name, [(0, v[0]), (max(steps, default=1), v[0])], color, ' stroke-dasharray="6 4"')
-               for (name, v), color in zip(base.items(), ("#7f7f7f", "#2ca02c"))]
-    for k, (name, pts, color, dash) in enumerate(curves):
-        if pts:
-            out.append(f'<polyline points="{line(pts)}" stroke="{color}" fill="none" stroke-width="2"{dash}/>')
-        out.append(f'<line x1="{right + 10}" x2="{right + 30}" y1="{high + 10 + 18 * k}" y2="{high + 10 + 18 * k}" '
-                   f'stroke="{color}" stroke-width="2"{dash}/><text x="{right + 36}" y="{high + 14 + 18 * k}">{name}</text>')
-    return "\n".join(out + ["</svg>"]) + "\n"
-
-
-def read_history(path, up_to_step):
-    """The rows of an earlier history.csv up to a step (for --resume); [] if there is none."""
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    return [r for r in rows[1:] if len(r) == len(HISTORY_HEADER) and r[0].isdigit() and int(r[0]) <= up_to_step]
-
-
-# ----------------------------------------------------------------------------
-# 6. Command line
+# 7. Command line
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
@@ -1019,12 +873,9 @@ def run_config(args):
     return dict(saved, **given)
 
 
-def train_main(args, log):
-    """python train.py [DATA...]: the training run. Returns its summary."""
-    config = run_config(args)
-    if args.resume and args.out == DEFAULT_OUT:
-        args.out = os.path.dirname(os.path.abspath(args.resume))    # the run goes on in its own folder
-    choose_threads(args, config, log)                           # before the data is read
+def load_data(args, config, log):
+    """The training and validation songs of a run: DATA, then --valid or the data's own split
+    (an info.csv's), else a seeded share held out. Turns feel off if no song has any."""
     songs = encoding.load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
     if not songs:
         raise TrainError("no songs to train on")
@@ -1039,12 +890,11 @@ def train_main(args, log):
     if config["feel"] and not args.resume and all(s.feel is None for s in train_songs):
         log("note: no training song has feel (words files without a .feel.txt): training the words alone")
         config["feel"] = 0
-    log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
-    return train(config, train_songs, valid_songs, args.out, args.resume, log)
+    return train_songs, valid_songs
 
 
-def eval_main(args, log):
-    """python train.py --eval CKPT DATA...: score a checkpoint. Returns the metrics."""
+def eval_songs(args, log):
+    """The songs --eval scores: DATA, or only its --split."""
     if not args.data:
         raise TrainError("--eval CKPT needs DATA to score")
     songs = encoding.load_songs(args.data, args.all_channels, log, args.compat)
@@ -1052,14 +902,23 @@ def eval_main(args, log):
         songs = [s for s in songs if s.split == args.split]
     if not songs:
         raise TrainError("no songs to score" + (f" in split {args.split!r}" if args.split else ""))
-    return evaluate_checkpoint(args.eval, songs, log)
+    return songs
 
 
 def main(argv=None):
     args = parse_args(argv)
     log = lambda *a: print(*a, flush=True)
     try:
-        summary = eval_main(args, log) if args.eval else train_main(args, log)
+        if args.eval:                                       # python train.py --eval CKPT DATA...
+            summary = evaluate_checkpoint(args.eval, eval_songs(args, log), log)
+        else:                                               # python train.py [DATA...]
+            config = run_config(args)
+            if args.resume and args.out == DEFAULT_OUT:
+                args.out = os.path.dirname(os.path.abspath(args.resume))   # the run goes on in its own folder
+            choose_threads(args, config, log)               # before the data is read
+            train_songs, valid_songs = load_data(args, config, log)
+            log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
+            summary = train(config, train_songs, valid_songs, args.out, args.resume, log)
     except (TrainError, M.CheckpointError, encoding.CodecError, OSError) as e:
         print(encoding.error_line(e), file=sys.stderr)
         return 1
@@ -1071,10 +930,19 @@ def main(argv=None):
 
 
 # ----------------------------------------------------------------------------
-# 7. BLAS threads: one, or two for a large model when both cores are idle now
+# 8. Operations: BLAS threads, one run per folder, memory, Ctrl-C, the ETA, the history
+
+# BLAS threads. OpenBLAS starts one thread per core, and when another program keeps a core
+# busy those threads spin against each other and training slows to a crawl. One thread never
+# collapses; main() moves to two (by restarting itself) only where that pays: a large model
+# with both cores idle now. --threads N, then the user's own OPENBLAS_NUM_THREADS (or OMP_ /
+# MKL_), win over that choice. (The default of one is set at the top, before numpy loads.)
+
 
 BIG_MODEL_HIDDEN = 256      # from here up two threads pay on an idle machine (benchmarks/bench_threads.py)
+
 IDLE_BELOW = 0.5            # cores' worth of CPU time the other programs may use for "idle"
+
 LOOK_SECONDS = 0.3          # how long to watch the cores before choosing
 
 
@@ -1163,6 +1031,156 @@ def choose_threads(args, config, log):
     if threads > 1 and __name__ == "__main__":
         restart_with_threads(threads, reason)                   # (does not return)
     log(f"BLAS threads: 1 ({reason}; --threads N to choose)")
+
+
+# One run per folder: a lock on out/.lock (POSIX; elsewhere the lock is skipped).
+try:
+    import fcntl  # noqa: E402
+except ImportError:
+    fcntl = None
+
+
+@contextlib.contextmanager
+def run_folder(out):
+    """Hold the folder of a run for this process alone (a lock file, released at exit, even
+    on a crash), and clear the temporary files a killed save may have left in it."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, ".lock"), "a") as lock:
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise TrainError(f"{out}: another train.py run is using this folder; "
+                                 "wait for it or choose another --out") from None
+        for name in os.listdir(out):
+            if name.startswith(".tmp-"):                    # a save that a kill cut short: never a whole file
+                os.remove(os.path.join(out, name))
+        yield
+
+
+def check_memory(model_args, N, T):
+    """TrainError if a training step would need more memory than the machine has free. The
+    estimate: the weights four times (weights, gradients, Adam's two moments), and per step
+    of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
+    V, H, L = model_args["vocab_size"], model_args["hidden"], model_args["layers"]
+    D0 = M.input_size(V, model_args.get("inputs", "word"), model_args.get("feel", False))
+    n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
+    need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
+    if have is not None and need > have:
+        raise TrainError(f"a {L} x {H} model with batch {N} x seq {T} needs about {need / 2**30:.1f} GiB "
+                         f"(weights, Adam, activations); {have / 2**30:.1f} GiB are available")
+
+
+def memory_available():
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def ctrl_c_as_a_flag():
+    """Within this block, Ctrl-C (SIGINT) only appends to the yielded list: the step in
+    flight finishes and the run saves before it stops. (Signals reach the main thread only.)"""
+    interrupted = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    old_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, old_handler)
+
+
+def seconds_left(run, start_step, elapsed):
+    """Seconds left by the tightest stopping rule, from this invocation's mean time per step
+    (evaluations included)."""
+    c = run.config
+    per_step = elapsed / max(run.step - start_step, 1)
+    left = []
+    if c["steps"]:
+        left.append((c["steps"] - run.step) * per_step)
+    if c["epochs"]:
+        left.append(((c["epochs"] - run.epoch) * run.chunks_per_epoch - run.pos) * per_step)
+    if c["minutes"]:
+        left.append(60 * c["minutes"] - elapsed)
+    return max(0.0, min(left)) if left else float("nan")
+
+
+def format_duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+HISTORY_HEADER = ["step", "epoch", "train_loss", "val_nats_per_word", "lr"]
+
+
+def record_history(run, out, train_loss, val):
+    """Add a row to the run's history and rewrite history.csv and history.svg."""
+    run.history.append([str(run.step), f"{run.epochs_done():.3f}", f"{train_loss:.5f}",
+                        f"{val['nats_per_word']:.5f}" if val else "", f"{run.schedule.lr:g}"])
+    write_history(os.path.join(out, "history.csv"), run.history, run.baselines)
+
+
+def write_history(path, rows, base=None):
+    """The loss history CSV, and its picture beside it (history.svg), each rewritten whole (a
+    temporary file and a rename): a symlink is replaced, not followed, and a run that fails
+    before its first row leaves the old files."""
+    text = io.StringIO()
+    csv.writer(text).writerows([HISTORY_HEADER] + rows)
+    encoding.write_atomic(path, text.getvalue().encode())
+    encoding.write_atomic(os.path.splitext(path)[0] + ".svg", history_svg(rows, base or {}).encode())
+
+
+def history_svg(rows, base, width=640, height=360):
+    """A loss curve as SVG text (no plotting library; any browser opens it): training and
+    validation nats/word against step, and the baselines as flat dashed lines."""
+    steps = [int(r[0]) for r in rows]
+    train_loss = [(int(r[0]), float(r[2])) for r in rows]
+    val = [(int(r[0]), float(r[3])) for r in rows if r[3]]
+    top = max([y for _, y in train_loss + val] + [v[0] for v in base.values()] + [1.0]) * 1.1
+    left, right, low, high = 50, width - 170, height - 40, 20             # the plot area, in pixels
+    x_of = lambda s: left + (right - left) * (s / max(max(steps, default=1), 1))
+    y_of = lambda v: low - (low - high) * min(v, top) / top
+    line = lambda pts: " ".join(f"{x_of(s):.1f},{y_of(v):.1f}" for s, v in pts)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+           f'<path d="M{left},{high} V{low} H{right}" stroke="black" fill="none"/>',
+           f'<text x="{(left + right) / 2}" y="{height - 8}" text-anchor="middle">step</text>',
+           f'<text x="12" y="{(low + high) / 2}" transform="rotate(-90 12 {(low + high) / 2})" '
+           'text-anchor="middle">nats/word</text>']
+    for k in range(6):                                                    # value ticks
+        v = top * k / 5
+        out.append(f'<text x="{left - 6}" y="{y_of(v) + 4:.1f}" text-anchor="end">{v:.2g}</text>')
+    for k in range(5):                                                    # step ticks
+        s = max(steps, default=0) * k / 4
+        out.append(f'<text x="{x_of(s):.1f}" y="{low + 16}" text-anchor="middle">{s:.0f}</text>')
+    curves = [("training", train_loss, "#1f77b4", ""), ("validation", val, "#d62728", "")]
+    curves += [(name, [(0, v[0]), (max(steps, default=1), v[0])], color, ' stroke-dasharray="6 4"')
+               for (name, v), color in zip(base.items(), ("#7f7f7f", "#2ca02c"))]
+    for k, (name, pts, color, dash) in enumerate(curves):
+        if pts:
+            out.append(f'<polyline points="{line(pts)}" stroke="{color}" fill="none" stroke-width="2"{dash}/>')
+        out.append(f'<line x1="{right + 10}" x2="{right + 30}" y1="{high + 10 + 18 * k}" y2="{high + 10 + 18 * k}" '
+                   f'stroke="{color}" stroke-width="2"{dash}/><text x="{right + 36}" y="{high + 14 + 18 * k}">{name}</text>')
+    return "\n".join(out + ["</svg>"]) + "\n"
+
+
+def read_history(path, up_to_step):
+    """The rows of an earlier history.csv up to a step (for --resume); [] if there is none."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return [r for r in rows[1:] if len(r) == len(HISTORY_HEADER) and r[0].isdigit() and int(r[0]) <= up_to_step]
 
 
 if __name__ == "__main__":

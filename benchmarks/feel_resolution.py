@@ -14,7 +14,6 @@ import collections
 import os
 import sys
 
-import mido
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))

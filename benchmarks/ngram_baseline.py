@@ -57,20 +57,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="+", help="MIDI files, folders and word files, as for train.py")
     parser.add_argument("--order", type=int, default=6, help="n of the n-gram (default 6)")
-    parser.add_argument("--seed", type=int, default=train.DEFAULTS["seed"], help="split seed (as train.py)")
+    parser.add_argument("--seed", type=int, default=1337, help="split seed (train.py's --seed default)")
     parser.add_argument("--valid-fraction", type=float, default=0.1, help="as train.py's --valid-fraction")
     parser.add_argument("--compat", action="store_true", help="encode MIDI with the original's rules (as train.py)")
     args = parser.parse_args()
     songs = encoding.load_songs(args.data, log=lambda *a: None, compat=args.compat)
     training, validation = encoding.split_songs(songs, args.valid_fraction, args.seed)
-    model = count([w for _, w, _ in training], args.order)
+    model = count([s.words for s in training], args.order)
     nats, n = 0.0, 0
-    for _, words, _ in validation:
+    for words in (s.words for s in validation):
         padded = [START] * (args.order - 1) + list(words)
         for k in range(args.order, len(padded)):         # every word after the song's first
             nats -= math.log(probability(model, padded[k - args.order + 1:k], padded[k], len(encoding.VOCAB)))
             n += 1
-    print(f"validation songs: {', '.join(os.path.basename(name) for name, _, _ in validation)}")
+    print(f"validation songs: {', '.join(os.path.basename(s.name) for s in validation)}")
     print(f"Kneser-Ney {args.order}-gram: {nats / n:.4f} nats/word over {n} words")
 
 

@@ -143,9 +143,10 @@ def main():
     print(encoding.stats_table([], corpus).splitlines()[1])
     corpus_feel = ck["extra"]["corpus"].get("feel_stats")
     load = lambda data: encoding.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
-    training = [w for _, w, _ in load(args.bootstrap)]
+    training = [s.words for s in load(args.bootstrap)]
     if args.valid:
-        print(f"    validation songs vs training songs: {copy_line(encoding.copy_stats([w for _, w, _ in load(args.valid)], training))}")
+        valid = [s.words for s in load(args.valid)]
+        print(f"    validation songs vs training songs: {copy_line(encoding.copy_stats(valid, training))}")
     if args.song:
         for d in args.diversity:
             songs = sample_tracks(ck, args.seeds, args.bars, d, song=True)
@@ -169,8 +170,8 @@ def main():
             print("\n".join(compare_feel(encoding.feel_stats(tracks, feels), corpus_feel, corpus)))
     if args.bootstrap:
         loaded = load(args.bootstrap)
-        spread = bootstrap([w for _, w, _ in loaded], corpus, args.seeds, args.bars,
-                           feels=[f for _, _, f in loaded], corpus_feel=corpus_feel)
+        spread = bootstrap([s.words for s in loaded], corpus, args.seeds, args.bars,
+                           feels=[s.feel for s in loaded], corpus_feel=corpus_feel)
         print(f"real excerpts of the same size ({args.seeds} x {args.bars} bars), 5th-95th percentile of the ratio: "
               + ", ".join(f"{k} {lo:.2f}-{hi:.2f}" + ("" if k.endswith("points") else "x")
                           for k, (lo, hi) in spread.items()))
