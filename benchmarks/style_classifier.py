@@ -16,6 +16,10 @@ It is scored twice, on the five most common styles of the training split:
 The figure: generated / real. The same tracks' originality follows: the share of their 4-bar
 phrases (and 1-, 2-, 8-bar) found verbatim in the training songs, beside the validation
 songs' own share.
+
+Fills on request (--fills K): the same tracks sampled again with a fill asked for every K-th
+bar; per bar, the tom and snare onsets and all onsets, in the fill bars against the others,
+beside the training split's fills against its beats (the same styles).
 """
 import argparse
 import collections
@@ -54,6 +58,18 @@ def first_bars(words, n):
     return out
 
 
+TOMS = [k for k, (_, name) in enumerate(encoding.DRUM_CLASSES) if "tom" in name]
+SNARE = [k for k, (_, name) in enumerate(encoding.DRUM_CLASSES) if name == "snare"]
+
+
+def bar_onsets(bars):
+    """Mean onsets per bar of the toms, the snare, and all classes, over some bars of step masks."""
+    if not bars:
+        return float("nan"), float("nan"), float("nan")
+    per = np.array([((np.array(bar)[:, None] >> M.CLASS_SHIFTS) & 1).sum(axis=0) for bar in bars])  # (bars, 9)
+    return per[:, TOMS].sum(axis=1).mean(), per[:, SNARE].sum(axis=1).mean(), per.sum(axis=1).mean()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("checkpoint")
@@ -62,6 +78,7 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--bars", type=int, default=32)
     p.add_argument("--diversity", type=float, default=1.0)
+    p.add_argument("--fills", type=int, default=0, metavar="K", help="also: a fill asked for every K-th bar")
     args = p.parse_args(argv)
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     songs = encoding.load_songs([args.groove], log=lambda *a: None)
@@ -106,6 +123,24 @@ def main(argv=None):
     valid_words = [first_bars(s.words, args.bars) for s in beats("validation")]
     print("originality, validation beats (first %d bars): " % args.bars
           + copy_line(encoding.copy_stats(valid_words, train_words)))
+    if args.fills:
+        if not ck["config"].get("fills"):
+            sys.exit(f"error: {args.checkpoint} learned no fills")
+        as_bars = lambda words: encoding.words_to_bars([w for w in words if w != encoding.END])
+        fill_bars, beat_bars = [], []
+        for name in names:
+            for words in sample_tracks(ck, args.seeds, args.bars, args.diversity, style=ck["config"]["styles"].index(name),
+                                       fill_every=args.fills):
+                for k, bar in enumerate(as_bars(words)):
+                    (fill_bars if k % args.fills == args.fills - 1 else beat_bars).append(bar)
+        real = [s for s in songs if s.split == "train" and s.style in common]
+        real_fill = [bar for s in real if s.fill for bar in as_bars(s.words)]
+        real_beat = [bar for s in real if not s.fill for bar in as_bars(s.words)]
+        print(f"fills every {args.fills} bars: onsets per bar (toms, snare, all)")
+        for label, bars in (("generated, fill bars", fill_bars), ("generated, other bars", beat_bars),
+                            ("training fills", real_fill), ("training beats", real_beat)):
+            toms, snare, total = bar_onsets(bars)
+            print(f"  {label:<22} {len(bars):6d} bars: toms {toms:5.2f}, snare {snare:5.2f}, all {total:5.2f}")
 
 
 if __name__ == "__main__":

@@ -38,15 +38,17 @@ import lstm_drums as M  # noqa: E402
 CLASSES = [name for _, name in encoding.DRUM_CLASSES]
 
 
-def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False, style=-1):
+def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False, style=-1,
+                  fill_every=0):
     """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds
     (and with_feel: their feel ids too, (S, 18) each, or None without a feel model);
-    style: the index of a style the model knows (-1: hidden)."""
+    style: the index of a style the model knows (-1: hidden); fill_every: a fill every k-th bar."""
     tracks, feels = [], []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(diversity * 1000))])
         ids, feel = M.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
-                                         diversity, rng, bar_steps, song=song, style=style)
+                                         diversity, rng, bar_steps, song=song, style=style,
+                                         fill_every=fill_every)
         tracks.append([encoding.VOCAB[i] for i in ids])
         feels.append(feel)
     return (tracks, feels) if with_feel else tracks

@@ -1,0 +1,116 @@
+"""Check every gradient of lstm_drums.py against centred differences, in float64.
+
+    python tools/gradcheck.py            # a small model of each input kind, with every head and input
+    python tools/gradcheck.py --broken   # the same with lstm_step_backward 1% wrong: see a failure
+
+What it does, for each input kind (the word alone; with look-back inputs), on a tiny model
+(V = 7 words, H = 5 units, L = 2 layers, N = 3 streams, T = 4 steps, dropout with a fixed
+mask) with the feel head and the style and fill inputs:
+
+  1. the loss and every gradient from lstm_drums.loss (forward, then the hand-written backward);
+  2. each weight w nudged by +h and -h in turn (h = 1e-5): dL/dw ~ (L(w + h) - L(w - h)) / 2h;
+  3. per parameter, the relative error of the whole gradient, ||analytic - numeric|| /
+     (||analytic|| + ||numeric||), and the worst entry's error over the largest entry.
+
+A correct backward gives about 1e-9 to 1e-10 here; a wrong chain-rule step gives 1e-3 or
+more. Rewriting lstm_step_backward yourself? Run this after every change. Exit code 0 when
+every relative error is below --tolerance (1e-6), 1 otherwise.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lstm_drums as M  # noqa: E402
+
+V, H, L, N, T = 7, 5, 2, 3, 4
+
+
+def tiny_problem(inputs, seed=0):
+    """A tiny float64 model of one input kind with feel and styles, and one chunk of random data:
+    returns (params, f) where f() is lstm_drums.loss(...) on that chunk."""
+    rng = np.random.default_rng(seed)
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
+              "feel": True, "styles": ["funk", "jazz", "metal"], "fills": True}
+    params = M.init_params(config, rng, np.float64)
+    state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))     # a state carried in from before
+    if inputs == "word":
+        x = rng.integers(0, V, (T, N))                                    # (T, N) word ids
+    else:                                                                 # (T, N, 4) [w, back1, back2, place]
+        x = np.stack([rng.integers(0, V, (T, N)), rng.integers(0, V + 1, (T, N)),
+                      rng.integers(0, V + 1, (T, N)), rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
+    targets = rng.integers(0, V, (T, N))
+    F = M.feel_input_size(inputs)
+    feel_ids = np.concatenate([rng.integers(0, 8, (T, N, F // 2)), rng.integers(0, 9, (T, N, F // 2))], axis=2)
+    feel_ids = np.where(rng.random(feel_ids.shape) < 0.5, -1, feel_ids)   # about half the classes play
+    levels = np.concatenate([rng.integers(0, 8, (T, N, 9)), rng.integers(0, 9, (T, N, 9))], axis=2)
+    plays = rng.random((T, N, 9)) < 0.5
+    levels = np.where(np.concatenate([plays, plays], axis=2), levels, -1)  # the next words' hits' levels
+    feel = (M.feel_inputs(feel_ids[..., :F] if inputs == "lookback" else feel_ids[..., :18], np.float64), levels)
+    cond_x = M.condition_inputs(rng.integers(-1, 3, (T, N)), rng.integers(0, 2, (T, N)), config, np.float64)
+    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
+    return params, lambda: M.loss(params, x, targets, state, masks, feel, 1.0, cond_x)
+
+
+def numerical_gradient(f, w, h=1e-5):
+    """Centred differences of the scalar f()[0] with respect to every entry of w (nudged in place, restored)."""
+    grad = np.zeros_like(w)
+    for ix in np.ndindex(w.shape):
+        old = w[ix]
+        w[ix] = old + h
+        plus = f()[0]
+        w[ix] = old - h
+        minus = f()[0]
+        w[ix] = old
+        grad[ix] = (plus - minus) / (2 * h)
+    return grad
+
+
+def check(inputs, log=print):
+    """Check one input kind; returns {parameter: relative error}."""
+    params, f = tiny_problem(inputs)
+    _, grads, _ = f()
+    errors = {}
+    log(f"inputs {inputs!r}: {sum(p.size for p in params.values())} weights")
+    log(f"  {'parameter':<10} {'shape':>12} {'relative error':>15} {'worst entry':>12}")
+    for name, w in params.items():
+        numeric, analytic = numerical_gradient(f, w), grads[name]
+        rel = np.linalg.norm(analytic - numeric) / max(np.linalg.norm(analytic) + np.linalg.norm(numeric), 1e-300)
+        worst = np.abs(analytic - numeric).max() / max(np.abs(numeric).max(), 1e-300)
+        errors[name] = float(rel)
+        log(f"  {name:<10} {str(w.shape):>12} {rel:15.2e} {worst:12.2e}")
+    return errors
+
+
+def break_backward():
+    """Make lstm_step_backward 1% wrong (its da_t scaled by 1.01), as a slip in a rewrite would."""
+    right = M.lstm_step_backward
+
+    def wrong(dh, dc, gates, *rest):
+        right(dh, dc, gates, *rest)
+        gates *= 1.01                                       # on exit, gates holds da_t
+    M.lstm_step_backward = wrong
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tolerance", type=float, default=1e-6, help="the largest relative error that passes")
+    p.add_argument("--broken", action="store_true", help="check a deliberately wrong lstm_step_backward")
+    args = p.parse_args(argv)
+    if args.broken:
+        break_backward()
+    worst = {}
+    for inputs in M.INPUT_KINDS:
+        for name, rel in check(inputs).items():
+            worst[name] = max(worst.get(name, 0.0), rel)
+    name = max(worst, key=worst.get)
+    ok = worst[name] < args.tolerance
+    print(f"worst: {name} {worst[name]:.2e}: " + ("every gradient agrees" if ok else
+                                                  f"above {args.tolerance:g}, the backward is wrong"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
