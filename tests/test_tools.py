@@ -76,3 +76,10 @@ def test_cells_refuses_bad_input_in_one_line(small_checkpoint, tmp_path, capsys)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error:")
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_the_walkthrough_page_is_what_the_code_prints():
+    walkthrough = load_tool("walkthrough")
+    with open(os.path.join(ROOT, "docs", "walkthrough.md")) as f:
+        page = f.read()
+    assert page == walkthrough.page(), "docs/walkthrough.md is stale: python tools/walkthrough.py > docs/walkthrough.md"
