@@ -8,9 +8,8 @@ the place in the bar); 7. feel (each hit's velocity and timing, as inputs and an
 8. style and fills (inputs the user sets); 9. feeding a stream word by word, whole bars and
 songs; 10. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
 
-Shapes: N batch (streams), T steps per chunk, V vocabulary, H hidden units, L layers, D a
-layer's input size (layer 0: V and sections 6-8's columns), M positions with a hit.
-Arrays are time-major, (T, N, ...), so that the slice for step t is contiguous.
+Shapes: N batch (streams), T steps per chunk, V vocabulary, H hidden units, L layers, D a layer's
+input size, M positions with a hit. Time-major, (T, N, ...): the slice for step t is contiguous.
 
 The LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), per layer
 and step, with the four gates fused into one 4H block in PyTorch's order i, f, g, o:
@@ -32,9 +31,8 @@ Speed, the one idea: only what depends on the previous step stays inside the tim
 is one product before the loop, every weight gradient one product after it. Where the code
 is faster than the textbook line, its comment names that line, and a test checks the two.
 
-References: Hochreiter & Schmidhuber, "Long short-term memory", 1997; CS231n's RNN notes and
-assignment 3 (rnn_layers.py); Kingma & Ba, "Adam", arXiv:1412.6980, 2014; Karpathy's
-min-char-rnn.py (2015); PyTorch's nn.LSTM documentation (gate order, init, state-dict names).
+References: Hochreiter & Schmidhuber 1997; CS231n's RNN notes and assignment 3; Kingma & Ba,
+"Adam", 2014; Karpathy's min-char-rnn.py; PyTorch's nn.LSTM docs (gate order, init, names).
 """
 import collections
 import json

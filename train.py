@@ -1,6 +1,6 @@
 """train.py: teach the LSTM of lstm_drums.py to drum, from MIDI files or word corpora.
 
-    python train.py                              # the bundled demo grooves, a small model, ~1 minute
+    python train.py                              # the bundled demo grooves, a small model
     python train.py MIDI_DIR --preset lstmetallica --minutes 30
     python train.py GROOVE_DIR metallica=METALLICA_DIR   # several sources, each song with its style
     python train.py --resume runs/default/last.npz --steps 5000
@@ -51,7 +51,7 @@ from encoding import BAR_ID, SILENCE_ID, VOCAB, song_stats, to_ids  # noqa: E402
 
 # ----------------------------------------------------------------------------
 # 1. Hyperparameters. Every one is a flag (--batch 32, --lr-decay 0.7, ...); the defaults
-# train a small model on the demo grooves in about a minute on 2 cores.
+# train a small model on the demo grooves.
 
 HYPERPARAMETERS = {     # name: (default, meaning)
     "layers": (2, "stacked LSTM layers, L"),
@@ -793,7 +793,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Train the lstm-drums LSTM on drum MIDI files or word corpora, or score a checkpoint.",
         epilog="examples:\n"
-               "  python train.py                                  # the demo grooves, ~1 minute\n"
+               "  python train.py                                  # the demo grooves, a small model\n"
                "  python train.py MIDI_DIR --preset lstmetallica --minutes 30\n"
                "  python train.py --resume runs/default/last.npz --steps 3000\n"
                "  python train.py --eval runs/default/best.npz SONGS.txt\n"
