@@ -99,37 +99,11 @@ class TrainError(Exception):
 
 # ----------------------------------------------------------------------------
 # 2. Data: songs -> what layer 0 reads at each step -> N parallel streams
-
-def data_conditions(train_songs, config):
-    """(styles, fills) for a new model: the training songs' style names, sorted, if there are
-    two or more (else none: one style tells the model nothing), and whether some songs are
-    fills and some not; none of either with --styles 0."""
-    if not config.get("styles", 1):
-        return [], False
-    styles = sorted({s.style for s in train_songs if s.style is not None})
-    fills = {bool(s.fill) for s in train_songs}
-    return (styles if len(styles) >= 2 else []), fills == {True, False}
-
-
-def style_counts(songs, songs_ids):
-    """[{"name", "songs", "words"}] per style of the songs (the checkpoint keeps it)."""
-    counts = collections.Counter()
-    for s, ids in zip(songs, songs_ids):
-        if s.style is not None:
-            counts[s.style, "songs"] += 1
-            counts[s.style, "words"] += len(ids)
-    return [{"name": name, "songs": counts[name, "songs"], "words": counts[name, "words"]}
-            for name in sorted({k[0] for k in counts})]
-
-
-def song_condition(song, model_args):
-    """A song's (style index, fill) for a model with style or fill inputs (else None): its
-    style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
-    if not M.condition_size(model_args):
-        return None
-    styles = model_args.get("styles") or []
-    return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
-
+#
+# encoding.load_songs gives the songs (words, feel, style). Each song becomes the rows layer 0
+# reads, one per word (model_inputs); an epoch joins the songs in a seeded order and cuts the
+# result into N streams (epoch_streams); a training step takes the next T + 1 rows of every
+# stream (chunk_at) and splits them into inputs and next-word targets (split_columns).
 
 def model_inputs(ids, kind, feel_ids=None, feel=False, condition=None):
     """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
@@ -211,6 +185,37 @@ def chunk_at(streams, pos, T, model_args):
     y (T, N), the feel and the condition (see split_columns) or None."""
     chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, C])
     return split_columns(chunk, model_args)
+
+
+def data_conditions(train_songs, config):
+    """(styles, fills) for a new model: the training songs' style names, sorted, if there are
+    two or more (else none: one style tells the model nothing), and whether some songs are
+    fills and some not; none of either with --styles 0."""
+    if not config.get("styles", 1):
+        return [], False
+    styles = sorted({s.style for s in train_songs if s.style is not None})
+    fills = {bool(s.fill) for s in train_songs}
+    return (styles if len(styles) >= 2 else []), fills == {True, False}
+
+
+def style_counts(songs, songs_ids):
+    """[{"name", "songs", "words"}] per style of the songs (the checkpoint keeps it)."""
+    counts = collections.Counter()
+    for s, ids in zip(songs, songs_ids):
+        if s.style is not None:
+            counts[s.style, "songs"] += 1
+            counts[s.style, "words"] += len(ids)
+    return [{"name": name, "songs": counts[name, "songs"], "words": counts[name, "words"]}
+            for name in sorted({k[0] for k in counts})]
+
+
+def song_condition(song, model_args):
+    """A song's (style index, fill) for a model with style or fill inputs (else None): its
+    style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
+    if not M.condition_size(model_args):
+        return None
+    styles = model_args.get("styles") or []
+    return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
 
 
 def fit_batch(n_words, batch, seq, log):
