@@ -494,7 +494,7 @@ def layer0_projection(Wx, b, x, V, dense_x=None):
     """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
 
     x (T, N) word ids: x_t is one-hot, so x_t @ Wx is the row Wx[x_t], a lookup. (Or (T, N, 4)
-    look-back inputs: section 6.) dense_x: None, or (T, N, F) dense columns (the style and
+    look-back inputs, below.) dense_x: None, or (T, N, F) dense columns (the style and
     fill of section 8, then the feel of section 7), which read the last F rows of Wx.
     """
     if x.ndim == 3:
@@ -517,7 +517,7 @@ def layer0_weight_grad(x, da, Wx_shape, V, dense_x=None):
     if x.ndim == 3:
         lookback_weight_grad(x, da, dWx, V)
     else:
-        sum_rows_by_index(x.reshape(-1), da, dWx[:V])       # textbook: np.add.at(dWx, x, da)
+        sum_rows_by_index(x.reshape(-1), da, dWx[:V])       # textbook: np.add.at(dWx[:V], x, da) on zeros
     return dWx
 
 
