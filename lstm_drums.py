@@ -1175,6 +1175,22 @@ def _read_checkpoint(archive, path, dtype):
     return {"params": params, "config": config, "vocab": vocab, "opt": opt, "state": state, "extra": extra}
 
 
+def _names(x):
+    """A list of distinct style names: 1-40 printable characters, no spaces."""
+    return (isinstance(x, list) and len(x) <= LIMITS["styles"] and len(set(map(str, x))) == len(x)
+            and all(isinstance(s, str) and 1 <= len(s) <= 40 and s.isprintable() and " " not in s for s in x))
+
+
+CONFIG_RULES = {    # key: (its value in a checkpoint that predates it, the test, what is wanted)
+    "dropout": (0.0, lambda v: type(v) in (int, float) and 0 <= v < 1, "0 <= dropout < 1"),
+    "forget_bias": (0.0, lambda v: type(v) in (int, float) and math.isfinite(v), "a finite number"),
+    "inputs": ("word", lambda v: isinstance(v, str) and v in INPUT_KINDS, "one of " + ", ".join(INPUT_KINDS)),
+    "feel": (False, lambda v: v is True or v is False, "true or false"),
+    "styles": ([], _names, "distinct names without spaces"),
+    "fills": (False, lambda v: v is True or v is False, "true or false"),
+}
+
+
 def _check_config(config, path):
     """(V, H, L) from a checkpoint's config, every value in range, or CheckpointError."""
     if not isinstance(config, dict):
@@ -1185,20 +1201,7 @@ def _check_config(config, path):
         if type(value) is not int or not 1 <= value <= LIMITS[key]:
             raise CheckpointError(f"{path}: bad config ({key} {str(value)[:30]}, want an int 1..{LIMITS[key]})")
         sizes.append(value)
-    dropout, forget_bias = config.get("dropout", 0.0), config.get("forget_bias", 0.0)
-    if type(dropout) not in (int, float) or not 0 <= dropout < 1:
-        raise CheckpointError(f"{path}: bad config (dropout {str(dropout)[:30]}, want 0 <= dropout < 1)")
-    if type(forget_bias) not in (int, float) or not np.isfinite(forget_bias):
-        raise CheckpointError(f"{path}: bad config (forget_bias {str(forget_bias)[:30]})")
-    if config.get("feel", False) not in (True, False):
-        raise CheckpointError(f"{path}: bad config (feel {str(config.get('feel'))[:30]}, want true or false)")
-    styles, fills = config.get("styles", []), config.get("fills", False)
-    if not (isinstance(styles, list) and len(styles) <= LIMITS["styles"] and len(set(map(str, styles))) == len(styles)
-            and all(isinstance(x, str) and 1 <= len(x) <= 40 and x.isprintable() and " " not in x for x in styles)):
-        raise CheckpointError(f"{path}: bad config (styles {str(styles)[:40]}, want distinct names without spaces)")
-    if fills not in (True, False):
-        raise CheckpointError(f"{path}: bad config (fills {str(fills)[:30]}, want true or false)")
-    if config.get("inputs", "word") not in INPUT_KINDS:
-        raise CheckpointError(f"{path}: unknown inputs {str(config.get('inputs'))[:30]!r} in config "
-                              f"(want one of {', '.join(INPUT_KINDS)})")
+    for key, (default, ok, wanted) in CONFIG_RULES.items():
+        if not ok(config.get(key, default)):
+            raise CheckpointError(f"{path}: bad config ({key} {str(config.get(key))[:40]}, want {wanted})")
     return sizes
