@@ -11,9 +11,11 @@ adventurous) it writes a words file, a MIDI file (GM drums, channel 10) and a WA
 to, prints a drum tab of the first bars, and compares the track's statistics with the
 training corpus's.
 
-Whole bars by default: the sampler never lets the model close a bar early (BAR is masked
-out before the bar's last step) and closes it itself at the end (16 steps in 4/4, or
---meter). With --free the model places BAR itself (then only an empty bar is refused).
+Whole bars by default: the sampler (lstm_drums.sample_bars) never lets the model close a bar
+early (BAR is masked out before the bar's last step) and closes it itself at the end (16
+steps in 4/4, or --meter). With --free the model places BAR itself (then only an empty bar
+is refused). The story, top to bottom: the settings and the primer; the WAV's drum kit;
+generate(), the whole job; its checks and tables; the command line.
 """
 import argparse
 import inspect
