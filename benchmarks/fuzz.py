@@ -159,11 +159,12 @@ def random_argv(rng, folder, ckpt):
     if tool == "train":
         # (not --steps, --epochs or --minutes: a huge value is a valid request for a long run, not a fault)
         flags = ["--layers", "--hidden", "--batch", "--seq", "--lr", "--dropout", "--clip", "--seed",
-                 "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs", "--feel"]
+                 "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs", "--feel", "--styles",
+                 "--style-hide"]
         argv = [os.path.join(ROOT, "data", "demo"), "--out", os.path.join(folder, "run"), "--steps", "2",
                 "--layers", "1", "--hidden", "4", "--batch", "2", "--seq", "4", "--eval-every", "1"]
     elif tool == "generate":
-        flags = ["--bars", "--diversity", "--seed", "--bpm", "--velocity", "--meter", "--tab-bars"]
+        flags = ["--bars", "--diversity", "--seed", "--bpm", "--velocity", "--meter", "--tab-bars", "--style", "--fills"]
         argv = [ckpt, "--out", os.path.join(folder, "gen"), "--bars", "2", "--diversity", "1"]
     else:
         flags = ["--bpm", "--velocity", "--line", "--split"]
