@@ -234,17 +234,24 @@ def compare_inputs(args):
         print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / tw:12.0f} {N * T / tl:16.0f} | {tw / tl:12.3f}x", flush=True)
 
 
+def words_and_feel(path):
+    """A words file and its feel file, all songs joined: word ids (S,) and feel ids (S, 18); (None, None)
+    without a path (random words instead)."""
+    if not path:
+        return None, None
+    songs = encoding.read_corpus(path)
+    song = np.concatenate([encoding.to_ids(w) for w in songs]).astype(np.int64)
+    feel = np.concatenate([encoding.to_feel_ids(w, f) for w, f in
+                           zip(songs, encoding.read_feel(encoding.feel_path(path), songs))])
+    return song, feel
+
+
 def compare_feel(args):
     """--compare-feel: training and sampling words/s of a look-back model with feel (its inputs
     and head) against the same model without, alternating blocks as above (random words with
     random levels for their hits, or with --words FILE that corpus and its feel file; medians;
     the ratios)."""
-    song = song_feel = None
-    if args.words:
-        songs = encoding.read_corpus(args.words)
-        song = np.concatenate([encoding.to_ids(w) for w in songs]).astype(np.int64)
-        song_feel = np.concatenate([encoding.to_feel_ids(w, f) for w, f in
-                                    zip(songs, encoding.read_feel(encoding.feel_path(args.words), songs))])
+    song, song_feel = words_and_feel(args.words)
     print(f"{'L x H':>8} {'N':>3} {'T':>3} | {'train words/s: no feel':>22} {'feel':>7} {'ratio':>6} | "
           f"{'sample words/s: no feel':>23} {'feel':>6} {'ratio':>6}")
     for L, H, N, T in SIZES:
@@ -267,12 +274,7 @@ def compare_styles(args):
     """--compare-styles: training words/s of the recipe's model (look-back inputs, feel) with
     --n-styles style columns and a fill column against the same model without, alternating
     blocks as above (random words and levels, or --words FILE with its feel); medians, the ratio."""
-    song = song_feel = None
-    if args.words:
-        songs = encoding.read_corpus(args.words)
-        song = np.concatenate([encoding.to_ids(w) for w in songs]).astype(np.int64)
-        song_feel = np.concatenate([encoding.to_feel_ids(w, f) for w, f in
-                                    zip(songs, encoding.read_feel(encoding.feel_path(args.words), songs))])
+    song, song_feel = words_and_feel(args.words)
     print(f"{'L x H':>8} {'N':>3} {'T':>3} | {'train words/s: no styles':>24} {'styles':>7} {'ratio':>6}")
     for L, H, N, T in [(2, 384, 64, 64)] + SIZES[1:]:
         times = {0: [], args.n_styles: []}
