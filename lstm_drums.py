@@ -416,8 +416,9 @@ def step(params, word, state, dense_x=None):
     for l in range(L):
         if l == 0:
             x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
-            d0 = None if dense_x is None else np.reshape(dense_x, (1, 1, -1))
-            a = layer0_projection(params["Wx0"], params["b0"], x0, V, d0)[0]  # (1, 4H) row lookups
+            a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]    # (1, 4H) row lookups
+            if dense_x is not None:
+                a += dense_x @ params["Wx0"][-len(dense_x):]                # (F,) @ (F, 4H)
         else:
             a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
         lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
@@ -782,7 +783,9 @@ def feel_loss(params, top, targets, feel_targets, weight=1.0):
         p = np.exp(logp)
         p[n, target] -= 1.0                                 # d(-log softmax)/dz = softmax - one_hot
         dz_block[m, k] = p                                  # into dz, through the view
-    dz *= weight / (T * N)                                  # per word, like the words' loss
+    dz /= T * N                                             # per word, like the words' loss
+    if weight != 1.0:
+        dz *= weight
     dWf, dbf, dtop_rows = feel_head_backward(dz, cache)
     dtop = np.zeros((T * N, H), top.dtype)
     dtop[rows] = dtop_rows
