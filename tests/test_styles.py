@@ -190,3 +190,15 @@ def test_style_hide_hides_a_share_of_the_songs_each_epoch():
     np.testing.assert_array_equal(streams, again)           # seeded: a resume rebuilds it
     plain = train.epoch_streams(songs, 0, 1, seed=0)
     np.testing.assert_array_equal(plain[..., 0], streams[..., 0])  # the same order either way
+
+
+def test_a_song_without_a_known_style_is_read_with_the_style_hidden():
+    config = {"styles": ["funk", "jazz"], "fills": True}
+    song = lambda style, fill=False: encoding.Song("s", ["0b100000000", "BAR"], None, style, fill)
+    assert train.song_condition(song("jazz", True), config) == (1, 1)
+    assert train.song_condition(song(None), config) == (-1, 0)          # no style said: hidden
+    assert train.song_condition(song("polka"), config) == (-1, 0)       # a style the model never learned
+    assert train.song_condition(song("jazz"), {"styles": [], "fills": False}) is None   # no style inputs
+    rows = train.model_inputs(np.array([256, 512]), "lookback", condition=(-1, 0))
+    cond = M.condition_inputs(rows[:, -2], rows[:, -1], config)
+    assert not cond.any()                                   # every style column 0, no fill
