@@ -56,15 +56,19 @@ def read_song(path, line=1, compat=False):
     return words, encoding.to_feel_ids(words, bars_feel)
 
 
-def run_song(ckpt, song, line=1, compat=False):
+def run_song(ckpt, song, line=1, compat=False, style=None):
     """Run a checkpoint over a song. Returns a dict: words; h and c, per layer (S, H) each, the
     state after reading each word; gates, per layer (S, 4H), activated [i, f, g, o]; and
-    targets, {name: (S,)}, what the music does next at each step (the last step has none)."""
+    targets, {name: (S,)}, what the music does next at each step (the last step has none).
+    style: for a model that learned styles, the one to read the song in (None: hidden)."""
     ck = M.load_checkpoint(ckpt, vocab=encoding.VOCAB)
     params, config = ck["params"], ck["config"]
     words, feel = read_song(song, line, compat)
     ids = encoding.to_ids(words)
-    read = M.input_reader(config, encoding.BAR_ID)                       # as generate.py feeds a primer
+    styles = config.get("styles") or []
+    if style is not None and style not in styles:
+        raise encoding.CodecError(f"--style {style[:40]!r}: {ckpt} knows " + (", ".join(styles) or "no styles"))
+    read = M.input_reader(config, encoding.BAR_ID, styles.index(style) if style else -1)  # as generate.py does
     xs, dense = zip(*[read(int(w), None if feel is None else feel[k]) for k, w in enumerate(ids)])
     x = np.array(xs)[:, None]                                            # (S, 1) or (S, 1, 4)
     dense_x = None if dense[0] is None else np.array(dense)[:, None]     # (S, 1, F)
@@ -189,10 +193,11 @@ def main(argv=None):
     p.add_argument("--line", type=int, default=1, help="which song of a words file (default 1)")
     p.add_argument("--compat", action="store_true", help="encode MIDI with the original's rules")
     p.add_argument("--bars", type=int, default=8, help="bars drawn (the correlations use the whole song)")
+    p.add_argument("--style", help="for a model that learned styles: read the song in this one (default: hidden)")
     p.add_argument("-o", "--out", default="cells.svg", help="the SVG file (default cells.svg)")
     args = p.parse_args(argv)
     try:
-        run = run_song(args.checkpoint, args.song, args.line, args.compat)
+        run = run_song(args.checkpoint, args.song, args.line, args.compat, args.style)
         if len(run["words"]) < 3:
             raise encoding.CodecError(f"{args.song}: too short to correlate anything")
         found, sat = best_units(run), saturation(run)
