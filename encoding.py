@@ -1110,7 +1110,9 @@ def load_songs(inputs, all_channels=False, log=print, compat=False):
             raise CodecError(f"{item}: a feel file; give its words file (song.txt), whose feel is read with it")
         folder = item if os.path.isdir(item) else None
         info = find_info_csv(item) if folder and style is None else None
-        label = lambda path: (style, False, None) if style or not folder else (folder_style(path, folder), False, None)
+
+        def label(path):                                    # (style, fill, split) of a song found here
+            return (style if style or not folder else folder_style(path, folder)), False, None
         # word files: the item itself, or every .txt below a folder; each line is a song
         word_files = [item] if is_words_file(item) else []
         if folder:

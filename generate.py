@@ -273,10 +273,10 @@ def draw_style(ck, rng):
     styles = ck["config"]["styles"]
     corpus = ck["extra"].get("corpus")
     listed = (corpus.get("styles") or []) if isinstance(corpus, dict) else []
-    words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}   # (a checkpoint from
-    weights = np.array([min(max(float(words[name]), 0.0), 1e12) if type(words.get(name)) in (int, float)  # elsewhere
-                        else 0.0 for name in styles])                             # may say anything here)
-    weights = np.nan_to_num(weights, nan=0.0) + 1e-9
+    words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}
+    weights = np.array([float(words[name]) if type(words.get(name)) in (int, float) else 0.0 for name in styles])
+    weights = np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1e12) + 1e-9   # (a checkpoint from elsewhere
+                                                                             # may say anything here)
     return styles[int(rng.choice(len(styles), p=weights / weights.sum()))]
 
 

@@ -880,14 +880,14 @@ def input_reader(config, bar_id, style=-1, fill_every=0):
     silent = np.zeros(2 * N_CLASSES, np.float32)            # the feel inputs of a word without feel
     silent.flags.writeable = False
     conditions = [condition_inputs(style, fill, config) for fill in (0, 1)]   # (C,) each, or None
-    bars = [0, False]                                       # bars closed so far; the last word was a step
+    bars, after_step = 0, False                             # bars closed so far; was the last word a step?
 
     def read(word, feel_ids=None):
+        nonlocal bars, after_step
         if bar_id is not None:
-            if word == bar_id and bars[1]:
-                bars[0] += 1                                # a BAR after a step closes a bar
-            bars[1] = word < bar_id
-        fill = int(fill_every > 0 and bars[0] % fill_every == fill_every - 1)  # is the next word's bar a fill?
+            bars += word == bar_id and after_step           # a BAR after a step closes a bar
+            after_step = word < bar_id
+        fill = int(fill_every > 0 and bars % fill_every == fill_every - 1)  # is the next word's bar a fill?
         no_feel = feel_ids is None or feel_ids is NO_FEEL or not feel
         here = silent if no_feel else feel_inputs(feel_ids)                       # (18,)
         x = int(word) if tracker is None else tracker.push(int(word), here)      # (the tracker keeps the

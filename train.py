@@ -173,8 +173,9 @@ def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0):
     order = rng.permutation(len(songs_inputs))
     parts = [songs_inputs[k] for k in order]
     if hide_style > 0:
-        hidden = rng.random(len(parts)) < hide_style
-        parts = [np.where(np.arange(p.shape[1]) == p.shape[1] - 2, -1, p) if h else p for p, h in zip(parts, hidden)]
+        for k in np.flatnonzero(rng.random(len(parts)) < hide_style):
+            parts[k] = parts[k].copy()
+            parts[k][:, -2] = -1                               # the style column (model_inputs' last but one)
     joined = np.concatenate(parts)                             # (total words[, C])
     S = len(joined) // N
     return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S[, 4])

@@ -130,11 +130,9 @@ def page():
     say("decoder, each step's h_t gets dlogits_t @ Wy^T, and `lstm_backward` walks the steps backwards, adding")
     say("what step t+1 sends back through Wh; at each step the gates' equations (the docstring of")
     say("`lstm_step_backward`) give da_t, the gradient of the 16 pre-activations. At step 0:\n")
-    g, _ = M.backward(dlogits.copy(), cache)
-    _, _, cache2 = M.forward(params, x, M.zero_state(config, 1, np.float64))
-    dy = dlogits.reshape(len(x), V)
-    dh = (dy @ params["Wy"].T)[:, None]                                       # (T, 1, H)
-    dxa, _, _, _ = M.lstm_backward(dh, cache2.layer_caches[0])
+    dh = dlogits @ params["Wy"].T                                             # (T, 1, H) from the decoder
+    dxa, _, _, _ = M.lstm_backward(dh, cache.layer_caches[0])                 # (T, 1, 4H): da_t, as `backward`
+    g = grads                                                                 # (all of them: `loss` above)
     say(f"    da_0 = {row(dxa[0, 0], 6)}\n")
     if not dxa[0, 0, H:2 * H].any():
         say("The forget gate's four are exactly 0: df = dc_0 * c_{-1}, and c_{-1} is zero at a song's first step.\n")
