@@ -1,38 +1,42 @@
 """lstm_drums.py: a stacked word-level LSTM with hand-written backprop and Adam, in NumPy.
 
-Read it top to bottom. The textbook LSTM first: 1. sigmoid, dropout, cross-entropy; 2. one
-LSTM layer, a step and a sequence, forward, then backward (its equations, once); 3. the stack
-and its loss (truncated BPTT); 4. clipping and Adam; 5. sampling. Then what this project adds,
-a section each: 6. layer 0's input (the word as a lookup; the words one and two bars back and
-the place in the bar); 7. feel (each hit's velocity and timing, as inputs and an output head);
-8. style and fills (inputs the user sets); 9. feeding a stream word by word, whole bars and
-songs; 10. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
+Read it top to bottom (docs/lstm.md first, if LSTMs are new to you). Three parts:
+
+  The textbook LSTM, plain: functions that take arrays and return new ones, as the equations
+  read. 1. sigmoid, softmax cross-entropy, dropout; 2. one LSTM layer, a step and a sequence,
+  forward and backward; 3. the stack, its decoder and its loss; 4. clipping and Adam;
+  5. sampling at a temperature.
+  Making it fast: 6. the same functions in the form train.py runs (hoisted, fused, in place),
+  each named after its plain twin plus _fast; tests keep the two equal.
+  What this project adds, a section each: 7. layer 0's look-back inputs (the words one and two
+  bars back, the place in the bar); 8. feel (each hit's velocity and timing, as inputs and an
+  output head); 9. style and fills; 10. the whole model, and feeding it word by word, whole
+  bars and songs; 11. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
 
 Shapes: N batch (streams), T steps per chunk, V vocabulary, H hidden units, L layers, D a layer's
-input size, M positions with a hit. Time-major, (T, N, ...): the slice for step t is contiguous.
+input size, M positions with a hit. Time-major: arrays are (T, N, ...), step t first, so x[t]
+is the (N, D) slice of step t.
 
 The LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), per layer
 and step, with the four gates fused into one 4H block in PyTorch's order i, f, g, o:
 
-    a = x_t @ Wx + h_{t-1} @ Wh + b          (N, 4H) pre-activations
-    i = sigmoid(a[:, 0H:1H])                  input gate
-    f = sigmoid(a[:, 1H:2H])                  forget gate
-    g = tanh   (a[:, 2H:3H])                  candidate cell
-    o = sigmoid(a[:, 3H:4H])                  output gate
-    c_t = f * c_{t-1} + i * g                 (N, H)
-    h_t = o * tanh(c_t)                       (N, H)
+    a   = x_t @ Wx + h_{t-1} @ Wh + b        (N, 4H) pre-activations
+    i   = sigmoid(a[:, 0H:1H])              input gate:  how much of g to write
+    f   = sigmoid(a[:, 1H:2H])              forget gate: how much of the old cell to keep
+    g   = tanh   (a[:, 2H:3H])              candidate:   what to write
+    o   = sigmoid(a[:, 3H:4H])              output gate: how much of the cell to show
+    c_t = f * c_{t-1} + i * g               (N, H) the cell, the long-term memory
+    h_t = o * tanh(c_t)                     (N, H) the output, read by the next layer and step
 
-Layer 0 reads a one-hot word, so x_t @ Wx is the row Wx[word], a lookup (section 6). Inverted
-dropout sits between layers and before the decoder; the decoder is y = h @ Wy + by, (N, V)
-logits; the loss is the softmax cross-entropy at every step, averaged over batch and time.
+At the first step, h_{t-1} and c_{t-1} are the state before it: h0 and c0 in the code (zeros at
+a song's start); prev_h, prev_c and next_h, next_c are the state before and after a step. Dropout sits
+between layers and before the decoder, y_t = h_t @ Wy + by (N, V) logits; the loss is the
+softmax cross-entropy at every step, averaged, in nats per word (natural log; a uniform guess
+over V words scores ln V).
 
-Speed, the one idea: only what depends on the previous step stays inside the time loop
-(h_{t-1} @ Wh, the gates, and their mirror in backward); the input projection of all T steps
-is one product before the loop, every weight gradient one product after it. Where the code
-is faster than the textbook line, its comment names that line, and a test checks the two.
-
-References: Hochreiter & Schmidhuber 1997; CS231n's RNN notes and assignment 3; Kingma & Ba,
-"Adam", 2014; Karpathy's min-char-rnn.py; PyTorch's nn.LSTM docs (gate order, init, names).
+References: Hochreiter & Schmidhuber 1997; Gers, Schmidhuber & Cummins 2000; CS231n's RNN notes
+and assignment 3; Kingma & Ba, "Adam", 2014; Karpathy's min-char-rnn.py; PyTorch's nn.LSTM
+docs (gate order, init, names).
 """
 import collections
 import json
@@ -44,10 +48,317 @@ import zipfile
 import numpy as np
 
 # ----------------------------------------------------------------------------
-# 1. Small pieces: sigmoid, dropout, cross-entropy
+# 1. Small pieces: sigmoid, softmax cross-entropy, dropout
 
-def sigmoid_(x):
-    """In-place sigmoid, stable for any x: sigmoid(x) = (1 + tanh(x/2)) / 2, no exp to overflow."""
+def sigmoid(x):
+    """1 / (1 + exp(-x)), written as (1 + tanh(x/2)) / 2: the same number, and no exp(-x) to
+    overflow when x is very negative."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def softmax_loss(logits, y):
+    """Softmax cross-entropy, averaged over every step of every stream.
+
+    logits (T, N, V) unnormalised scores; y (T, N) the true next words. Returns the loss (a
+    float, in nats per word) and dlogits (T, N, V), its gradient.
+    """
+    T, N, V = logits.shape
+    z = logits - logits.max(axis=2, keepdims=True)          # (T, N, V) subtract the max: exp cannot overflow
+    log_p = z - np.log(np.exp(z).sum(axis=2, keepdims=True))  # (T, N, V) log softmax
+    t, n = np.indices((T, N))                               # (T, N) each: every position
+    loss = -log_p[t, n, y].mean()                           # -log p(true word), averaged
+    dlogits = np.exp(log_p)                                 # (T, N, V) softmax
+    dlogits[t, n, y] -= 1.0                                 # dloss/dz = softmax - one_hot(y)
+    return float(loss), dlogits / (T * N)                   # / (T N): the loss is a mean
+
+
+def dropout_mask(shape, p, rng, dtype):
+    """Inverted dropout: keep each unit with probability 1 - p and scale it by 1 / (1 - p), so the
+    expected value is unchanged and evaluation uses no mask at all."""
+    keep = rng.random(shape, dtype=np.float32) >= p         # (shape) bool
+    return keep.astype(dtype) / dtype.type(1.0 - p)
+
+
+# ----------------------------------------------------------------------------
+# 2. One LSTM layer: a step, then a whole sequence
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    """One time step of one layer, the equations at the top of this file.
+
+    x (N, D) this step's input; prev_h, prev_c (N, H) the state after the previous step;
+    Wx (D, 4H), Wh (H, 4H), b (4H,). Returns next_h, next_c (N, H) and a cache for backward.
+    """
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b                            # (N, 4H) all four gates' pre-activations
+    i = sigmoid(a[:, 0 * H:1 * H])                          # (N, H) input gate
+    f = sigmoid(a[:, 1 * H:2 * H])                          # (N, H) forget gate
+    g = np.tanh(a[:, 2 * H:3 * H])                          # (N, H) candidate cell
+    o = sigmoid(a[:, 3 * H:4 * H])                          # (N, H) output gate
+    next_c = f * prev_c + i * g                             # (N, H) keep some of the old cell, add some new
+    next_h = o * np.tanh(next_c)                            # (N, H) show some of the cell
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, g, o, next_c)
+    return next_h, next_c, cache
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    """One time step of one layer, backwards: the forward's lines in reverse, one chain-rule step each.
+
+    dnext_h (N, H): dL/dh_t, all that reaches h_t (from the layer above and from step t+1).
+    dnext_c (N, H): dL/dc_t from step t+1. Returns dx (N, D), dprev_h, dprev_c (N, H), and this
+    step's share of dWx (D, 4H), dWh (H, 4H), db (4H,). The local derivatives are written in
+    terms of the forward's outputs: sigmoid'(a) = s (1 - s), tanh'(a) = 1 - tanh(a)^2.
+    """
+    x, prev_h, prev_c, Wx, Wh, i, f, g, o, next_c = cache
+    tanh_c = np.tanh(next_c)                                # (N, H)
+    do = dnext_h * tanh_c                                   # h = o * tanh(c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)          # c reaches the loss two ways: step t+1 and h
+    di = dc * g                                             # c = f * prev_c + i * g
+    df = dc * prev_c
+    dg = dc * i
+    dprev_c = dc * f                                        # what flows on to step t-1
+    da = np.concatenate([di * i * (1 - i),                  # sigmoid' = s (1 - s)
+                         df * f * (1 - f),
+                         dg * (1 - g ** 2),                 # tanh' = 1 - tanh^2
+                         do * o * (1 - o)], axis=1)         # (N, 4H) dL/da, the gates in order i, f, g, o
+    dx = da @ Wx.T                                          # (N, D)    a = x @ Wx + prev_h @ Wh + b
+    dprev_h = da @ Wh.T                                     # (N, H)
+    dWx = x.T @ da                                          # (D, 4H)
+    dWh = prev_h.T @ da                                     # (H, 4H)   prev_h, not next_h
+    db = da.sum(axis=0)                                     # (4H,)     summed over the batch
+    return dx, dprev_h, dprev_c, dWx, dWh, db
+
+
+def lstm_forward(x, h0, c0, Wx, Wh, b):
+    """A whole sequence through one layer: lstm_step_forward T times, the state carried along.
+
+    x (T, N, D) the inputs, time first; h0, c0 (N, H) the state before step 0. Returns every
+    step's h and c, (T, N, H) each (h[-1], c[-1] is the state to carry on), and the caches.
+    """
+    h, c, cache = [], [], []
+    prev_h, prev_c = h0, c0
+    for t in range(len(x)):
+        prev_h, prev_c, step_cache = lstm_step_forward(x[t], prev_h, prev_c, Wx, Wh, b)
+        h.append(prev_h)
+        c.append(prev_c)
+        cache.append(step_cache)
+    return np.stack(h), np.stack(c), cache
+
+
+def lstm_backward(dh, cache):
+    """Backprop through time, through one layer: lstm_forward's loop, mirrored.
+
+    dh (T, N, H): dL/dh_t from above (the next layer or the decoder), for every step. The
+    gradient of the state after the last step is taken as zero: truncated BPTT (section 3).
+    Returns dx (T, N, D), dh0, dc0 (N, H), and dWx, dWh, db summed over the steps.
+    """
+    N, H = dh.shape[1:]
+    dnext_h, dnext_c = np.zeros((N, H), dh.dtype), np.zeros((N, H), dh.dtype)   # nothing after step T-1
+    dx, dWx, dWh, db = [None] * len(dh), 0.0, 0.0, 0.0
+    for t in reversed(range(len(dh))):
+        dx[t], dnext_h, dnext_c, dWx_t, dWh_t, db_t = lstm_step_backward(dh[t] + dnext_h, dnext_c, cache[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t  # the same weights at every step: sum
+    return np.stack(dx), dnext_h, dnext_c, dWx, dWh, db
+
+
+# ----------------------------------------------------------------------------
+# 3. The stacked model: L layers, dropout between them, a decoder, and the loss
+#
+# Truncated BPTT: a song is far longer than we can backprop through at once, so training
+# reads it T steps (a chunk) at a time. The state at the end of one chunk is where the next
+# chunk starts, but the gradient stops at the chunk's edge.
+
+def init_params(config, rng, dtype=np.float32):
+    """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H,) per layer,
+    and the decoder Wy (H, V), by (V,).
+
+    config: vocab_size V, hidden H, layers L; optional forget_bias (added to the forget gate's
+    bias: 1.0 helps early training remember) and input_size D of layer 0 (default V, a
+    one-hot word; later sections widen it). Every weight is uniform in +-1/sqrt(H), as
+    PyTorch's nn.LSTM initialises it.
+    """
+    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
+    k = 1.0 / np.sqrt(H)
+    params = {}
+    for l in range(L):
+        D = config.get("input_size", V) if l == 0 else H    # layer l > 0 reads the layer below
+        params[f"Wx{l}"] = rng.uniform(-k, k, (D, 4 * H)).astype(dtype)     # (D, 4H)
+        params[f"Wh{l}"] = rng.uniform(-k, k, (H, 4 * H)).astype(dtype)     # (H, 4H)
+        b = rng.uniform(-k, k, 4 * H)                                       # (4H,)
+        b[H:2 * H] += config.get("forget_bias", 0.0)
+        params[f"b{l}"] = b.astype(dtype)
+    params["Wy"] = rng.uniform(-k, k, (H, V)).astype(dtype)                 # (H, V)
+    params["by"] = rng.uniform(-k, k, V).astype(dtype)                      # (V,)
+    return params
+
+
+def zero_state(config, N, dtype=np.float32):
+    """The state before a song starts: h and c of every layer, two (L, N, H) arrays of zeros."""
+    shape = (config["layers"], N, config["hidden"])
+    return np.zeros(shape, dtype), np.zeros(shape, dtype)
+
+
+def make_dropout_masks(config, T, N, rng, dtype=np.float32):
+    """One mask (T, N, H) per layer, applied to its output; None without dropout (evaluation)."""
+    p = config.get("dropout", 0.0)
+    if p <= 0:
+        return None
+    return [dropout_mask((T, N, config["hidden"]), p, rng, np.dtype(dtype)) for _ in range(config["layers"])]
+
+
+def one_hot(ids, V, dtype=np.float32):
+    """Word ids (T, N) -> one-hot rows (T, N, V): how a word enters layer 0."""
+    return np.eye(V, dtype=dtype)[ids]
+
+
+def model_forward(params, x, state, masks=None):
+    """Logits for every step of a chunk.
+
+    x (T, N, D) layer 0's inputs (one_hot(ids, V) for the word alone); state = (h0, c0),
+    each (L, N, H); masks: None or one dropout mask (T, N, H) per layer. Returns logits
+    (T, N, V), the state after the last step (each (L, N, H)), and a cache for backward.
+    """
+    L = len(state[0])
+    layer_caches, last_h, last_c = [], [], []
+    for l in range(L):
+        h, c, cache = lstm_forward(x, state[0][l], state[1][l], params[f"Wx{l}"], params[f"Wh{l}"], params[f"b{l}"])
+        layer_caches.append(cache)
+        last_h.append(h[-1])
+        last_c.append(c[-1])
+        x = h if masks is None else h * masks[l]            # (T, N, H) the next layer's input
+    logits = x @ params["Wy"] + params["by"]                # (T, N, V) the decoder
+    return logits, (np.stack(last_h), np.stack(last_c)), (x, layer_caches, masks, params)
+
+
+def model_backward(dlogits, cache):
+    """Every parameter's gradient from dlogits (T, N, V): model_forward, backwards. A dict with
+    the keys of params."""
+    top, layer_caches, masks, params = cache
+    H, V = params["Wy"].shape
+    grads = {"Wy": top.reshape(-1, H).T @ dlogits.reshape(-1, V),    # (H, V) summed over T and N
+             "by": dlogits.sum(axis=(0, 1))}                         # (V,)
+    dx = dlogits @ params["Wy"].T                                    # (T, N, H)
+    for l in reversed(range(len(layer_caches))):
+        if masks is not None:
+            dx = dx * masks[l]                                       # back through dropout
+        dx, _, _, grads[f"Wx{l}"], grads[f"Wh{l}"], grads[f"b{l}"] = lstm_backward(dx, layer_caches[l])
+    return grads
+
+
+def model_loss(params, x, y, state, masks=None):
+    """One chunk of training: (1) forward, (2) the loss, (3) backward.
+
+    x (T, N, D) inputs, y (T, N) the next words. Returns the loss (nats per word), the
+    gradients, and the state to carry into the next chunk (truncated BPTT).
+    """
+    logits, next_state, cache = model_forward(params, x, state, masks)
+    loss, dlogits = softmax_loss(logits, y)
+    return loss, model_backward(dlogits, cache), next_state
+
+
+# ----------------------------------------------------------------------------
+# 4. Learning: gradient clipping and Adam
+
+def clip_gradients(grads, max_norm):
+    """Global-norm clipping (as nanoGPT's grad_clip; 0 never clips): when the norm of all the
+    gradients together exceeds max_norm, scale them all down to it. Returns (grads, the norm)."""
+    norm = float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads.values())))
+    scale = max_norm / norm if 0 < max_norm < norm else 1.0   # clip to mitigate exploding gradients
+    return {k: g * g.dtype.type(scale) for k, g in grads.items()}, norm
+
+
+def adam_init(params):
+    """Adam's state: the first and second moments of every parameter (zeros), and the step t."""
+    return {"m": {k: np.zeros_like(p) for k, p in params.items()},
+            "v": {k: np.zeros_like(p) for k, p in params.items()},
+            "t": 0}
+
+
+def adam_update(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam update (Kingma & Ba 2014, Algorithm 1). Returns (new params, new opt).
+
+    lr is the step size alpha, beta1 and beta2 the decay rates of the two moving averages,
+    eps keeps the division finite; opt comes from adam_init, then from the previous update.
+    """
+    t = opt["t"] + 1
+    new_params, m, v = {}, {}, {}
+    for k, p in params.items():
+        g = grads[k]
+        m[k] = beta1 * opt["m"][k] + (1 - beta1) * g        # m_t: a moving average of the gradients
+        v[k] = beta2 * opt["v"][k] + (1 - beta2) * g * g    # v_t: ... and of their squares
+        m_hat = m[k] / (1 - beta1 ** t)                     # bias correction: m and v start at zero
+        v_hat = v[k] / (1 - beta2 ** t)
+        new_params[k] = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_params, {"m": m, "v": v, "t": t}
+
+
+# ----------------------------------------------------------------------------
+# 5. Sampling: new words at a temperature
+
+def sample_word(logits, temperature, rng):
+    """Draw a word id from softmax(logits / temperature), in float64.
+
+    temperature ("diversity") > 0: below 1 the likely words get likelier, above 1 the
+    unlikely ones; 0 picks the most likely word. A -inf logit is never drawn.
+    """
+    if not (np.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be finite and >= 0, not {temperature}")
+    z = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return int(np.argmax(z))
+    z = z - z.max()                                         # the best word gets exp(0) = 1, however small
+    with np.errstate(over="ignore"):                        # the temperature (no inf / inf)
+        p = np.exp(z / temperature)                         # (V,) unnormalised
+    cdf = np.cumsum(p)
+    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+
+
+def sample(params, primer, n_words, temperature, rng):
+    """Read the primer word ids, then draw n_words new ones, each fed back in as the next input.
+    A word model (layer 0 reads the one-hot word); returns the list of new ids."""
+    L, (H, V) = sum(k.startswith("Wh") for k in params), params["Wy"].shape
+    dtype = params["Wy"].dtype
+    h, c = [np.zeros((1, H), dtype)] * L, [np.zeros((1, H), dtype)] * L   # one stream, empty
+    out, logits = [], None
+    for n in range(len(primer) + n_words):
+        word = primer[n] if n < len(primer) else sample_word(logits, temperature, rng)
+        if n >= len(primer):
+            out.append(word)
+        x = one_hot(np.array([word]), V, dtype)             # (1, V)
+        for l in range(L):
+            h[l], c[l], _ = lstm_step_forward(x, h[l], c[l], params[f"Wx{l}"], params[f"Wh{l}"], params[f"b{l}"])
+            x = h[l]                                        # (1, H)
+        logits = (x @ params["Wy"] + params["by"])[0]       # (V,)
+    return out
+
+
+# ============================================================================
+# Making it fast: the same model, the same numbers, in less time
+# ============================================================================
+
+# ----------------------------------------------------------------------------
+# 6. Making it fast
+#
+# Sections 1-5 compute the model the way the equations read. The fast form below computes the
+# same numbers (to float32 rounding; tests/test_fast.py checks every function against its
+# plain twin, values and gradients) and is what train.py runs (train.py --plain runs the
+# plain one). Each function is named after its plain twin, plus _fast. The ideas, in order:
+#
+#   1. The time loop keeps only what depends on the previous step. x_t @ Wx + b does not,
+#      so it is one (TN, D) @ (D, 4H) product before the loop, not T small ones inside it;
+#      and each weight gradient is one product after the backward loop (dWh = sum_t
+#      h_{t-1}^T da_t is H_prev^T @ dA over all T N rows at once), not T products summed.
+#   2. The four gates are one (N, 4H) block: one sigmoid sweep over the whole row, then g's
+#      quarter put back as a tanh; in backward, all four local derivatives in one pass.
+#   3. In place: every step writes into arrays made once before the loop (out=, +=), and
+#      the backward reuses the forward's gate memory for dL/da. Fresh arrays cost time.
+#   4. A one-hot row times Wx is a row of Wx: layer 0's projection is a lookup, Wx[ids], and
+#      its weight gradient a scatter-add (sum_rows_by_index), with no (T, N, V) one-hot array.
+#
+# In-place code has a contract the plain code does not: a function that writes into its
+# arguments must say so, and the caller must not need those arrays afterwards.
+
+def sigmoid_fast(x):
+    """sigmoid(x), written into x itself (and returned): no new array."""
     x *= 0.5
     np.tanh(x, out=x)
     x += 1.0
@@ -55,17 +366,12 @@ def sigmoid_(x):
     return x
 
 
-def dropout_mask(shape, p, rng, dtype):
-    """Inverted dropout: keep with probability 1-p and scale by 1/(1-p), so eval needs no change."""
-    keep = rng.random(shape, dtype=np.float32) >= p       # (shape) bool
-    return keep.astype(dtype) / dtype.type(1.0 - p)
-
-
-def cross_entropy(logits, targets):
-    """Mean softmax cross-entropy over logits (T, N, V) and targets (T, N): (loss, dlogits (T, N, V))."""
+def softmax_loss_fast(logits, targets):
+    """softmax_loss(logits, targets) with the softmax computed in the memory of a single
+    (TN, V) array. logits (T, N, V) are left unchanged; returns (loss, dlogits (T, N, V))."""
     T, N, V = logits.shape
     z = logits.reshape(T * N, V)                            # (TN, V)
-    z = z - z.max(axis=1, keepdims=True)                    # subtract the max: exp cannot overflow
+    z = z - z.max(axis=1, keepdims=True)                    # the one new array; exp cannot overflow
     rows, cols = np.arange(T * N), targets.reshape(-1)
     z_target = z[rows, cols]                                # (TN,) the target's logit
     p = np.exp(z, out=z)                                    # (TN, V), in place of z
@@ -77,20 +383,18 @@ def cross_entropy(logits, targets):
     return loss, p.reshape(T, N, V)
 
 
-# ----------------------------------------------------------------------------
-# 2. One LSTM layer
+def lstm_step_forward_fast(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
+    """lstm_step_forward, written into the caller's arrays (returns nothing).
 
-def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
-    """One time step of one layer, written into the caller's arrays (no copies; returns nothing).
-
-    a (N, 4H) holds x_t @ Wx + b on entry and the activated gates [i, f, g, o] on exit.
-    prev_h, prev_c (N, H); Wh (H, 4H); next_h, next_c, tanh_c (N, H) are outputs.
+    a (N, 4H) holds x_t @ Wx + b on entry (computed for all steps before the loop) and the
+    activated gates [i, f, g, o] on exit. prev_h, prev_c (N, H); Wh (H, 4H); next_h, next_c,
+    tanh_c (N, H) are outputs.
     """
     H = prev_h.shape[1]
     a += prev_h @ Wh                                        # (N, 4H) the only recurrent product
-    # textbook: i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2H]), sigmoid(a[:, 3H:]); g = tanh(a[:, 2H:3H])
+    # plain: i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2H]), sigmoid(a[:, 3H:]); g = tanh(a[:, 2H:3H])
     g = np.tanh(a[:, 2 * H:3 * H])                          # (N, H) candidate cell, kept aside
-    sigmoid_(a)                                             # one sweep over the contiguous row beats
+    sigmoid_fast(a)                                         # one sweep over the contiguous row beats
     a[:, 2 * H:3 * H] = g                                   # three (N, H) slices; g back in place
     i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]         # (N, H) views
     np.multiply(f, prev_c, out=next_c)                      # c_t = f * c_{t-1}
@@ -99,17 +403,18 @@ def lstm_step_forward(a, prev_h, prev_c, Wh, next_h, next_c, tanh_c):
     np.multiply(o, tanh_c, out=next_h)                      # h_t = o * tanh(c_t)
 
 
-# What one layer's forward keeps for its backward, by name. hs and cs have T+1 entries, the
-# state before step 0 first, so for step t hs[t] is h_{t-1} and cs[t] is c_{t-1}; tanh_cs has
-# T, so tanh_cs[t] is tanh(c_t), step t's own. gates[t] holds step t's activated [i, f, g, o].
+# What one layer's fast forward keeps for its backward, by name. hs and cs have T+1 entries,
+# the state before step 0 first, so for step t hs[t] is h_{t-1} and cs[t] is c_{t-1}; tanh_cs
+# has T, so tanh_cs[t] is tanh(c_t), step t's own. gates[t] holds step t's activated [i, f, g, o].
 LayerCache = collections.namedtuple("LayerCache", "gates cs tanh_cs hs Wh")
 
 
-def lstm_forward(xa, h0, c0, Wh):
-    """A whole sequence through one layer.
+def lstm_forward_fast(xa, h0, c0, Wh):
+    """lstm_forward with the input projection hoisted out of the loop.
 
-    xa (T, N, 4H): x_t @ Wx + b of all T steps, one product by the caller. h0, c0 (N, H).
-    Returns hs (T+1, N, H) with hs[0] = h0, and the cache for backward (a LayerCache).
+    xa (T, N, 4H): x_t @ Wx + b of all T steps, one product by the caller (it becomes the
+    gates: the caller must not need it). h0, c0 (N, H). Returns hs (T+1, N, H) with hs[0] = h0
+    (plain: h = hs[1:]), and the cache for backward (a LayerCache).
     """
     T, N, H4 = xa.shape
     H = H4 // 4
@@ -119,70 +424,50 @@ def lstm_forward(xa, h0, c0, Wh):
     tanh_cs = np.empty((T, N, H), dtype=xa.dtype)
     hs[0], cs[0] = h0, c0
     for t in range(T):
-        lstm_step_forward(gates[t], hs[t], cs[t], Wh, hs[t + 1], cs[t + 1], tanh_cs[t])
+        lstm_step_forward_fast(gates[t], hs[t], cs[t], Wh, hs[t + 1], cs[t + 1], tanh_cs[t])
     return hs, LayerCache(gates, cs, tanh_cs, hs, Wh)
 
 
-def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, WhT, dh_prev, work):
-    """One time step of one layer, backwards; like lstm_step_forward, it writes into the
-    caller's arrays and returns nothing.
+def lstm_step_backward_fast(dh, dc, gates, c_prev, tanh_c, WhT, dh_prev, work):
+    """lstm_step_backward, written into the caller's arrays (returns nothing); dx and the
+    weight gradients are left to the caller, one product each over all steps.
 
-    dh (N, H): dL/dh_t, everything that reaches h_t (from the layer above and from step t+1).
-    dc (N, H): dL/dc_t from step t+1 on entry; dL/dc_{t-1} on exit.
-    gates (N, 4H): the step's activated gates [i, f, g, o] on entry; dL/da_t on exit (the
-    gates are not needed any more, and reusing their memory saves a (T, N, 4H) array).
-    c_prev, tanh_c (N, H): c_{t-1} and tanh(c_t) from the forward. WhT (4H, H).
-    dh_prev (N, H): out, the part of dL/dh_{t-1} that flows through h_{t-1} @ Wh.
+    dh (N, H): dL/dh_t (plain: dnext_h). dc (N, H): dL/dc_t from step t+1 on entry,
+    dL/dc_{t-1} on exit. gates (N, 4H): the step's activated [i, f, g, o] on entry, dL/da_t on
+    exit (the gates are not needed any more). c_prev, tanh_c (N, H): c_{t-1}, tanh(c_t).
+    WhT (4H, H). dh_prev (N, H): out, the part of dL/dh_{t-1} through h_{t-1} @ Wh.
     work: scratch arrays reused every step: dgates (N, 4H), local (N, 4H), tmp (N, H).
-
-    The equations (dX is dL/dX, * is elementwise), from the forward's last line to its first:
-
-        do        = dh * tanh(c_t)                  from h_t = o * tanh(c_t)
-        dc_t     += dh * o * (1 - tanh(c_t)^2)      (dc_t already holds what step t+1 sent)
-        di        = dc_t * g                        from c_t = f * c_{t-1} + i * g
-        df        = dc_t * c_{t-1}
-        dg        = dc_t * i
-        dc_{t-1}  = dc_t * f                        what step t sends to step t-1
-        da_t      = [di * i (1 - i), df * f (1 - f), dg * (1 - g^2), do * o (1 - o)]
-        dh_{t-1}  = da_t @ Wh^T                     (its other part is dL/dh_{t-1} from above)
-
-    and, summed over steps by the caller, dWh = sum_t h_{t-1}^T @ da_t. The derivatives use
-    the forward's outputs (CS231n's hint): sigmoid'(a) = s (1 - s), tanh'(a) = 1 - tanh(a)^2.
     """
     H = dh.shape[1]
     dgates, local, tmp = work
     d_i, d_f, d_g, d_o = (dgates[:, k * H:(k + 1) * H] for k in range(4))  # (N, H) views
     i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))           # (N, H) views
-    # 1. through h_t = o * tanh(c_t), to the output gate and the cell
-    np.multiply(dh, tanh_c, out=d_o)                        # do = dh * tanh(c_t)
+    np.multiply(dh, tanh_c, out=d_o)                        # do = dnext_h * tanh_c
     np.multiply(tanh_c, tanh_c, out=tmp)
-    np.subtract(1, tmp, out=tmp)                            # tanh'(c_t) = 1 - tanh(c_t)^2
+    np.subtract(1, tmp, out=tmp)
     tmp *= o
     tmp *= dh
-    dc += tmp                                               # dc_t += dh * o * tanh'(c_t)
-    # 2. through c_t = f * c_{t-1} + i * g, to the other three gates
-    np.multiply(dc, g, out=d_i)                             # di = dc_t * g
-    np.multiply(dc, c_prev, out=d_f)                        # df = dc_t * c_{t-1}
-    np.multiply(dc, i, out=d_g)                             # dg = dc_t * i
-    dc *= f                                                 # dc_{t-1} = dc_t * f
-    # 3. through the nonlinearities, all four blocks of the row at once
-    np.subtract(1, gates, out=local)
-    local *= gates                                          # sigmoid'(a) = s (1 - s) for i, f, o;
+    dc += tmp                                               # dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)
+    np.multiply(dc, g, out=d_i)                             # di = dc * g
+    np.multiply(dc, c_prev, out=d_f)                        # df = dc * prev_c
+    np.multiply(dc, i, out=d_g)                             # dg = dc * i
+    dc *= f                                                 # dprev_c = dc * f
+    np.subtract(1, gates, out=local)                        # all four local derivatives in one pass:
+    local *= gates                                          # s (1 - s) for i, f, o,
     local_g = local[:, 2 * H:3 * H]
     np.multiply(g, g, out=local_g)
-    np.subtract(1, local_g, out=local_g)                    # tanh'(a) = 1 - g^2 for g
-    np.multiply(dgates, local, out=gates)                   # da_t, over the gates (i, f, g, o are gone now)
-    # 4. into the previous step
-    np.matmul(gates, WhT, out=dh_prev)                      # dh_{t-1} = da_t @ Wh^T
+    np.subtract(1, local_g, out=local_g)                    # 1 - g^2 for g
+    np.multiply(dgates, local, out=gates)                   # da = [di * i (1 - i), ...], over the gates
+    np.matmul(gates, WhT, out=dh_prev)                      # dprev_h = da @ Wh.T
 
 
-def lstm_backward(dhs, cache, dhT=None, dcT=None):
-    """Backprop through one layer's whole sequence: lstm_forward's loop, mirrored.
+def lstm_backward_fast(dhs, cache, dhT=None, dcT=None):
+    """lstm_backward, with the weight gradients out of the loop.
 
-    dhs (T, N, H): dL/dh_t from the layer above (or the decoder); cache: lstm_forward's, consumed
-    (its gates become da); dhT, dcT (N, H): dL/d(final state) from a later chunk, or None
-    where truncated BPTT cuts it. Returns dxa (T, N, 4H), dL/da of every step (the caller
-    makes dWx, db and dx from it, one product each), dh0, dc0 (N, H), and dWh (H, 4H).
+    dhs (T, N, H): dL/dh_t from above; cache: lstm_forward_fast's, consumed (its gates become
+    da); dhT, dcT (N, H): dL/d(final state) from a later chunk, or None where truncated BPTT
+    cuts it. Returns dxa (T, N, 4H), dL/da of every step (the caller makes dWx, db and dx from
+    it, one product each), dh0, dc0 (N, H), and dWh (H, 4H).
     """
     gates, cs, tanh_cs, hs, Wh = cache                      # cs[t] is c_{t-1}, hs[t] is h_{t-1}
     T, N, H4 = gates.shape
@@ -194,83 +479,118 @@ def lstm_backward(dhs, cache, dhT=None, dcT=None):
     work = (np.empty((N, H4), gates.dtype), np.empty((N, H4), gates.dtype), np.empty((N, H), gates.dtype))
     for t in reversed(range(T)):
         np.add(dhs[t], dh_next, out=dh)                     # h_t feeds the layer above and step t+1
-        lstm_step_backward(dh, dc, gates[t], cs[t], tanh_cs[t], WhT, dh_next, work)
+        lstm_step_backward_fast(dh, dc, gates[t], cs[t], tanh_cs[t], WhT, dh_next, work)
     dxa = gates                                             # (T, N, 4H) now dL/da of every step
-    dWh = hs[:-1].reshape(T * N, H).T @ dxa.reshape(T * N, H4)  # (H, 4H) all T steps in one product
+    dWh = hs[:-1].reshape(T * N, H).T @ dxa.reshape(T * N, H4)  # (H, 4H) plain: sum of prev_h.T @ da
     return dxa, dh_next, dc, dWh
 
 
-# ----------------------------------------------------------------------------
-# 3. The stacked model
+# Layer 0's input, fast. Its rows are one-hot blocks (the word; with look-back, section 7,
+# the words one and two bars back) and then dense columns (the place in the bar, section 7;
+# style and fill, section 9; feel, section 8). A one-hot block's part of x_t @ Wx is one row
+# of Wx, so layer 0 takes word ids, not one-hot arrays: x0 (T, N) ids, or (T, N, 4) look-back
+# rows [w, back1, back2, place]; dense_x, None or (T, N, F), reads the last F rows of Wx.
 
-def init_params(config, rng, dtype=np.float32):
-    """Parameters as a flat dict of arrays: Wx{l} (D, 4H), Wh{l} (H, 4H), b{l} (4H), Wy (H, V), by (V).
+def layer0_projection(Wx, b, x0, V, dense_x=None):
+    """x_t @ Wx + b of layer 0 for every step at once: (T, N, 4H) (plain: one_hot(x0) @ Wx + b)."""
+    if x0.ndim == 3:
+        xa = lookback_projection(Wx, b, x0, V)
+    else:                                                   # b on the rows taken, or on the table (many)
+        xa = Wx[x0] + b if x0.size < len(Wx) else (Wx + b)[x0]
+    if dense_x is not None:
+        F = dense_x.shape[-1]
+        xa += (dense_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)   # (TN, F) @ (F, 4H)
+    return xa
 
-    config: {"vocab_size": V, "hidden": H, "layers": L, "forget_bias": 0.0, "inputs": "word",
-    "feel": False, "styles": [], "fills": False}; the last four widen layer 0's input (D =
-    input_size(...), sections 6-8), and feel adds the feel head Wf (H + 9, 153), bf (153).
-    Every weight and bias is uniform in +-1/sqrt(H), as PyTorch's nn.LSTM and nn.Linear do;
-    forget_bias is then added to the forget gate's bias (1.0 helps early training remember).
+
+def layer0_weight_grad(x0, da, Wx_shape, V, dense_x=None):
+    """dWx0 (D, 4H) from da (TN, 4H), layer0_projection mirrored (plain: one_hot(x0).T @ da).
+    The gradient of a lookup is a scatter-add: row w of dWx0 sums da over the steps that read w."""
+    dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
+    if dense_x is not None:
+        F = dense_x.shape[-1]
+        np.matmul(dense_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the dense columns' product
+    if x0.ndim == 3:
+        lookback_weight_grad(x0, da, dWx, V)
+    else:
+        sum_rows_by_index(x0.reshape(-1), da, dWx[:V])      # plain: np.add.at(dWx[:V], x0, da) on zeros
+    return dWx
+
+
+def sum_rows_by_index(rows, values, out):
+    """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
+
+    Plain: out[:] = 0; np.add.at(out, rows, values) (a test checks that the two agree).
+    Group the positions by row (one sort); then the rows that occur the same number of times
+    k are summed together, as one (G, k, K) gather summed over k: the loop runs over the
+    different counts (about 10 in a 32 x 64 chunk of random words), not over the rows (about
+    500), which beats np.add.at, np.add.reduceat and a product with a one-hot matrix
+    (benchmarks/README.md). Each row's values are still added in position order, as a loop
+    over the rows adds them, so the sums are the same to the bit.
     """
-    V, H, L = config["vocab_size"], config["hidden"], config["layers"]
-    k = 1.0 / np.sqrt(H)
-    uniform = lambda *shape: rng.uniform(-k, k, size=shape).astype(dtype)
-    params = {}
-    for l in range(L):
-        D = input_size(V, config.get("inputs", "word"), config.get("feel", False), condition_size(config)) \
-            if l == 0 else H
-        params[f"Wx{l}"] = uniform(D, 4 * H)                # (D, 4H)
-        params[f"Wh{l}"] = uniform(H, 4 * H)                # (H, 4H)
-        params[f"b{l}"] = uniform(4 * H)                    # (4H,)
-        params[f"b{l}"][H:2 * H] += config.get("forget_bias", 0.0)
-    params["Wy"] = uniform(H, V)                            # (H, V)
-    params["by"] = uniform(V)                               # (V,)
-    if config.get("feel", False):
-        params["Wf"] = uniform(H + N_CLASSES, FEEL_OUT)     # (H + 9, 153) the feel head
-        params["bf"] = uniform(FEEL_OUT)                    # (153,)
-    return params
+    order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
+    present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
+    out[:] = 0
+    for k in np.unique(counts):                             # the rows that occur k times
+        these = counts == k
+        group = order[first[these][:, None] + np.arange(k)]  # (G, k) the positions of each
+        out[present[these]] = values[group].sum(axis=1)     # (G, K)
+    return out
 
 
-def zero_state(config, N, dtype=np.float32):
-    """The initial (h, c) state of all layers: two (L, N, H) arrays of zeros (new song / epoch)."""
-    shape = (config["layers"], N, config["hidden"])
-    return np.zeros(shape, dtype), np.zeros(shape, dtype)
+def lookback_projection(Wx, b, x0, V, block=256):
+    """The sparse look-back product: layer 0's projection of look-back rows x0 (T, N, 4)
+    [w, back1, back2, p] (section 7), plus b: (T, N, 4H). Each one-hot block is a row lookup;
+    the place's part, plus b, is first worked out for all 64 places (a (64, 4H) table), so it
+    is a lookup too. The four lookups are summed `block` rows at a time, so that the partial
+    sums stay in the CPU cache (plain: [one_hot(w), one_hot(back1), one_hot(back2), signs(p)] @ Wx + b)."""
+    T, N = x0.shape[:2]
+    rows = x0.reshape(T * N, 4)                             # (TN, 4) [w, back1, back2, p]
+    places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
+    places += b
+    xa = np.empty((T * N, Wx.shape[1]), Wx.dtype)           # (TN, 4H)
+    for start in range(0, T * N, block):
+        r, out = rows[start:start + block], xa[start:start + block]
+        np.take(places, r[:, 3], axis=0, out=out, mode="clip")  # the place, and b
+        out += Wx[r[:, 0]]                                  # the word
+        out += Wx[V + r[:, 1]]                              # one bar back (V + 1 rows)
+        out += Wx[2 * V + 1 + r[:, 2]]                      # two bars back (V + 1 rows)
+    return xa.reshape(T, N, -1)
 
 
-def make_dropout_masks(config, T, N, rng, dtype=np.float32):
-    """One mask (T, N, H) per layer output (the input of the next layer, or of the decoder)."""
-    p = config.get("dropout", 0.0)
-    if p <= 0:
-        return None
-    return [dropout_mask((T, N, config["hidden"]), p, rng, np.dtype(dtype)) for _ in range(config["layers"])]
+def lookback_weight_grad(x0, da, dWx, V):
+    """The look-back blocks' rows of dWx0, from da (TN, 4H): lookback_projection, mirrored."""
+    sum_rows_by_index(x0[..., 0].reshape(-1), da, dWx[:V])                 # the word
+    sum_rows_by_index(x0[..., 1].reshape(-1), da, dWx[V:2 * V + 1])        # one bar back
+    sum_rows_by_index(x0[..., 2].reshape(-1), da, dWx[2 * V + 1:3 * V + 2])  # two bars back
+    signs = POSITION_SIGNS[x0[..., 3].reshape(-1)].astype(da.dtype)        # (TN, 6)
+    np.matmul(signs.T, da, out=dWx[3 * V + 2:3 * V + 8])    # (6, 4H) the place's product
 
 
-# What the stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
-# the word ids (or look-back rows) for layer 0, the (dropped-out) h of the layer below
-# for the others; top is the decoder's input (T, N, H).
+# What the fast stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
+# x0 for layer 0, the (dropped-out) h of the layer below for the others; top is the
+# decoder's input (T, N, H).
 ModelCache = collections.namedtuple("ModelCache", "params layer_inputs dense_x layer_caches masks top")
 
 
-def forward(params, ids, state, masks=None, dense_x=None):
-    """Logits for every step of a chunk, and the state to carry to the next chunk.
+def model_forward_fast(params, x0, state, masks=None, dense_x=None):
+    """model_forward, fast: logits (T, N, V), the state after the chunk, and the cache.
 
-    ids (T, N) word ids, or (T, N, 4) look-back inputs; state = (h0, c0), each (L, N, H);
-    masks: None (no dropout, as in evaluation) or one (T, N, H) mask per layer; dense_x:
-    None, or (T, N, F) layer 0's dense columns (style and fill, section 8; feel, section 7).
-    Returns logits (T, N, V), (hT, cT) each (L, N, H), and the cache for backward.
+    x0 (T, N) word ids or (T, N, 4) look-back rows; dense_x: None or (T, N, F) layer 0's
+    dense columns (above). state = (h0, c0), each (L, N, H); masks as model_forward's.
     """
     L = state[0].shape[0]
-    T, N = ids.shape[:2]
+    T, N = x0.shape[:2]
     V = params["Wy"].shape[1]
-    x, layer_inputs, layer_caches, hT, cT = ids, [], [], [], []
+    x, layer_inputs, layer_caches, hT, cT = x0, [], [], [], []
     for l in range(L):
         Wx, b = params[f"Wx{l}"], params[f"b{l}"]
         if l == 0:
-            xa = layer0_projection(Wx, b, x, V, dense_x)     # (T, N, 4H) Wx[ids] + b, row lookups
+            xa = layer0_projection(Wx, b, x, V, dense_x)     # (T, N, 4H) row lookups
         else:
             xa = (x.reshape(T * N, -1) @ Wx).reshape(T, N, -1)  # (T, N, 4H) all steps in one product
             xa += b
-        hs, cache = lstm_forward(xa, state[0][l], state[1][l], params[f"Wh{l}"])
+        hs, cache = lstm_forward_fast(xa, state[0][l], state[1][l], params[f"Wh{l}"])
         layer_inputs.append(x)
         layer_caches.append(cache)
         hT.append(hs[-1])                                   # h_T and c_T, the state to carry on
@@ -283,35 +603,32 @@ def forward(params, ids, state, masks=None, dense_x=None):
     return logits.reshape(T, N, V), (np.stack(hT), np.stack(cT)), cache
 
 
-def backward(dlogits, cache, dstate=None, dtop=None):
-    """Gradients of every parameter, and of the incoming state, given dloss/dlogits.
+def model_backward_fast(dlogits, cache, dstate=None, dtop=None):
+    """model_backward, fast. Returns grads (the keys of params) and (dh0, dc0), each (L, N, H).
 
-    dlogits (T, N, V). dstate: None to cut the gradient at the end of the chunk
-    (truncated BPTT), or (dhT, dcT) each (L, N, H) flowing back from a later chunk.
-    dtop: None, or (T, N, H), what another head on the top layer (the feel head) sends back.
-    Returns grads (the keys of params) and (dh0, dc0) each (L, N, H). Consumes the cache.
+    dlogits (T, N, V). dstate: None to cut the gradient at the end of the chunk (truncated
+    BPTT), or (dhT, dcT) each (L, N, H) from a later chunk. dtop: None, or (T, N, H) what a
+    second head on the top layer (the feel head, section 8) sends back. Consumes the cache.
     """
     params, layer_inputs, dense_x, layer_caches, masks, top = cache
     T, N, V = dlogits.shape
     L, H = len(layer_caches), top.shape[-1]
-    # the decoder, y = top @ Wy + by
     dy = dlogits.reshape(T * N, V)                          # (TN, V)
     grads = {"Wy": top.reshape(T * N, H).T @ dy,            # (H, V)
              "by": dy.sum(axis=0)}                          # (V,)
     dx = (dy @ params["Wy"].T).reshape(T, N, H)             # (T, N, H) dL/d(top)
     if dtop is not None:
         dx += dtop                                          # the top layer feeds both heads
-    # the layers, top down: through dropout, the recurrence, then the input projection
     dh0, dc0 = [None] * L, [None] * L
     for l in reversed(range(L)):
         if masks is not None:
             dx *= masks[l]                                  # through dropout (dx is ours to change)
         dhT = None if dstate is None else dstate[0][l]
         dcT = None if dstate is None else dstate[1][l]
-        dxa, dh0[l], dc0[l], grads[f"Wh{l}"] = lstm_backward(dx, layer_caches[l], dhT, dcT)
+        dxa, dh0[l], dc0[l], grads[f"Wh{l}"] = lstm_backward_fast(dx, layer_caches[l], dhT, dcT)
         da = dxa.reshape(T * N, -1)                         # (TN, 4H)
         grads[f"b{l}"] = da.sum(axis=0)                     # (4H,)
-        if l == 0:                                          # row w: the sum of da where the word was w
+        if l == 0:
             grads["Wx0"] = layer0_weight_grad(layer_inputs[0], da, params["Wx0"].shape, V, dense_x)  # (D, 4H)
         else:
             grads[f"Wx{l}"] = layer_inputs[l].reshape(T * N, H).T @ da  # (H, 4H)
@@ -319,34 +636,17 @@ def backward(dlogits, cache, dstate=None, dtop=None):
     return grads, (np.stack(dh0), np.stack(dc0))
 
 
-def loss(params, ids, targets, state, masks=None, feel=None, feel_weight=1.0, cond_x=None):
-    """One chunk of truncated BPTT: (1) forward, (2) cross-entropy, (3) backward.
-
-    ids, targets (T, N). Returns loss, grads, and the final state, which the caller
-    carries into the next chunk; its gradient is cut there (numpy keeps no graph).
-    feel: None, or (feel_x (T, N, F), the next words' hit levels (T, N, 18)): the loss is
-    then the words' and the feel's NLL per word, the feel's times feel_weight (section 7).
-    cond_x: None, or (T, N, C) the style and fill inputs (section 8).
-    """
-    dense_x = dense_inputs(cond_x, None if feel is None else feel[0])
-    logits, new_state, cache = forward(params, ids, state, masks, dense_x)
-    value, dlogits = cross_entropy(logits, targets)
-    dtop = None
-    if feel is not None:
-        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1], feel_weight)
-        value += feel_weight * nll
-    grads, _ = backward(dlogits, cache, dtop=dtop)
-    if feel is not None:
-        grads.update(feel_grads)
-    return value, grads, new_state
+def model_loss_fast(params, x0, y, state, masks=None):
+    """model_loss, fast: x0 (T, N) word ids in place of one-hot rows. Returns (loss, grads, state).
+    (The loss of the model with every extension, which train.py minimises, is loss, section 10.)"""
+    logits, next_state, cache = model_forward_fast(params, x0, state, masks)
+    value, dlogits = softmax_loss_fast(logits, y)
+    grads, _ = model_backward_fast(dlogits, cache)
+    return value, grads, next_state
 
 
-# ----------------------------------------------------------------------------
-# 4. Optimisation: gradient clipping and Adam
-
-def clip_grads(grads, max_norm):
-    """Global-norm clipping (nanoGPT's grad_clip): if the norm of all gradients together exceeds
-    max_norm (0: never), scale them all by max_norm / norm. Returns the norm before clipping."""
+def clip_gradients_fast(grads, max_norm):
+    """clip_gradients, scaling the gradients in place. Returns the norm before clipping."""
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
     if max_norm > 0 and norm > max_norm:
         for g in grads.values():
@@ -354,26 +654,12 @@ def clip_grads(grads, max_norm):
     return norm
 
 
-def adam_init(params):
-    """Adam's state: first and second moments per parameter, and the step count t."""
-    return {"m": {k: np.zeros_like(p) for k, p in params.items()},
-            "v": {k: np.zeros_like(p) for k, p in params.items()},
-            "t": 0}
+def adam_update_fast(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """adam_update, in place: params and opt are updated, nothing is returned.
 
-
-def adam_step(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One Adam update, in place (Kingma & Ba 2014, Algorithm 1).
-
-    lr (step size alpha), beta1, beta2 (decay rates of the moment estimates), eps (keeps
-    the division finite); opt = adam_init(params). The algorithm, per parameter:
-
-        m_t = beta1 m_{t-1} + (1 - beta1) g_t          first moment (mean of the gradients)
-        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2        second moment (mean of their squares)
-        p_t = p_{t-1} - lr m^ / (sqrt(v^) + eps),      m^ = m_t / (1 - beta1^t), v^ = v_t / (1 - beta2^t)
-
-    Computed in the paper's own faster form (end of its section 2), the same number: the bias
-    corrections folded into lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) and eps_t = eps
-    sqrt(1 - beta2^t), every operation into an existing array (a test checks Algorithm 1).
+    Computed in the paper's own faster form (end of its section 2), the same number: the
+    bias corrections folded into lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) and eps_t = eps
+    sqrt(1 - beta2^t), every operation into an existing array.
     """
     opt["t"] += 1
     t = opt["t"]
@@ -397,15 +683,12 @@ def adam_step(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         p -= s                                              # p_t = p_{t-1} - lr_t m_t / (sqrt(v_t) + eps_t)
 
 
-# ----------------------------------------------------------------------------
-# 5. Sampling
+def step_fast(params, x0, state, dense_x=None):
+    """One word through the stack, for sampling: logits (V,) for the next word, and the new state.
 
-def step(params, word, state, dense_x=None):
-    """Advance one stream by one word: logits (V,) for the next word, and the new state.
-
-    word: an int id, or a look-back row [w, back1, back2, p]; state = (h, c) each (L, 1, H);
-    dense_x: None, or layer 0's dense inputs (F,) (input_reader, section 9 gives all three).
-    The same lstm_step_forward as training; the top layer's output is the new h[-1].
+    x0: an int id, or a look-back row [w, back1, back2, p]; state = (h, c) each (L, 1, H);
+    dense_x: None, or layer 0's dense inputs (F,) (input_reader, section 10, gives all three).
+    The plain sample's inner loop, with lstm_step_forward_fast and a row lookup.
     """
     h, c = state
     V = params["Wy"].shape[1]
@@ -415,36 +698,16 @@ def step(params, word, state, dense_x=None):
     x = None
     for l in range(L):
         if l == 0:
-            x0 = np.asarray(word).reshape((1, 1) + np.shape(word))    # (1, 1) or (1, 1, 4): T = N = 1
-            a = layer0_projection(params["Wx0"], params["b0"], x0, V)[0]    # (1, 4H) row lookups
+            x_row = np.asarray(x0).reshape((1, 1) + np.shape(x0))    # (1, 1) or (1, 1, 4): T = N = 1
+            a = layer0_projection(params["Wx0"], params["b0"], x_row, V)[0]    # (1, 4H) row lookups
             if dense_x is not None:
                 a += dense_x @ params["Wx0"][-len(dense_x):]                # (F,) @ (F, 4H)
         else:
             a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
-        lstm_step_forward(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
+        lstm_step_forward_fast(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
         x = new_h[l]                                             # (1, H)
     logits = (x @ params["Wy"] + params["by"])[0]               # (V,)
     return logits, (new_h, new_c)
-
-
-def sample_word(logits, temperature, rng, allowed=None):
-    """Draw a word id from softmax(logits / temperature), in float64.
-
-    temperature ("diversity") > 0: low is conservative, high adventurous; 0 is argmax.
-    allowed: None, or a boolean mask (V,) of the words that may be drawn; rng: seeded.
-    """
-    if not (np.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be finite and >= 0, not {temperature}")
-    z = np.asarray(logits, dtype=np.float64)
-    if allowed is not None:
-        z = np.where(allowed, z, -np.inf)
-    if temperature <= 0:
-        return int(np.argmax(z))
-    z = z - z.max()                                         # max-subtracted: every z <= 0, the best is 0,
-    with np.errstate(over="ignore"):                        # so even a tiny temperature gives 1 there
-        p = np.exp(z / temperature)                         # (and 0, not inf/inf, elsewhere)
-    cdf = np.cumsum(p)
-    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
 
 
 # ============================================================================
@@ -452,10 +715,9 @@ def sample_word(logits, temperature, rng, allowed=None):
 # ============================================================================
 
 # ----------------------------------------------------------------------------
-# 6. Layer 0's input: the word as a lookup, and the look-back inputs
+# 7. Layer 0's input: the word as a lookup, and the look-back inputs
 #
-# A one-hot x_t times Wx is the row of Wx for the word, so layer 0's input projection is
-# a lookup (layer0_projection) and its weight gradient a scatter-add (layer0_weight_grad).
+# Layer 0 reads the word w_t as a one-hot row; its product with Wx is a lookup (section 6).
 #
 # With config["inputs"] = "lookback" layer 0 also reads where it is in the bar: beside the
 # word w_t, the word at the same place as w_{t+1} one bar back and two bars back, and the
@@ -468,7 +730,7 @@ def sample_word(logits, temperature, rng, allowed=None):
 #     HH   x-x-x-x-x-x-x-x-   x-x-x-x-x-x-x-x-   x-
 #     SD   ----x-------x---   ----x-------x---   --
 #     BD   x-------x-x-----   x-------x-x-----   x-
-#                                                   ^ next word: p = 2
+#                                                  ^ next word: p = 2
 #     two bars back = bar 1's step 2 (HH), one bar back = bar 2's step 2 (HH)
 #
 # Each of the four parts is a block of layer 0's input columns, in this order: one-hot of
@@ -486,62 +748,9 @@ POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
 
 def input_size(V, kind, feel=False, conditions=0):
     """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back;
-    then the style and fill columns (section 8: condition_size), then with feel the feel
+    then the style and fill columns (section 9: condition_size), then with feel the feel
     inputs (feel_input_size: 18, or 36 with look-back)."""
     return (V if kind == "word" else V + 2 * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
-
-
-def layer0_projection(Wx, b, x, V, dense_x=None):
-    """x_t @ Wx + b for layer 0, every step at once: (T, N, 4H).
-
-    x (T, N) word ids: x_t is one-hot, so x_t @ Wx is the row Wx[x_t], a lookup. (Or (T, N, 4)
-    look-back inputs, below.) dense_x: None, or (T, N, F) dense columns (the style and
-    fill of section 8, then the feel of section 7), which read the last F rows of Wx.
-    """
-    if x.ndim == 3:
-        xa = lookback_projection(Wx, b, x, V)
-    else:                                                   # b on the rows taken, or on the table (many)
-        xa = Wx[x] + b if x.size < len(Wx) else (Wx + b)[x]
-    if dense_x is not None:
-        F = dense_x.shape[-1]
-        xa += (dense_x.reshape(-1, F) @ Wx[-F:]).reshape(xa.shape)   # (TN, F) @ (F, 4H)
-    return xa
-
-
-def layer0_weight_grad(x, da, Wx_shape, V, dense_x=None):
-    """dWx0 (D, 4H) from da (TN, 4H), the mirror of layer0_projection. The gradient of a
-    lookup is a scatter-add: row w of dWx0 is the sum of da over the steps that read word w."""
-    dWx = np.empty(Wx_shape, da.dtype)                      # (D, 4H)
-    if dense_x is not None:
-        F = dense_x.shape[-1]
-        np.matmul(dense_x.reshape(-1, F).T, da, out=dWx[-F:])  # (F, 4H) the dense columns' product
-    if x.ndim == 3:
-        lookback_weight_grad(x, da, dWx, V)
-    else:
-        sum_rows_by_index(x.reshape(-1), da, dWx[:V])       # textbook: np.add.at(dWx[:V], x, da) on zeros
-    return dWx
-
-
-def sum_rows_by_index(rows, values, out):
-    """out[r] = sum of values[j] over the j with rows[j] == r; out (R, K) is overwritten.
-
-    Textbook: out[:] = 0; np.add.at(out, rows, values) (a test checks that the two agree).
-    The gradient of a lookup is this scatter-add. Group the positions by row (one sort);
-    then the rows that occur the same number of times k are summed together, as one
-    (G, k, K) gather summed over k: the loop runs over the different counts (about 10 in a
-    32 x 64 chunk of random words), not over the rows (about 500), which beats np.add.at,
-    np.add.reduceat and a product with a one-hot matrix (benchmarks/README.md). Each row's
-    values are still added one after another in position order, as a loop over the rows
-    adds them, so the sums are the same to the bit.
-    """
-    order = np.argsort(rows, kind="stable")                 # (J,) positions, grouped by row
-    present, first, counts = np.unique(rows[order], return_index=True, return_counts=True)  # (U,) each
-    out[:] = 0
-    for k in np.unique(counts):                             # the rows that occur k times
-        these = counts == k
-        group = order[first[these][:, None] + np.arange(k)]  # (G, k) the positions of each
-        out[present[these]] = values[group].sum(axis=1)     # (G, K)
-    return out
 
 
 def lookback_sources(ids, bar_id):
@@ -624,37 +833,8 @@ class LookbackTracker:
         return self.bars[-1][p][1] if self.bars and p < len(self.bars[-1]) else None
 
 
-def lookback_projection(Wx, b, x, V, block=256):
-    """Layer 0's projection of look-back inputs x (T, N, 4) [w, back1, back2, p], plus b:
-    (T, N, 4H). Each one-hot block is a row lookup; the position's part, plus b, is first
-    worked out for all 64 places (a (64, 4H) table), so it is a lookup too. The four lookups
-    are summed `block` rows at a time, so that the partial sums stay in the CPU cache
-    (textbook: the multi-hot row [one_hot(w), one_hot(back1), one_hot(back2), signs(p)] @ Wx + b)."""
-    T, N = x.shape[:2]
-    rows = x.reshape(T * N, 4)                              # (TN, 4) [w, back1, back2, p]
-    places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
-    places += b
-    xa = np.empty((T * N, Wx.shape[1]), Wx.dtype)           # (TN, 4H)
-    for start in range(0, T * N, block):
-        r, out = rows[start:start + block], xa[start:start + block]
-        np.take(places, r[:, 3], axis=0, out=out, mode="clip")  # the place, and b
-        out += Wx[r[:, 0]]                                  # the word
-        out += Wx[V + r[:, 1]]                              # one bar back (V + 1 rows)
-        out += Wx[2 * V + 1 + r[:, 2]]                      # two bars back (V + 1 rows)
-    return xa.reshape(T, N, -1)
-
-
-def lookback_weight_grad(x, da, dWx, V):
-    """The look-back blocks' rows of dWx0, from da (TN, 4H): lookback_projection, mirrored."""
-    sum_rows_by_index(x[..., 0].reshape(-1), da, dWx[:V])                 # the word
-    sum_rows_by_index(x[..., 1].reshape(-1), da, dWx[V:2 * V + 1])        # one bar back
-    sum_rows_by_index(x[..., 2].reshape(-1), da, dWx[2 * V + 1:3 * V + 2])  # two bars back
-    signs = POSITION_SIGNS[x[..., 3].reshape(-1)].astype(da.dtype)        # (TN, 6)
-    np.matmul(signs.T, da, out=dWx[3 * V + 2:3 * V + 8])    # (6, 4H) the position's product
-
-
 # ----------------------------------------------------------------------------
-# 7. Feel: how hard each hit is played and how far off the grid it lands
+# 8. Feel: how hard each hit is played and how far off the grid it lands
 #
 # A hit's feel is two levels (encoding.py): its velocity, 0..7, and its offset from the
 # step, in ninths of a step, -4..+4, kept here as 0..8. A word's feel ids are 18 small
@@ -823,7 +1003,7 @@ def sample_feel(params, top, word, temperature, rng):
 
 
 # ----------------------------------------------------------------------------
-# 8. Style and fills: what the user asks for
+# 9. Style and fills: what the user asks for
 #
 # A song's style (jazz, funk, metallica, ...) and whether it is a fill are facts about the
 # whole song, not about one step, so they are inputs, not outputs: layer 0 reads them at
@@ -866,13 +1046,53 @@ def dense_inputs(cond_x, feel_x):
 
 
 # ----------------------------------------------------------------------------
-# 9. Feeding a stream word by word, with every input; whole bars and songs
+# 10. The whole model: every input and both heads; feeding a stream word by word, whole bars and songs
+
+def init_model(config, rng, dtype=np.float32):
+    """init_params for a model with this project's extensions: config as init_params takes it,
+    plus "inputs" ("word" or "lookback"), "feel", "styles" and "fills", which widen layer 0's
+    input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,)."""
+    D = input_size(config["vocab_size"], config.get("inputs", "word"), config.get("feel", False),
+                   condition_size(config))
+    params = init_params({**config, "input_size": D}, rng, dtype)
+    if config.get("feel", False):
+        k = 1.0 / np.sqrt(config["hidden"])
+        params["Wf"] = rng.uniform(-k, k, (config["hidden"] + N_CLASSES, FEEL_OUT)).astype(dtype)  # (H + 9, 153)
+        params["bf"] = rng.uniform(-k, k, FEEL_OUT).astype(dtype)                                 # (153,)
+    return params
+
+
+def loss(params, x0, targets, state, masks=None, feel=None, feel_weight=1.0, cond_x=None):
+    """The loss train.py minimises: model_loss_fast with every input and both heads.
+
+    x0 (T, N) word ids or (T, N, 4) look-back rows; targets (T, N). Returns loss, grads, and
+    the state to carry into the next chunk. feel: None, or (feel_x (T, N, F), the next words'
+    hit levels (T, N, 18)): the loss is then the words' and the feel's NLL per word, the
+    feel's times feel_weight (section 8). cond_x: None, or (T, N, C) style and fill (section 9).
+    """
+    dense_x = dense_inputs(cond_x, None if feel is None else feel[0])
+    logits, new_state, cache = model_forward_fast(params, x0, state, masks, dense_x)
+    value, dlogits = softmax_loss_fast(logits, targets)
+    dtop = None
+    if feel is not None:
+        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1], feel_weight)
+        value += feel_weight * nll
+    grads, _ = model_backward_fast(dlogits, cache, dtop=dtop)
+    if feel is not None:
+        grads.update(feel_grads)
+    return value, grads, new_state
+
+
+def sample_allowed(logits, temperature, rng, allowed):
+    """sample_word among the allowed words only: allowed (V,) bool; the others get logit -inf."""
+    return sample_word(np.where(allowed, logits, -np.inf), temperature, rng)
+
 
 def input_reader(config, bar_id, style=-1, fill_every=0):
     """A function (word id, its feel ids or None) -> (layer 0's input, dense inputs or None),
     for feeding a stream word by word: the id itself, or with look-back inputs a
     LookbackTracker's row (it keeps the bars). The dense inputs: the style and fill columns
-    (section 8; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
+    (section 9; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
     k-th bar is a fill, counting the bars read), then with feel the word's feel inputs
     (zeros for a word without feel) and with look-back the feel one bar back."""
     kind, feel = config.get("inputs", "word"), config.get("feel", False)
@@ -900,7 +1120,7 @@ def input_reader(config, bar_id, style=-1, fill_every=0):
     return read
 
 
-def sample(params, config, primer, n_words, temperature, rng, bar_id=None, style=-1, fill_every=0):
+def sample_stream(params, config, primer, n_words, temperature, rng, bar_id=None, style=-1, fill_every=0):
     """Feed the primer ids, then draw n_words more. Returns the list of new ids, and with a
     feel model the list of their feel ids (else None). bar_id (the id of BAR) is needed by
     look-back inputs and fills; style and fill_every as input_reader takes them."""
@@ -909,7 +1129,7 @@ def sample(params, config, primer, n_words, temperature, rng, bar_id=None, style
     logits = None
     for word in primer:
         x, dense_x = read(word)
-        logits, state = step(params, x, state, dense_x)
+        logits, state = step_fast(params, x, state, dense_x)
     out, feels = [], []
     for _ in range(n_words):
         word = sample_word(logits, temperature, rng)
@@ -917,7 +1137,7 @@ def sample(params, config, primer, n_words, temperature, rng, bar_id=None, style
         out.append(word)
         feels.append(feel_ids)
         x, dense_x = read(word, feel_ids)
-        logits, state = step(params, x, state, dense_x)
+        logits, state = step_fast(params, x, state, dense_x)
     return out, (feels if "Wf" in params else None)
 
 
@@ -951,16 +1171,16 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
     feel = model_args.get("feel", False)
     for n, word in enumerate(primer_ids):
         x, feel_x = read(int(word), None if primer_feel is None else primer_feel[n])
-        logits, state = step(params, x, state, feel_x)
+        logits, state = step_fast(params, x, state, feel_x)
     out, feels, j, bars = [], [], 0, 0
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
         if j >= limit:
             word = BAR_ID                                 # the bar is full: close it
         elif j == 0:                                               # a new bar, or with song the end
-            word = sample_word(logits, diversity, rng, allowed=step_or_end if song and bars else no_bar)
+            word = sample_allowed(logits, diversity, rng, step_or_end if song and bars else no_bar)
         else:
-            word = sample_word(logits, diversity, rng, allowed=no_end if free else no_bar)
+            word = sample_allowed(logits, diversity, rng, no_end if free else no_bar)
         feel_ids = sample_feel(params, state[0][-1], word, diversity, rng) if feel else None
         out.append(word)
         feels.append(feel_ids)
@@ -973,12 +1193,12 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
         else:
             j += 1
         x, feel_x = read(word, feel_ids)
-        logits, state = step(params, x, state, feel_x)
+        logits, state = step_fast(params, x, state, feel_x)
     return out, (np.array(feels) if feel else None)
 
 
 # ----------------------------------------------------------------------------
-# 10. Checkpoints
+# 11. Checkpoints
 
 FORMAT_VERSION = 1
 

@@ -247,7 +247,7 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
     if not resume:
-        params = M.init_params(model_args, rng)
+        params = M.init_model(model_args, rng)
         run = Run(config, model_args, params, M.adam_init(params), rng, N, T)
         run.data_hash = data_hash
         return run
@@ -408,9 +408,13 @@ def train_loop(run, out, log):
             t0 = time.perf_counter()
             x, y, feel, cond_x = chunk_at(run.streams, run.pos, run.T, run.model_args)  # (T, N[, 4]), (T, N), ...
             masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
-            loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
-                                                    config["clip"], run.schedule.lr, feel, config["feel_weight"],
-                                                    cond_x)
+            if config.get("plain"):                         # the textbook core: new arrays each step
+                loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
+                    run.params, run.opt, x, y, run.lstm_state, masks, config["clip"], run.schedule.lr)
+            else:
+                loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
+                                                        config["clip"], run.schedule.lr, feel, config["feel_weight"],
+                                                        cond_x)
             run.step, run.pos = run.step + 1, run.pos + 1
             train_time += time.perf_counter() - t0
             if not math.isfinite(loss_value):
@@ -461,9 +465,19 @@ def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_w
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     with np.errstate(over="ignore", invalid="ignore"):
         value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
-    M.clip_grads(grads, clip)
-    M.adam_step(params, grads, opt, lr=lr)
+    M.clip_gradients_fast(grads, clip)
+    M.adam_update_fast(params, grads, opt, lr=lr)
     return value, lstm_state
+
+
+def plain_train_step(params, opt, x, y, lstm_state, masks, clip, lr):
+    """train_step with the plain core (lstm_drums sections 1-5), for --plain: the word enters as
+    a one-hot row, and every function returns new arrays. Returns (loss, state, params, opt)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grads, lstm_state = M.model_loss(params, M.one_hot(x, len(VOCAB)), y, lstm_state, masks)
+    grads, _ = M.clip_gradients(grads, clip)
+    params, opt = M.adam_update(params, grads, opt, lr=lr)
+    return value, lstm_state, params, opt
 
 
 def time_to_stop(run, elapsed):
@@ -505,7 +519,7 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
 def preview(params, model_args, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids, _ = M.sample(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
+    ids, _ = M.sample_stream(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
     words = [VOCAB[i] for i in ids]
     words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
     if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
@@ -592,7 +606,7 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
         t1 = min(t0 + chunk, Tmax - 1)
         x, y, feel_batch, cond_x = split_columns(inputs[t0:t1 + 1, :n], model_args)  # (T, n[, 4]), (T, n)
         dense_x = M.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
-        logits, (h, c), cache = M.forward(params, x, (h[:, :n], c[:, :n]), None, dense_x)  # (T, n, V)
+        logits, (h, c), cache = M.model_forward_fast(params, x, (h[:, :n], c[:, :n]), None, dense_x)  # (T, n, V)
         z = logits.astype(np.float64)
         z -= z.max(axis=2, keepdims=True)                      # max-subtracted log-softmax
         lse = np.log(np.exp(z).sum(axis=2))                    # (T, n)
@@ -821,6 +835,9 @@ def parse_args(argv):
     p.add_argument("--all-channels", action="store_true", help="take drum notes from every MIDI channel")
     p.add_argument("--compat", action="store_true", help="encode MIDI with the original LSTMetallica rules "
                    "(480 ticks/beat, BAR every 16 steps) instead of the metre-aware default")
+    p.add_argument("--plain", action="store_true", help="train with the plain core of lstm_drums.py (sections "
+                   "1-5: new arrays, the word as a one-hot row), the textbook model: implies --inputs word --feel 0 "
+                   "--styles 0; the same losses as without it, slower")
     p.add_argument("--threads", type=int, choices=range(1, 65), metavar="N",
                    help="BLAS threads (default: 2 for a model of 256+ hidden units when both cores are idle "
                         "now, else 1; OPENBLAS_NUM_THREADS also sets it)")
@@ -841,6 +858,13 @@ def make_config(args):
     for key in DEFAULTS:
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
+    config["plain"] = bool(args.plain)
+    if args.plain:                                          # the textbook model: the word alone, no heads but one
+        given = {k: getattr(args, k) for k in ("inputs", "feel", "styles") if getattr(args, k) is not None}
+        if given.get("inputs", "word") != "word" or given.get("feel", 0) or given.get("styles", 0):
+            raise TrainError("--plain trains the textbook model (--inputs word --feel 0 --styles 0): "
+                             "drop " + " ".join(f"--{k} {v}" for k, v in given.items()))
+        config.update(inputs="word", feel=0, styles=0)
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
@@ -866,14 +890,15 @@ def run_config(args):
     if not args.resume:
         return make_config(args)
     saved = load_run_checkpoint(args.resume)["extra"].get("train_config")
-    newer = {"inputs", "feel", "feel_weight", "styles", "style_hide"}   # flags added since the first version
-    if not isinstance(saved, dict) or not set(DEFAULTS) - newer <= set(saved) <= set(DEFAULTS):
+    newer = {"inputs", "feel", "feel_weight", "styles", "style_hide", "plain"}   # flags added since the first version
+    if not isinstance(saved, dict) or not set(DEFAULTS) - newer <= set(saved) <= set(DEFAULTS) | {"plain"}:
         raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
     saved.setdefault("inputs", "word")                      # a run from before look-back inputs
     saved.setdefault("feel", 0)                             # ... or before feel
     saved.setdefault("feel_weight", 1.0)
     saved.setdefault("styles", 0)                           # ... or before styles
     saved.setdefault("style_hide", 0.0)
+    saved.setdefault("plain", False)                        # ... or before --plain
     given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
              if getattr(args, k) is not None}
     return dict(saved, **given)

@@ -15,7 +15,7 @@ backward, clipping and Adam on an (T, N) chunk. Printed per size:
   GEMM-only  the same, for just the step's matrix products at their real shapes, run back to
              back with no other work: the MFU a step with zero overhead would reach on this BLAS
   peak MiB   the most memory numpy arrays held during one step (tracemalloc)
-  sample/s   single-stream sampling: one word in, one word drawn (lstm_drums.step + sample_word)
+  sample/s   single-stream sampling: one word in, one word drawn (lstm_drums.step_fast + sample_word)
 The runs that are compared alternate in blocks (numpy, torch, torch, numpy, ...) and the
 figures are medians over all their steps, so load from elsewhere on the machine hits both
 alike. Each block starts after a pause and one untimed step: both libraries' worker threads
@@ -108,7 +108,7 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
               "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0}
     rng = np.random.default_rng(seed)
-    params = M.init_params(config, rng)
+    params = M.init_model(config, rng)
     opt = M.adam_init(params)
     ids = rng.integers(0, V, (T + 1, N))
     x = ids[:-1]                                             # (T, N) word ids
@@ -142,8 +142,8 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song
         masks = M.make_dropout_masks(config, T, N, rng)
         cond_x = None if cond is None else M.condition_inputs(*cond, config)   # built per chunk, as train.py does
         _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
-        M.clip_grads(grads, 5.0)
-        M.adam_step(params, grads, opt)
+        M.clip_gradients_fast(grads, 5.0)
+        M.adam_update_fast(params, grads, opt)
 
     def sample(n_words):
         """As generate.py samples: a word, then (with feel) its hits' feel, then feed both."""
@@ -152,7 +152,7 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song
         word, feel_ids = V - 1, None
         for _ in range(n_words):
             x1, feel_x = read(word, feel_ids)
-            logits, state1 = M.step(params, x1, state1, feel_x)
+            logits, state1 = M.step_fast(params, x1, state1, feel_x)
             word = M.sample_word(logits, 1.0, rng)
             feel_ids = M.sample_feel(params, state1[0][-1], word, 1.0, rng) if feel else None
 

@@ -113,7 +113,7 @@ def tiny_checkpoint(folder, rng):
     """A valid checkpoint of a 1 x 8 model, as train.py writes them, in folder."""
     config = {"vocab_size": len(encoding.VOCAB), "hidden": 8, "layers": 1, "dropout": 0.0, "forget_bias": 1.0,
               "inputs": str(rng.choice(M.INPUT_KINDS)), "feel": bool(rng.random() < 0.5)}
-    params = M.init_params(config, rng)
+    params = M.init_model(config, rng)
     path = os.path.join(folder, "model.npz")
     M.save_checkpoint(path, params, config, encoding.VOCAB, M.adam_init(params),
                       extra={"corpus": {"stats": None}}, state=M.zero_state(config, 2))

@@ -52,7 +52,7 @@ def test_2_generation_length_is_bounded(tmp_path, checkpoint, capsys):  # noqa: 
 
 def test_2_long_generation_shows_progress():
     config = {"vocab_size": 514, "hidden": 4, "layers": 1}
-    params = M.init_params(config, np.random.default_rng(0))
+    params = M.init_model(config, np.random.default_rng(0))
     lines = []
     M.sample_bars(params, config, encoding.to_ids(["BAR"]), 2000, 1.0, np.random.default_rng(1),
                          bar_steps=1, log=lines.append)

@@ -50,7 +50,7 @@ def tiny_model(seed, dropout, inputs="word"):
     rng = np.random.default_rng(seed)
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 0.5,
               "inputs": inputs}
-    params = M.init_params(config, rng, np.float64)
+    params = M.init_model(config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))  # a non-zero incoming state
     chunks = [(random_inputs(rng, inputs), rng.integers(0, V, (T, N))) for _ in range(2)]
     masks = [M.make_dropout_masks(config, T, N, rng, np.float64) for _ in range(2)]
@@ -61,13 +61,13 @@ def two_chunk_loss_and_grads(params, state, chunks, masks):
     """loss = CE(chunk 1) + CE(chunk 2 from chunk 1's final state), with full BPTT across both."""
     caches, total, dlogits = [], 0.0, []
     for (ids, targets), mask in zip(chunks, masks):
-        logits, state, cache = M.forward(params, ids, state, mask)
-        value, d = M.cross_entropy(logits, targets)
+        logits, state, cache = M.model_forward_fast(params, ids, state, mask)
+        value, d = M.softmax_loss_fast(logits, targets)
         total += value
         caches.append(cache)
         dlogits.append(d)
-    grads2, dstate_mid = M.backward(dlogits[1], caches[1])
-    grads1, dstate0 = M.backward(dlogits[0], caches[0], dstate=dstate_mid)  # the carried state's gradient
+    grads2, dstate_mid = M.model_backward_fast(dlogits[1], caches[1])
+    grads1, dstate0 = M.model_backward_fast(dlogits[0], caches[0], dstate=dstate_mid)  # the carried state's gradient
     return total, {k: grads1[k] + grads2[k] for k in grads1}, dstate0
 
 
@@ -106,7 +106,7 @@ def test_feel_gradients_match_centred_differences(dropout, inputs):
     rng = np.random.default_rng(18)
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 0.5,
               "inputs": inputs, "feel": True}
-    params = M.init_params(config, rng, np.float64)
+    params = M.init_model(config, rng, np.float64)
     assert params["Wf"].shape == (H + 9, 153) and params["bf"].shape == (153,)
     assert params["Wx0"].shape[0] == M.input_size(V, inputs) + (18 if inputs == "word" else 36)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
@@ -124,7 +124,7 @@ def test_feel_gradients_match_centred_differences(dropout, inputs):
 def test_feel_weight_scales_the_feel_loss_and_its_gradients():
     rng = np.random.default_rng(5)
     config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": "word", "feel": True}
-    params = M.init_params(config, rng, np.float64)
+    params = M.init_model(config, rng, np.float64)
     state = M.zero_state(config, N, np.float64)
     x, targets = random_inputs(rng, "word"), rng.integers(0, V, (T, N))
     feel = random_feel(rng, "word")
@@ -156,11 +156,11 @@ def test_truncated_bptt_cuts_the_state_gradient():
     params, state, chunks, masks = tiny_model(1, 0.0)
     ids, targets = chunks[0]
     value, grads, new_state = M.loss(params, ids, targets, state)
-    logits, new_state2, cache = M.forward(params, ids, state)
-    assert value == M.cross_entropy(logits, targets)[0]
+    logits, new_state2, cache = M.model_forward_fast(params, ids, state)
+    assert value == M.softmax_loss_fast(logits, targets)[0]
     np.testing.assert_array_equal(new_state[0], new_state2[0])
     # loss() cuts at the end of the chunk: same as backward with no upstream state gradient
-    grads_cut, _ = M.backward(M.cross_entropy(logits, targets)[1], cache)
+    grads_cut, _ = M.model_backward_fast(M.softmax_loss_fast(logits, targets)[1], cache)
     for k in grads:
         np.testing.assert_array_equal(grads[k], grads_cut[k])
 
@@ -184,12 +184,12 @@ def naive_forward(params, ids, state):
 
 def test_forward_matches_a_naive_reference_on_linspace_inputs():
     config = {"vocab_size": V, "hidden": H, "layers": L}
-    params = M.init_params(config, np.random.default_rng(0), np.float64)
+    params = M.init_model(config, np.random.default_rng(0), np.float64)
     for k, p in params.items():  # deterministic, CS231n-style weights
         params[k] = np.linspace(-0.4, 0.3, p.size).reshape(p.shape)
     ids = np.arange(T * N).reshape(T, N) % V
     state = (np.linspace(-0.2, 0.5, L * N * H).reshape(L, N, H), np.linspace(-1, 1, L * N * H).reshape(L, N, H))
-    logits, (hT, cT), _ = M.forward(params, ids, state)
+    logits, (hT, cT), _ = M.model_forward_fast(params, ids, state)
     ref_logits, (ref_h, ref_c) = naive_forward(params, ids, state)
     assert rel_error(logits, ref_logits) < 1e-12
     assert rel_error(hT, ref_h) < 1e-12 and rel_error(cT, ref_c) < 1e-12
@@ -257,14 +257,14 @@ def test_lookback_step_by_step_equals_one_pass(ids, long_bars):
 def test_sigmoid_is_stable_and_exact():
     x = np.array([-1000.0, -30, -1, 0, 1, 30, 1000])
     with np.errstate(all="raise"):
-        s = M.sigmoid_(x.copy())
+        s = M.sigmoid_fast(x.copy())
     # absolute error ~1e-17: (1 + tanh(x/2)) loses relative precision only far in the left tail
     np.testing.assert_allclose(s, [0, 1 / (1 + np.exp(30)), 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-1)),
                                    1 / (1 + np.exp(-30)), 1], rtol=1e-12, atol=1e-16)
 
 
 def test_cross_entropy_of_uniform_logits_is_log_v():
-    loss, d = M.cross_entropy(np.zeros((T, N, V)), np.zeros((T, N), dtype=int))
+    loss, d = M.softmax_loss_fast(np.zeros((T, N, V)), np.zeros((T, N), dtype=int))
     assert loss == pytest.approx(np.log(V))  # the loss to expect at step 0
     assert d.sum() == pytest.approx(0.0)
 
@@ -279,11 +279,11 @@ def test_adam_matches_algorithm_1():
     params = {"w": theta0.copy()}
     opt = M.adam_init(params)
     lr, b1, b2, eps = 0.01, 0.8, 0.95, 1e-6
-    M.adam_step(params, {"w": g1}, opt, lr, b1, b2, eps)
+    M.adam_update_fast(params, {"w": g1}, opt, lr, b1, b2, eps)
     # t = 1: m = (1-b1) g, v = (1-b2) g^2, so m^ = g and v^ = g^2: a step of lr * g / (|g| + eps)
     theta1 = theta0 - lr * g1 / (np.abs(g1) + eps)
     np.testing.assert_allclose(params["w"], theta1, rtol=1e-12)
-    M.adam_step(params, {"w": g2}, opt, lr, b1, b2, eps)
+    M.adam_update_fast(params, {"w": g2}, opt, lr, b1, b2, eps)
     m = b1 * (1 - b1) * g1 + (1 - b1) * g2
     v = b2 * (1 - b2) * g1 ** 2 + (1 - b2) * g2 ** 2
     theta2 = theta1 - lr * (m / (1 - b1 ** 2)) / (np.sqrt(v / (1 - b2 ** 2)) + eps)
@@ -293,12 +293,12 @@ def test_adam_matches_algorithm_1():
 
 def test_clipping_scales_the_global_norm():
     grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}  # global norm sqrt(9 + 16) = 5
-    assert M.clip_grads(grads, 10.0) == pytest.approx(5.0)
+    assert M.clip_gradients_fast(grads, 10.0) == pytest.approx(5.0)
     np.testing.assert_array_equal(grads["a"], [3.0, 0.0])              # under the limit: untouched
-    assert M.clip_grads(grads, 2.5) == pytest.approx(5.0)
+    assert M.clip_gradients_fast(grads, 2.5) == pytest.approx(5.0)
     np.testing.assert_allclose(grads["a"], [1.5, 0.0])                 # halved, same direction
     np.testing.assert_allclose(grads["b"], [[0.0, 2.0]])
-    assert M.clip_grads(grads, 0.0) == pytest.approx(2.5)              # 0 disables clipping
+    assert M.clip_gradients_fast(grads, 0.0) == pytest.approx(2.5)              # 0 disables clipping
     np.testing.assert_allclose(grads["a"], [1.5, 0.0])
 
 
@@ -308,7 +308,7 @@ def test_learns_a_repeating_drum_pattern():
     data = np.array(bar * 40)
     config = {"vocab_size": 5, "hidden": 32, "layers": 2, "dropout": 0.0}
     rng = np.random.default_rng(1337)
-    params = M.init_params(config, rng)
+    params = M.init_model(config, rng)
     opt = M.adam_init(params)
     n_streams, seq = 4, 17
     starts = np.arange(n_streams) * 7                       # streams at different phases of the bar
@@ -317,8 +317,8 @@ def test_learns_a_repeating_drum_pattern():
         offset = (it * seq) % (len(data) - seq - 60)
         idx = starts[None, :] + offset + np.arange(seq)[:, None]   # (T, N)
         value, grads, state = M.loss(params, data[idx], data[idx + 1], state)
-        M.clip_grads(grads, 5.0)
-        M.adam_step(params, grads, opt, lr=1e-2)
+        M.clip_gradients_fast(grads, 5.0)
+        M.adam_update_fast(params, grads, opt, lr=1e-2)
     assert value < 0.05, f"final loss {value:.3f}: should have learned the bar almost exactly"
     assert params["Wy"].dtype == np.float32
 
@@ -328,14 +328,14 @@ def test_learns_a_repeating_drum_pattern():
 
 def test_sampling_is_seeded_and_zero_temperature_is_argmax():
     config = {"vocab_size": V, "hidden": 8, "layers": 2}
-    params = M.init_params(config, np.random.default_rng(3))
-    a, _ = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
-    b, _ = M.sample(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    params = M.init_model(config, np.random.default_rng(3))
+    a, _ = M.sample_stream(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    b, _ = M.sample_stream(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
     assert a == b and len(a) == 30 and all(0 <= w < V for w in a)
     logits = np.array([0.1, 2.0, -1.0, 1.999])
     rng = np.random.default_rng(0)
     assert {M.sample_word(logits, 0.0, rng) for _ in range(5)} == {1}
-    assert M.sample_word(logits, 0.0, rng, allowed=np.array([1, 0, 1, 1], bool)) == 3
+    assert M.sample_allowed(logits, 0.0, rng, np.array([1, 0, 1, 1], bool)) == 3
     # a very low temperature is argmax in practice, and never overflows
     assert {M.sample_word(logits, 1e-4, rng) for _ in range(20)} == {1}
     # at T = 1 the frequencies follow softmax(logits)
@@ -347,21 +347,21 @@ def test_sampling_is_seeded_and_zero_temperature_is_argmax():
 @pytest.mark.parametrize("inputs", ["word", "lookback"])
 def test_step_matches_the_sequence_forward(inputs):
     config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": inputs}
-    params = M.init_params(config, np.random.default_rng(5))
+    params = M.init_model(config, np.random.default_rng(5))
     ids = np.array([3, 1, 6, V - 1, 0, 2])                   # V - 1 plays BAR here
     x = ids[:, None] if inputs == "word" else M.lookback_inputs(ids, V - 1, V)[:, None, :]  # (T, 1[, 4])
-    logits, _, _ = M.forward(params, x, M.zero_state(config, 1))
+    logits, _, _ = M.model_forward_fast(params, x, M.zero_state(config, 1))
     state = M.zero_state(config, 1)
     for t in range(len(ids)):
-        step_logits, state = M.step(params, x[t, 0] if inputs == "lookback" else int(ids[t]), state)
+        step_logits, state = M.step_fast(params, x[t, 0] if inputs == "lookback" else int(ids[t]), state)
         np.testing.assert_allclose(step_logits, logits[t, 0], rtol=1e-5, atol=1e-6)
 
 
 def test_checkpoint_round_trip(tmp_path):
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.1}
-    params = M.init_params(config, np.random.default_rng(8))
+    params = M.init_model(config, np.random.default_rng(8))
     opt = M.adam_init(params)
-    M.adam_step(params, {k: np.ones_like(p) for k, p in params.items()}, opt)
+    M.adam_update_fast(params, {k: np.ones_like(p) for k, p in params.items()}, opt)
     vocab = ["BAR"] + [f"0b{k:09b}" for k in range(V - 1)]
     path = tmp_path / "model.npz"
     M.save_checkpoint(str(path), params, config, vocab, opt, extra={"step": 7})
@@ -369,8 +369,8 @@ def test_checkpoint_round_trip(tmp_path):
     assert ck["config"] == config and ck["vocab"] == vocab and ck["extra"] == {"step": 7}
     assert ck["opt"]["t"] == 1
     ids = np.array([[1, 2], [3, 4]])
-    a = M.forward(params, ids, M.zero_state(config, 2))[0]
-    b = M.forward(ck["params"], ids, M.zero_state(config, 2))[0]
+    a = M.model_forward_fast(params, ids, M.zero_state(config, 2))[0]
+    b = M.model_forward_fast(ck["params"], ids, M.zero_state(config, 2))[0]
     np.testing.assert_array_equal(a, b)
     with np.load(path, allow_pickle=False) as z:             # PyTorch's names and shapes
         assert z["weight_ih_l0"].shape == (4 * H, V) and z["weight_hh_l1"].shape == (4 * H, H)
@@ -395,7 +395,7 @@ def _rewrite(path, change):
 def test_bad_checkpoints_fail_clearly(tmp_path, change, message):
     config = {"vocab_size": V, "hidden": H, "layers": L}
     path = str(tmp_path / "m.npz")
-    M.save_checkpoint(path, M.init_params(config, np.random.default_rng(0)), config, ["w"] * V)
+    M.save_checkpoint(path, M.init_model(config, np.random.default_rng(0)), config, ["w"] * V)
     _rewrite(path, change)
     with pytest.raises(M.CheckpointError, match=message):
         M.load_checkpoint(path)
@@ -413,7 +413,7 @@ def test_not_a_checkpoint(tmp_path):
 def test_same_weights_same_logits_and_grads_as_torch(tmp_path):
     torch = pytest.importorskip("torch")
     config = {"vocab_size": V, "hidden": H, "layers": L}
-    params = M.init_params(config, np.random.default_rng(4), np.float64)
+    params = M.init_model(config, np.random.default_rng(4), np.float64)
     path = str(tmp_path / "m.npz")
     M.save_checkpoint(path, params, config, ["w"] * V)
     lstm = torch.nn.LSTM(V, H, num_layers=L).double()
@@ -444,7 +444,7 @@ def test_lookback_weights_load_into_torch_with_the_readme_input_vector(tmp_path)
     shows (one-hot word | one-hot one bar back | one-hot two bars back | 6 position values)."""
     torch = pytest.importorskip("torch")
     config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": "lookback"}
-    params = M.init_params(config, np.random.default_rng(6), np.float64)
+    params = M.init_model(config, np.random.default_rng(6), np.float64)
     path = str(tmp_path / "m.npz")
     M.save_checkpoint(path, params, config, ["w"] * V)
     ids = np.array([1, 2, 3, V - 1, 4, 5, V - 1, 1, 2])      # V - 1 plays BAR
@@ -456,7 +456,7 @@ def test_lookback_weights_load_into_torch_with_the_readme_input_vector(tmp_path)
         lstm.load_state_dict({k: torch.from_numpy(z[k]) for k in lstm.state_dict()})
         Wy, by = z["decoder.weight"], z["decoder.bias"]
     logits = lstm(torch.from_numpy(x))[0].detach().numpy()[:, 0] @ Wy.T + by
-    ours = M.forward(params, rows[:, None, :], M.zero_state(config, 1, np.float64))[0][:, 0]
+    ours = M.model_forward_fast(params, rows[:, None, :], M.zero_state(config, 1, np.float64))[0][:, 0]
     np.testing.assert_allclose(ours, logits, rtol=1e-10, atol=1e-12)
 
 

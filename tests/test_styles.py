@@ -23,7 +23,7 @@ def test_style_gradients_match_centred_differences(inputs, feel):
     rng = np.random.default_rng(19)
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
               "feel": feel, "styles": ["funk", "jazz", "metal"], "fills": True}
-    params = M.init_params(config, rng, np.float64)
+    params = M.init_model(config, rng, np.float64)
     assert params["Wx0"].shape[0] == M.input_size(V, inputs, feel) + 4     # 3 styles and the fill column
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
     x, targets = random_inputs(rng, inputs), rng.integers(0, V, (T, N))

@@ -28,12 +28,66 @@ def test_readme_is_a_first_page():
     assert not [b for b in blocks if "../shared" in b]      # commands name the user's data as placeholders
 
 
-def test_the_lstm_core_reads_in_one_sitting():
+def core_lines():
+    """Sections 1-5 of lstm_drums.py (the plain core), as (first line number, their lines)."""
     lines = read("lstm_drums.py").splitlines()
-    core = next(k for k, line in enumerate(lines) if line.startswith("# Extensions")) - 1   # its banner
-    assert core <= 450, f"the core (sections 1-5, with the module docstring) is {core} lines"
-    headers = [line for line in lines[:core] if re.match(r"# \d+\. ", line)]
+    start = next(k for k, line in enumerate(lines) if line.startswith("# 1. ")) - 1         # its rule
+    end = next(k for k, line in enumerate(lines) if line.startswith("# Making it fast")) - 1  # the banner
+    return start, lines[start:end]
+
+
+def test_the_lstm_core_reads_in_one_sitting():
+    _, core = core_lines()
+    assert len(core) <= 350, f"the plain core (sections 1-5, with their docstrings) is {len(core)} lines"
+    headers = [line for line in core if re.match(r"# \d+\. ", line)]
     assert [h.split(".")[0] for h in headers] == ["# 1", "# 2", "# 3", "# 4", "# 5"]
+
+
+def plain_violations(fn, later):
+    """What keeps a function from being plain: a name from `later` (not its own local), an
+    out= keyword, an assignment into or an in-place operator on one of its arguments."""
+    args = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+    local = args | {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    found = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in later - local:
+            found.append(f"{fn.name} names {node.id}, defined after the core")
+        if isinstance(node, ast.keyword) and node.arg == "out":
+            found.append(f"{fn.name} writes with out=")
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AugAssign) else []
+        for target in targets:
+            base = target
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            in_place = isinstance(node, ast.AugAssign) or base is not target
+            if in_place and isinstance(base, ast.Name) and base.id in args:
+                found.append(f"{fn.name} changes its argument {base.id} in place (line {node.lineno})")
+    return found
+
+
+def test_the_core_is_plain_and_names_nothing_defined_after_it():
+    """The core's functions take arrays and return new ones, and call nothing that a reader
+    meets only later in the file."""
+    tree = ast.parse(read("lstm_drums.py"))
+    start, core = core_lines()
+    end = start + len(core)
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and start < n.lineno <= end]
+    assert len(functions) >= 15
+    later = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.lineno > end}
+    later |= {t.id for n in tree.body if isinstance(n, ast.Assign) and n.lineno > end
+              for t in n.targets if isinstance(t, ast.Name)}
+    assert {"lstm_step_forward_fast", "N_CLASSES", "input_size"} <= later
+    assert [v for fn in functions for v in plain_violations(fn, later)] == []
+
+
+def test_the_plain_check_catches_what_it_forbids():
+    bad = ast.parse("def f(x, dc, g):\n    dc *= g\n    x[0] = 1\n    np.tanh(x, out=x)\n"
+                    "    return N_CLASSES\n").body[0]
+    assert len(plain_violations(bad, {"N_CLASSES"})) == 4
+    good = ast.parse("def f(x, dc, g):\n    dc = dc * g\n    y = x.copy()\n    y[0] = 1\n"
+                     "    N_CLASSES = 3\n    return N_CLASSES\n").body[0]
+    assert plain_violations(good, {"N_CLASSES"}) == []
 
 
 def comments_and_docstrings(source):

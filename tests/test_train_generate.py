@@ -201,13 +201,13 @@ def test_lookback_streams_start_each_song_afresh():
 
 def test_score_songs_matches_step_by_step_sampling_logits():
     config = {"vocab_size": 514, "hidden": 8, "layers": 2}
-    params = M.init_params(config, np.random.default_rng(0))
+    params = M.init_model(config, np.random.default_rng(0))
     songs = [encoding.to_ids(groove(2)), encoding.to_ids(groove(1))]  # different lengths: padding
     logp, hit, targets, feel = train.score_songs(params, config, songs, chunk=5)
     assert len(logp) == len(targets) == 33 + 16 and feel is None
     state, expect = M.zero_state(config, 1), []
     for t, w in enumerate(songs[1][:-1]):                      # the second song, from a zero state
-        logits, state = M.step(params, int(w), state)
+        logits, state = M.step_fast(params, int(w), state)
         z = logits.astype(np.float64)
         expect.append(z[songs[1][t + 1]] - np.log(np.exp(z - z.max()).sum()) - z.max())
     np.testing.assert_allclose(logp[33:], expect, rtol=1e-5)
@@ -217,7 +217,7 @@ def test_score_songs_feel_matches_step_by_step():
     """The feel's figures of whole-song scoring equal the head's log-probabilities taken
     word by word, as generation feeds the model (look-back feel included)."""
     config = {"vocab_size": 514, "hidden": 8, "layers": 2, "inputs": "lookback", "feel": True}
-    params = M.init_params(config, np.random.default_rng(0))
+    params = M.init_model(config, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     songs, feels = [], []
     for n_bars in (3, 1):
@@ -233,7 +233,7 @@ def test_score_songs_feel_matches_step_by_step():
         read, state = M.input_reader(config, encoding.BAR_ID), M.zero_state(config, 1)
         for t in range(len(ids) - 1):
             x, feel_x = read(ids[t], feel_ids[t])
-            _, state = M.step(params, x, state, feel_x)
+            _, state = M.step_fast(params, x, state, feel_x)
             z, _ = M.feel_head_forward(state[0][-1], M.word_bits(ids[t + 1:t + 2]), params["Wf"], params["bf"])
             for k in np.flatnonzero(feel_ids[t + 1, :9] >= 0):
                 z_v, z_o = M.level_blocks(z.astype(np.float64))              # (1, 9, 8), (1, 9, 9)
@@ -292,7 +292,7 @@ def checkpoint(tmp_path, corpus, capsys):
 
 def test_bar_mask_closes_every_bar_on_time():
     config = {"vocab_size": 514, "hidden": 8, "layers": 1}
-    params = M.init_params(config, np.random.default_rng(0))
+    params = M.init_model(config, np.random.default_rng(0))
     params["by"][encoding.BAR_ID] = 50.0                           # a model that wants BAR at every step
     rng = np.random.default_rng(0)
     for steps in (16, 12, 14):
@@ -334,7 +334,7 @@ def test_generate_writes_midi_words_and_json(tmp_path, checkpoint, capsys):
 def song_checkpoint(path, end_bias, learned=True):
     """A small untrained model whose decoder bias makes END (after a bar) likely or unlikely."""
     config = {"vocab_size": 514, "hidden": 8, "layers": 1, "inputs": "lookback", "feel": True}
-    params = M.init_params(config, np.random.default_rng(0))
+    params = M.init_model(config, np.random.default_rng(0))
     params["by"][encoding.END_ID] = end_bias
     unigram = [1] * 514
     unigram[encoding.END_ID] = 3 if learned else 0

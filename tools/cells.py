@@ -72,7 +72,7 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     xs, dense = zip(*[read(int(w), None if feel is None else feel[k]) for k, w in enumerate(ids)])
     x = np.array(xs)[:, None]                                            # (S, 1) or (S, 1, 4)
     dense_x = None if dense[0] is None else np.array(dense)[:, None]     # (S, 1, F)
-    _, _, cache = M.forward(params, x, M.zero_state(config, 1), None, dense_x)  # one stream, the whole song
+    _, _, cache = M.model_forward_fast(params, x, M.zero_state(config, 1), None, dense_x)  # one stream, the whole song
     h = [lc.hs[1:, 0] for lc in cache.layer_caches]                     # (S, H) per layer
     c = [lc.cs[1:, 0] for lc in cache.layer_caches]
     gates = [lc.gates[:, 0] for lc in cache.layer_caches]                # (S, 4H) activated

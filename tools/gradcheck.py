@@ -1,19 +1,20 @@
 """Check every gradient of lstm_drums.py against centred differences, in float64.
 
-    python tools/gradcheck.py            # a small model of each input kind, with every head and input
-    python tools/gradcheck.py --broken   # the same with lstm_step_backward 1% wrong: see a failure
+    python tools/gradcheck.py            # the plain core, then the full model of each input kind
+    python tools/gradcheck.py --broken   # the same with the step backward 1% wrong: see a failure
 
-What it does, for each input kind (the word alone; with look-back inputs), on a tiny model
-(V = 7 words, H = 5 units, L = 2 layers, N = 3 streams, T = 4 steps, dropout with a fixed
-mask) with the feel head and the style and fill inputs:
+What it does, on tiny models (V = 7 words, H = 5 units, L = 2 layers, N = 3 streams, T = 4
+steps, dropout with a fixed mask): first the plain core of sections 1-5 (model_loss, the word
+as a one-hot row), then the fast model train.py runs (loss), for each input kind (the word
+alone; with look-back inputs), with the feel head and the style and fill inputs:
 
-  1. the loss and every gradient from lstm_drums.loss (forward, then the hand-written backward);
+  1. the loss and every gradient (forward, then the hand-written backward);
   2. each weight w nudged by +h and -h in turn (h = 1e-5): dL/dw ~ (L(w + h) - L(w - h)) / 2h;
   3. per parameter, the relative error of the whole gradient, ||analytic - numeric|| /
      (||analytic|| + ||numeric||), and the worst entry's error over the largest entry.
 
-A correct backward gives about 1e-9 to 1e-10 here; a wrong chain-rule step gives 1e-3 or
-more. Rewriting lstm_step_backward yourself? Run this after every change. Exit code 0 when
+A correct backward gives about 1e-8 to 1e-11 here; a wrong chain-rule step gives 1e-3 or
+more. Rewriting lstm_step_backward yourself (docs/coursework.md)? Run this after every change. Exit code 0 when
 every relative error is below --tolerance (1e-6), 1 otherwise.
 """
 import argparse
@@ -34,7 +35,7 @@ def tiny_problem(inputs, seed=0):
     rng = np.random.default_rng(seed)
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
               "feel": True, "styles": ["funk", "jazz", "metal"], "fills": True}
-    params = M.init_params(config, rng, np.float64)
+    params = M.init_model(config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))     # a state carried in from before
     if inputs == "word":
         x = rng.integers(0, V, (T, N))                                    # (T, N) word ids
@@ -54,6 +55,18 @@ def tiny_problem(inputs, seed=0):
     return params, lambda: M.loss(params, x, targets, state, masks, feel, 1.0, cond_x)
 
 
+def plain_problem(seed=0):
+    """The plain core's tiny problem: model_loss on one-hot words, float64, with dropout."""
+    rng = np.random.default_rng(seed)
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5}
+    params = M.init_params(config, rng, np.float64)
+    state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
+    x = M.one_hot(rng.integers(0, V, (T, N)), V, np.float64)             # (T, N, V)
+    targets = rng.integers(0, V, (T, N))
+    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
+    return params, lambda: M.model_loss(params, x, targets, state, masks)
+
+
 def numerical_gradient(f, w, h=1e-5):
     """Centred differences of the scalar f()[0] with respect to every entry of w (nudged in place, restored)."""
     grad = np.zeros_like(w)
@@ -69,11 +82,12 @@ def numerical_gradient(f, w, h=1e-5):
 
 
 def check(inputs, log=print):
-    """Check one input kind; returns {parameter: relative error}."""
-    params, f = tiny_problem(inputs)
+    """Check the plain core (inputs "plain") or one input kind; returns {parameter: relative error}."""
+    params, f = plain_problem() if inputs == "plain" else tiny_problem(inputs)
     _, grads, _ = f()
     errors = {}
-    log(f"inputs {inputs!r}: {sum(p.size for p in params.values())} weights")
+    log(f"{'the plain core' if inputs == 'plain' else f'inputs {inputs!r}'}: "
+        f"{sum(p.size for p in params.values())} weights")
     log(f"  {'parameter':<10} {'shape':>12} {'relative error':>15} {'worst entry':>12}")
     for name, w in params.items():
         numeric, analytic = numerical_gradient(f, w), grads[name]
@@ -85,13 +99,18 @@ def check(inputs, log=print):
 
 
 def break_backward():
-    """Make lstm_step_backward 1% wrong (its da_t scaled by 1.01), as a slip in a rewrite would."""
-    right = M.lstm_step_backward
+    """Make the step backward 1% wrong (its dWh scaled by 1.01 in the plain form, its da_t in the
+    fast form), as a slip in a rewrite would."""
+    right, right_fast = M.lstm_step_backward, M.lstm_step_backward_fast
 
-    def wrong(dh, dc, gates, *rest):
-        right(dh, dc, gates, *rest)
+    def wrong(dnext_h, dnext_c, cache):
+        dx, dprev_h, dprev_c, dWx, dWh, db = right(dnext_h, dnext_c, cache)
+        return dx, dprev_h, dprev_c, dWx, dWh * 1.01, db
+
+    def wrong_fast(dh, dc, gates, *rest):
+        right_fast(dh, dc, gates, *rest)
         gates *= 1.01                                       # on exit, gates holds da_t
-    M.lstm_step_backward = wrong
+    M.lstm_step_backward, M.lstm_step_backward_fast = wrong, wrong_fast
 
 
 def main(argv=None):
@@ -102,7 +121,7 @@ def main(argv=None):
     if args.broken:
         break_backward()
     worst = {}
-    for inputs in M.INPUT_KINDS:
+    for inputs in ("plain",) + M.INPUT_KINDS:
         for name, rel in check(inputs).items():
             worst[name] = max(worst.get(name, 0.0), rel)
     name = max(worst, key=worst.get)
