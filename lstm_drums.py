@@ -28,11 +28,11 @@ and step, with the four gates fused into one 4H block in PyTorch's order i, f, g
     c_t = f * c_{t-1} + i * g               (N, H) the cell, the long-term memory
     h_t = o * tanh(c_t)                     (N, H) the output, read by the next layer and step
 
-At the first step, h_{t-1} and c_{t-1} are the state before it: h0 and c0 in the code (zeros at
-a song's start); prev_h, prev_c and next_h, next_c are the state before and after a step. Dropout sits
-between layers and before the decoder, y_t = h_t @ Wy + by (N, V) logits; the loss is the
-softmax cross-entropy at every step, averaged, in nats per word (natural log; a uniform guess
-over V words scores ln V).
+At the first step, h_{t-1} and c_{t-1} are the state before it: h0 and c0 in the code (zeros
+at a song's start); prev_h, prev_c and next_h, next_c are the state before and after a step.
+Dropout sits between layers and before the decoder, y_t = h_t @ Wy + by (N, V) logits; the
+loss is the softmax cross-entropy at every step, averaged, in nats per word (natural log; a
+uniform guess over V words scores ln V).
 
 References: Hochreiter & Schmidhuber 1997; Gers, Schmidhuber & Cummins 2000; CS231n's RNN notes
 and assignment 3; Kingma & Ba, "Adam", 2014; Karpathy's min-char-rnn.py; PyTorch's nn.LSTM
