@@ -2,9 +2,11 @@
 
     python tools/walkthrough.py > docs/walkthrough.md
 
-Every number on that page is printed here, by the project's own functions, on a tiny seeded
-model (1 layer of 4 units, the word alone as input, float64, untrained), so that each one can be
-found and recomputed; tests/test_tools.py checks that the page is exactly what this prints.
+Every number on that page is printed here by the plain core of lstm_drums.py (sections 1-5:
+one_hot, lstm_step_forward, softmax_loss, model_loss, model_forward, lstm_backward, adam_update,
+sample_word, sample), on a tiny seeded model (1 layer of 4 units, the word alone as input,
+float64, untrained), so that each one can be found and recomputed; tests/test_tools.py checks
+that the page is exactly what this prints.
 """
 import math
 import os
@@ -35,9 +37,11 @@ def page():
     say("# Walkthrough: one bar through the whole system\n")
     say("One bar of the demo's rock beat goes in as MIDI and comes out as a loss, its gradients, one Adam update")
     say("and a sampled word. The model is tiny and untrained (1 layer of H = 4 units, the word alone as input,")
-    say("float64, seed 0) so that every number fits on the page; the real models differ only in size and in")
-    say("the extra input columns of sections 6-8 of `lstm_drums.py`. Every number below is printed by")
-    say("`python tools/walkthrough.py`, and a test checks that this page is exactly its output.\n")
+    say("float64, seed 0) so that every number fits on the page. Each number comes from the plain core of")
+    say("`lstm_drums.py` (sections 1-5), the functions [docs/lstm.md](lstm.md) explains; `train.py` runs their")
+    say("fast twins (section 6), which give the same numbers, and by default the extensions of sections 7-9 (more")
+    say("input columns, the feel head). Every number below is printed by `python tools/walkthrough.py`, and a")
+    say("test checks that this page is exactly its output.\n")
 
     # 1. MIDI
     say(f"## 1. MIDI: `{SONG}`\n")
@@ -75,104 +79,128 @@ def page():
     # 3. Ids and layer 0's input
     ids = encoding.to_ids(words + encoding.bars_to_words(bars[1:2])[:1])   # the bar, then the next bar's first word
     V = len(encoding.VOCAB)
-    config = {"vocab_size": V, "hidden": H, "layers": 1, "inputs": "word", "forget_bias": 0.0}
+    config = {"vocab_size": V, "hidden": H, "layers": 1, "forget_bias": 0.0}
     params = M.init_params(config, np.random.default_rng(0), np.float64)
     w0 = int(ids[0])
-    say("## 3. Word ids and layer 0's input (`encoding.to_ids`, `lstm_drums.layer0_projection`)\n")
+    say("## 3. Word ids and layer 0's input (`encoding.to_ids`, `lstm_drums.one_hot`)\n")
     say(f"The vocabulary has V = {V} words: a step word's id is its 9-bit mask read as a binary number, then")
     say(f"`BAR` = {encoding.BAR_ID} and `END` = {encoding.END_ID}. The bar's ids: {[int(i) for i in ids[:17]]}.\n")
-    say(f"Step 0 reads word {w0} (`{words[0]}`, kick and crash). Its input x_0 is one-hot, {V} zeros with a")
-    say(f"1 at column {w0}, so x_0 @ Wx0 is row {w0} of Wx0 (shape {params['Wx0'].shape}), and with the bias b0:\n")
-    xa = M.layer0_projection(params["Wx0"], params["b0"], np.array([[w0]]), V)[0, 0]
-    say(f"    Wx0[{w0}] + b0 = {row(xa)}\n")
+    x0 = M.one_hot(np.array([w0]), V, np.float64)                             # (1, V): N = 1 stream
+    xa = x0 @ params["Wx0"] + params["b0"]                                    # (1, 4H)
+    assert np.array_equal(xa[0], params["Wx0"][w0] + params["b0"])
+    say(f"Step 0 reads word {w0} (`{words[0]}`, kick and crash). Its input x_0 = `one_hot([{w0}], V)` is one row of")
+    say(f"{V} zeros with a 1 at column {w0}, so x_0 @ Wx0 is row {w0} of Wx0 (shape {params['Wx0'].shape}), and with the")
+    say("bias b0:\n")
+    say(f"    x_0 @ Wx0 + b0 = {row(xa)}\n")
     say("(16 = 4H numbers: the pre-activations of the input, forget, candidate and output gates, 4 each.)")
     lb = M.lookback_inputs(ids, encoding.BAR_ID, V)
-    say(f"A model with look-back inputs also reads, at step 0, the row `lookback_inputs` gives: {lb[0].tolist()}")
-    say(f"(the word, \"none\" = {V} one and two bars back, and the place of the next word, 1).\n")
+    say("A model with look-back inputs (section 7) also reads, at step 0, the row `lookback_inputs` gives:")
+    say(f"{lb[0].tolist()} (the word, \"none\" = {V} one and two bars back, and the place of the next word, 1).\n")
 
     # 4. One LSTM step
     say("## 4. One LSTM step (`lstm_step_forward`)\n")
-    h0, c0 = np.zeros((1, H)), np.zeros((1, H))
-    a = xa[None].copy()
-    h1, c1, tanh_c = np.empty((1, H)), np.empty((1, H)), np.empty((1, H))
-    M.lstm_step_forward(a, h0, c0, params["Wh0"], h1, c1, tanh_c)
-    say("The state starts at zero, so h_{-1} @ Wh adds nothing and a = x_0 @ Wx0 + b0. Then:\n")
+    prev_h, prev_c = np.zeros((1, H)), np.zeros((1, H))                       # the state before step 0
+    next_h, next_c, cache = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
+    i, f, g, o = cache[5:9]
+    say("Before step 0 the state is zero (h0 = c0 = 0, the state before a song; prev_h and prev_c of step 0), so")
+    say("prev_h @ Wh0 adds nothing and a = x_0 @ Wx0 + b0. `lstm_step_forward(x_0, prev_h, prev_c, Wx0, Wh0, b0)`")
+    say("computes the gates and returns the state after step 0, next_h and next_c:\n")
     say("```")
-    say(f"i = sigmoid(a[0:4])   = {row(a[0, :H])}   input gate")
-    say(f"f = sigmoid(a[4:8])   = {row(a[0, H:2 * H])}   forget gate")
-    say(f"g = tanh(a[8:12])     = {row(a[0, 2 * H:3 * H])}   candidate")
-    say(f"o = sigmoid(a[12:16]) = {row(a[0, 3 * H:])}   output gate")
-    say(f"c_0 = f * c_-1 + i * g = {row(c1)}")
-    say(f"h_0 = o * tanh(c_0)    = {row(h1)}")
+    say(f"i = sigmoid(a[0:4])   = {row(i)}   input gate")
+    say(f"f = sigmoid(a[4:8])   = {row(f)}   forget gate")
+    say(f"g = tanh(a[8:12])     = {row(g)}   candidate")
+    say(f"o = sigmoid(a[12:16]) = {row(o)}   output gate")
+    say(f"next_c = f * prev_c + i * g = {row(next_c)}")
+    say(f"next_h = o * tanh(next_c)   = {row(next_h)}")
     say("```\n")
 
     # 5. The loss
-    say("## 5. The loss (`cross_entropy`, `loss`)\n")
-    logits = h1[0] @ params["Wy"] + params["by"]
-    p = np.exp(logits - logits.max())
-    p /= p.sum()
+    say("## 5. The loss (`softmax_loss`, `model_loss`)\n")
+    logits = next_h @ params["Wy"] + params["by"]                             # (1, V)
     target = int(ids[1])
-    say(f"The decoder gives {V} logits, y = h_0 @ Wy + by; their softmax is the model's guess at word 1. The")
-    say(f"true word 1 is {target} (`{encoding.VOCAB[target]}`, silence): p = {p[target]:.6f}, so this step's loss is")
-    say(f"-ln p = {-math.log(p[target]):.4f} nats, close to ln V = {math.log(V):.4f}: an untrained model guesses")
-    say("about uniformly. The loss of the chunk is the mean over its steps; here the bar's 17 words, each")
-    say("predicting the next (T = 17 steps, N = 1 stream):\n")
-    x, y = np.array(ids[:-1])[:, None], np.array(ids[1:])[:, None]             # (T, 1) each
-    value, grads, _ = M.loss(params, x, y, M.zero_state(config, 1, np.float64))
-    say(f"    loss = {value:.4f} nats/word\n")
+    loss0, _ = M.softmax_loss(logits[None], np.array([[target]]))            # T = N = 1
+    p = math.exp(-loss0)
+    say(f"The decoder gives {V} logits, y = next_h @ Wy + by; their softmax is the model's guess at word 1. The")
+    say(f"true word 1 is {target} (`{encoding.VOCAB[target]}`, silence): p = {p:.6f}, so this step's loss")
+    say(f"(`softmax_loss`) is -ln p = {loss0:.4f} nats, close to ln V = {math.log(V):.4f}: an untrained model guesses")
+    say("about uniformly. The loss of a chunk is the mean over its steps; here the bar's 17 words, each")
+    say("predicting the next (T = 17 steps, N = 1 stream, x = `one_hot(ids[:-1], V)`, shape (17, 1, 514)):\n")
+    x = M.one_hot(np.array(ids[:-1])[:, None], V, np.float64)                 # (T, 1, V)
+    y = np.array(ids[1:])[:, None]                                            # (T, 1)
+    state = M.zero_state(config, 1, np.float64)
+    value, grads, _ = M.model_loss(params, x, y, state)
+    say(f"    model_loss(params, x, y, zero_state) = {value:.4f} nats/word\n")
 
     # 6. Gradients
-    say("## 6. The gradients that flow back (`backward`, `lstm_backward`, `lstm_step_backward`)\n")
-    logits_all, _, cache = M.forward(params, x, M.zero_state(config, 1, np.float64))
-    _, dlogits = M.cross_entropy(logits_all, y)
-    say("dL/dlogits = (softmax - one_hot(target)) / T at each step; at step 0 and the true word that is")
-    say(f"({p[target]:.6f} - 1) / 17 = {dlogits[0, 0, target]:+.6f}, and +p/17 at every other word. Back through the")
-    say("decoder, each step's h_t gets dlogits_t @ Wy^T, and `lstm_backward` walks the steps backwards, adding")
-    say("what step t+1 sends back through Wh; at each step the gates' equations (the docstring of")
-    say("`lstm_step_backward`) give da_t, the gradient of the 16 pre-activations. At step 0:\n")
+    say("## 6. The gradients that flow back (`model_backward`, `lstm_backward`, `lstm_step_backward`)\n")
+    logits_all, _, (top, layer_caches, _, _) = M.model_forward(params, x, state)
+    _, dlogits = M.softmax_loss(logits_all, y)                                # (T, 1, V)
     dh = dlogits @ params["Wy"].T                                             # (T, 1, H) from the decoder
-    dxa, _, _, _ = M.lstm_backward(dh, cache.layer_caches[0])                 # (T, 1, 4H): da_t, as `backward`
-    g = grads                                                                 # (all of them: `loss` above)
-    say(f"    da_0 = {row(dxa[0, 0], 6)}\n")
-    if not dxa[0, 0, H:2 * H].any():
-        say("The forget gate's four are exactly 0: df = dc_0 * c_{-1}, and c_{-1} is zero at a song's first step.\n")
-    say(f"Row {w0} of dWx0 sums da over the steps that read word {w0} (steps "
-        f"{[t for t in range(len(x)) if ids[t] == w0]}): its first four entries are {row(g['Wx0'][w0, :4], 6)};")
+    _, _, _, dWx0, dWh0, db0 = M.lstm_backward(dh, layer_caches[0])
+    assert np.array_equal(dWx0, grads["Wx0"]) and np.array_equal(db0, grads["b0"])
+    say("`softmax_loss` also returns dL/dlogits = (softmax - one_hot(target)) / T at each step; at step 0 and")
+    say(f"the true word that is ({p:.6f} - 1) / 17 = {dlogits[0, 0, target]:+.6f}, and +p/17 at every other word.")
+    say("Back through the decoder, each step's next_h gets dlogits_t @ Wy^T, and `lstm_backward` walks the steps")
+    say("backwards, calling `lstm_step_backward` with what step t+1 sends back through Wh and the cell; at each")
+    say("step it gives da_t, the gradient of the 16 pre-activations, and dWx0 sums x_t^T @ da_t over the steps.")
+    reads = [t for t in range(len(y)) if ids[t] == w0]
+    assert reads == [0]
+    say("x_t is one-hot, so x_t^T @ da_t adds da_t to one row of dWx0, the row of the word read at step t: row")
+    say(f"{w0} sums da over the steps that read word {w0}, here step 0 alone. So row {w0} of dWx0 is da_0:\n")
+    say(f"    da_0 = dWx0[{w0}] = {row(dWx0[w0], 6)}\n")
+    if not dWx0[w0, H:2 * H].any():
+        say("The forget gate's four are exactly 0: df = dc * prev_c, and prev_c is the zero state at step 0.")
     never = next(k for k in range(V) if k not in set(int(i) for i in ids))
-    say(f"a word the bar never reads, such as {never}, has a zero row: {row(g['Wx0'][never, :4], 6)}.")
-    say(f"The whole gradient's size: |dWx0| = {np.linalg.norm(g['Wx0']):.4f}, |dWh0| = {np.linalg.norm(g['Wh0']):.4f}, "
-        f"|dWy| = {np.linalg.norm(g['Wy']):.4f}.\n")
+    say(f"A word the bar never reads, such as {never}, has a zero row (its first four entries: {row(grads['Wx0'][never, :4], 6)}).")
+    say("`model_loss` returns all of these in a dict with the keys of params; their sizes:")
+    say(", ".join(f"|d{k}| = {np.linalg.norm(grads[k]):.4f}" for k in params) + ".\n")
 
     # 7. One Adam update
-    say("## 7. One Adam update (`adam_step`)\n")
-    j, k = np.unravel_index(np.argmax(np.abs(g["Wy"])), g["Wy"].shape)
+    say("## 7. One Adam update (`adam_update`)\n")
+    key = max(params, key=lambda k: np.abs(grads[k]).max())                   # over every parameter
+    at = np.unravel_index(np.argmax(np.abs(grads[key])), grads[key].shape)
+    name = f"{key}[{', '.join(str(int(n)) for n in at)}]"
     lr, b1, b2, eps = 2e-3, 0.9, 0.999, 1e-8
-    w, gw = params["Wy"][j, k], g["Wy"][j, k]
+    w, gw = params[key][at], grads[key][at]
     m1, v1 = (1 - b1) * gw, (1 - b2) * gw ** 2
     m_hat, v_hat = m1 / (1 - b1), v1 / (1 - b2)
     step = lr * m_hat / (math.sqrt(v_hat) + eps)
-    say(f"The weight with the largest gradient is Wy[{j}, {k}] = {w:+.6f}, with g = {gw:+.6f}. Adam's first")
-    say("update (t = 1, lr = 0.002, beta1 = 0.9, beta2 = 0.999, eps = 1e-8), line by line:\n")
+    say(f"Of all {sum(p.size for p in params.values())} weights, the one with the largest gradient is {name} = {w:+.6f},")
+    say(f"with g = {gw:+.6f}. Adam's first update (t = 1, lr = 0.002, beta1 = 0.9, beta2 = 0.999, eps = 1e-8),")
+    say("line by line as in Kingma & Ba's Algorithm 1:\n")
     say("```")
     say(f"m_1 = beta1 * 0 + (1 - beta1) * g        = {m1:+.8f}")
     say(f"v_1 = beta2 * 0 + (1 - beta2) * g^2      = {v1:.4e}")
     say(f"m^  = m_1 / (1 - beta1^1)               = {m_hat:+.8f}")
     say(f"v^  = v_1 / (1 - beta2^1)               = {v_hat:.4e}")
     say(f"step = lr * m^ / (sqrt(v^) + eps)       = {step:+.8f}")
-    say(f"Wy[{j}, {k}] - step                         = {w - step:+.8f}")
+    say(f"{name} - step".ljust(40) + f"= {w - step:+.8f}")
     say("```\n")
-    opt = M.adam_init(params)
-    M.adam_step(params, grads, opt, lr=lr)
-    say(f"`adam_step` computes the same in the paper's folded form: Wy[{j}, {k}] is now {params['Wy'][j, k]:+.8f}.")
-    say("On the first step m^ / sqrt(v^) = g / |g|, so every weight moves by about lr, in the direction")
-    say("that lowers the loss, however large or small its gradient.\n")
+    new_params, opt = M.adam_update(params, grads, M.adam_init(params), lr=lr)
+    moved = {k: np.abs(new_params[k] - params[k]) for k in params}          # how far each weight moved
+    zero = {k: grads[k] == 0 for k in params}                                 # the weights with no gradient
+    assert all(np.array_equal(moved[k] == 0, zero[k]) for k in params)       # they, and only they, stay put
+    unread = V - len(set(int(i) for i in ids[:-1]))                           # words the bar never reads
+    small = sum(int((moved[k][~zero[k]] < 0.99 * lr).sum()) for k in params)
+    smallest = min(moved[k][~zero[k]].min() for k in params if (~zero[k]).any())
+    n_zero = sum(int(z.sum()) for z in zero.values())
+    assert n_zero == unread * 4 * H + int(zero["Wx0"][w0].sum())              # unread rows; row w0's zero quarter
+    say(f"`adam_update` gives the same: {name} is now {new_params[key][at]:+.8f}. On the first step m^ = g and")
+    say("v^ = g^2, so a weight moves by lr * |g| / (|g| + eps), against the sign of its gradient: by lr, less a")
+    say("share eps / |g|, however large or small its gradient, unless the gradient is nearly as small as eps. A")
+    say(f"weight whose gradient is exactly zero does not move: here {n_zero} weights, the rows of Wx0 of the {unread}")
+    say(f"words the bar never reads ({unread} x {4 * H}) and the forget gate's quarter of row {w0}. Of the others,")
+    say(f"{small} moved by less than 0.99 lr (those with |g| < 99 eps, about 1e-6); the smallest move is {smallest:.8f}.\n")
 
     # 8. One sampled word
-    say("## 8. One sampled word (`step`, `sample_word`)\n")
-    logits, state = M.step(params, w0, M.zero_state(config, 1, np.float64))
+    say("## 8. One sampled word (`lstm_step_forward`, `sample_word`, `sample`)\n")
+    params = new_params
+    next_h, _, _ = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
+    logits = (next_h @ params["Wy"] + params["by"])[0]                        # (V,)
     top = np.argsort(-logits)[:3]
-    say(f"After the update, `step` reads word {w0} from a zero state and gives the logits for the next word. At")
-    say("diversity d (the sampling temperature) the probabilities are softmax(logits / d):\n")
+    say(f"After the update, `lstm_step_forward` reads word {w0} from the zero state, and the decoder gives the")
+    say("logits for the next word. At diversity d (the sampling temperature) the probabilities are")
+    say("softmax(logits / d):\n")
     say("| word | id | p at 1.0 | p at 0.5 |")
     say("|---|---:|---:|---:|")
     p1, p5 = (np.exp(logits / d - (logits / d).max()) for d in (1.0, 0.5))
@@ -180,7 +208,9 @@ def page():
     for i in top:
         say(f"| `{encoding.VOCAB[i]}` | {i} | {p1[i]:.6f} | {p5[i]:.6f} |")
     drawn = M.sample_word(logits, 1.0, np.random.default_rng(1337))
-    say(f"\n`sample_word(logits, 1.0, np.random.default_rng(1337))` draws word {drawn} (`{encoding.VOCAB[drawn]}`).")
+    sampled = M.sample(params, [w0], 1, 1.0, np.random.default_rng(1337))
+    say(f"\n`sample_word(logits, 1.0, np.random.default_rng(1337))` draws word {drawn} (`{encoding.VOCAB[drawn]}`), and")
+    say(f"`sample(params, [{w0}], 1, 1.0, np.random.default_rng(1337))`, which does the same steps, returns {sampled}.")
     say("A trained model puts most of its probability on a few words; this one has learned one update's worth.")
     return "\n".join(out) + "\n"
 
