@@ -76,7 +76,7 @@ def dropout_mask(shape, p, rng, dtype):
     """Inverted dropout: keep each unit with probability 1 - p and scale it by 1 / (1 - p), so the
     expected value is unchanged and evaluation uses no mask at all."""
     keep = rng.random(shape, dtype=np.float32) >= p         # (shape) bool
-    return keep.astype(dtype) / dtype.type(1.0 - p)
+    return keep.astype(dtype) / np.dtype(dtype).type(1.0 - p)
 
 
 # ----------------------------------------------------------------------------
@@ -135,11 +135,11 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     step's h and c, (T, N, H) each (h[-1], c[-1] is the state to carry on), and the caches.
     """
     h, c, cache = [], [], []
-    prev_h, prev_c = h0, c0
+    h_t, c_t = h0, c0                                       # the state before step 0
     for t in range(len(x)):
-        prev_h, prev_c, step_cache = lstm_step_forward(x[t], prev_h, prev_c, Wx, Wh, b)
-        h.append(prev_h)
-        c.append(prev_c)
+        h_t, c_t, step_cache = lstm_step_forward(x[t], h_t, c_t, Wx, Wh, b)   # after step t
+        h.append(h_t)
+        c.append(c_t)
         cache.append(step_cache)
     return np.stack(h), np.stack(c), cache
 
@@ -152,12 +152,13 @@ def lstm_backward(dh, cache):
     Returns dx (T, N, D), dh0, dc0 (N, H), and dWx, dWh, db summed over the steps.
     """
     N, H = dh.shape[1:]
-    dnext_h, dnext_c = np.zeros((N, H), dh.dtype), np.zeros((N, H), dh.dtype)   # nothing after step T-1
+    dh_t, dc_t = np.zeros((N, H), dh.dtype), np.zeros((N, H), dh.dtype)   # from after step T-1: none
     dx, dWx, dWh, db = [None] * len(dh), 0.0, 0.0, 0.0
     for t in reversed(range(len(dh))):
-        dx[t], dnext_h, dnext_c, dWx_t, dWh_t, db_t = lstm_step_backward(dh[t] + dnext_h, dnext_c, cache[t])
+        # dh_t, dc_t: what step t+1 sent back to step t's state; h_t also feeds the layer above
+        dx[t], dh_t, dc_t, dWx_t, dWh_t, db_t = lstm_step_backward(dh[t] + dh_t, dc_t, cache[t])
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t  # the same weights at every step: sum
-    return np.stack(dx), dnext_h, dnext_c, dWx, dWh, db
+    return np.stack(dx), dh_t, dc_t, dWx, dWh, db           # dh_t, dc_t now reach the state before step 0
 
 
 # ----------------------------------------------------------------------------
@@ -241,6 +242,8 @@ def model_backward(dlogits, cache):
         if masks is not None:
             dx = dx * masks[l]                                       # back through dropout
         dx, _, _, grads[f"Wx{l}"], grads[f"Wh{l}"], grads[f"b{l}"] = lstm_backward(dx, layer_caches[l])
+        # (dh0, dc0 are dropped: the state before the chunk came from the previous chunk, and
+        # truncated BPTT sends no gradient there)
     return grads
 
 
@@ -305,16 +308,18 @@ def sample_word(logits, temperature, rng):
     z = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
         return int(np.argmax(z))
-    z = z - z.max()                                         # the best word gets exp(0) = 1, however small
-    with np.errstate(over="ignore"):                        # the temperature (no inf / inf)
+    z = z - z.max()                                         # the best word's z is 0, so its exp is 1
+    with np.errstate(over="ignore"):                        # however small the temperature: no inf / inf
         p = np.exp(z / temperature)                         # (V,) unnormalised
     cdf = np.cumsum(p)
     return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
 
 
 def sample(params, primer, n_words, temperature, rng):
-    """Read the primer word ids, then draw n_words new ones, each fed back in as the next input.
-    A word model (layer 0 reads the one-hot word); returns the list of new ids."""
+    """Read the primer word ids (at least one), then draw n_words new ones, each fed back in as
+    the next input. A word model (layer 0 reads the one-hot word); returns the list of new ids."""
+    if len(primer) == 0:
+        raise ValueError("sample needs a primer of at least one word (the first word has nothing to follow)")
     L, (H, V) = sum(k.startswith("Wh") for k in params), params["Wy"].shape
     dtype = params["Wy"].dtype
     h, c = [np.zeros((1, H), dtype)] * L, [np.zeros((1, H), dtype)] * L   # one stream, empty
