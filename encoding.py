@@ -22,25 +22,22 @@ Two ways to read MIDI:
             (option: every channel), `BAR` at the file's real bar lines from
             its time-signature events (3/4 = 12 steps, 7/8 = 14, 12/8 = 24).
 
-Module interface (used by train.py and generate.py):
+Module interface (used by corpus.py, train.py, generate.py and lstm_drums.py):
   CodecError                       the one exception this module raises
-  DRUM_CLASSES, BAR, STEP_WORDS    the format's constants
+  DRUM_CLASSES, BAR, END           the format's constants: the one table of drum classes
   step_to_word / word_to_step      one step  <-> one word
   bars_to_words / words_to_bars    one song  <-> its words
   bars_to_tab / tab_to_bars        one song  <-> a drum tab (one row per class)
-  read_midi(path)                  -> mido.MidiFile, or CodecError
-  midi_to_bars(mid, ...)           -> (bars, feel, report)
+  read_midi, midi_to_bars          a MIDI file -> (bars, feel, report); encode_file does both
   bars_to_midi(bars, ..., feel)    -> mido.MidiFile (GM drums, channel 10)
-  read_corpus(path)                -> list of songs (lists of words)
-  VOCAB, BAR_ID, END_ID, to_ids    the fixed 514-word vocabulary: word ids for the model
-  song_stats(songs), stats_table   onsets per bar, empty bars, repeats: how a corpus or a track drums
-  copy_stats(tracks, references)   the share of the tracks' 1-, 2-, 4-, 8-bar phrases found in references
   feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
-                                   tokens_to_feel, read_feel, feel_path; to_feel_ids; feel_stats
-  Song, load_songs(inputs)         files and folders -> songs with their style, fill and split
-  split_songs, split_by_data       the validation songs: a seeded share, or the data's own split
-  write_atomic(path, data)         a whole file or none (temporary file, then a rename)
+                                   tokens_to_feel; read_words_file: a words file and its feel
+  VOCAB, BAR_ID, END_ID, to_ids    the fixed 514-word vocabulary: word ids for the model;
+                                   to_feel_ids / from_feel_ids: a song's feel as (S, 18) ids
+  write_atomic(path, data)         a whole file or none (a temporary file, fsync, a rename)
   error_line(e)                    the one line each command prints for an error it expects
+
+Songs with their styles, collections, splits and statistics live in corpus.py.
 
 References: General MIDI 1 percussion key map (MIDI Manufacturers Association,
 https://www.midi.org/specifications-old/item/gm-level-1-sound-set);
@@ -437,6 +434,15 @@ def read_feel(path, songs):
     return feels
 
 
+
+def read_words_file(path, feel=True):
+    """A words file and, with feel, the feel file beside it if there is one -> a list of
+    (words, feel) per song (read_corpus, read_feel; feel None where there is none)."""
+    songs = read_corpus(path)
+    if not (feel and songs and os.path.exists(feel_path(path))):
+        return [(words, None) for words in songs]
+    return list(zip(songs, read_feel(feel_path(path), songs)))
+
 # ----------------------------------------------------------------------------
 # MIDI -> bars
 
@@ -706,17 +712,23 @@ def midi_to_bytes(mid):
     return buf.getvalue()
 
 
-def write_atomic(path, data):
-    """Write bytes to path via a temporary file and a rename: never a half-written file.
-
-    A symlink at path is replaced, not followed. An OSError (a full disk, say) names path.
+def write_atomic(path, data=None, write=None):
+    """Write a whole file or none: a temporary file beside path, flushed to disk (fsync), then
+    renamed over path. Give the bytes (data), or a function that writes to a binary file
+    object (write). A symlink at path is replaced, not followed. An OSError (a full disk,
+    say) names path.
     """
     folder = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if write is None:
+                f.write(data)
+            else:
+                write(f)
+            f.flush()
+            os.fsync(f.fileno())                           # on disk before the rename makes it the file
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
@@ -774,41 +786,6 @@ def to_feel_ids(words, feel):
     return out
 
 
-def song_stats(songs_words, bar_steps=16):
-    """Figures that describe drumming, for a list of songs (lists of words).
-
-    well_formed_bars  share of bars of exactly bar_steps steps (16 = one bar of 4/4)
-    bar_lengths       how many bars have each length (so the share can be taken for any length)
-    onsets_per_bar    mean onsets per bar of each class, by name
-    empty_bar_rate    share of bars with no onset
-    repeat_share      share of steps equal to the step at the same place one bar back
-    """
-    n_bars = well_formed = empty = same = compared = 0
-    onsets = np.zeros(N_CLASSES)
-    lengths = collections.Counter()
-    for words in songs_words:
-        prev = None
-        for bar in _split_bars(words):
-            n_bars += 1
-            lengths[len(bar)] += 1
-            well_formed += len(bar) == bar_steps
-            empty += not any(bar)
-            for k in range(N_CLASSES):
-                onsets[k] += sum(1 for mask in bar if mask & class_bit(k))
-            if prev is not None:
-                n = min(len(bar), len(prev))
-                same += sum(1 for a, b in zip(bar[:n], prev[:n]) if a == b)
-                compared += n
-            prev = bar
-    per_bar = onsets / max(n_bars, 1)
-    return {"bars": n_bars,
-            "well_formed_bars": round(well_formed / max(n_bars, 1), 4),
-            "onsets_per_bar": {name: round(float(x), 3) for (_, name), x in zip(DRUM_CLASSES, per_bar)},
-            "empty_bar_rate": round(empty / max(n_bars, 1), 4),
-            "repeat_share": round(same / max(compared, 1), 4),
-            "bar_lengths": {str(n): c for n, c in sorted(lengths.items())}}
-
-
 def from_feel_ids(words, feel_ids):
     """The mirror of to_feel_ids: words and their feel ids (S, 18) -> the song's feel (bars of
     steps of (velocity, offset) pairs). A hit with no level (-1) plays at level 6, on the grid."""
@@ -825,102 +802,6 @@ def from_feel_ids(words, feel_ids):
                           int(row[N_CLASSES + k]) - MAX_OFFSET if row[N_CLASSES + k] >= 0 else 0)
                          for k in range(N_CLASSES) if mask & class_bit(k)))
     return feel
-
-
-def feel_stats(songs_words, songs_feel):
-    """How a corpus or a track plays its hits, per drum class (by name): for songs (lists of
-    words) and their feel ids (to_feel_ids; None for a song without feel, skipped).
-
-    hits             hits with feel
-    velocity_mean    mean MIDI velocity (each level at the velocity it plays at), and
-    velocity_sd      its standard deviation
-    accent_contrast  mean velocity on the beats (places 0, 4, 8, ... of the bar) minus off them
-    offset_sd_steps  standard deviation of the offsets, in steps (x 60000 / bpm / 4 for ms)
-    velocity_levels  share of the hits at each of the 8 velocity levels
-    """
-    per_class = {k: ([], [], []) for k in range(N_CLASSES)}   # velocity, offset (steps), on a beat
-    for words, feel in zip(songs_words, songs_feel):
-        if feel is None:
-            continue
-        place = 0
-        for word, row in zip(words, feel):
-            if word == BAR:
-                place = 0
-                continue
-            for k in range(N_CLASSES):
-                if row[k] >= 0:
-                    per_class[k][0].append(level_to_velocity(int(row[k])))
-                    per_class[k][1].append((int(row[N_CLASSES + k]) - MAX_OFFSET) / OFFSET_LEVELS)
-                    per_class[k][2].append(place % STEPS_PER_BEAT == 0)
-            place += 1
-    out = {}
-    for (_, name), (vel, off, beat) in zip(DRUM_CLASSES, per_class.values()):
-        vel, off, beat = np.array(vel, float), np.array(off, float), np.array(beat, bool)
-        mean = lambda a: round(float(a.mean()), 3) if len(a) else None
-        out[name] = {"hits": len(vel), "velocity_mean": mean(vel),
-                     "velocity_sd": round(float(vel.std()), 3) if len(vel) else None,
-                     "accent_contrast": round(float(vel[beat].mean() - vel[~beat].mean()), 3)
-                     if beat.any() and (~beat).any() else None,
-                     "offset_sd_steps": round(float(off.std()), 4) if len(off) else None,
-                     "velocity_levels": [round(float(x), 4) for x in
-                                         np.bincount((vel - 8).astype(int) // 16, minlength=VELOCITY_LEVELS)
-                                         / max(len(vel), 1)]}
-    return out
-
-
-def stats_table(results, corpus_stats):
-    """The tracks' statistics beside the training corpus's, one row each."""
-    short = dict(zip((name for _, name in DRUM_CLASSES), TAB_LABELS))
-    head = f"{'':>10} {'bars':>5} {'well-formed':>11} {'empty':>6} {'repeat':>6}  onsets/bar " + \
-        " ".join(f"{label:>4}" for label in TAB_LABELS)
-    rows = [head]
-    named = [("corpus", corpus_stats)] if corpus_stats else []
-    named += [(f"div {r['diversity']:g}", r) for r in results]
-    for name, s in named:
-        per = " ".join(f"{s['onsets_per_bar'][n]:4.1f}" for n in short)
-        rows.append(f"{name:>10} {s['bars']:5d} {s['well_formed_bars']:11.0%} {s['empty_bar_rate']:6.0%} "
-                    f"{s['repeat_share']:6.0%}  {'':>10} {per}")
-    return "\n".join(rows)
-
-
-def copy_stats(tracks_words, reference_words, lengths=(1, 2, 4, 8)):
-    """How much of some tracks is copied from reference songs (a model's training songs):
-
-    copied_share  for each n in lengths, the share of the tracks' n-bar phrases (every run
-                  of n consecutive bars) found verbatim somewhere in the reference songs
-    longest_copy  the longest run of consecutive bars of any track found verbatim in them
-    """
-    as_bars = lambda songs: [tuple(tuple(bar) for bar in _split_bars(words)) for words in songs]
-    tracks, refs = as_bars(tracks_words), as_bars(reference_words)
-
-    def phrases(songs, n):
-        return {song[i:i + n] for song in songs for i in range(len(song) - n + 1)}
-
-    shares = {}
-    for n in lengths:
-        known = phrases(refs, n)
-        windows = [song[i:i + n] for song in tracks for i in range(len(song) - n + 1)]
-        shares[str(n)] = round(sum(w in known for w in windows) / len(windows), 4) if windows else None
-    longest, n = 0, 1
-    while any(len(song) >= n for song in tracks):             # grow n while some n-bar run is copied
-        known = phrases(refs, n)
-        if not any(song[i:i + n] in known for song in tracks for i in range(len(song) - n + 1)):
-            break
-        longest, n = n, n + 1
-    return {"copied_share": shares, "longest_copy": longest}
-
-
-def _split_bars(words):
-    """Words -> bars of masks, leniently: a BAR closes a bar; steps after the last BAR are dropped."""
-    bars, bar = [], []
-    for w in words:
-        if w == BAR:
-            if bar:
-                bars.append(bar)
-            bar = []
-        elif w != END:
-            bar.append(WORD_ID[w])
-    return bars
 
 
 # ----------------------------------------------------------------------------
@@ -969,245 +850,12 @@ def _describe(report):
     return f"{report['bars']} bars, {report['onsets']} onsets kept, dropped by pitch: {dropped}"
 
 
-def files_in_split(paths, info_csv, split):
-    """Keep the paths that a dataset's info.csv puts in one split.
-
-    The CSV (as the Groove MIDI Dataset's, and Magenta's other datasets') has a column
-    `midi_filename`, a path relative to the CSV's folder or to a folder below it, and a
-    column `split` (train / validation / test). A path is kept if it ends with a
-    `midi_filename` of that split.
-    """
-    try:
-        with open(info_csv, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise CodecError(f"{info_csv}: cannot read ({e})") from None
-    if not rows or not {"midi_filename", "split"} <= set(rows[0]):
-        raise CodecError(f"{info_csv}: want the columns midi_filename and split")
-    wanted = {os.path.normpath(r["midi_filename"]) for r in rows if r["split"] == split}
-    if not wanted:
-        splits = sorted({r["split"] for r in rows})
-        raise CodecError(f"{info_csv}: no file in split {split!r} (splits: {', '.join(splits)})")
-    def listed(path):
-        parts = os.path.normpath(path).split(os.sep)
-        return any(os.path.join(*parts[k:]) in wanted for k in range(len(parts)))
-    return [p for p in paths if listed(p)]
-
-
-
-# ----------------------------------------------------------------------------
-# Song collections: files and folders -> songs, each with its style (train.py's data)
-#
-# A song is one MIDI file, or one line of a words file. Its style, where the data says it:
-#   - NAME=PATH: every song under PATH is style NAME (metallica=../shared/data/metallica/midi);
-#   - a folder with an info.csv in it or in its parent (the Groove MIDI Dataset's layout):
-#     the primary style of each file's row (jazz for "jazz/funk"), whether it is a fill
-#     (beat_type), and its split (train / validation / test);
-#   - any other folder: the name of the subfolder below it that a file sits in
-#     (mydrums/jazz/a.mid is jazz), or the folder's own name for a file directly in it;
-#   - a file given by itself: no style (None).
-
-Song = collections.namedtuple("Song", "name words feel style fill split", defaults=(None, False, None))
-Song.__doc__ = """One song: name, words (list of str), feel ids (S, 18) or None, style (str or None),
-fill (bool: a fill, not a beat), split ('train', 'validation', 'test' or None: not said)."""
-STYLE_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-INFO_COLUMNS = ("midi_filename", "style", "beat_type", "split")   # what load_songs reads from an info.csv
-
-
-def style_name(name, where):
-    """A style's name, lower case: 1-40 letters, digits, - and _; CodecError naming `where` otherwise."""
-    low = name.strip().lower()
-    if not 1 <= len(low) <= 40 or not set(low) <= STYLE_CHARACTERS:
-        raise CodecError(f"{where}: style name {name[:50]!r}: want 1-40 letters, digits, - and _ "
-                         "(rename it, or give NAME=PATH)")
-    return low
-
-
-def read_info_csv(path):
-    """A dataset's info.csv -> {midi_filename (normalised): (style, fill, split)}, every row checked."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise CodecError(f"{path}: cannot read ({e})") from None
-    if not rows:
-        raise CodecError(f"{path}: empty (want a header with {', '.join(INFO_COLUMNS)})")
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in INFO_COLUMNS if c not in header]
-    if missing:
-        raise CodecError(f"{path}: no column {', '.join(missing)} (want {', '.join(INFO_COLUMNS)})")
-    where = {c: header.index(c) for c in INFO_COLUMNS}
-    table = {}
-    for n, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise CodecError(f"{path}:{n}: {len(row)} fields, the header has {len(header)}")
-        name, style, beat_type, split = (row[where[c]].strip() for c in INFO_COLUMNS)
-        if beat_type not in ("beat", "fill"):
-            raise CodecError(f"{path}:{n}: beat_type {beat_type[:30]!r}, want beat or fill")
-        table[os.path.normpath(name)] = (style_name(style.split("/")[0], f"{path}:{n}"), beat_type == "fill", split)
-    return table
-
-
-def find_info_csv(folder):
-    """The info.csv in a folder or in its parent, or None."""
-    folder = os.path.abspath(folder)
-    near = [os.path.join(d, "info.csv") for d in (folder, os.path.dirname(folder))]
-    return next((p for p in near if os.path.isfile(p)), None)
-
-
-def labels_from_info(paths, info_csv):
-    """{path: (style, fill, split)} for MIDI paths from an info.csv; every file the CSV names
-    must be among them (a row's midi_filename is the end of a path: the CSV's folder, or a
-    folder below it, holds the files)."""
-    table, labels, seen = read_info_csv(info_csv), {}, set()
-    for path in paths:
-        parts = os.path.normpath(path).split(os.sep)
-        key = next((os.path.join(*parts[k:]) for k in range(len(parts)) if os.path.join(*parts[k:]) in table), None)
-        if key is not None:
-            labels[path] = table[key]
-            seen.add(key)
-    absent = [name for name in table if name not in seen]
-    if absent:
-        raise CodecError(f"{info_csv}: names {absent[0]}, which is not there"
-                         + (f" (nor {len(absent) - 1} more)" if len(absent) > 1 else ""))
-    return labels
-
-
-def folder_style(path, folder):
-    """The style of a file found under a folder: the subfolder below it that holds the file, or
-    the folder's own name."""
-    rel = os.path.relpath(path, folder).split(os.sep)
-    name = rel[0] if len(rel) > 1 else os.path.basename(os.path.abspath(folder))
-    return style_name(name, os.path.join(folder, name) if len(rel) > 1 else folder)
-
-
-def is_words_file(path):
-    """A words file (.txt), but not the feel file beside one (.feel.txt)."""
-    return path.lower().endswith(".txt") and not path.lower().endswith(".feel.txt")
-
-
-def load_songs(inputs, all_channels=False, log=print, compat=False):
-    """MIDI files, folders (recursive) and word files (.txt, one song per line) -> a list of
-    Song, each with its style where the data says it (see above) and its feel ids (S, 18),
-    parallel to its words (to_feel_ids; None for a words file without a feel file beside it).
-
-    MIDI files are encoded in the default (metre-aware) mode, or with the original's rules
-    if compat; a file that cannot be read is reported and skipped. Each song is a whole
-    song: in the metre-aware mode it gets END after its last BAR, so that a model learns
-    where songs end; the original's format (compat) has no END.
-    """
-    songs = []
-    for item in inputs:
-        style = None
-        if "=" in item and not os.path.exists(item):        # NAME=PATH
-            name, item = item.split("=", 1)
-            style = style_name(name, name + "=" + item)
-        if not os.path.exists(item):
-            raise CodecError(f"{item}: no such file or folder")
-        if item.lower().endswith(".feel.txt"):
-            raise CodecError(f"{item}: a feel file; give its words file (song.txt), whose feel is read with it")
-        folder = item if os.path.isdir(item) else None
-        info = find_info_csv(item) if folder and style is None else None
-
-        def label(path):                                    # (style, fill, split) of a song found here
-            return (style if style or not folder else folder_style(path, folder)), False, None
-        # word files: the item itself, or every .txt below a folder; each line is a song
-        word_files = [item] if is_words_file(item) else []
-        if folder:
-            for root, _, files in os.walk(item):
-                word_files += sorted(os.path.join(root, f) for f in files if is_words_file(f))
-        for path in word_files:
-            lines = read_corpus(path)                       # CodecError on a bad word
-            feels = [None] * len(lines)
-            if os.path.exists(feel_path(path)):             # and its feel, if it has one
-                feels = [to_feel_ids(words, feel) for words, feel in zip(lines, read_feel(feel_path(path), lines))]
-            songs += [Song(f"{path}:{k + 1}", words, feel, *label(path)) for k, (words, feel) in
-                      enumerate(zip(lines, feels))]
-        if word_files and not folder:
-            continue
-        # MIDI files: the item itself, or every .mid below a folder; each file is a song
-        midi_files = find_midi_files([item])
-        if not midi_files and not word_files:
-            raise CodecError(f"{item}: no MIDI (.mid) or word (.txt) files")
-        labels = labels_from_info(midi_files, info) if info else {}
-        for path in midi_files:
-            try:
-                bars, feel, _ = encode_file(path, compat=compat, all_channels=all_channels)
-            except CodecError as e:
-                log(f"skipped {e}")
-                continue
-            words = bars_to_words(bars)
-            songs.append(Song(path, words, to_feel_ids(words, feel), *labels.get(path, label(path))))
-    return [set_end(song, not compat) for song in songs]     # metre-aware: every song ends; compat: none do
-
-
-def set_end(song, end):
-    """A Song ending in END after its last BAR (end) or without END (not end), the feel
-    given a row for it or losing it."""
-    words, feel = song.words, song.feel
-    has = words[-1:] == [END]
-    if end and not has and words[-1:] == [BAR]:
-        feel = None if feel is None else np.concatenate([feel, np.full((1, feel.shape[1]), -1, feel.dtype)])
-        return song._replace(words=words + [END], feel=feel)
-    if not end and has:
-        return song._replace(words=words[:-1], feel=None if feel is None else feel[:-1])
-    return song
-
-
-MIN_SONGS_TO_HOLD_OUT = 10   # with fewer songs, the tail of every song is held out instead
-
-
-def split_songs(songs, fraction, seed):
-    """Hold out a seeded share of whole songs for validation: (train, valid).
-
-    With fewer than MIN_SONGS_TO_HOLD_OUT songs, a held-out song would be a style the model
-    never trained on (the demo's only 7/8 groove, say), so the last share of every song's
-    bars is held out instead (each split falls on a BAR), without the song's END: such a run
-    never learns where songs end.
-    """
-    if fraction <= 0:
-        return songs, []
-    if len(songs) < MIN_SONGS_TO_HOLD_OUT:
-        train_part, valid_part = [], []
-        for song in songs:
-            words, feel = song.words, song.feel
-            end = len(words) - (words[-1] == END)           # (a head does not end, nor does its tail:
-            bars_at = [i + 1 for i, w in enumerate(words) if w == BAR]  # neither part has END)
-            cut = next((b for b in bars_at if b >= (1 - fraction) * end), end)
-            if cut >= end or cut < 2:
-                train_part.append(song)                     # too short to split: all of it trains
-            else:
-                part = lambda f, a, b: None if f is None else f[a:b]
-                train_part.append(song._replace(name=song.name + " (head)", words=words[:cut], feel=part(feel, 0, cut)))
-                valid_part.append(song._replace(name=song.name + " (tail)", words=words[cut:end],
-                                                feel=part(feel, cut, end)))
-        return train_part, valid_part
-    n_valid = min(len(songs) - 1, max(1, round(fraction * len(songs))))
-    held = set(np.random.default_rng(seed).choice(len(songs), n_valid, replace=False).tolist())
-    return ([s for k, s in enumerate(songs) if k not in held],
-            [s for k, s in enumerate(songs) if k in held])
-
-
-def split_by_data(songs, fraction, seed):
-    """(train, valid, dropped): the songs whose data names a split go by it (train; validation;
-    any other, such as test, is dropped), the rest are split by split_songs."""
-    unsaid = [s for s in songs if s.split is None]
-    train, valid = split_songs(unsaid, fraction, seed) if unsaid else ([], [])
-    return (train + [s for s in songs if s.split == "train"], valid + [s for s in songs if s.split == "validation"],
-            [s for s in songs if s.split not in (None, "train", "validation")])
-
-
-def encode_main(args):
-    paths = find_midi_files(args.inputs)
-    if args.split:
-        paths = files_in_split(paths, args.info, args.split)
+def encode_files(paths, args):
+    """Encode MIDI files into a words corpus (args.output: a file, or - for standard output)
+    and, beside a file, its feel (unless args.flat). Returns the exit code: 1 if a file failed."""
     refuse_to_overwrite(args.output, paths)
     if not paths:
-        print("error: no MIDI files found in " + " ".join(args.inputs)
-              + (f" in split {args.split!r}" if args.split else ""), file=sys.stderr)
-        return 2
+        raise CodecError("no MIDI files found in " + " ".join(args.inputs))
     songs, feels, failed, total = [], [], 0, collections.Counter()
     for path in paths:
         try:
@@ -1219,19 +867,16 @@ def encode_main(args):
         print(f"{path}: {_describe(report)}", file=sys.stderr)
         songs.append(bars_to_words(bars))
         feels.append(feel_to_tokens(feel))
-        total.update(bars=report["bars"], onsets=report["onsets"],
-                     dropped=sum(report["dropped"].values()))
+        total.update(bars=report["bars"], onsets=report["onsets"], dropped=sum(report["dropped"].values()))
     print(f"total: {len(songs)} songs, {total['bars']} bars, {total['onsets']} onsets kept, "
           f"{total['dropped']} notes dropped, {failed} files failed", file=sys.stderr)
     if not songs:
         return 1
-    if args.compat:   # the original: every song as ' '.join(words) + ' ', all on one line
-        join = lambda lines: "".join(" ".join(tokens) + " " for tokens in lines)
-    else:             # one song per line
-        join = lambda lines: "".join(" ".join(tokens) + "\n" for tokens in lines)
+    end = " " if args.compat else "\n"      # the original: every song and a space, all on one line
+    join = lambda lines: "".join(" ".join(tokens) + end for tokens in lines)
     if args.output == "-":
         sys.stdout.write(join(songs))
-    else:             # the words, and their feel beside them (song.txt, song.feel.txt)
+    else:                                    # the words, and their feel beside them (song.txt, song.feel.txt)
         write_atomic(args.output, join(songs).encode("utf-8"))
         if not args.flat:
             write_atomic(feel_path(args.output), join(feels).encode("utf-8"))
@@ -1240,23 +885,14 @@ def encode_main(args):
 
 def to_midi_main(args):
     if args.output == "-":
-        print("error: --to-midi needs -o OUT.mid", file=sys.stderr)
-        return 2
+        raise CodecError("--to-midi needs -o OUT.mid")
     refuse_to_overwrite(args.output, [args.to_midi])
-    if args.to_midi.lower().endswith(".feel.txt"):
-        raise CodecError(f"{args.to_midi}: a feel file; give its words file (song.txt), and the feel beside it "
-                         "is read with it")
-    songs = read_corpus(args.to_midi)
-    if not songs:
-        raise CodecError(f"{args.to_midi}: no words")
+    songs = read_words_file(args.to_midi, feel=not args.flat)
     if not 1 <= args.line <= len(songs):
         raise CodecError(f"{args.to_midi}: --line {args.line}, but the file holds {len(songs)} song(s)")
-    bars = words_to_bars(songs[args.line - 1])
-    feel = None
-    if not args.flat and os.path.exists(feel_path(args.to_midi)):
-        feel = read_feel(feel_path(args.to_midi), songs)[args.line - 1]
-    mid = bars_to_midi(bars, bpm=args.bpm, velocity=args.velocity, feel=feel)
-    write_atomic(args.output, midi_to_bytes(mid))
+    words, feel = songs[args.line - 1]
+    bars = words_to_bars(words)
+    write_atomic(args.output, midi_to_bytes(bars_to_midi(bars, bpm=args.bpm, velocity=args.velocity, feel=feel)))
     print(f"{args.output}: {len(bars)} bars at {args.bpm:g} bpm, "
           + (f"feel from {feel_path(args.to_midi)}" if feel else f"flat grid at velocity {args.velocity}"),
           file=sys.stderr)
@@ -1271,8 +907,8 @@ def main(argv=None):
         epilog="examples:\n"
                "  python encoding.py data/demo -o corpus.txt\n"
                "  python encoding.py --compat ../shared/data/metallica/midi -o metallica.txt\n"
-               "  python encoding.py ../shared/data/groove/midi --split train -o groove_train.txt\n"
-               "  python encoding.py --to-midi song.txt -o song.mid --bpm 140",
+               "  python encoding.py --to-midi song.txt -o song.mid --bpm 140\n"
+               "one split of a dataset's info.csv: python corpus.py DATA --split train -o train.txt",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="MIDI files or folders (searched recursively)")
     parser.add_argument("-o", "--output", default="-", help="output file (default: standard output for a corpus)")
@@ -1280,10 +916,6 @@ def main(argv=None):
                         help="the original LSTMetallica rules: 480 ticks/beat, BAR every 16 steps, one line")
     parser.add_argument("--all-channels", action="store_true",
                         help="take notes from every MIDI channel, not only channel 10")
-    parser.add_argument("--split", metavar="NAME", help="encode only the files of this split (train, "
-                        "validation, test) of a dataset's info.csv (--info)")
-    parser.add_argument("--info", metavar="CSV", help="the info.csv that --split reads (columns midi_filename, "
-                        "split; default: info.csv in the first INPUT or its parent folder)")
     parser.add_argument("--to-midi", metavar="WORDS.txt", help="decode a words file into a MIDI file (-o)")
     parser.add_argument("--line", type=int, default=1, help="with --to-midi: which song (line) to decode (default 1)")
     parser.add_argument("--bpm", type=float, default=120.0, help="with --to-midi: tempo (default 120)")
@@ -1292,18 +924,10 @@ def main(argv=None):
     parser.add_argument("--flat", action="store_true", help="no feel: do not write FILE.feel.txt beside -o "
                         "FILE.txt; with --to-midi, ignore WORDS.feel.txt (every hit on its step at --velocity)")
     args = parser.parse_args(argv)
+    if not args.to_midi and not args.inputs:
+        parser.error("give MIDI files or folders to encode, or --to-midi WORDS.txt")
     try:
-        if args.to_midi:
-            return to_midi_main(args)
-        if not args.inputs:
-            parser.error("give MIDI files or folders to encode, or --to-midi WORDS.txt")
-        if args.split and not args.info:
-            first = os.path.abspath(args.inputs[0])
-            near = [os.path.join(d, "info.csv") for d in (first, os.path.dirname(first))]
-            args.info = next((p for p in near if os.path.isfile(p)), None)
-            if args.info is None:
-                parser.error("--split needs --info CSV (no info.csv next to the first INPUT)")
-        return encode_main(args)
+        return to_midi_main(args) if args.to_midi else encode_files(find_midi_files(args.inputs), args)
     except (CodecError, OSError) as e:
         print(error_line(e), file=sys.stderr)
         return 1

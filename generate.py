@@ -29,6 +29,7 @@ from fractions import Fraction
 
 import numpy as np
 
+import corpus
 import encoding
 import lstm_drums as M
 
@@ -61,16 +62,8 @@ def read_primer(path):
     (S, 18) (None for a words file without a feel file beside it)."""
     if not os.path.exists(path):
         raise GenerateError(f"{path}: no such primer file")
-    feel = None
-    if path.lower().endswith(".txt"):                      # CodecError, naming the file, if unusable
-        songs = encoding.read_corpus(path)
-        words = songs[0] if songs else []
-        if words and os.path.exists(encoding.feel_path(path)):
-            feel = encoding.to_feel_ids(words, encoding.read_feel(encoding.feel_path(path), songs)[0])
-    else:
-        bars, bars_feel, _ = encoding.encode_file(path)
-        words = encoding.bars_to_words(bars)
-        feel = encoding.to_feel_ids(words, bars_feel)
+    songs = corpus.read_songs(path)                        # CodecError, naming the file, if unusable
+    words, feel = (songs[0].words, songs[0].feel) if songs else ([], None)
     if encoding.BAR in words:
         words = words[:len(words) - words[::-1].index(encoding.BAR)]
     if not words:
@@ -233,9 +226,9 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
             + (f"; style {track_style}" + ("" if style else ", drawn as the training data would")
                if track_style else "") + ")")
         log(encoding.bars_to_tab(bars[:tab_bars], None if track_feel is None else track_feel[:tab_bars]))
-        stats = encoding.song_stats([words], bar_steps)
+        stats = corpus.song_stats([words], bar_steps)
         if track_feel is not None:
-            stats["feel_stats"] = encoding.feel_stats([words], [feel_ids])
+            stats["feel_stats"] = corpus.feel_stats([words], [feel_ids])
         results.append({"diversity": d, **files, **stats, **({"ended": ended} if song else {}),
                         **({"style": track_style} if track_style else {})})
     corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
@@ -243,7 +236,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
             corpus_stats["bar_lengths"].get(str(bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
     log("")
-    log(encoding.stats_table(results, corpus_stats))
+    log(corpus.stats_table(results, corpus_stats))
     corpus_feel = (ck["extra"].get("corpus") or {}).get("feel_stats")
     if feel and not flat and corpus_feel:
         log("")
@@ -271,8 +264,8 @@ def check_style(ckpt_path, ck, style, fills):
 def draw_style(ck, rng):
     """A style drawn as the training data would: in proportion to its words in the training songs."""
     styles = ck["config"]["styles"]
-    corpus = ck["extra"].get("corpus")
-    listed = (corpus.get("styles") or []) if isinstance(corpus, dict) else []
+    trained_on = ck["extra"].get("corpus")
+    listed = (trained_on.get("styles") or []) if isinstance(trained_on, dict) else []
     words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}
     weights = np.array([float(words[name]) if type(words.get(name)) in (int, float) else 0.0 for name in styles])
     weights = np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1e12) + 1e-9   # (a checkpoint from elsewhere

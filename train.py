@@ -8,7 +8,7 @@
 
 The story, top to bottom:
   1. hyperparameters: the defaults, with a comment each, and presets
-  2. data: songs (encoding.load_songs) -> what layer 0 reads, cut into N parallel streams
+  2. data: songs (corpus.load_songs) -> what layer 0 reads, cut into N parallel streams
   3. the model and the run: new weights or a checkpoint's, and what a run carries
   4. the training loop: truncated BPTT over the streams, Adam, a plateau schedule for lr
   5. evaluation: whole validation songs, beside simple baselines
@@ -44,9 +44,10 @@ for _variable in BLAS_VARIABLES:
 
 import numpy as np  # noqa: E402 (after the thread setting)
 
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
-from encoding import BAR_ID, SILENCE_ID, VOCAB, song_stats, to_ids  # noqa: E402 (the fixed vocabulary, shared)
+from encoding import BAR_ID, SILENCE_ID, VOCAB, to_ids  # noqa: E402 (the fixed vocabulary, shared)
 
 
 # ----------------------------------------------------------------------------
@@ -100,7 +101,7 @@ class TrainError(Exception):
 # ----------------------------------------------------------------------------
 # 2. Data: songs -> what layer 0 reads at each step -> N parallel streams
 #
-# encoding.load_songs gives the songs (words, feel, style). Each song becomes the rows layer 0
+# corpus.load_songs gives the songs (words, feel, style). Each song becomes the rows layer 0
 # reads, one per word (model_inputs); an epoch joins the songs in a seeded order and cuts the
 # result into N streams (epoch_streams); a training step takes the next T + 1 rows of every
 # stream (chunk_at) and splits them into inputs and next-word targets (split_columns).
@@ -348,7 +349,7 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
     """The training run; returns the summary dict printed as the last line.
 
     config: the hyperparameters (DEFAULTS' keys). train_songs / valid_songs: lists of
-    encoding.Song. out: the folder for best.npz, last.npz and history.csv/.svg (one run at
+    corpus.Song. out: the folder for best.npz, last.npz and history.csv/.svg (one run at
     a time per folder). resume: a last.npz to continue from.
     """
     if not (config["steps"] or config["epochs"] or config["minutes"]):
@@ -373,14 +374,14 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         # the training corpus, kept in every checkpoint (generate.py compares its tracks with it),
         # and the two baselines the validation figures are judged by
         counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
-        run.corpus = {"stats": song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
+        run.corpus = {"stats": corpus.song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
                       "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids)}
         run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
         run.valid_condition = [song_condition(s, run.model_args) for s in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
         if feel:                                            # the feel's figures and baselines too
             with_feel = [(s.words, s.feel) for s in train_songs if s.feel is not None]
-            run.corpus["feel_stats"] = encoding.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
+            run.corpus["feel_stats"] = corpus.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
             valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
             if valid_hits:
                 train_hits = [song_hits(to_ids(w), f) for w, f in with_feel]
@@ -740,9 +741,9 @@ def evaluate_checkpoint(path, songs, log=print):
     logp, correct, targets, feel = score_songs(ck["params"], ck["config"], songs_ids,
                                                songs_feel=[s.feel for s in songs], songs_condition=conditions)
     result = metrics(logp, correct, targets)
-    corpus = ck["extra"].get("corpus") or {}
-    counts = corpus.get("unigram", np.ones(len(VOCAB)))
-    base = baselines(songs_ids, counts, corpus.get("repeat_rate", 0.5))
+    trained_on = ck["extra"].get("corpus") or {}
+    counts = trained_on.get("unigram", np.ones(len(VOCAB)))
+    base = baselines(songs_ids, counts, trained_on.get("repeat_rate", 0.5))
     log(f"{path} on {len(songs_ids)} songs, {result['words']} words predicted:")
     log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
         f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
@@ -907,13 +908,13 @@ def run_config(args):
 def load_data(args, config, log):
     """The training and validation songs of a run: DATA, then --valid or the data's own split
     (an info.csv's), else a seeded share held out. Turns feel off if no song has any."""
-    songs = encoding.load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
+    songs = corpus.load_songs(args.data or [DEFAULT_DATA], args.all_channels, log, args.compat)
     if not songs:
         raise TrainError("no songs to train on")
     if args.valid:
-        train_songs, valid_songs = songs, encoding.load_songs(args.valid, args.all_channels, log, args.compat)
+        train_songs, valid_songs = songs, corpus.load_songs(args.valid, args.all_channels, log, args.compat)
     else:                                                   # the data's own split where it has one (info.csv)
-        train_songs, valid_songs, dropped = encoding.split_by_data(songs, config["valid_fraction"], config["seed"])
+        train_songs, valid_songs, dropped = corpus.split_by_data(songs, config["valid_fraction"], config["seed"])
         if dropped:
             log(f"note: {len(dropped)} songs of the data's other splits ({dropped[0].split}, ...) left out")
     if not train_songs:
@@ -928,7 +929,7 @@ def eval_songs(args, log):
     """The songs --eval scores: DATA, or only its --split."""
     if not args.data:
         raise TrainError("--eval CKPT needs DATA to score")
-    songs = encoding.load_songs(args.data, args.all_channels, log, args.compat)
+    songs = corpus.load_songs(args.data, args.all_channels, log, args.compat)
     if args.split:
         songs = [s for s in songs if s.split == args.split]
     if not songs:

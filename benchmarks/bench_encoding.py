@@ -32,7 +32,7 @@ def encode_all(paths, compat):
 
 def time_groove(repeat):
     """The Groove MIDI Dataset's 1,021 files: encoding them (default mode) against reading the
-    word file that `encoding.py --split ...` writes from them once (what train.py does with each)."""
+    word file that `corpus.py --split ...` writes from them once (what train.py does with each)."""
     paths = encoding.find_midi_files([GROOVE])
     times = {"encode 1,021 MIDI files": [], "read their word file": []}
     with tempfile.TemporaryDirectory() as folder:

@@ -35,6 +35,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 
@@ -239,11 +240,11 @@ def words_and_feel(path):
     without a path (random words instead)."""
     if not path:
         return None, None
-    songs = encoding.read_corpus(path)
-    song = np.concatenate([encoding.to_ids(w) for w in songs]).astype(np.int64)
-    feel = np.concatenate([encoding.to_feel_ids(w, f) for w, f in
-                           zip(songs, encoding.read_feel(encoding.feel_path(path), songs))])
-    return song, feel
+    songs = corpus.read_songs(path)
+    if not songs or any(s.feel is None for s in songs):
+        raise encoding.CodecError(f"{path}: want a words file with its feel file beside it (song.feel.txt)")
+    song = np.concatenate([encoding.to_ids(s.words) for s in songs]).astype(np.int64)
+    return song, np.concatenate([s.feel for s in songs])
 
 
 def compare_feel(args):

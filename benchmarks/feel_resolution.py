@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 
 
@@ -47,10 +48,7 @@ def main():
     args = p.parse_args()
     paths = encoding.find_midi_files(args.inputs)
     if args.split:
-        first = os.path.abspath(args.inputs[0])
-        info = next(q for q in (os.path.join(first, "info.csv"), os.path.join(os.path.dirname(first), "info.csv"))
-                    if os.path.isfile(q))
-        paths = encoding.files_in_split(paths, info, args.split)
+        paths = corpus.files_in_split(paths, corpus.find_info_csv(args.inputs[0]), args.split)
     rows = [o for path in paths for o in onsets(path)]
     v = np.array([r[0] for r in rows], float)
     off = np.array([r[1] for r in rows])

@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 
@@ -155,7 +156,7 @@ TROUBLE = ["0", "-1", "nan", "inf", "-inf", "1e999", "1e-310", "3", "99999999", 
 
 def random_argv(rng, folder, ckpt):
     """A command line for one of the tools, with some flags given troublesome values."""
-    tool = str(rng.choice(["train", "generate", "encoding"]))
+    tool = str(rng.choice(["train", "generate", "encoding", "corpus"]))
     if tool == "train":
         # (not --steps, --epochs or --minutes: a huge value is a valid request for a long run, not a fault)
         flags = ["--layers", "--hidden", "--batch", "--seq", "--lr", "--dropout", "--clip", "--seed",
@@ -166,9 +167,12 @@ def random_argv(rng, folder, ckpt):
     elif tool == "generate":
         flags = ["--bars", "--diversity", "--seed", "--bpm", "--velocity", "--meter", "--tab-bars", "--style", "--fills"]
         argv = [ckpt, "--out", os.path.join(folder, "gen"), "--bars", "2", "--diversity", "1"]
-    else:
-        flags = ["--bpm", "--velocity", "--line", "--split"]
+    elif tool == "encoding":
+        flags = ["--bpm", "--velocity", "--line"]
         argv = [os.path.join(ROOT, "data", "demo", "waltz_3_4.mid"), "-o", os.path.join(folder, "x.txt")]
+    else:
+        flags = ["--split", "--info"]
+        argv = [os.path.join(ROOT, "data", "demo"), "-o", os.path.join(folder, "x.txt")]
     for _ in range(int(rng.integers(1, 4))):
         argv += [str(rng.choice(flags)), str(rng.choice(TROUBLE))]
     return tool, argv
@@ -240,7 +244,7 @@ def run_case(seed, kind, folder, timeout=20.0):
 
         def decode_and_load():
             code = encoding.main(["--to-midi", path, "-o", os.path.join(folder, "song.mid")])
-            encoding.load_songs([path])
+            corpus.load_songs([path])
             return code
         return outcome(decode_and_load)
     ckpt = tiny_checkpoint(folder, rng)
@@ -252,8 +256,8 @@ def run_case(seed, kind, folder, timeout=20.0):
         return run_script("generate", [ckpt, "--bars", "2", "--diversity", "1", "--out", os.path.join(folder, "g")],
                           timeout)
     tool, argv = random_argv(rng, folder, ckpt)
-    if tool == "encoding":
-        return outcome(lambda: encoding.main(argv))
+    if tool in ("encoding", "corpus"):
+        return outcome(lambda: (encoding if tool == "encoding" else corpus).main(argv))
     return run_script(tool, argv, timeout)
 
 

@@ -19,6 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 
 START = "<s>"
@@ -61,8 +62,8 @@ def main():
     parser.add_argument("--valid-fraction", type=float, default=0.1, help="as train.py's --valid-fraction")
     parser.add_argument("--compat", action="store_true", help="encode MIDI with the original's rules (as train.py)")
     args = parser.parse_args()
-    songs = encoding.load_songs(args.data, log=lambda *a: None, compat=args.compat)
-    training, validation = encoding.split_songs(songs, args.valid_fraction, args.seed)
+    songs = corpus.load_songs(args.data, log=lambda *a: None, compat=args.compat)
+    training, validation = corpus.split_songs(songs, args.valid_fraction, args.seed)
     model = count([s.words for s in training], args.order)
     nats, n = 0.0, 0
     for words in (s.words for s in validation):

@@ -29,6 +29,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 from track_stats import copy_line, sample_tracks  # noqa: E402
@@ -81,7 +82,7 @@ def main(argv=None):
     p.add_argument("--fills", type=int, default=0, metavar="K", help="also: a fill asked for every K-th bar")
     args = p.parse_args(argv)
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
-    songs = encoding.load_songs([args.groove], log=lambda *a: None)
+    songs = corpus.load_songs([args.groove], log=lambda *a: None)
     train_songs = [s for s in songs if s.split == "train"]
     common = [name for name, _ in collections.Counter(s.style for s in train_songs).most_common(args.styles)]
     missing = [name for name in common if name not in (ck["config"].get("styles") or [])]
@@ -119,10 +120,10 @@ def main(argv=None):
     g_all = np.mean([x for v in gen.values() for x in v])
     print(f"{'all':<10} {r_all:16.1%} {g_all:16.1%}   generated / real = {g_all / r_all:.2f}")
     train_words = [s.words for s in songs if s.split == "train"]
-    print("originality, generated (diversity %g): " % args.diversity + copy_line(encoding.copy_stats(tracks, train_words)))
+    print("originality, generated (diversity %g): " % args.diversity + copy_line(corpus.copy_stats(tracks, train_words)))
     valid_words = [first_bars(s.words, args.bars) for s in beats("validation")]
     print("originality, validation beats (first %d bars): " % args.bars
-          + copy_line(encoding.copy_stats(valid_words, train_words)))
+          + copy_line(corpus.copy_stats(valid_words, train_words)))
     if args.fills:
         if not ck["config"].get("fills"):
             sys.exit(f"error: {args.checkpoint} learned no fills")

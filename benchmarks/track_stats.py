@@ -32,6 +32,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 
@@ -111,9 +112,9 @@ def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0, feels=None, co
             a, b = lines[start], lines[min(start + n_bars, len(lines) - 1)]
             excerpts.append(w[a:b])
             excerpt_feels.append(None if f is None else f[a:b])
-        draw = compare(encoding.song_stats(excerpts), corpus)[0]
+        draw = compare(corpus.song_stats(excerpts), corpus)[0]
         if corpus_feel and any(f is not None for f in excerpt_feels):
-            stats = encoding.feel_stats(excerpts, excerpt_feels)
+            stats = corpus.feel_stats(excerpts, excerpt_feels)
             for name in CLASSES:
                 for key in FEEL_FIGURES:
                     got, ref = (stats.get(name) or {}).get(key), corpus_feel[name].get(key)
@@ -142,13 +143,13 @@ def main():
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     corpus = ck["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
-    print(encoding.stats_table([], corpus).splitlines()[1])
+    print(corpus.stats_table([], corpus).splitlines()[1])
     corpus_feel = ck["extra"]["corpus"].get("feel_stats")
-    load = lambda data: encoding.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
+    load = lambda data: corpus.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
     training = [s.words for s in load(args.bootstrap)]
     if args.valid:
         valid = [s.words for s in load(args.valid)]
-        print(f"    validation songs vs training songs: {copy_line(encoding.copy_stats(valid, training))}")
+        print(f"    validation songs vs training songs: {copy_line(corpus.copy_stats(valid, training))}")
     if args.song:
         for d in args.diversity:
             songs = sample_tracks(ck, args.seeds, args.bars, d, song=True)
@@ -162,14 +163,14 @@ def main():
     for d in args.diversity:
         tracks, feels = sample_tracks(ck, args.seeds, args.bars, d, with_feel=True)
         if training:
-            print(f"    div {d:g} tracks vs training songs: {copy_line(encoding.copy_stats(tracks, training))}")
-        stats = encoding.song_stats(tracks)
+            print(f"    div {d:g} tracks vs training songs: {copy_line(corpus.copy_stats(tracks, training))}")
+        stats = corpus.song_stats(tracks)
         ratios, points = compare(stats, corpus)
-        print(encoding.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
+        print(corpus.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
         print("    onsets/bar vs corpus: " + ", ".join(f"{k} {r:.2f}x" for k, r in ratios.items())
               + f"; repeat {points['repeat']:+.1f} points, empty bars {points['empty']:+.1f} points")
         if corpus_feel and feels[0] is not None:
-            print("\n".join(compare_feel(encoding.feel_stats(tracks, feels), corpus_feel, corpus)))
+            print("\n".join(compare_feel(corpus.feel_stats(tracks, feels), corpus_feel, corpus)))
     if args.bootstrap:
         loaded = load(args.bootstrap)
         spread = bootstrap([s.words for s in loaded], corpus, args.seeds, args.bars,

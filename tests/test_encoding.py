@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import corpus
 import encoding
 from encoding import BAR, CodecError
 
@@ -590,10 +591,10 @@ def test_split_picks_files_by_an_info_csv(tmp_path):
         encoding.bars_to_midi([[256] * 16]).save(str(tmp_path / "midi" / name))
     (tmp_path / "info.csv").write_text("midi_filename,split\na/1.mid,train\na/2.mid,validation\nb/3.mid,train\n")
     paths = encoding.find_midi_files([str(tmp_path / "midi")])
-    kept = encoding.files_in_split(paths, str(tmp_path / "info.csv"), "train")
+    kept = corpus.files_in_split(paths, str(tmp_path / "info.csv"), "train")
     assert [os.path.basename(p) for p in kept] == ["1.mid", "3.mid"]
     out = tmp_path / "train.txt"                                    # info.csv found next to the folder
-    assert encoding.main([str(tmp_path / "midi"), "--split", "validation", "-o", str(out)]) == 0
+    assert corpus.main([str(tmp_path / "midi"), "--split", "validation", "-o", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 1
     with pytest.raises(encoding.CodecError, match="no file in split 'test'"):
-        encoding.files_in_split(paths, str(tmp_path / "info.csv"), "test")
+        corpus.files_in_split(paths, str(tmp_path / "info.csv"), "test")

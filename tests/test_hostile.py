@@ -13,7 +13,7 @@ import pytest
 import encoding
 import generate
 import lstm_drums as M
-from test_train_generate import TINY, checkpoint, corpus, groove, run_train  # noqa: F401 (fixtures)
+from test_train_generate import TINY, checkpoint, words_file, groove, run_train  # noqa: F401 (fixtures)
 
 
 def one_line_error(capsys):
@@ -39,8 +39,8 @@ def test_1_tiny_bars_over_a_long_file_are_fast():
 
 
 # 2. nothing bounded the model's size or the output's length
-def test_2_a_model_that_cannot_fit_is_refused_with_its_estimate(tmp_path, corpus, capsys):
-    code, _, err = run_train([corpus, "--out", str(tmp_path / "r"), "--layers", "1", "--hidden", "60000",
+def test_2_a_model_that_cannot_fit_is_refused_with_its_estimate(tmp_path, words_file, capsys):
+    code, _, err = run_train([words_file, "--out", str(tmp_path / "r"), "--layers", "1", "--hidden", "60000",
                               "--steps", "1"], capsys)
     assert code == 1 and "GiB" in err and "available" in err
 
@@ -60,10 +60,10 @@ def test_2_long_generation_shows_progress():
 
 
 # 3. NaN weights replaced a good best.npz; the sampler failed on NaN or tiny temperatures
-def test_3_nan_weights_are_never_saved_nor_loaded(tmp_path, corpus, checkpoint, capsys):  # noqa: F811
+def test_3_nan_weights_are_never_saved_nor_loaded(tmp_path, words_file, checkpoint, capsys):  # noqa: F811
     out = os.path.dirname(checkpoint)
     before = {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")}
-    code, _, err = run_train([corpus, "--out", out, "--steps", "1", "--valid-fraction", "0", "--lr", "inf"]
+    code, _, err = run_train([words_file, "--out", out, "--steps", "1", "--valid-fraction", "0", "--lr", "inf"]
                              + TINY, capsys)
     assert code == 1 and "--lr inf must be a finite number" in err
     assert {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")} == before
@@ -146,13 +146,13 @@ def test_6_bad_configs_are_one_line(tmp_path, checkpoint, config, message):  # n
 
 
 @pytest.mark.parametrize("extra", [[1, 2], {"step": 3}])
-def test_6_resume_needs_a_whole_record_of_the_run(tmp_path, corpus, checkpoint, capsys, extra):  # noqa: F811
+def test_6_resume_needs_a_whole_record_of_the_run(tmp_path, words_file, checkpoint, capsys, extra):  # noqa: F811
     path = str(tmp_path / "r.npz")
     with np.load(os.path.join(os.path.dirname(checkpoint), "last.npz"), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["extra"] = np.array(json.dumps(extra))
     np.savez(path, **arrays)
-    code, _, err = run_train([corpus, "--resume", path, "--out", str(tmp_path / "o")], capsys)
+    code, _, err = run_train([words_file, "--resume", path, "--out", str(tmp_path / "o")], capsys)
     assert code == 1 and err.startswith("error:") and len(err.strip().splitlines()) == 1
 
 
@@ -161,8 +161,8 @@ def test_6_resume_needs_a_whole_record_of_the_run(tmp_path, corpus, checkpoint, 
     (["--forget-bias", "nan"], "--forget-bias nan must be a finite number"),                  # (13.)
     (["--lr", "1e30", "--eval-every", "1"], "diverged"),
 ])
-def test_6_bad_training_flags_are_one_line(tmp_path, corpus, capsys, argv, message):  # noqa: F811
-    code, out, err = run_train([corpus, "--out", str(tmp_path / "r"), "--steps", "3"] + TINY + argv, capsys)
+def test_6_bad_training_flags_are_one_line(tmp_path, words_file, capsys, argv, message):  # noqa: F811
+    code, out, err = run_train([words_file, "--out", str(tmp_path / "r"), "--steps", "3"] + TINY + argv, capsys)
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1
     assert "NaN" not in out
 
@@ -180,37 +180,37 @@ def test_6_bad_generation_flags_write_nothing(tmp_path, checkpoint, capsys, argv
 
 
 # 7. a save killed mid-write left a full-size temporary file behind
-def test_7_stale_temporary_files_are_cleared(tmp_path, corpus, capsys):  # noqa: F811
+def test_7_stale_temporary_files_are_cleared(tmp_path, words_file, capsys):  # noqa: F811
     out = tmp_path / "r"
     out.mkdir()
     (out / ".tmp-abc123.npz").write_bytes(b"x" * 1000)
-    assert run_train([corpus, "--out", str(out), "--steps", "2"] + TINY, capsys)[0] == 0
+    assert run_train([words_file, "--out", str(out), "--steps", "2"] + TINY, capsys)[0] == 0
     assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]
 
 
 # 8. history.csv followed symlinks, and a failed run truncated the last run's history
-def test_8_history_replaces_a_symlink_and_survives_a_failed_run(tmp_path, corpus, capsys):  # noqa: F811
+def test_8_history_replaces_a_symlink_and_survives_a_failed_run(tmp_path, words_file, capsys):  # noqa: F811
     outside = tmp_path / "precious.txt"
     outside.write_text("keep me\n")
     out = tmp_path / "r"
     out.mkdir()
     os.symlink(outside, out / "history.csv")
-    assert run_train([corpus, "--out", str(out), "--steps", "20", "--eval-every", "10"] + TINY, capsys)[0] == 0
+    assert run_train([words_file, "--out", str(out), "--steps", "20", "--eval-every", "10"] + TINY, capsys)[0] == 0
     assert outside.read_text() == "keep me\n" and not os.path.islink(out / "history.csv")
     history = (out / "history.csv").read_text()
-    code, _, _ = run_train([corpus, "--out", str(out), "--steps", "5", "--lr", "1e30", "--clip", "0"] + TINY, capsys)
+    code, _, _ = run_train([words_file, "--out", str(out), "--steps", "5", "--lr", "1e30", "--clip", "0"] + TINY, capsys)
     assert code == 1 and (out / "history.csv").read_text() == history
 
 
 # 9. two runs on one folder interleaved their files
-def test_9_one_run_per_folder(tmp_path, corpus, capsys):  # noqa: F811
+def test_9_one_run_per_folder(tmp_path, words_file, capsys):  # noqa: F811
     out = tmp_path / "r"
     out.mkdir()
     with open(out / ".lock", "a") as held:                   # another run holds the folder
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        code, _, err = run_train([corpus, "--out", str(out), "--steps", "2"] + TINY, capsys)
+        code, _, err = run_train([words_file, "--out", str(out), "--steps", "2"] + TINY, capsys)
     assert code == 1 and "another train.py run is using this folder" in err
-    assert run_train([corpus, "--out", str(out), "--steps", "2"] + TINY, capsys)[0] == 0  # released
+    assert run_train([words_file, "--out", str(out), "--steps", "2"] + TINY, capsys)[0] == 0  # released
 
 
 # 10. an output could overwrite its input

@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+import corpus
 import encoding
 import generate
 import lstm_drums as M
@@ -69,13 +70,13 @@ def make_styles(tmp_path, layout):
 
 def test_styles_come_from_subfolders_and_name_equals_path(tmp_path):
     root = make_styles(tmp_path / "mydrums", {"jazz": ["half_time.mid"], "metal": ["thrash_skank.mid"]})
-    songs = encoding.load_songs([root], log=lambda *a: None)
+    songs = corpus.load_songs([root], log=lambda *a: None)
     assert sorted((os.path.basename(s.name), s.style) for s in songs) == [("half_time.mid", "jazz"),
                                                                          ("thrash_skank.mid", "metal")]
     assert {s.words[-1] for s in songs} == {"END"}          # whole songs end
-    named = encoding.load_songs([f"Thrash={root}/metal"], log=lambda *a: None)
+    named = corpus.load_songs([f"Thrash={root}/metal"], log=lambda *a: None)
     assert [s.style for s in named] == ["thrash"]            # names are lower case
-    alone = encoding.load_songs([os.path.join(DEMO, "waltz_3_4.mid")], log=lambda *a: None)
+    alone = corpus.load_songs([os.path.join(DEMO, "waltz_3_4.mid")], log=lambda *a: None)
     assert alone[0].style is None                            # a file by itself: no style
 
 
@@ -89,11 +90,11 @@ def test_info_csv_gives_style_fill_and_split(tmp_path):
     write_info(root, ["d1,rock/indie,120,beat,4-4,d1/rock_8ths.mid,train",
                       "d1,funk,90,fill,4-4,d1/half_time.mid,validation",
                       "d1,jazz,90,beat,7-8,d1/seven_eight.mid,test"])
-    songs = {os.path.basename(s.name): s for s in encoding.load_songs([root + "/midi"], log=lambda *a: None)}
+    songs = {os.path.basename(s.name): s for s in corpus.load_songs([root + "/midi"], log=lambda *a: None)}
     assert (songs["rock_8ths.mid"].style, songs["rock_8ths.mid"].fill, songs["rock_8ths.mid"].split) == \
         ("rock", False, "train")                             # the primary style, before the /
     assert (songs["half_time.mid"].style, songs["half_time.mid"].fill) == ("funk", True)
-    tr, va, dropped = encoding.split_by_data(list(songs.values()), 0.1, 0)
+    tr, va, dropped = corpus.split_by_data(list(songs.values()), 0.1, 0)
     assert [s.split for s in tr + va + dropped] == ["train", "validation", "test"]
 
 
@@ -194,7 +195,7 @@ def test_style_hide_hides_a_share_of_the_songs_each_epoch():
 
 def test_a_song_without_a_known_style_is_read_with_the_style_hidden():
     config = {"styles": ["funk", "jazz"], "fills": True}
-    song = lambda style, fill=False: encoding.Song("s", ["0b100000000", "BAR"], None, style, fill)
+    song = lambda style, fill=False: corpus.Song("s", ["0b100000000", "BAR"], None, style, fill)
     assert train.song_condition(song("jazz", True), config) == (1, 1)
     assert train.song_condition(song(None), config) == (-1, 0)          # no style said: hidden
     assert train.song_condition(song("polka"), config) == (-1, 0)       # a style the model never learned

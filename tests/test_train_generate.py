@@ -11,6 +11,7 @@ import mido
 import numpy as np
 import pytest
 
+import corpus
 import encoding
 import generate
 import lstm_drums as M
@@ -33,7 +34,7 @@ def groove(n_bars, fill_every=4):
 
 
 @pytest.fixture
-def corpus(tmp_path):
+def words_file(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("".join(" ".join(groove(n)) + "\n" for n in (12, 8, 10, 9)))
     return str(path)
@@ -58,7 +59,7 @@ def groove_feel(words):
 
 @pytest.fixture
 def felt_corpus(tmp_path):
-    """The corpus with its feel file beside it (corpus.feel.txt)."""
+    """The words file with its feel file beside it (corpus.feel.txt)."""
     path = tmp_path / "felt.txt"
     songs = [groove(n) for n in (12, 8, 10, 9)]
     path.write_text("".join(" ".join(w) + "\n" for w in songs))
@@ -84,20 +85,20 @@ def test_vocabulary_is_fixed_and_ordered():
 
 
 def test_validation_holds_out_whole_songs_seeded():
-    songs = [encoding.Song(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"], None) for k in range(20)]
-    tr, va = encoding.split_songs(songs, 0.1, seed=5)
+    songs = [corpus.Song(f"s{k}", ["0b000000000"] * (k + 2) + ["BAR"], None) for k in range(20)]
+    tr, va = corpus.split_songs(songs, 0.1, seed=5)
     assert len(va) == 2 and len(tr) == 18                      # round(0.1 * 20) whole songs
     assert sorted(tr + va) == sorted(songs)                    # nothing split or lost
-    assert encoding.split_songs(songs, 0.1, seed=5) == (tr, va)   # seeded
-    assert encoding.split_songs(songs, 0.1, seed=6) != (tr, va)
+    assert corpus.split_songs(songs, 0.1, seed=5) == (tr, va)   # seeded
+    assert corpus.split_songs(songs, 0.1, seed=6) != (tr, va)
 
 
 def test_a_single_song_is_split_at_a_bar_line():
     words = groove(20)                                         # 20 bars of 17 words
     feel = np.arange(len(words))[:, None] * np.ones(18, int)   # a feel that says which word it belongs to
-    one = encoding.Song("one", words, feel, "rock")
-    (name, head, head_feel, style, _, _), = encoding.split_songs([one], 0.1, seed=0)[0]
-    (_, tail, tail_feel, _, _, _), = encoding.split_songs([one], 0.1, seed=0)[1]
+    one = corpus.Song("one", words, feel, "rock")
+    (name, head, head_feel, style, _, _), = corpus.split_songs([one], 0.1, seed=0)[0]
+    (_, tail, tail_feel, _, _, _), = corpus.split_songs([one], 0.1, seed=0)[1]
     assert style == "rock"                                     # both parts keep the song's style
     assert head + tail == words and head[-1] == "BAR"
     assert len(tail) == 2 * 17                                 # the last 10% of 20 bars
@@ -106,7 +107,7 @@ def test_a_single_song_is_split_at_a_bar_line():
 
 def test_song_stats_by_hand():
     bars = encoding.tab_to_bars("HH |x-x-|x-x-|xx--|----|\nBD |x---|x---|x---|----|")
-    s = encoding.song_stats([encoding.bars_to_words(bars)], bar_steps=4)
+    s = corpus.song_stats([encoding.bars_to_words(bars)], bar_steps=4)
     assert s["bars"] == 4 and s["well_formed_bars"] == 1.0
     assert s["onsets_per_bar"]["closed hi-hat"] == 1.5         # (2 + 2 + 2 + 0) / 4
     assert s["onsets_per_bar"]["kick"] == 0.75
@@ -120,11 +121,11 @@ def test_copy_stats_by_hand():
     a, b, c, d, x, y = ([m] * 4 for m in (256, 128, 64, 32, 1, 2))
     track = encoding.bars_to_words([a, b, c, d])               # bars A B C D
     training = encoding.bars_to_words([x, a, b, y, c])         # bars x A B y C
-    stats = encoding.copy_stats([track], [training], lengths=(1, 2, 4, 8))
+    stats = corpus.copy_stats([track], [training], lengths=(1, 2, 4, 8))
     assert stats["copied_share"] == {"1": 0.75, "2": round(1 / 3, 4), "4": 0.0, "8": None}  # A B C; AB of AB BC CD
     assert stats["longest_copy"] == 2                          # A B
-    assert encoding.copy_stats([training], [training])["longest_copy"] == 5   # a song copies itself whole
-    assert encoding.copy_stats([track], [])["copied_share"]["1"] == 0.0
+    assert corpus.copy_stats([training], [training])["longest_copy"] == 5   # a song copies itself whole
+    assert corpus.copy_stats([track], [])["copied_share"]["1"] == 0.0
 
 
 def test_bar_back_points_one_bar_back_including_bar():
@@ -146,9 +147,9 @@ def test_baselines_on_a_perfect_loop():
 # ----------------------------------------------------------------------------
 # Training, evaluation, resume
 
-def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
+def test_training_run_learns_and_ends_with_json(tmp_path, words_file, capsys):
     out = str(tmp_path / "run")
-    code, stdout, _ = run_train([corpus, "--out", out, "--steps", "400", "--eval-every", "100",
+    code, stdout, _ = run_train([words_file, "--out", out, "--steps", "400", "--eval-every", "100",
                                  "--dropout", "0", "--lr", "0.01"] + TINY, capsys)
     assert code == 0
     lines = stdout.strip().splitlines()
@@ -161,7 +162,7 @@ def test_training_run_learns_and_ends_with_json(tmp_path, corpus, capsys):
     history = open(os.path.join(out, "history.csv")).read().splitlines()
     assert history[0] == "step,epoch,train_loss,val_nats_per_word,lr" and len(history) == 5
 
-    code, stdout, _ = run_train(["--eval", summary["checkpoint"], corpus], capsys)
+    code, stdout, _ = run_train(["--eval", summary["checkpoint"], words_file], capsys)
     assert code == 0
     result = json.loads(stdout.strip().splitlines()[-1])
     assert set(result) == {"nats_per_word", "perplexity", "accuracy", "event_accuracy",
@@ -243,11 +244,11 @@ def test_score_songs_feel_matches_step_by_step():
     assert np.isclose(scored["velocity"] + scored["offset"], total, rtol=1e-4)
 
 
-def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, words_file):
     """A real SIGINT mid-run: the run saves last.npz and exits 130; resuming it to step S
     gives the same weights, bit for bit, as one run straight to step S."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    common = [sys.executable, os.path.join(ROOT, "train.py"), corpus, "--layers", "2", "--hidden", "16",
+    common = [sys.executable, os.path.join(ROOT, "train.py"), words_file, "--layers", "2", "--hidden", "16",
               "--batch", "4", "--seq", "8", "--dropout", "0.3", "--eval-every", "4", "--patience", "1",
               "--lr-decay", "0.7", "--lr", "0.06"]
     a = str(tmp_path / "a")
@@ -264,7 +265,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
     stopped = M.load_checkpoint(os.path.join(a, "last.npz"))["extra"]["step"]
     assert stopped >= 25
     target = str(stopped + 30)
-    resumed = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), corpus,
+    resumed = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), words_file,
                               "--resume", os.path.join(a, "last.npz"), "--steps", target],
                              capture_output=True, text=True, env=env)
     assert resumed.returncode == 0, resumed.stderr
@@ -283,9 +284,9 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
 # Generation
 
 @pytest.fixture
-def checkpoint(tmp_path, corpus, capsys):
+def checkpoint(tmp_path, words_file, capsys):
     out = str(tmp_path / "run")
-    code, _, _ = run_train([corpus, "--out", out, "--steps", "60", "--eval-every", "30"] + TINY, capsys)
+    code, _, _ = run_train([words_file, "--out", out, "--steps", "60", "--eval-every", "30"] + TINY, capsys)
     assert code == 0
     return os.path.join(out, "best.npz")
 
@@ -390,9 +391,9 @@ def test_end_closes_a_song_and_nowhere_else(tmp_path):
 
 
 def test_train_appends_end_to_whole_songs_only(tmp_path):
-    songs = encoding.load_songs([os.path.join(ROOT, "data", "demo", "waltz_3_4.mid")])
+    songs = corpus.load_songs([os.path.join(ROOT, "data", "demo", "waltz_3_4.mid")])
     assert songs[0][1][-2:] == ["BAR", "END"] and len(songs[0][2]) == len(songs[0][1])
-    heads, tails = encoding.split_songs(songs, 0.1, seed=0)                # one song: its tail is held out
+    heads, tails = corpus.split_songs(songs, 0.1, seed=0)                # one song: its tail is held out
     assert "END" not in heads[0][1] and "END" not in tails[0][1]
 
 
@@ -468,9 +469,9 @@ def _write(path, text):
     return str(path)
 
 
-def test_eval_and_generate_refuse_a_file_that_is_not_a_checkpoint(tmp_path, corpus, capsys):
+def test_eval_and_generate_refuse_a_file_that_is_not_a_checkpoint(tmp_path, words_file, capsys):
     fake = _write(tmp_path / "fake.npz", "hello")
-    code, _, err = run_train(["--eval", fake, corpus], capsys)
+    code, _, err = run_train(["--eval", fake, words_file], capsys)
     assert code == 1 and "not a readable checkpoint" in err
     assert generate.main([fake, "--out", str(tmp_path / "g")]) == 1
     assert "not a readable checkpoint" in capsys.readouterr().err
@@ -494,10 +495,10 @@ def test_generate_bad_arguments(tmp_path, checkpoint, capsys, argv, message):
     assert not out.exists() or not os.listdir(out)
 
 
-def test_a_diverging_run_keeps_the_good_checkpoint(tmp_path, corpus, checkpoint, capsys):
+def test_a_diverging_run_keeps_the_good_checkpoint(tmp_path, words_file, checkpoint, capsys):
     out = os.path.dirname(checkpoint)
     before = {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")}
-    code, _, err = run_train([corpus, "--out", out, "--steps", "50", "--lr", "1e38", "--clip", "0",
+    code, _, err = run_train([words_file, "--out", out, "--steps", "50", "--lr", "1e38", "--clip", "0",
                               "--eval-every", "1000"] + TINY, capsys)
     assert code == 1 and "diverged" in err
     assert {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")} == before
@@ -505,8 +506,8 @@ def test_a_diverging_run_keeps_the_good_checkpoint(tmp_path, corpus, checkpoint,
 
 def test_compat_flag_reads_midi_with_the_original_rules():
     demo = os.path.join(ROOT, "data", "demo", "seven_eight.mid")
-    metre_aware = encoding.load_songs([demo])[0][1]
-    compat = encoding.load_songs([demo], compat=True)[0][1]
+    metre_aware = corpus.load_songs([demo])[0][1]
+    compat = corpus.load_songs([demo], compat=True)[0][1]
     assert {len(bar) for bar in encoding.words_to_bars(metre_aware)} == {14}       # 7/8 bars
     assert {len(bar) for bar in encoding.words_to_bars(compat)} == {16}            # BAR every 16 steps
     assert metre_aware[-1] == "END" and "END" not in compat                        # song ends: metre-aware only
@@ -514,10 +515,10 @@ def test_compat_flag_reads_midi_with_the_original_rules():
     assert steps(compat)[:len(steps(metre_aware))] == steps(metre_aware)           # the same steps
 
 
-def test_a_run_stopped_between_evaluations_resumes_exactly(tmp_path, corpus, capsys):
+def test_a_run_stopped_between_evaluations_resumes_exactly(tmp_path, words_file, capsys):
     """The end-of-run evaluation (step 26, off the every-7 schedule) keeps a better best.npz but
     must not move the learning-rate schedule: stopping there and resuming equals one run."""
-    common = [corpus, "--layers", "2", "--hidden", "16", "--batch", "4", "--seq", "8", "--dropout", "0.3",
+    common = [words_file, "--layers", "2", "--hidden", "16", "--batch", "4", "--seq", "8", "--dropout", "0.3",
               "--eval-every", "7", "--patience", "1", "--lr-decay", "0.7", "--lr", "0.03", "--log-every", "100"]
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     assert run_train(common + ["--out", a, "--steps", "26"], capsys)[0] == 0
@@ -618,10 +619,10 @@ def test_outputs_never_overwrite_other_settings(tmp_path, checkpoint, capsys):
     assert len(names) == len(runs) * 6 and len(os.listdir(out)) == len(names)
 
 
-def test_training_names_its_validation_songs_and_draws_its_curve(tmp_path, corpus, capsys):
+def test_training_names_its_validation_songs_and_draws_its_curve(tmp_path, words_file, capsys):
     import xml.etree.ElementTree as ET
     out = tmp_path / "r"
-    code, stdout, _ = run_train([corpus, "--out", str(out), "--steps", "20", "--eval-every", "10"] + TINY, capsys)
+    code, stdout, _ = run_train([words_file, "--out", str(out), "--steps", "20", "--eval-every", "10"] + TINY, capsys)
     assert code == 0
     assert "validation: corpus.txt:1 (tail), corpus.txt:3 (tail)" in stdout
     evals = [line for line in stdout.splitlines() if line.startswith("step 10: val")]
@@ -638,10 +639,10 @@ def test_a_midi_file_given_as_a_checkpoint_says_what_it_is(tmp_path, capsys):
     assert "a MIDI file" in err and "expected an .npz written by train.py" in err and "pickle" not in err
 
 
-def test_a_run_from_before_lookback_inputs_resumes_as_word(tmp_path, corpus, capsys):
+def test_a_run_from_before_lookback_inputs_resumes_as_word(tmp_path, words_file, capsys):
     """A last.npz written before --inputs existed (no 'inputs' in its configs) resumes with word inputs."""
     out = str(tmp_path / "r")
-    assert run_train([corpus, "--out", out, "--steps", "4", "--inputs", "word"] + TINY, capsys)[0] == 0
+    assert run_train([words_file, "--out", out, "--steps", "4", "--inputs", "word"] + TINY, capsys)[0] == 0
     path = os.path.join(out, "last.npz")
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -649,7 +650,7 @@ def test_a_run_from_before_lookback_inputs_resumes_as_word(tmp_path, corpus, cap
     del config["inputs"], extra["train_config"]["inputs"]
     arrays["config"], arrays["extra"] = np.array(json.dumps(config)), np.array(json.dumps(extra))
     np.savez(path, **arrays)
-    code, stdout, _ = run_train([corpus, "--resume", path, "--steps", "8"], capsys)
+    code, stdout, _ = run_train([words_file, "--resume", path, "--steps", "8"], capsys)
     assert code == 0 and "word inputs" in stdout
 
 

@@ -33,27 +33,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 
 TARGETS = ("place", "bar line", "kick", "snare", "hi-hat", "crash")
 CLASS_OF = {"kick": 0, "snare": 1, "hi-hat": 2, "crash": 8}          # encoding.DRUM_CLASSES' order
 GATES = ("input", "forget", "output")                                 # the sigmoid gates: i, f, o
-
-
-def read_song(path, line=1, compat=False):
-    """A song's words and feel ids (or None): a MIDI file, or line `line` of a words file."""
-    if path.lower().endswith(".txt"):
-        songs = encoding.read_corpus(path)
-        if not 1 <= line <= len(songs):
-            raise encoding.CodecError(f"{path}: no line {line} (it has {len(songs)} songs)")
-        words, feel = songs[line - 1], None
-        if os.path.exists(encoding.feel_path(path)):
-            feel = encoding.to_feel_ids(words, encoding.read_feel(encoding.feel_path(path), songs)[line - 1])
-        return words, feel
-    bars, bars_feel, _ = encoding.encode_file(path, compat=compat)
-    words = encoding.bars_to_words(bars)
-    return words, encoding.to_feel_ids(words, bars_feel)
 
 
 def run_song(ckpt, song, line=1, compat=False, style=None):
@@ -63,7 +49,8 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     style: for a model that learned styles, the one to read the song in (None: hidden)."""
     ck = M.load_checkpoint(ckpt, vocab=encoding.VOCAB)
     params, config = ck["params"], ck["config"]
-    words, feel = read_song(song, line, compat)
+    read = corpus.read_song(song, line, compat)               # a MIDI file, or a line of a words file
+    words, feel = read.words, read.feel
     ids = encoding.to_ids(words)
     styles = config.get("styles") or []
     if style is not None and style not in styles:
