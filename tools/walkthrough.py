@@ -66,7 +66,15 @@ def page():
     say("## 2. Words and feel (`encoding.py`)\n")
     say("`midi_to_bars` cuts time into 16th-note steps; each step becomes a word, one character per drum class")
     say("(kick first, crash last), and `BAR` closes the bar. Beside each word, its feel: each hit's velocity")
-    say("level (0-7) and its offset from the step in ninths of a step (`.` = no hit, `|` = under `BAR`).\n")
+    say("level (0-7) and its offset from the step in ninths of a step (`.` = no hit, `|` = under `BAR`).")
+    lv = {v: encoding.velocity_to_level(v) for v in (120, 88, 40)}
+    step_ticks = mid.ticks_per_beat // 4                                      # ticks per 16th-note step
+    off = encoding.tick_to_offset_level(493, 4, mid.ticks_per_beat)          # the snare at tick 493, step 4
+    say(f"`encoding.velocity_to_level` gives level min(velocity // 16, {encoding.VELOCITY_LEVELS - 1}): "
+        + ", ".join(f"{v} -> {l}" for v, l in lv.items()) + ".")
+    say("`encoding.tick_to_offset_level` rounds the distance from the step to ninths: the snare at tick 493 is")
+    say(f"{493 - 4 * step_ticks} ticks after step 4 (tick {4 * step_ticks}), {493 - 4 * step_ticks} / {step_ticks} x 9 = "
+        f"{(493 - 4 * step_ticks) / step_ticks * 9:.2f} ninths, so {off:+d}.\n")
     say("| step | word | feel | step | word | feel |")
     say("|---:|---|---|---:|---|---|")
     cell = lambda token: "`\\|`" if token == "|" else f"`{token}`"    # (a pipe would end the table's cell)
@@ -79,22 +87,36 @@ def page():
     # 3. Ids and layer 0's input
     ids = encoding.to_ids(words + encoding.bars_to_words(bars[1:2])[:1])   # the bar, then the next bar's first word
     V = len(encoding.VOCAB)
+    seed = 0
     config = {"vocab_size": V, "hidden": H, "layers": 1, "forget_bias": 0.0}
-    params = M.init_params(config, np.random.default_rng(0), np.float64)
+    params = M.init_params(config, np.random.default_rng(seed), np.float64)
+    snippet = ("import numpy as np, lstm_drums\n"
+               f"config = {config}\n"
+               f"params = lstm_drums.init_params(config, np.random.default_rng({seed}), np.float64)")
+    scope = {}
+    exec(snippet, scope)                                                       # the snippet rebuilds these params
+    assert all(np.array_equal(scope["params"][k], params[k]) for k in params)
     w0 = int(ids[0])
     say("## 3. Word ids and layer 0's input (`encoding.to_ids`, `lstm_drums.one_hot`)\n")
     say(f"The vocabulary has V = {V} words: a step word's id is its 9-bit mask read as a binary number, then")
-    say(f"`BAR` = {encoding.BAR_ID} and `END` = {encoding.END_ID}. The bar's ids: {[int(i) for i in ids[:17]]}.\n")
+    say(f"`BAR` = {encoding.BAR_ID} and `END` = {encoding.END_ID}. The bar's 17 ids, then the next bar's first word,")
+    say(f"id {int(ids[17])}, which is the last word to predict (so `ids` has {len(ids)} entries):\n")
+    say(f"    ids = {[int(i) for i in ids]}\n")
+    say(f"The model: one layer (L = 1) of H = {H} units, V = {V}, float64, weights drawn by `init_params` from")
+    say(f"`np.random.default_rng({seed})`, `forget_bias` = {config['forget_bias']} (training uses 1.0; here the forget gate's")
+    say("bias is left as drawn), and no dropout (`masks=None`). To rebuild the same params, run in the repository:\n")
+    say("```python\n" + snippet + "\n```\n")
     x0 = M.one_hot(np.array([w0]), V, np.float64)                             # (1, V): N = 1 stream
     xa = x0 @ params["Wx0"] + params["b0"]                                    # (1, 4H)
     assert np.array_equal(xa[0], params["Wx0"][w0] + params["b0"])
-    say(f"Step 0 reads word {w0} (`{words[0]}`, kick and crash). Its input x_0 = `one_hot([{w0}], V)` is one row of")
+    say(f"Step 0 reads word id {w0} (`{words[0]}`, kick and crash). Its input x_0 = `one_hot([{w0}], V)` is one row of")
     say(f"{V} zeros with a 1 at column {w0}, so x_0 @ Wx0 is row {w0} of Wx0 (shape {params['Wx0'].shape}), and with the")
     say("bias b0:\n")
     say(f"    x_0 @ Wx0 + b0 = {row(xa)}\n")
     say("(16 = 4H numbers: the pre-activations of the input, forget, candidate and output gates, 4 each.)")
     lb = M.lookback_inputs(ids, encoding.BAR_ID, V)
-    say("A model with look-back inputs (section 7) also reads, at step 0, the row `lookback_inputs` gives:")
+    say("(Section 7; skip on a first reading.) A model with look-back inputs also reads, at step 0, the row")
+    say("`lookback_inputs` gives:")
     say(f"{lb[0].tolist()} (the word, \"none\" = {V} one and two bars back, and the place of the next word, 1).\n")
 
     # 4. One LSTM step
@@ -120,16 +142,25 @@ def page():
     target = int(ids[1])
     loss0, _ = M.softmax_loss(logits[None], np.array([[target]]))            # T = N = 1
     p = math.exp(-loss0)
-    say(f"The decoder gives {V} logits, y = next_h @ Wy + by; their softmax is the model's guess at word 1. The")
-    say(f"true word 1 is {target} (`{encoding.VOCAB[target]}`, silence): p = {p:.6f}, so this step's loss")
-    say(f"(`softmax_loss`) is -ln p = {loss0:.4f} nats, close to ln V = {math.log(V):.4f}: an untrained model guesses")
-    say("about uniformly. The loss of a chunk is the mean over its steps; here the bar's 17 words, each")
-    say("predicting the next (T = 17 steps, N = 1 stream, x = `one_hot(ids[:-1], V)`, shape (17, 1, 514)):\n")
+    say(f"The decoder gives {V} logits, y = next_h @ Wy + by; their softmax is the model's guess at the word at")
+    say(f"position 1. The true word at position 1 is word id {target} (`{encoding.VOCAB[target]}`, silence):")
+    say(f"p = {p:.6f}, so this step's loss (`softmax_loss`) is -ln p = {loss0:.4f} nats, close to")
+    say(f"ln V = {math.log(V):.4f}: an untrained model guesses about uniformly. The loss of a chunk is the mean")
+    say(f"over its steps; here the bar's 17 words, each predicting the next (the last, `BAR`, predicts id {int(ids[-1])}):")
+    say("T = 17 steps, N = 1 stream, inputs ids[:-1] and targets ids[1:]. After the snippet above, with `ids`")
+    say("the list of 18:\n")
     x = M.one_hot(np.array(ids[:-1])[:, None], V, np.float64)                 # (T, 1, V)
     y = np.array(ids[1:])[:, None]                                            # (T, 1)
     state = M.zero_state(config, 1, np.float64)
     value, grads, _ = M.model_loss(params, x, y, state)
-    say(f"    model_loss(params, x, y, zero_state) = {value:.4f} nats/word\n")
+    loss_snippet = (f"x = lstm_drums.one_hot(np.array(ids[:-1])[:, None], {V}, np.float64)   # (T, N, V) = {x.shape}\n"
+                    f"y = np.array(ids[1:])[:, None]                                          # (T, N) = {y.shape}\n"
+                    "loss, grads, _ = lstm_drums.model_loss(params, x, y, lstm_drums.zero_state(config, 1, np.float64))")
+    scope["ids"] = [int(i) for i in ids]
+    exec(loss_snippet, scope)                                                  # the page's code gives the page's loss
+    assert scope["loss"] == value
+    say("```python\n" + loss_snippet + "\n```\n")
+    say(f"gives loss = {value:.4f} nats/word.\n")
 
     # 6. Gradients
     say("## 6. The gradients that flow back (`model_backward`, `lstm_backward`, `lstm_step_backward`)\n")
@@ -138,21 +169,25 @@ def page():
     dh = dlogits @ params["Wy"].T                                             # (T, 1, H) from the decoder
     _, _, _, dWx0, dWh0, db0 = M.lstm_backward(dh, layer_caches[0])
     assert np.array_equal(dWx0, grads["Wx0"]) and np.array_equal(db0, grads["b0"])
-    say("`softmax_loss` also returns dL/dlogits = (softmax - one_hot(target)) / T at each step; at step 0 and")
-    say(f"the true word that is ({p:.6f} - 1) / 17 = {dlogits[0, 0, target]:+.6f}, and +p/17 at every other word.")
+    T, N = y.shape
+    assert (T, N) == (17, 1)
+    say(f"`softmax_loss` also returns dL/dlogits = (softmax - one_hot(target)) / (T N) = / {T * N} at each step (the")
+    say(f"loss is a mean over T N = {T} x {N} positions); at step 0 and the true word that is")
+    say(f"({p:.6f} - 1) / {T * N} = {dlogits[0, 0, target]:+.6f}, and +p/{T * N} at every other word.")
     say("Back through the decoder, each step's next_h gets dlogits_t @ Wy^T, and `lstm_backward` walks the steps")
     say("backwards, calling `lstm_step_backward` with what step t+1 sends back through Wh and the cell; at each")
     say("step it gives da_t, the gradient of the 16 pre-activations, and dWx0 sums x_t^T @ da_t over the steps.")
     reads = [t for t in range(len(y)) if ids[t] == w0]
     assert reads == [0]
-    say("x_t is one-hot, so x_t^T @ da_t adds da_t to one row of dWx0, the row of the word read at step t: row")
-    say(f"{w0} sums da over the steps that read word {w0}, here step 0 alone. So row {w0} of dWx0 is da_0:\n")
+    say("x_t is one-hot, so x_t^T @ da_t adds da_t to one row of dWx0, the row of the word id read at step t:")
+    say(f"row {w0} sums da over the steps that read word id {w0}, here step 0 alone. So row {w0} of dWx0 is da_0:\n")
     say(f"    da_0 = dWx0[{w0}] = {row(dWx0[w0], 6)}\n")
     if not dWx0[w0, H:2 * H].any():
         say("The forget gate's four are exactly 0: df = dc * prev_c, and prev_c is the zero state at step 0.")
     never = next(k for k in range(V) if k not in set(int(i) for i in ids))
-    say(f"A word the bar never reads, such as {never}, has a zero row (its first four entries: {row(grads['Wx0'][never, :4], 6)}).")
-    say("`model_loss` returns all of these in a dict with the keys of params; their sizes:")
+    say(f"A word the bar never reads, such as word id {never}, has a zero row (its first four entries: {row(grads['Wx0'][never, :4], 6)}).")
+    say("`model_loss` returns all of these in a dict with the keys of params. Their sizes, as Euclidean")
+    say("(Frobenius) norms, the square root of the sum of the squares of all entries (`np.linalg.norm`):")
     say(", ".join(f"|d{k}| = {np.linalg.norm(grads[k]):.4f}" for k in params) + ".\n")
 
     # 7. One Adam update
@@ -186,8 +221,8 @@ def page():
     n_zero = sum(int(z.sum()) for z in zero.values())
     assert n_zero == unread * 4 * H + int(zero["Wx0"][w0].sum())              # unread rows; row w0's zero quarter
     say(f"`adam_update` gives the same: {name} is now {new_params[key][at]:+.8f}. On the first step m^ = g and")
-    say("v^ = g^2, so a weight moves by lr * |g| / (|g| + eps), against the sign of its gradient: by lr, less a")
-    say("share eps / |g|, however large or small its gradient, unless the gradient is nearly as small as eps. A")
+    say("v^ = g^2, so a weight moves by lr * |g| / (|g| + eps), against the sign of its gradient. Unless |g| is")
+    say("tiny (below about 100 eps, 1e-6), that is almost exactly lr, whether the gradient is large or small. A")
     say(f"weight whose gradient is exactly zero does not move: here {n_zero} weights, the rows of Wx0 of the {unread}")
     say(f"words the bar never reads ({unread} x {4 * H}) and the forget gate's quarter of row {w0}. Of the others,")
     say(f"{small} moved by less than 0.99 lr (those with |g| < 99 eps, about 1e-6); the smallest move is {smallest:.8f}.\n")
@@ -198,7 +233,7 @@ def page():
     next_h, _, _ = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
     logits = (next_h @ params["Wy"] + params["by"])[0]                        # (V,)
     top = np.argsort(-logits)[:3]
-    say(f"After the update, `lstm_step_forward` reads word {w0} from the zero state, and the decoder gives the")
+    say(f"After the update, `lstm_step_forward` reads word id {w0} from the zero state, and the decoder gives the")
     say("logits for the next word. At diversity d (the sampling temperature) the probabilities are")
     say("softmax(logits / d):\n")
     say("| word | id | p at 1.0 | p at 0.5 |")
@@ -209,7 +244,7 @@ def page():
         say(f"| `{encoding.VOCAB[i]}` | {i} | {p1[i]:.6f} | {p5[i]:.6f} |")
     drawn = M.sample_word(logits, 1.0, np.random.default_rng(1337))
     sampled = M.sample(params, [w0], 1, 1.0, np.random.default_rng(1337))
-    say(f"\n`sample_word(logits, 1.0, np.random.default_rng(1337))` draws word {drawn} (`{encoding.VOCAB[drawn]}`), and")
+    say(f"\n`sample_word(logits, 1.0, np.random.default_rng(1337))` draws word id {drawn} (`{encoding.VOCAB[drawn]}`), and")
     say(f"`sample(params, [{w0}], 1, 1.0, np.random.default_rng(1337))`, which does the same steps, returns {sampled}.")
     say("A trained model puts most of its probability on a few words; this one has learned one update's worth.")
     return "\n".join(out) + "\n"
