@@ -31,7 +31,7 @@ import sys
 import numpy as np
 
 import encoding
-from encoding import BAR, END, CodecError, DRUM_CLASSES, N_CLASSES, TAB_LABELS, WORD_ID, class_bit
+from encoding import BAR, END, CLASS_NAMES, CodecError, N_CLASSES, TAB_LABELS, WORD_ID, class_bit
 
 # ----------------------------------------------------------------------------
 # 1. A song, and the one way to read one
@@ -329,7 +329,7 @@ def song_stats(songs_words, bar_steps=16):
     per_bar = onsets / max(n_bars, 1)
     return {"bars": n_bars,
             "well_formed_bars": round(well_formed / max(n_bars, 1), 4),
-            "onsets_per_bar": {name: round(float(x), 3) for (_, name), x in zip(DRUM_CLASSES, per_bar)},
+            "onsets_per_bar": {name: round(float(x), 3) for name, x in zip(CLASS_NAMES, per_bar)},
             "empty_bar_rate": round(empty / max(n_bars, 1), 4),
             "repeat_share": round(same / max(compared, 1), 4),
             "bar_lengths": {str(n): c for n, c in sorted(lengths.items())}}
@@ -364,7 +364,7 @@ def feel_stats(songs_words, songs_feel):
                     per_class[k][2].append(place % encoding.STEPS_PER_BEAT == 0)
             place += 1
     out = {}
-    for (_, name), (vel, off, beat) in zip(DRUM_CLASSES, per_class.values()):
+    for name, (vel, off, beat) in zip(CLASS_NAMES, per_class.values()):
         vel, off, beat = np.array(vel, float), np.array(off, float), np.array(beat, bool)
         mean = lambda a: round(float(a.mean()), 3) if len(a) else None
         out[name] = {"hits": len(vel), "velocity_mean": mean(vel),
@@ -373,14 +373,14 @@ def feel_stats(songs_words, songs_feel):
                      if beat.any() and (~beat).any() else None,
                      "offset_sd_steps": round(float(off.std()), 4) if len(off) else None,
                      "velocity_levels": [round(float(x), 4) for x in
-                                         np.bincount((vel - 8).astype(int) // 16, minlength=encoding.VELOCITY_LEVELS)
+                                         np.bincount(vel.astype(int) // encoding.VELOCITY_WIDTH, minlength=encoding.VELOCITY_LEVELS)
                                          / max(len(vel), 1)]}
     return out
 
 
 def stats_table(results, corpus_stats):
     """The tracks' statistics beside the training corpus's, one row each."""
-    short = dict(zip((name for _, name in DRUM_CLASSES), TAB_LABELS))
+    short = dict(zip(CLASS_NAMES, TAB_LABELS))
     head = f"{'':>10} {'bars':>5} {'well-formed':>11} {'empty':>6} {'repeat':>6}  onsets/bar " + \
         " ".join(f"{label:>4}" for label in TAB_LABELS)
     rows = [head]

@@ -59,13 +59,18 @@ import numpy as np
 # ----------------------------------------------------------------------------
 # The format's constants
 
-# The 9 drum classes, in the order of the characters of a word (GM key numbers).
+# The drum classes, in the order of the characters of a word: GM key number, name, drum-tab
+# label. The one table: the word length, the vocabulary, the model's feel head and inputs,
+# the tab and the synthesiser's voices (generate.py, by name) all follow it.
 DRUM_CLASSES = (
-    (36, "kick"), (38, "snare"), (42, "closed hi-hat"), (46, "open hi-hat"),
-    (41, "low floor tom"), (45, "low tom"), (48, "hi-mid tom"), (51, "ride"), (49, "crash"),
+    (36, "kick", "BD"), (38, "snare", "SD"), (42, "closed hi-hat", "HH"), (46, "open hi-hat", "OH"),
+    (41, "low floor tom", "FT"), (45, "low tom", "LT"), (48, "hi-mid tom", "MT"), (51, "ride", "RD"),
+    (49, "crash", "CR"),
 )
 N_CLASSES = len(DRUM_CLASSES)  # 9
-CLASS_PITCHES = tuple(pitch for pitch, _ in DRUM_CLASSES)
+CLASS_PITCHES = tuple(pitch for pitch, _, _ in DRUM_CLASSES)
+CLASS_NAMES = tuple(name for _, name, _ in DRUM_CLASSES)
+TAB_LABELS = tuple(label for _, _, label in DRUM_CLASSES)   # drum-tab rows, in class order
 
 # GM percussion keys folded into the 9 classes (LSTMetallica's table, used as it is
 # by --compat); any key not here and not a class pitch itself is dropped (and counted).
@@ -107,7 +112,7 @@ MAX_BAR_STEPS = 256         # the longest bar we accept (64/4)
 MAX_DENOMINATOR = 64        # the shortest beat we accept, a 64th note (a 1/64 bar is a quarter of a step)
 
 # All 2^9 step words in mask order: STEP_WORDS[mask] is the word of that mask.
-STEP_WORDS = tuple(format(mask, "#011b") for mask in range(1 << N_CLASSES))
+STEP_WORDS = tuple(format(mask, f"#0{2 + N_CLASSES}b") for mask in range(1 << N_CLASSES))
 
 
 class CodecError(ValueError):
@@ -125,7 +130,7 @@ def class_bit(k):
 def step_to_word(mask):
     """9-bit mask -> word, e.g. 0b100000001 (kick + crash) -> '0b100000001'."""
     if not (isinstance(mask, int) and 0 <= mask < (1 << N_CLASSES)):
-        raise CodecError(f"not a 9-bit step mask: {str(mask)[:40]}")
+        raise CodecError(f"not a {N_CLASSES}-bit step mask: {str(mask)[:40]}")
     return STEP_WORDS[mask]
 
 
@@ -134,7 +139,7 @@ def word_to_step(word):
     if not (isinstance(word, str) and len(word) == 2 + N_CLASSES and word.startswith("0b")
             and set(word[2:]) <= {"0", "1"}):
         shown = repr(word) if len(repr(word)) <= 40 else repr(word)[:36] + "...'"  # a token can be megabytes
-        raise CodecError(f"not a step word (want '0b' + 9 of 0/1, or BAR): {shown}")
+        raise CodecError(f"not a step word (want '0b' + {N_CLASSES} of 0/1, or BAR): {shown}")
     return int(word[2:], 2)
 
 
@@ -204,9 +209,6 @@ def read_corpus(path):
             songs.append(words)
     return songs
 
-
-# Short row labels for drum tabs, in class order (kick ... crash).
-TAB_LABELS = ("BD", "SD", "HH", "OH", "FT", "LT", "MT", "RD", "CR")
 
 
 def bars_to_tab(bars, feel=None, rest="-"):
@@ -303,7 +305,8 @@ def bar_steps_to_time_signature(n_steps):
 # triplet swing's late 16th (1/3 of a step), both exactly. A played note is at most half a
 # step from its step (it rounds to the nearest), so -4..+4 covers every one.
 VELOCITY_LEVELS = 8
-OFFSET_LEVELS = 9                       # -4..+4
+VELOCITY_WIDTH = 128 // VELOCITY_LEVELS # 16 velocities a level
+OFFSET_LEVELS = 9                       # -4..+4, in ninths of a step
 MAX_OFFSET = OFFSET_LEVELS // 2         # 4
 MIN_FEEL_TICKS_PER_BEAT = 96            # a ninth of a 16th is then 2.7 ticks or more: each level its own ticks
 ACCENT_LEVEL, GHOST_LEVEL = 7, 2        # velocity 112+ is an accent, below 48 a ghost note (drum tabs: X, o)
@@ -311,27 +314,31 @@ ACCENT_LEVEL, GHOST_LEVEL = 7, 2        # velocity 112+ is an accent, below 48 a
 
 def velocity_to_level(velocity):
     """MIDI velocity 1..127 -> level 0..7: 0-15 -> 0, 16-31 -> 1, ..., 112-127 -> 7."""
-    return min(velocity // 16, VELOCITY_LEVELS - 1)
+    return min(velocity // VELOCITY_WIDTH, VELOCITY_LEVELS - 1)
 
 
 def level_to_velocity(level):
     """Level 0..7 -> the MIDI velocity it plays at, the middle of its range: 8, 24, ..., 120."""
-    return 16 * level + 8
+    return VELOCITY_WIDTH * level + VELOCITY_WIDTH // 2
 
 
 def tick_to_offset_level(tick, step, ticks_per_beat):
     """How far a note at `tick` lies from its step, in ninths of a step, rounded (ties up).
 
     offset = tick * 4 / tpb - step, in steps, is in [-1/2, 1/2) (the step is the nearest),
-    so level = floor(9 * offset + 1/2) is in -4..+4. In integers:
+    so level = floor(9 * offset + 1/2) is in -4..+4. In integers (O = OFFSET_LEVELS = 9,
+    S = STEPS_PER_BEAT = 4): (2 O S tick - 2 O step tpb + tpb) // (2 tpb), for 9 and 4
         (72 tick - 18 step tpb + tpb) // (2 tpb)
     """
-    return (72 * tick - 18 * step * ticks_per_beat + ticks_per_beat) // (2 * ticks_per_beat)
+    O, S = OFFSET_LEVELS, STEPS_PER_BEAT
+    return (2 * O * S * tick - 2 * O * step * ticks_per_beat + ticks_per_beat) // (2 * ticks_per_beat)
 
 
 def offset_level_to_ticks(level, ticks_per_beat):
-    """Offset level -> ticks from the step, rounded: level/9 of a step = level * tpb / 36 ticks."""
-    return (2 * level * ticks_per_beat + 36) // 72
+    """Offset level -> ticks from the step, rounded: level/9 of a step = level * tpb / 36 ticks,
+    (2 level tpb + 36) // 72 (36 = OFFSET_LEVELS * STEPS_PER_BEAT)."""
+    per_step = OFFSET_LEVELS * STEPS_PER_BEAT
+    return (2 * level * ticks_per_beat + per_step) // (2 * per_step)
 
 
 def check_feel(bars, feel):
@@ -398,8 +405,10 @@ def tokens_to_feel(tokens, words):
             raise CodecError(f"{where}: {len(parts)} hit(s) of feel for a word with {bin(mask).count('1')}")
         levels = []
         for part in parts:
-            if not (len(part) == 3 and part[0] in "01234567" and part[1] in "+-" and part[2] in "01234"):
-                raise CodecError(f"{where}: want velocity 0-7 and offset -4..+4 per hit, e.g. 5+0 or 2-1")
+            if not (len(part) == 3 and part[0] in "0123456789"[:VELOCITY_LEVELS] and part[1] in "+-"
+                    and part[2] in "0123456789"[:MAX_OFFSET + 1]):
+                raise CodecError(f"{where}: want velocity 0-{VELOCITY_LEVELS - 1} and offset "
+                                 f"-{MAX_OFFSET}..+{MAX_OFFSET} per hit, e.g. 5+0 or 2-1")
             levels.append((int(part[0]), int(part[1:])))
         bar.append(tuple(levels))
     if bar:
@@ -841,7 +850,7 @@ def encode_file(path, compat=False, all_channels=False):
             chans = ", ".join(map(str, report["other_channels"]))
             raise CodecError(f"{path}: no notes on MIDI channel 10 (drums); notes on channel(s) "
                              f"{chans} ignored: try --all-channels")
-        raise CodecError(f"{path}: no drum notes of the 9 classes")
+        raise CodecError(f"{path}: no drum notes of the {N_CLASSES} classes")
     return bars, feel, report
 
 

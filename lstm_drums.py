@@ -47,6 +47,8 @@ import zipfile
 
 import numpy as np
 
+import encoding   # the codec's tables (drum classes, feel levels, BAR and END), from section 7 on
+
 # ----------------------------------------------------------------------------
 # 1. Small pieces: sigmoid, softmax cross-entropy, dropout
 
@@ -863,8 +865,8 @@ class LookbackTracker:
 # forcing: the true next word's bits), summed, and divided by T N like the words' loss,
 # so the training loss is the negative log-likelihood of the words and their feel, per word.
 
-N_CLASSES = 9                                               # drum classes: word id bit 8 - k is class k
-VELOCITY_LEVELS, OFFSET_LEVELS = 8, 9
+N_CLASSES = encoding.N_CLASSES                              # drum classes (9): word id bit 8 - k is class k
+VELOCITY_LEVELS, OFFSET_LEVELS = encoding.VELOCITY_LEVELS, encoding.OFFSET_LEVELS   # 8, 9
 FEEL_OUT = N_CLASSES * (VELOCITY_LEVELS + OFFSET_LEVELS)    # 153 logits
 CLASS_SHIFTS = np.arange(N_CLASSES - 1, -1, -1)             # class k is bit 8 - k of a word id
 CLASSES_OF = [np.flatnonzero((w >> CLASS_SHIFTS) & 1) for w in range(1 << N_CLASSES)]  # word id -> its classes
@@ -893,7 +895,8 @@ def _feel_values(columns):
     return table
 
 
-FEEL_VALUES = {18: _feel_values(18), 36: _feel_values(36)}  # feel_inputs' lookup tables
+FEEL_VALUES = {2 * N_CLASSES: _feel_values(2 * N_CLASSES),  # feel_inputs' lookup tables: 18 columns
+               4 * N_CLASSES: _feel_values(4 * N_CLASSES)}  # (the word's feel), 36 (and one bar back's)
 
 
 def word_bits(ids, dtype=np.float32):
@@ -1146,7 +1149,7 @@ def sample_stream(params, config, primer, n_words, temperature, rng, bar_id=None
     return out, (feels if "Wf" in params else None)
 
 
-BAR_ID, END_ID = 512, 513      # the vocabulary's words after the 512 steps (encoding.VOCAB; a test checks)
+BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 MAX_FREE_BAR = 64               # with free bars, a bar is closed after this many steps
 
 

@@ -59,8 +59,8 @@ def first_bars(words, n):
     return out
 
 
-TOMS = [k for k, (_, name) in enumerate(encoding.DRUM_CLASSES) if "tom" in name]
-SNARE = [k for k, (_, name) in enumerate(encoding.DRUM_CLASSES) if name == "snare"]
+TOMS = [k for k, name in enumerate(encoding.CLASS_NAMES) if "tom" in name]
+SNARE = [k for k, name in enumerate(encoding.CLASS_NAMES) if name == "snare"]
 
 
 def bar_onsets(bars):

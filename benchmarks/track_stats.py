@@ -36,7 +36,7 @@ import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 
-CLASSES = [name for _, name in encoding.DRUM_CLASSES]
+CLASSES = list(encoding.CLASS_NAMES)
 
 
 def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False, style=-1,

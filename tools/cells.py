@@ -38,7 +38,8 @@ import encoding  # noqa: E402
 import lstm_drums as M  # noqa: E402
 
 TARGETS = ("place", "bar line", "kick", "snare", "hi-hat", "crash")
-CLASS_OF = {"kick": 0, "snare": 1, "hi-hat": 2, "crash": 8}          # encoding.DRUM_CLASSES' order
+CLASS_OF = {short: encoding.CLASS_NAMES.index(name) for short, name in   # class k in encoding.DRUM_CLASSES
+            (("kick", "kick"), ("snare", "snare"), ("hi-hat", "closed hi-hat"), ("crash", "crash"))}
 GATES = ("input", "forget", "output")                                 # the sigmoid gates: i, f, o
 
 
