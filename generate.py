@@ -184,9 +184,9 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
     params, model_args = ck["params"], ck["config"]
     if song and not learned_song_ends(ck):
-        raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, on "
-                            "a few songs' heads, or before the END word): use --bars N for a fixed length")
-    styles = model_args.get("styles") or []
+        raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, or on "
+                            "a few songs' heads): use --bars N for a fixed length")
+    styles = model_args["styles"]
     check_style(ckpt_path, ck, style, fills)
     primer_words, primer_feel = read_primer(primer) if primer else ([encoding.BAR], None)
     primer_ids = encoding.to_ids(primer_words)
@@ -196,7 +196,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         bar_steps = len(encoding.words_to_bars(primer_words)[-1])
     else:
         bar_steps = 16                                        # 4/4
-    feel = model_args.get("feel", False)
+    feel = model_args["feel"]
     fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words] + (["song"] if song else [])
                                   + ([style, fills] if style or fills else [])
                                   + ([flat, None if primer_feel is None else primer_feel.tolist()] if feel else [])
@@ -204,7 +204,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
     for p in params.values():
         fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
     log(f"{ckpt_path}: {model_args['layers']} x {model_args['hidden']} LSTM, "
-        f"{model_args.get('inputs', 'word')} inputs" + (", feel" + (" (dropped: --flat)" if flat else "")
+        f"{model_args['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if flat else "")
                                                          if feel else ", no feel (a flat grid)")
         + (f"; a song (at most {n_bars} bars)" if song else f"; {n_bars} bars") + f" of {bar_steps} steps"
         + (" (model places BAR: --free)" if free else "")
@@ -250,7 +250,7 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
 
 def check_style(ckpt_path, ck, style, fills):
     """GenerateError unless the checkpoint knows the style asked for, and fills if asked."""
-    styles = ck["config"].get("styles") or []
+    styles = ck["config"]["styles"]
     if style is not None:
         if not styles:
             raise GenerateError(f"--style {style}: {ckpt_path} knows no styles (it was trained on one; "
@@ -260,7 +260,7 @@ def check_style(ckpt_path, ck, style, fills):
                                 + ", ".join(styles))
     if fills < 0:
         raise GenerateError(f"--fills {fills}: want 0 (none) or a number of bars, e.g. 4")
-    if fills and not ck["config"].get("fills"):
+    if fills and not ck["config"]["fills"]:
         raise GenerateError(f"--fills {fills}: {ckpt_path} learned no fills (its data did not mark any)")
 
 
@@ -279,7 +279,7 @@ def draw_style(ck, rng):
 def learned_song_ends(ck):
     """Whether a checkpoint's model knows END: it is in its vocabulary and its training words."""
     unigram = (ck["extra"].get("corpus") or {}).get("unigram") or []
-    return len(ck["vocab"]) > encoding.END_ID and len(unigram) > encoding.END_ID and unigram[encoding.END_ID] > 0
+    return len(unigram) > encoding.END_ID and unigram[encoding.END_ID] > 0
 
 
 def check_settings(seed, n_bars, diversities, bpm, velocity):

@@ -41,8 +41,6 @@ docs (gate order, init, names).
 import collections
 import json
 import math
-import os
-import tempfile
 import zipfile
 
 import numpy as np
@@ -1028,13 +1026,14 @@ def sample_feel(params, top, word, temperature, rng):
 
 def condition_size(config):
     """Style and fill columns of layer 0's input: one per style, and one if the data has fills."""
-    return len(config.get("styles") or ()) + (1 if config.get("fills", False) else 0)
+    config = model_config(config)
+    return len(config["styles"]) + (1 if config["fills"] else 0)
 
 
 def condition_inputs(style, fill, config, dtype=np.float32):
     """style (...) int, the style's index in config["styles"] or -1 for hidden; fill (...) 0/1
     -> (..., C) layer 0's condition columns (condition_size(config) of them), or None if C = 0."""
-    S, C = len(config.get("styles") or ()), condition_size(config)
+    S, C = len(model_config(config)["styles"]), condition_size(config)
     if C == 0:
         return None
     style = np.asarray(style)
@@ -1056,14 +1055,25 @@ def dense_inputs(cond_x, feel_x):
 # ----------------------------------------------------------------------------
 # 10. The whole model: every input and both heads; feeding a stream word by word, whole bars and songs
 
+# A model's config: init_params' keys (vocab_size, hidden, layers, dropout, forget_bias) and the
+# extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
+# checkpoint holds every key (section 11).
+MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False}
+
+
+def model_config(config):
+    """config with every key: those given, and MODEL_DEFAULTS' for the rest."""
+    return {**MODEL_DEFAULTS, **config}
+
+
 def init_model(config, rng, dtype=np.float32):
     """init_params for a model with this project's extensions: config as init_params takes it,
     plus "inputs" ("word" or "lookback"), "feel", "styles" and "fills", which widen layer 0's
     input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,)."""
-    D = input_size(config["vocab_size"], config.get("inputs", "word"), config.get("feel", False),
-                   condition_size(config))
+    config = model_config(config)
+    D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config))
     params = init_params({**config, "input_size": D}, rng, dtype)
-    if config.get("feel", False):
+    if config["feel"]:
         k = 1.0 / np.sqrt(config["hidden"])
         params["Wf"] = rng.uniform(-k, k, (config["hidden"] + N_CLASSES, FEEL_OUT)).astype(dtype)  # (H + 9, 153)
         params["bf"] = rng.uniform(-k, k, FEEL_OUT).astype(dtype)                                 # (153,)
@@ -1103,7 +1113,8 @@ def input_reader(config, bar_id, style=-1, fill_every=0):
     (section 9; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
     k-th bar is a fill, counting the bars read), then with feel the word's feel inputs
     (zeros for a word without feel) and with look-back the feel one bar back."""
-    kind, feel = config.get("inputs", "word"), config.get("feel", False)
+    config = model_config(config)
+    kind, feel = config["inputs"], config["feel"]
     tracker = None if kind == "word" else LookbackTracker(bar_id, config["vocab_size"])
     silent = np.zeros(2 * N_CLASSES, np.float32)            # the feel inputs of a word without feel
     silent.flags.writeable = False
@@ -1172,11 +1183,11 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR
     no_end = np.ones(V, dtype=bool)
-    no_end[END_ID:] = False                              # every word but END (none in an old model)
+    no_end[END_ID] = False                               # every word but END
     no_bar = step_or_end & no_end                                 # a step word
     read = input_reader(model_args, BAR_ID, style, fill_every)  # word -> layer 0's input
     state = zero_state(model_args, 1, params["Wy"].dtype)
-    feel = model_args.get("feel", False)
+    feel = model_config(model_args)["feel"]
     for n, word in enumerate(primer_ids):
         x, feel_x = read(int(word), None if primer_feel is None else primer_feel[n])
         logits, state = step_fast(params, x, state, feel_x)
@@ -1208,7 +1219,7 @@ def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_step
 # ----------------------------------------------------------------------------
 # 11. Checkpoints
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: every key of model_config in the config, the 514-word vocabulary
 
 
 class CheckpointError(ValueError):
@@ -1238,6 +1249,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
     (h, c) state carried between chunks (state, each (L, N, H)) and any JSON-able extra
     (train.py keeps its RNG state and data position there).
     """
+    config = model_config(config)                           # a checkpoint says everything about its model
     bad = [k for k, p in params.items() if not np.isfinite(p).all()]
     if bad:                                                 # a diverged model never replaces a good one
         raise CheckpointError(f"{path}: not saved: {', '.join(bad)} hold NaN or infinity (the training diverged)")
@@ -1245,7 +1257,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
               "config": np.array(json.dumps(config)),
               "vocab": np.array(list(vocab), dtype=str),
               "extra": np.array(json.dumps(extra or {}))}
-    for ours, theirs in _torch_names(config["layers"], config.get("feel", False)).items():
+    for ours, theirs in _torch_names(config["layers"], config["feel"]).items():
         p = params[ours]
         arrays[theirs] = p.T if p.ndim == 2 else p
         if theirs.startswith("bias_ih"):
@@ -1257,23 +1269,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
             arrays[f"adam.v.{k}"] = opt["v"][k]
     if state is not None:
         arrays["state.h"], arrays["state.c"] = state
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)                       # mkstemp's file is private; a normal file's mode
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(e, OSError) and not e.filename:       # a full disk, say: name the file
-            raise OSError(e.errno, e.strerror, path) from None
-        raise
+    encoding.write_atomic(path, write=lambda f: np.savez(f, **arrays))  # whole, on disk, then renamed
 
 
 # What a checkpoint may declare: beyond these, a file is not one of ours (or is damaged).
@@ -1288,8 +1284,7 @@ def load_checkpoint(path, dtype=np.float32, vocab=None):
     (in its .npy header) are checked before its data is: a small damaged or hostile file
     cannot make us allocate gigabytes. The config must hold sizes in range, and every
     weight must be finite.
-    vocab: if given, the checkpoint's vocabulary must be this list, or its first 513 words
-    (a checkpoint from before the END word).
+    vocab: if given, the checkpoint's vocabulary must be this list.
     Returns a dict: params, config, vocab (list of str), opt and state (None if absent), extra.
     Raises CheckpointError with a one-line reason for anything else.
     """
@@ -1299,7 +1294,7 @@ def load_checkpoint(path, dtype=np.float32, vocab=None):
                 raise CheckpointError(f"{path}: not a readable checkpoint: a zip archive (.npz?) without "
                                       "lstm-drums' arrays (expected an .npz written by train.py)")
             ck = _read_checkpoint(archive, path, dtype)
-        if vocab is not None and ck["vocab"] not in (list(vocab), list(vocab)[:513]):
+        if vocab is not None and ck["vocab"] != list(vocab):
             raise CheckpointError(f"{path}: its vocabulary is not lstm-drums' {len(vocab)} words")
         return ck
     except CheckpointError:
@@ -1362,7 +1357,10 @@ def _read_checkpoint(archive, path, dtype):
     get = lambda name, kinds, shape=None: _read_array(archive, path, name, kinds, shape)
     version = int(get("format_version", "iu", ()))
     if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format version {version}, this code reads {FORMAT_VERSION}")
+        raise CheckpointError(f"{path}: format version {version}, " + (
+            f"written by an older lstm-drums; this one reads version {FORMAT_VERSION}: train the model again "
+            "(python train.py ...), or use the lstm-drums release that wrote it" if version < FORMAT_VERSION else
+            f"written by a newer lstm-drums; this one reads version {FORMAT_VERSION}"))
     try:
         config = json.loads(str(get("config", "U", ())))
         extra = json.loads(str(get("extra", "U", ())))
@@ -1371,9 +1369,8 @@ def _read_checkpoint(archive, path, dtype):
     V, H, L = _check_config(config, path)
     if not isinstance(extra, dict):
         raise CheckpointError(f"{path}: 'extra' is not a JSON object")
-    kind = config.get("inputs", "word")                    # checkpoints from before look-back: "word"
+    kind, feel = config["inputs"], config["feel"]
     vocab = [str(w) for w in get("vocab", "U", (V,))]
-    feel = config.get("feel", False)                        # checkpoints from before feel: none
     shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES, FEEL_OUT), "bf": (FEEL_OUT,)}
     for l in range(L):
         shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config)) if l == 0 else H, 4 * H),
@@ -1406,19 +1403,19 @@ def _read_checkpoint(archive, path, dtype):
     return {"params": params, "config": config, "vocab": vocab, "opt": opt, "state": state, "extra": extra}
 
 
-def _names(x):
+def style_names(x):
     """A list of distinct style names: 1-40 printable characters, no spaces."""
     return (isinstance(x, list) and len(x) <= LIMITS["styles"] and len(set(map(str, x))) == len(x)
             and all(isinstance(s, str) and 1 <= len(s) <= 40 and s.isprintable() and " " not in s for s in x))
 
 
-CONFIG_RULES = {    # key: (its value in a checkpoint that predates it, the test, what is wanted)
-    "dropout": (0.0, lambda v: type(v) in (int, float) and 0 <= v < 1, "0 <= dropout < 1"),
-    "forget_bias": (0.0, lambda v: type(v) in (int, float) and math.isfinite(v), "a finite number"),
-    "inputs": ("word", lambda v: isinstance(v, str) and v in INPUT_KINDS, "one of " + ", ".join(INPUT_KINDS)),
-    "feel": (False, lambda v: v is True or v is False, "true or false"),
-    "styles": ([], _names, "distinct names without spaces"),
-    "fills": (False, lambda v: v is True or v is False, "true or false"),
+CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (format version 2)
+    "dropout": (lambda v: type(v) in (int, float) and 0 <= v < 1, "0 <= dropout < 1"),
+    "forget_bias": (lambda v: type(v) in (int, float) and math.isfinite(v), "a finite number"),
+    "inputs": (lambda v: isinstance(v, str) and v in INPUT_KINDS, "one of " + ", ".join(INPUT_KINDS)),
+    "feel": (lambda v: v is True or v is False, "true or false"),
+    "styles": (style_names, "distinct names without spaces"),
+    "fills": (lambda v: v is True or v is False, "true or false"),
 }
 
 
@@ -1432,7 +1429,9 @@ def _check_config(config, path):
         if type(value) is not int or not 1 <= value <= LIMITS[key]:
             raise CheckpointError(f"{path}: bad config ({key} {str(value)[:30]}, want an int 1..{LIMITS[key]})")
         sizes.append(value)
-    for key, (default, ok, wanted) in CONFIG_RULES.items():
-        if not ok(config.get(key, default)):
+    for key, (ok, wanted) in CONFIG_RULES.items():
+        if key not in config:
+            raise CheckpointError(f"{path}: bad config (no {key})")
+        if not ok(config[key]):
             raise CheckpointError(f"{path}: bad config ({key} {str(config.get(key))[:40]}, want {wanted})")
     return sizes

@@ -147,7 +147,7 @@ def split_columns(chunk, model_args):
     else None: the condition of the word each step predicts (its song's)."""
     if chunk.ndim == 2:                                     # word ids alone
         return chunk[:-1], chunk[1:], None, None
-    kind, feel = model_args.get("inputs", "word"), model_args.get("feel", False)
+    kind, feel = M.model_config(model_args)["inputs"], M.model_config(model_args)["feel"]
     n_x = 1 if kind == "word" else 4
     x = chunk[:-1, :, 0] if kind == "word" else chunk[:-1, :, :4]
     y = chunk[1:, :, 0]
@@ -216,7 +216,7 @@ def song_condition(song, model_args):
     style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
     if not M.condition_size(model_args):
         return None
-    styles = model_args.get("styles") or []
+    styles = M.model_config(model_args)["styles"]
     return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
 
 
@@ -263,7 +263,7 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     rng.bit_generator.state = ex["rng"]
     run.step, run.epoch, run.pos, run.lstm_state = ex["step"], ex["epoch"], ex["pos"], ck["state"]
     run.schedule.lr, run.schedule.low, run.schedule.bad_evals = ex["lr"], ex["best_val"], ex["bad_evals"]
-    run.best_saved = ex.get("best_saved", ex["best_val"])
+    run.best_saved = ex["best_saved"]
     run.data_hash = data_hash
     if ex.get("data_hash") != data_hash:
         log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
@@ -299,7 +299,7 @@ class Run:
         self.feel_baselines = None                          # {name: (velocity, offset) nats/hit} on them
 
     def epoch_streams(self):
-        hide = self.config.get("style_hide", 0.0) if self.model_args.get("styles") else 0.0
+        hide = self.config["style_hide"] if self.model_args["styles"] else 0.0
         return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide)
 
     def next_epoch(self):
@@ -312,8 +312,7 @@ class Run:
 
     def record(self):
         """The run as a checkpoint's extra. (On disk, the schedule's low is "best_val" and
-        best.npz's figure "best_saved": the names of earlier versions, kept so that their
-        checkpoints resume.)"""
+        best.npz's figure "best_saved".)"""
         return {"step": self.step, "epoch": self.epoch, "pos": self.pos, "seq": self.T,
                 "lr": self.schedule.lr, "best_val": self.schedule.low, "bad_evals": self.schedule.bad_evals,
                 "best_saved": self.best_saved, "rng": self.rng.bit_generator.state,
@@ -363,7 +362,7 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         if resume:
             run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
         # what the model reads, song by song, and the epoch's order of songs as N streams
-        kind, feel = run.model_args.get("inputs", "word"), run.model_args.get("feel", False)
+        kind, feel = run.model_args["inputs"], run.model_args["feel"]
         run.train_inputs = [model_inputs(ids, kind, s.feel, feel, song_condition(s, run.model_args))
                             for ids, s in zip(train_ids, train_songs)]
         run.streams = run.epoch_streams()
@@ -505,11 +504,11 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
             f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
             + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
     args = run.model_args
-    if args.get("styles"):
+    if args["styles"]:
         log(f"styles: {len(args['styles'])} (" + ", ".join(
             f"{x['name']} {x['songs']}" for x in run.corpus["styles"]) + " songs)"
-            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if args.get("fills") else "")
-            + f"; {run.config.get('style_hide', 0):g} of the songs read with the style hidden each epoch")
+            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if args["fills"] else "")
+            + f"; {run.config['style_hide']:g} of the songs read with the style hidden each epoch")
     log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs"
         f"{' and feel (inputs and head)' if args.get('feel') else ''}, "
         f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
@@ -553,7 +552,7 @@ def evaluate(run, log):
         f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
         f"silence {val['no_event_accuracy']:.3f}); "
         + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
-    if run.model_args.get("styles"):                        # what the style is worth: the same songs without it
+    if run.model_args["styles"]:                            # what the style is worth: the same songs without it
         with np.errstate(over="ignore", invalid="ignore"):
             hidden = metrics(*score_songs(run.params, run.model_args, run.valid_ids, songs_feel=run.valid_feel,
                                           songs_condition=hide_styles(run.valid_condition))[:3])
@@ -587,7 +586,7 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
     order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
     lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
     N, Tmax = len(order), int(lengths[0])
-    kind, feel = model_args.get("inputs", "word"), model_args.get("feel", False)
+    kind, feel = M.model_config(model_args)["inputs"], M.model_config(model_args)["feel"]
     songs_feel = songs_feel or [None] * len(songs_ids)
     songs_condition = songs_condition or [None] * len(songs_ids)
     rows = [model_inputs(np.asarray(songs_ids[k]), kind, songs_feel[k], feel, songs_condition[k])
@@ -748,7 +747,7 @@ def evaluate_checkpoint(path, songs, log=print):
     log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
         f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
         f"silence {result['no_event_accuracy']:.3f})")
-    if ck["config"].get("styles"):
+    if ck["config"]["styles"]:
         hidden = metrics(*score_songs(ck["params"], ck["config"], songs_ids, songs_feel=[s.feel for s in songs],
                                       songs_condition=hide_styles(conditions))[:3])
         result["nats_per_word_style_hidden"] = hidden["nats_per_word"]
@@ -783,16 +782,12 @@ def save(run, out, name, val=None):
 
 
 # What --resume needs from a checkpoint's extra (Run.record).
-RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "bad_evals", "rng", "train_config")
+RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "best_saved", "bad_evals", "rng", "train_config")
 
 
 def load_run_checkpoint(path):
     """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
-    ck = M.load_checkpoint(path, vocab=VOCAB)
-    if len(ck["vocab"]) != len(VOCAB):
-        raise M.CheckpointError(f"{path}: a model from before the END word ({len(ck['vocab'])} words): "
-                                "generate.py still plays it; to train or score, start a new run")
-    return ck
+    return M.load_checkpoint(path, vocab=VOCAB)
 
 
 def check_finite(run):
@@ -891,15 +886,8 @@ def run_config(args):
     if not args.resume:
         return make_config(args)
     saved = load_run_checkpoint(args.resume)["extra"].get("train_config")
-    newer = {"inputs", "feel", "feel_weight", "styles", "style_hide", "plain"}   # flags added since the first version
-    if not isinstance(saved, dict) or not set(DEFAULTS) - newer <= set(saved) <= set(DEFAULTS) | {"plain"}:
+    if not isinstance(saved, dict) or set(saved) != set(DEFAULTS) | {"plain"}:
         raise TrainError(f"{args.resume}: not a train.py checkpoint (no usable training config)")
-    saved.setdefault("inputs", "word")                      # a run from before look-back inputs
-    saved.setdefault("feel", 0)                             # ... or before feel
-    saved.setdefault("feel_weight", 1.0)
-    saved.setdefault("styles", 0)                           # ... or before styles
-    saved.setdefault("style_hide", 0.0)
-    saved.setdefault("plain", False)                        # ... or before --plain
     given = {k: getattr(args, k) for k in ("steps", "epochs", "minutes", "eval_every", "log_every")
              if getattr(args, k) is not None}
     return dict(saved, **given)
@@ -1095,7 +1083,7 @@ def check_memory(model_args, N, T):
     estimate: the weights four times (weights, gradients, Adam's two moments), and per step
     of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
     V, H, L = model_args["vocab_size"], model_args["hidden"], model_args["layers"]
-    D0 = M.input_size(V, model_args.get("inputs", "word"), model_args.get("feel", False))
+    D0 = M.input_size(V, model_args["inputs"], model_args["feel"])
     n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
     need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
     if have is not None and need > have:

@@ -639,19 +639,22 @@ def test_a_midi_file_given_as_a_checkpoint_says_what_it_is(tmp_path, capsys):
     assert "a MIDI file" in err and "expected an .npz written by train.py" in err and "pickle" not in err
 
 
-def test_a_run_from_before_lookback_inputs_resumes_as_word(tmp_path, words_file, capsys):
-    """A last.npz written before --inputs existed (no 'inputs' in its configs) resumes with word inputs."""
+def test_a_checkpoint_of_an_older_format_is_one_clear_line(tmp_path, words_file, capsys):
+    """A version-1 checkpoint (its config could lack keys): every command refuses it in one line
+    that names the version and what to do."""
     out = str(tmp_path / "r")
-    assert run_train([words_file, "--out", out, "--steps", "4", "--inputs", "word"] + TINY, capsys)[0] == 0
+    assert run_train([words_file, "--out", out, "--steps", "4"] + TINY, capsys)[0] == 0
     path = os.path.join(out, "last.npz")
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    config, extra = json.loads(str(arrays["config"])), json.loads(str(arrays["extra"]))
-    del config["inputs"], extra["train_config"]["inputs"]
-    arrays["config"], arrays["extra"] = np.array(json.dumps(config)), np.array(json.dumps(extra))
+    arrays["format_version"] = np.array(1)
     np.savez(path, **arrays)
-    code, stdout, _ = run_train([words_file, "--resume", path, "--steps", "8"], capsys)
-    assert code == 0 and "word inputs" in stdout
+    for code, _, err in (run_train([words_file, "--resume", path, "--steps", "8"], capsys),
+                         run_train(["--eval", path, words_file], capsys)):
+        assert code == 1 and err.count("\n") == 1
+        assert "format version 1, written by an older lstm-drums" in err and "train the model again" in err
+    assert generate.main([path, "--out", str(tmp_path / "g")]) == 1
+    assert "format version 1" in capsys.readouterr().err
 
 
 def test_a_corpus_of_one_repeated_loop_gets_finite_baselines(tmp_path, capsys):
