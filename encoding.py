@@ -46,7 +46,6 @@ al., "Text-based LSTM networks for automatic music composition", 2016.
 """
 import argparse
 import collections
-import csv
 import io
 import os
 import sys

@@ -216,8 +216,8 @@ def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0
         rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
         track_style = style or (draw_style(ck, np.random.default_rng([seed, int(round(d * 1000)), 1]))
                                 if styles else None)
-        ids, feel_ids = M.sample_bars(params, model_args, primer_ids, n_bars, d, rng, bar_steps, free, log,
-                                    primer_feel, song, styles.index(track_style) if track_style else -1, fills)
+        how = M.Sampling(d, bar_steps, free, song, styles.index(track_style) if track_style else -1, fills)
+        ids, feel_ids = M.sample_bars(params, model_args, primer_ids, n_bars, rng, how, primer_feel, log)
         words = [encoding.VOCAB[i] for i in ids]
         bars = encoding.words_to_bars(words)
         track_feel = None if feel_ids is None or flat else encoding.from_feel_ids(words, feel_ids)

@@ -1163,22 +1163,26 @@ def sample_stream(params, config, primer, n_words, temperature, rng, bar_id=None
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 MAX_FREE_BAR = 64               # with free bars, a bar is closed after this many steps
 
+# How sample_bars draws a track: the temperature; bar_steps, the bar mask's bar length; free,
+# the model places BAR; song, it may end the song (END); style, an index into the config's
+# styles (-1 hidden); fill_every k > 0, every k-th bar asked for as a fill.
+Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every",
+                                  defaults=(1.0, 16, False, False, -1, 0))
 
-def sample_bars(params, model_args, primer_ids, n_bars, diversity, rng, bar_steps=16, free=False, log=None,
-                primer_feel=None, song=False, style=-1, fill_every=0):
-    """Feed the primer, then draw words until n_bars bars are closed (with song, until the
+
+def sample_bars(params, model_args, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
+    """Feed the primer, then draw words until n_bars bars are closed (with how.song, until the
     model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
     model ended the song), and for a feel model the feel ids (18,) of each (else None): each
     word is drawn first, then the feel of its hits (sample_feel), at the same
-    diversity. primer_feel: the primer's feel ids (S, 18), or None.
+    diversity. how: a Sampling; primer_feel: the primer's feel ids (S, 18), or None.
 
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
-    style: the index of the style in model_args["styles"] (-1: hidden); fill_every k > 0:
-    every k-th bar asked for as a fill (a model that learned fills).
     """
+    diversity, bar_steps, free, song, style, fill_every = how
     V = model_args["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR

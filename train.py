@@ -140,13 +140,19 @@ def model_inputs(ids, kind, feel_ids=None, feel=False, condition=None):
     return np.concatenate(columns, axis=1).astype(np.int32)             # (S, C)
 
 
+# One chunk of training data, as lstm_drums.loss takes it: layer 0's inputs x (T, N[, 4]), the
+# next words y (T, N), the feel (feel_x (T, N, F), the next words' feel ids (T, N, 18)) or None,
+# and the style and fill inputs cond_x (T, N, S + 1) or None.
+Chunk = collections.namedtuple("Chunk", "x y feel cond_x")
+
+
 def split_columns(chunk, model_args):
     """A chunk of model_inputs rows, time-major (T+1, N[, C]) -> what lstm_drums.loss takes:
     layer 0's inputs x (T, N[, 4]), the next words y (T, N), with feel (feel_x (T, N, F), the
     next words' feel ids (T, N, 18)) else None, and with styles or fills cond_x (T, N, S + 1)
     else None: the condition of the word each step predicts (its song's)."""
     if chunk.ndim == 2:                                     # word ids alone
-        return chunk[:-1], chunk[1:], None, None
+        return Chunk(chunk[:-1], chunk[1:], None, None)
     kind, feel = M.model_config(model_args)["inputs"], M.model_config(model_args)["feel"]
     n_x = 1 if kind == "word" else 4
     x = chunk[:-1, :, 0] if kind == "word" else chunk[:-1, :, :4]
@@ -157,7 +163,7 @@ def split_columns(chunk, model_args):
         feel_batch = (M.feel_inputs(chunk[:-1, :, n_x:n_x + F]), chunk[1:, :, n_x:n_x + 2 * M.N_CLASSES])
     if M.condition_size(model_args):
         cond_x = M.condition_inputs(chunk[1:, :, -2], chunk[1:, :, -1], model_args)
-    return x, y, feel_batch, cond_x
+    return Chunk(x, y, feel_batch, cond_x)
 
 
 def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0):
@@ -406,15 +412,14 @@ def train_loop(run, out, log):
                 continue
             # forward, backward, clip, update
             t0 = time.perf_counter()
-            x, y, feel, cond_x = chunk_at(run.streams, run.pos, run.T, run.model_args)  # (T, N[, 4]), (T, N), ...
+            chunk = chunk_at(run.streams, run.pos, run.T, run.model_args)  # x (T, N[, 4]), y (T, N), ...
             masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
             if config.get("plain"):                         # the textbook core: new arrays each step
                 loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
-                    run.params, run.opt, x, y, run.lstm_state, masks, config["clip"], run.schedule.lr)
+                    run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
             else:
-                loss_value, run.lstm_state = train_step(run.params, run.opt, x, y, run.lstm_state, masks,
-                                                        config["clip"], run.schedule.lr, feel, config["feel_weight"],
-                                                        cond_x)
+                loss_value, run.lstm_state = train_step(run.params, run.opt, chunk, run.lstm_state, masks,
+                                                        config["clip"], run.schedule.lr, config["feel_weight"])
             run.step, run.pos = run.step + 1, run.pos + 1
             train_time += time.perf_counter() - t0
             if not math.isfinite(loss_value):
@@ -458,11 +463,11 @@ def train_loop(run, out, log):
             "interrupted": bool(interrupted)}
 
 
-def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_weight=1.0, cond_x=None):
-    """One chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
-    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss); cond_x: the
-    style and fill inputs, or None.
+def train_step(params, opt, chunk, lstm_state, masks, clip, lr, feel_weight=1.0):
+    """One Chunk: forward, loss, backward, clip, Adam. Returns (loss, the state to carry on).
+    With feel, the loss is the words' and the feel's, per word (lstm_drums.loss).
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
+    x, y, feel, cond_x = chunk
     with np.errstate(over="ignore", invalid="ignore"):
         value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
     M.clip_gradients_fast(grads, clip)
@@ -470,9 +475,10 @@ def train_step(params, opt, x, y, lstm_state, masks, clip, lr, feel=None, feel_w
     return value, lstm_state
 
 
-def plain_train_step(params, opt, x, y, lstm_state, masks, clip, lr):
+def plain_train_step(params, opt, chunk, lstm_state, masks, clip, lr):
     """train_step with the plain core (lstm_drums sections 1-5), for --plain: the word enters as
     a one-hot row, and every function returns new arrays. Returns (loss, state, params, opt)."""
+    x, y = chunk.x, chunk.y
     with np.errstate(over="ignore", invalid="ignore"):
         value, grads, lstm_state = M.model_loss(params, M.one_hot(x, len(VOCAB)), y, lstm_state, masks)
     grads, _ = M.clip_gradients(grads, clip)

@@ -304,7 +304,7 @@ def compare_feel_sampling(args):
             params, cfg = runs[feel]
             rng = np.random.default_rng([r, 1000])
             t0 = time.perf_counter()
-            ids, _ = M.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, 1.0, rng)
+            ids, _ = M.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, rng)
             times[feel].append(len(ids) / (time.perf_counter() - t0))
     w0, w1 = statistics.median(times[False]), statistics.median(times[True])
     print(f"{args.checkpoint}: sampling 16-bar tracks, {args.rounds} rounds: without feel {w0:.0f} words/s, "

@@ -108,7 +108,7 @@ def main(argv=None):
     tracks = []
     for name in names:
         index = ck["config"]["styles"].index(name)
-        for words in sample_tracks(ck, args.seeds, args.bars, args.diversity, style=index):
+        for words in sample_tracks(ck, args.seeds, args.bars, M.Sampling(args.diversity, style=index)):
             tracks.append(words)
             gen[name].append(classify(features(words)) == name)
     print(f"{'style':<10} {'real excerpts':>16} {'generated':>16}")
@@ -130,8 +130,8 @@ def main(argv=None):
         as_bars = lambda words: encoding.words_to_bars([w for w in words if w != encoding.END])
         fill_bars, beat_bars = [], []
         for name in names:
-            for words in sample_tracks(ck, args.seeds, args.bars, args.diversity, style=ck["config"]["styles"].index(name),
-                                       fill_every=args.fills):
+            how = M.Sampling(args.diversity, style=ck["config"]["styles"].index(name), fill_every=args.fills)
+            for words in sample_tracks(ck, args.seeds, args.bars, how):
                 for k, bar in enumerate(as_bars(words)):
                     (fill_bars if k % args.fills == args.fills - 1 else beat_bars).append(bar)
         real = [s for s in songs if s.split == "train" and s.style in common]

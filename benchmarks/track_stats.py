@@ -39,29 +39,26 @@ import lstm_drums as M  # noqa: E402
 CLASSES = list(encoding.CLASS_NAMES)
 
 
-def sample_tracks(ck, n_seeds, n_bars, diversity, bar_steps=16, with_feel=False, song=False, style=-1,
-                  fill_every=0):
-    """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds
-    (and with_feel: their feel ids too, (S, 18) each, or None without a feel model);
-    style: the index of a style the model knows (-1: hidden); fill_every: a fill every k-th bar."""
+def sample_tracks(ck, n_seeds, n_bars, how=M.Sampling(), with_feel=False):
+    """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds, each
+    drawn as `how` says (lstm_drums.Sampling: diversity, bar length, song, style, fills)
+    (and with_feel: their feel ids too, (S, 18) each, or None without a feel model)."""
     tracks, feels = [], []
     for seed in range(1, n_seeds + 1):
-        rng = np.random.default_rng([seed, int(round(diversity * 1000))])
-        ids, feel = M.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars,
-                                         diversity, rng, bar_steps, song=song, style=style,
-                                         fill_every=fill_every)
+        rng = np.random.default_rng([seed, int(round(how.diversity * 1000))])
+        ids, feel = M.sample_bars(ck["params"], ck["config"], encoding.to_ids([encoding.BAR]), n_bars, rng, how)
         tracks.append([encoding.VOCAB[i] for i in ids])
         feels.append(feel)
     return (tracks, feels) if with_feel else tracks
 
 
-def compare_feel(feel, corpus_feel, corpus):
+def compare_feel(feel, corpus_feel, reference):
     """Per class the corpus plays at least once a bar: ratios of velocity mean and spread,
     accent contrast and offset spread to the corpus's, and the velocity levels' shares."""
     lines = []
     for name in CLASSES:
         ref, got = corpus_feel.get(name) or {}, feel.get(name) or {}
-        if corpus["onsets_per_bar"][name] < 1.0 or not got.get("hits"):
+        if reference["onsets_per_bar"][name] < 1.0 or not got.get("hits"):
             continue
         ratio = lambda key: got[key] / ref[key] if ref.get(key) and got.get(key) is not None else float("nan")
         worst = max(abs(a - b) for a, b in zip(got["velocity_levels"], ref["velocity_levels"]))
@@ -80,20 +77,20 @@ def copy_line(stats):
                      stats["copied_share"].items()) + f" copied; longest copied run {stats['longest_copy']} bars"
 
 
-def compare(stats, corpus):
+def compare(stats, reference):
     """Ratios of onsets per bar (classes the corpus plays at least once a bar), and point differences."""
-    per, ref = stats["onsets_per_bar"], corpus["onsets_per_bar"]
+    per, ref = stats["onsets_per_bar"], reference["onsets_per_bar"]
     ratios = {k: per[k] / ref[k] for k in CLASSES if ref[k] >= 1.0}
     hats = lambda s: s["onsets_per_bar"]["closed hi-hat"] + s["onsets_per_bar"]["open hi-hat"]
-    ratios["hi-hats (closed + open)"] = hats(stats) / hats(corpus)
-    return ratios, {"repeat": 100 * (stats["repeat_share"] - corpus["repeat_share"]),
-                    "empty": 100 * (stats["empty_bar_rate"] - corpus["empty_bar_rate"])}
+    ratios["hi-hats (closed + open)"] = hats(stats) / hats(reference)
+    return ratios, {"repeat": 100 * (stats["repeat_share"] - reference["repeat_share"]),
+                    "empty": 100 * (stats["empty_bar_rate"] - reference["empty_bar_rate"])}
 
 
 FEEL_FIGURES = ("velocity_mean", "velocity_sd", "accent_contrast", "offset_sd_steps")
 
 
-def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0, feels=None, corpus_feel=None):
+def bootstrap(songs, reference, n_seeds, n_bars, rounds=300, seed=0, feels=None, corpus_feel=None):
     """Percentiles (5, 95) of the ratios of real excerpts of the same size to the corpus (and,
     given the songs' feel ids and the corpus's feel, of each feel figure's ratio per class)."""
     rng = np.random.default_rng(seed)
@@ -112,15 +109,15 @@ def bootstrap(songs, corpus, n_seeds, n_bars, rounds=300, seed=0, feels=None, co
             a, b = lines[start], lines[min(start + n_bars, len(lines) - 1)]
             excerpts.append(w[a:b])
             excerpt_feels.append(None if f is None else f[a:b])
-        draw = compare(corpus.song_stats(excerpts), corpus)[0]
+        draw = compare(corpus.song_stats(excerpts), reference)[0]
         if corpus_feel and any(f is not None for f in excerpt_feels):
             stats = corpus.feel_stats(excerpts, excerpt_feels)
             for name in CLASSES:
                 for key in FEEL_FIGURES:
                     got, ref = (stats.get(name) or {}).get(key), corpus_feel[name].get(key)
-                    if corpus["onsets_per_bar"][name] >= 1.0 and got is not None and ref:
+                    if reference["onsets_per_bar"][name] >= 1.0 and got is not None and ref:
                         draw[f"{name} {key}"] = got / ref
-                if corpus["onsets_per_bar"][name] >= 1.0 and (stats.get(name) or {}).get("hits"):
+                if reference["onsets_per_bar"][name] >= 1.0 and (stats.get(name) or {}).get("hits"):
                     draw[f"{name} velocity levels, worst points"] = 100 * max(
                         abs(a - b) for a, b in zip(stats[name]["velocity_levels"], corpus_feel[name]["velocity_levels"]))
         draws.append(draw)
@@ -141,9 +138,9 @@ def main():
                    "many end by themselves, and their length")
     args = p.parse_args()
     ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
-    corpus = ck["extra"]["corpus"]["stats"]
+    reference = ck["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {ck['config'].get('inputs', 'word')} inputs; {args.seeds} seeds x {args.bars} bars")
-    print(corpus.stats_table([], corpus).splitlines()[1])
+    print(corpus.stats_table([], reference).splitlines()[1])
     corpus_feel = ck["extra"]["corpus"].get("feel_stats")
     load = lambda data: corpus.load_songs(data, log=lambda *a: None, compat=args.compat) if data else []
     training = [s.words for s in load(args.bootstrap)]
@@ -152,7 +149,7 @@ def main():
         print(f"    validation songs vs training songs: {copy_line(corpus.copy_stats(valid, training))}")
     if args.song:
         for d in args.diversity:
-            songs = sample_tracks(ck, args.seeds, args.bars, d, song=True)
+            songs = sample_tracks(ck, args.seeds, args.bars, M.Sampling(d, song=True))
             ended = [w for w in songs if w[-1] == encoding.END]
             lengths = [w.count(encoding.BAR) for w in songs]
             real = [w.count(encoding.BAR) for w in training]
@@ -161,19 +158,19 @@ def main():
                   + (f", training songs' median {np.median(real):g} bars" if real else ""))
         return
     for d in args.diversity:
-        tracks, feels = sample_tracks(ck, args.seeds, args.bars, d, with_feel=True)
+        tracks, feels = sample_tracks(ck, args.seeds, args.bars, M.Sampling(d), with_feel=True)
         if training:
             print(f"    div {d:g} tracks vs training songs: {copy_line(corpus.copy_stats(tracks, training))}")
         stats = corpus.song_stats(tracks)
-        ratios, points = compare(stats, corpus)
+        ratios, points = compare(stats, reference)
         print(corpus.stats_table([{"diversity": d, **stats}], None).splitlines()[1])
         print("    onsets/bar vs corpus: " + ", ".join(f"{k} {r:.2f}x" for k, r in ratios.items())
               + f"; repeat {points['repeat']:+.1f} points, empty bars {points['empty']:+.1f} points")
         if corpus_feel and feels[0] is not None:
-            print("\n".join(compare_feel(corpus.feel_stats(tracks, feels), corpus_feel, corpus)))
+            print("\n".join(compare_feel(corpus.feel_stats(tracks, feels), corpus_feel, reference)))
     if args.bootstrap:
         loaded = load(args.bootstrap)
-        spread = bootstrap([s.words for s in loaded], corpus, args.seeds, args.bars,
+        spread = bootstrap([s.words for s in loaded], reference, args.seeds, args.bars,
                            feels=[s.feel for s in loaded], corpus_feel=corpus_feel)
         print(f"real excerpts of the same size ({args.seeds} x {args.bars} bars), 5th-95th percentile of the ratio: "
               + ", ".join(f"{k} {lo:.2f}-{hi:.2f}" + ("" if k.endswith("points") else "x")

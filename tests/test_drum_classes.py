@@ -37,7 +37,7 @@ assert E.bars_to_tab(bars).splitlines()[0] == "CB |x-x-|" and E.tab_to_bars(E.ba
 assert M.N_CLASSES == 10 and M.word_bits([cow])[0, 9] == 1 and M.FEEL_OUT == 10 * 17
 config = {"vocab_size": len(E.VOCAB), "hidden": 8, "layers": 1, "inputs": "lookback", "feel": True}
 params = M.init_model(config, np.random.default_rng(0))
-ids, feel = M.sample_bars(params, config, E.to_ids([E.BAR]), 2, 1.0, np.random.default_rng(0), 4)
+ids, feel = M.sample_bars(params, config, E.to_ids([E.BAR]), 2, np.random.default_rng(0), M.Sampling(bar_steps=4))
 assert feel.shape == (len(ids), 20)
 loud = G.bars_to_wav(bars, feel=None)
 assert loud != G.bars_to_wav([[E.class_bit(0), 0, 0, 0]])            # the cowbell is heard

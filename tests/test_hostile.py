@@ -54,8 +54,8 @@ def test_2_long_generation_shows_progress():
     config = {"vocab_size": 514, "hidden": 4, "layers": 1}
     params = M.init_model(config, np.random.default_rng(0))
     lines = []
-    M.sample_bars(params, config, encoding.to_ids(["BAR"]), 2000, 1.0, np.random.default_rng(1),
-                         bar_steps=1, log=lines.append)
+    M.sample_bars(params, config, encoding.to_ids(["BAR"]), 2000, np.random.default_rng(1),
+                  M.Sampling(bar_steps=1), log=lines.append)
     assert lines == ["  ... 1000 of 2000 bars"]
 
 

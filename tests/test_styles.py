@@ -169,7 +169,7 @@ def test_the_style_changes_the_track(style_model):
     tracks = {}
     for style in (0, 1, -1):
         rng = np.random.default_rng(3)
-        tracks[style] = M.sample_bars(ck["params"], ck["config"], [encoding.BAR_ID], 4, 1.0, rng, style=style)[0]
+        tracks[style] = M.sample_bars(ck["params"], ck["config"], [encoding.BAR_ID], 4, rng, M.Sampling(style=style))[0]
     assert tracks[0] != tracks[1]                           # same seed, another style, another track
 
 

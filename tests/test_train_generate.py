@@ -297,13 +297,13 @@ def test_bar_mask_closes_every_bar_on_time():
     params["by"][encoding.BAR_ID] = 50.0                           # a model that wants BAR at every step
     rng = np.random.default_rng(0)
     for steps in (16, 12, 14):
-        ids, _ = M.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, bar_steps=steps)
+        ids, _ = M.sample_bars(params, config, [encoding.BAR_ID], 5, rng, M.Sampling(bar_steps=steps))
         bars = encoding.words_to_bars([encoding.VOCAB[i] for i in ids])
         assert [len(b) for b in bars] == [steps] * 5
-    free, _ = M.sample_bars(params, config, [encoding.BAR_ID], 5, 1.0, rng, free=True)
+    free, _ = M.sample_bars(params, config, [encoding.BAR_ID], 5, rng, M.Sampling(free=True))
     assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [1] * 5
     params["by"][encoding.BAR_ID] = -50.0                          # ... and one that never wants it
-    free, _ = M.sample_bars(params, config, [encoding.BAR_ID], 2, 1.0, rng, free=True)
+    free, _ = M.sample_bars(params, config, [encoding.BAR_ID], 2, rng, M.Sampling(free=True))
     assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [64, 64]
 
 
