@@ -620,10 +620,12 @@ def load_module(path, name):
     mod = importlib.util.module_from_spec(spec)
     dont_write = sys.dont_write_bytecode
     sys.dont_write_bytecode = True
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))   # its own folder's encoding.py, which it imports
     try:
         spec.loader.exec_module(mod)
     finally:
         sys.dont_write_bytecode = dont_write
+        sys.path.pop(0)
     return mod
 
 
