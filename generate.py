@@ -15,10 +15,11 @@ Whole bars by default: the sampler (lstm_drums.sample_bars) never lets the model
 early (BAR is masked out before the bar's last step) and closes it itself at the end (16
 steps in 4/4, or --meter). With --free the model places BAR itself (then only an empty bar
 is refused). The story, top to bottom: the settings and the primer; the WAV's drum kit;
-generate(), the whole job; its checks and tables; the command line.
+the job (generate(): what it reads, what it plans, one track); its checks and tables; the
+command line.
 """
 import argparse
-import inspect
+import collections
 import io
 import json
 import os
@@ -168,89 +169,149 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
     return buf.getvalue()
 
 
-def generate(ckpt_path, n_bars=16, diversities=DIVERSITIES, seed=1337, bpm=120.0, out=DEFAULT_OUT,
-             primer=None, meter=None, free=False, velocity=100, flat=False, song=False, tab_bars=4, style=None,
-             fills=0, log=print):
+# ----------------------------------------------------------------------------
+# The job: what it reads, what it plans, and one track
+
+# Every setting of a run of generate.py, as main() reads them from the command line. flat: every hit on
+# its step at `velocity`, as a drum machine (the feel a feel model draws is still drawn, so the words are
+# the same, and then dropped). song: play until the model ends the song (END), n_bars being the cap.
+# style: a style the checkpoint knows (None: each track draws one as the training data would, by its
+# share of the words); fills k > 0: a fill every k-th bar.
+Settings = collections.namedtuple(
+    "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills",
+    defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0))
+
+# What generate() reads, once: the checkpoint (its path and load_checkpoint's dict), the settings,
+# the primer's words and feel ids (S, 18) (None without feel), and the bar length in steps.
+Job = collections.namedtuple("Job", "path checkpoint settings primer_words primer_feel bar_steps")
+
+# One planned track: its diversity, its style (a name, or None), how to sample it (a
+# lstm_drums.Sampling), its own random stream, and its files' path without the extension.
+Track = collections.namedtuple("Track", "diversity style how rng base")
+
+
+def generate(ckpt_path, settings=Settings(), log=print):
     """The whole job: one track per diversity, each written as words (and their feel), MIDI
-    and WAV. flat: every hit on its step at `velocity`, as a drum machine (the feel a feel
-    model draws is still drawn, so the words are the same, and then dropped). song: play
-    until the model ends the song (END), n_bars being the cap. style: a style the checkpoint
-    knows (None: each track draws one as the training data would, by its share of the
-    words); fills k > 0: a fill every k-th bar.
-    Returns the summary dict printed as the last line."""
-    check_settings(seed, n_bars, diversities, bpm, velocity)  # before any file is read or written
+    and WAV. Returns the summary dict printed as the last line."""
+    job = read_job(ckpt_path, settings)
+    log(describe(job))
+    os.makedirs(settings.out, exist_ok=True)
+    results = [play_track(job, track, log) for track in plan_tracks(job)]
+    return summarise(job, results, log)
+
+
+def read_job(ckpt_path, settings):
+    """What the job reads: the settings checked, the checkpoint, the primer; GenerateError
+    (or CodecError, CheckpointError) naming the first thing that is wrong, before any file is written."""
+    s = settings
+    check_settings(s.seed, s.n_bars, s.diversities, s.bpm, s.velocity)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
-    ck = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
-    params, model_args = ck["params"], ck["config"]
-    if song and not learned_song_ends(ck):
+    checkpoint = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
+    if s.song and not learned_song_ends(checkpoint):
         raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, or on "
                             "a few songs' heads): use --bars N for a fixed length")
-    styles = model_args["styles"]
-    check_style(ckpt_path, ck, style, fills)
-    primer_words, primer_feel = read_primer(primer) if primer else ([encoding.BAR], None)
-    primer_ids = encoding.to_ids(primer_words)
-    if meter is not None:
-        bar_steps = meter_steps(meter)
-    elif primer:                                              # the metre goes on from the primer's last bar
+    check_style(ckpt_path, checkpoint, s.style, s.fills)
+    primer_words, primer_feel = read_primer(s.primer) if s.primer else ([encoding.BAR], None)
+    if s.meter is not None:
+        bar_steps = meter_steps(s.meter)
+    elif s.primer:                                            # the metre goes on from the primer's last bar
         bar_steps = len(encoding.words_to_bars(primer_words)[-1])
     else:
         bar_steps = 16                                        # 4/4
-    feel = model_args["feel"]
-    fingerprint = zlib.crc32(repr([bar_steps, n_bars, bpm, velocity, free, primer_words] + (["song"] if song else [])
-                                  + ([style, fills] if style or fills else [])
-                                  + ([flat, None if primer_feel is None else primer_feel.tolist()] if feel else [])
-                                  ).encode())
-    for p in params.values():
+    return Job(ckpt_path, checkpoint, s, primer_words, primer_feel, bar_steps)
+
+
+def describe(job):
+    """The first line printed: the model, and what it is asked for."""
+    s, model_config = job.settings, job.checkpoint["config"]
+    return (f"{job.path}: {model_config['layers']} x {model_config['hidden']} LSTM, "
+            f"{model_config['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if s.flat else "")
+                                                  if model_config["feel"] else ", no feel (a flat grid)")
+            + (f"; a song (at most {s.n_bars} bars)" if s.song else f"; {s.n_bars} bars")
+            + f" of {job.bar_steps} steps" + (" (model places BAR: --free)" if s.free else "")
+            + (f", after the primer's {len(job.primer_words)} words" if s.primer else "")
+            + (f"; {len(model_config['styles'])} styles" if model_config["styles"] else "")
+            + (f"; a fill every {s.fills} bars" if s.fills else ""))
+
+
+def plan_tracks(job):
+    """What the job plans: for each diversity (each once, in the order given) its own random
+    streams, its style and its file name."""
+    s, styles = job.settings, job.checkpoint["config"]["styles"]
+    fingerprint = job_fingerprint(job)
+    tracks = []
+    for d in dict.fromkeys(s.diversities):
+        stream = [s.seed, int(round(d * 1000))]                         # each diversity its own stream
+        style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
+        how = M.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills)
+        base = output_name(s.out, s.seed, d, fingerprint)
+        tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
+    return tracks
+
+
+def job_fingerprint(job):
+    """output_name's F: a CRC-32 of every setting that shapes a track, the primer and the weights."""
+    s, feel = job.settings, job.checkpoint["config"]["feel"]
+    fingerprint = zlib.crc32(repr([job.bar_steps, s.n_bars, s.bpm, s.velocity, s.free, job.primer_words]
+                                  + (["song"] if s.song else []) + ([s.style, s.fills] if s.style or s.fills else [])
+                                  + ([s.flat, None if job.primer_feel is None else job.primer_feel.tolist()]
+                                     if feel else [])).encode())
+    for p in job.checkpoint["params"].values():
         fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
-    log(f"{ckpt_path}: {model_args['layers']} x {model_args['hidden']} LSTM, "
-        f"{model_args['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if flat else "")
-                                                         if feel else ", no feel (a flat grid)")
-        + (f"; a song (at most {n_bars} bars)" if song else f"; {n_bars} bars") + f" of {bar_steps} steps"
-        + (" (model places BAR: --free)" if free else "")
-        + (f", after the primer's {len(primer_words)} words" if primer else "")
-        + (f"; {len(styles)} styles" if styles else "") + (f"; a fill every {fills} bars" if fills else ""))
-    os.makedirs(out, exist_ok=True)
-    results = []
-    for d in dict.fromkeys(diversities):                      # each once, in the order given
-        rng = np.random.default_rng([seed, int(round(d * 1000))])  # each diversity its own stream
-        track_style = style or (draw_style(ck, np.random.default_rng([seed, int(round(d * 1000)), 1]))
-                                if styles else None)
-        how = M.Sampling(d, bar_steps, free, song, styles.index(track_style) if track_style else -1, fills)
-        ids, feel_ids = M.sample_bars(params, model_args, primer_ids, n_bars, rng, how, primer_feel, log)
-        words = [encoding.VOCAB[i] for i in ids]
-        bars = encoding.words_to_bars(words)
-        track_feel = None if feel_ids is None or flat else encoding.from_feel_ids(words, feel_ids)
-        files = write_track(output_name(out, seed, d, fingerprint), words, bars, bpm, velocity, track_feel)
-        ended = ("the model ended it" if words[-1] == encoding.END else f"cut at the cap of {n_bars} bars") \
-            if song else None
-        log(f"\ndiversity {d:g}: {files['mid']} ({len(bars)} bars, {len(words)} words"
-            + (f"; {ended}" if ended else "")
-            + (f"; style {track_style}" + ("" if style else ", drawn as the training data would")
-               if track_style else "") + ")")
-        log(encoding.bars_to_tab(bars[:tab_bars], None if track_feel is None else track_feel[:tab_bars]))
-        stats = corpus.song_stats([words], bar_steps)
-        if track_feel is not None:
-            stats["feel_stats"] = corpus.feel_stats([words], [feel_ids])
-        results.append({"diversity": d, **files, **stats, **({"ended": ended} if song else {}),
-                        **({"style": track_style} if track_style else {})})
-    corpus_stats = (ck["extra"].get("corpus") or {}).get("stats")
+    return fingerprint
+
+
+def draw_track(job, track, log):
+    """The track's new bars, drawn after the primer: its words, and a feel model's feel ids (S, 18) (else None)."""
+    params, model_config = job.checkpoint["params"], job.checkpoint["config"]
+    primer_ids = encoding.to_ids(job.primer_words)
+    ids, feel_ids = M.sample_bars(params, model_config, primer_ids, job.settings.n_bars, track.rng, track.how,
+                                  job.primer_feel, log)
+    return [encoding.VOCAB[i] for i in ids], feel_ids
+
+
+def play_track(job, track, log):
+    """One track: draw it, write its files, print its tab; returns its files and statistics."""
+    s = job.settings
+    words, feel_ids = draw_track(job, track, log)
+    bars = encoding.words_to_bars(words)
+    track_feel = None if feel_ids is None or s.flat else encoding.from_feel_ids(words, feel_ids)
+    files = write_track(track.base, words, bars, s.bpm, s.velocity, track_feel)
+    ended = ("the model ended it" if words[-1] == encoding.END else f"cut at the cap of {s.n_bars} bars") \
+        if s.song else None
+    log(f"\ndiversity {track.diversity:g}: {files['mid']} ({len(bars)} bars, {len(words)} words"
+        + (f"; {ended}" if ended else "")
+        + (f"; style {track.style}" + ("" if s.style else ", drawn as the training data would")
+           if track.style else "") + ")")
+    log(encoding.bars_to_tab(bars[:s.tab_bars], None if track_feel is None else track_feel[:s.tab_bars]))
+    stats = corpus.song_stats([words], job.bar_steps)
+    if track_feel is not None:
+        stats["feel_stats"] = corpus.feel_stats([words], [feel_ids])
+    return {"diversity": track.diversity, **files, **stats, **({"ended": ended} if s.song else {}),
+            **({"style": track.style} if track.style else {})}
+
+
+def summarise(job, results, log):
+    """The tracks' statistics beside the training corpus's; returns the summary dict."""
+    trained_on = job.checkpoint["extra"].get("corpus") or {}
+    corpus_stats = trained_on.get("stats")
     if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
         corpus_stats = dict(corpus_stats, well_formed_bars=round(
-            corpus_stats["bar_lengths"].get(str(bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
+            corpus_stats["bar_lengths"].get(str(job.bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
     log("")
     log(corpus.stats_table(results, corpus_stats))
-    corpus_feel = (ck["extra"].get("corpus") or {}).get("feel_stats")
-    if feel and not flat and corpus_feel:
+    corpus_feel = trained_on.get("feel_stats")
+    if job.checkpoint["config"]["feel"] and not job.settings.flat and corpus_feel:
         log("")
-        log(feel_table(results, corpus_feel, bpm))
+        log(feel_table(results, corpus_feel, job.settings.bpm))
     return {"files": [r[kind] for kind in ("mid", "wav", "txt", "feel") for r in results if kind in r],
             "corpus": corpus_stats, "outputs": results}
 
 
-def check_style(ckpt_path, ck, style, fills):
+def check_style(ckpt_path, checkpoint, style, fills):
     """GenerateError unless the checkpoint knows the style asked for, and fills if asked."""
-    styles = ck["config"]["styles"]
+    styles = checkpoint["config"]["styles"]
     if style is not None:
         if not styles:
             raise GenerateError(f"--style {style}: {ckpt_path} knows no styles (it was trained on one; "
@@ -260,14 +321,14 @@ def check_style(ckpt_path, ck, style, fills):
                                 + ", ".join(styles))
     if fills < 0:
         raise GenerateError(f"--fills {fills}: want 0 (none) or a number of bars, e.g. 4")
-    if fills and not ck["config"]["fills"]:
+    if fills and not checkpoint["config"]["fills"]:
         raise GenerateError(f"--fills {fills}: {ckpt_path} learned no fills (its data did not mark any)")
 
 
-def draw_style(ck, rng):
+def draw_style(checkpoint, rng):
     """A style drawn as the training data would: in proportion to its words in the training songs."""
-    styles = ck["config"]["styles"]
-    trained_on = ck["extra"].get("corpus")
+    styles = checkpoint["config"]["styles"]
+    trained_on = checkpoint["extra"].get("corpus")
     listed = (trained_on.get("styles") or []) if isinstance(trained_on, dict) else []
     words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}
     weights = np.array([float(words[name]) if type(words.get(name)) in (int, float) else 0.0 for name in styles])
@@ -276,9 +337,9 @@ def draw_style(ck, rng):
     return styles[int(rng.choice(len(styles), p=weights / weights.sum()))]
 
 
-def learned_song_ends(ck):
+def learned_song_ends(checkpoint):
     """Whether a checkpoint's model knows END: it is in its vocabulary and its training words."""
-    unigram = (ck["extra"].get("corpus") or {}).get("unigram") or []
+    unigram = (checkpoint["extra"].get("corpus") or {}).get("unigram") or []
     return len(unigram) > encoding.END_ID and unigram[encoding.END_ID] > 0
 
 
@@ -335,7 +396,7 @@ def feel_table(results, corpus_feel, bpm):
 
 
 def main(argv=None):
-    default = {name: p.default for name, p in inspect.signature(generate).parameters.items()}  # written once
+    default = Settings._field_defaults                           # written once
     p = argparse.ArgumentParser(
         description="Write new drum tracks (MIDI, WAV and words) from a trained lstm-drums checkpoint.",
         epilog="The last line printed is one JSON object listing the files and their statistics.")
@@ -373,7 +434,7 @@ def main(argv=None):
     if args["n_bars"] is None:
         args["n_bars"] = MAX_SONG_BARS if args["song"] else default["n_bars"]
     try:
-        summary = generate(args.pop("checkpoint"), **args, log=lambda *a: print(*a, flush=True))
+        summary = generate(args.pop("checkpoint"), Settings(**args), log=lambda *a: print(*a, flush=True))
     except (GenerateError, encoding.CodecError, M.CheckpointError, OSError) as e:
         print(encoding.error_line(e), file=sys.stderr)
         return 1
