@@ -11,6 +11,7 @@ it belongs to), and measures how a set of songs drums.
 In it, top to bottom:
   Song, read_songs / read_song     one song (words, feel ids (S, 18), style, fill, split): the
                                    one reader of a words file (with its feel) or a MIDI file
+  to_feel_ids / from_feel_ids      a song's feel as the model's ids (S, 18), and back
   style_name, read_info_csv        styles: folder names, NAME=PATH, a dataset's info.csv
   load_songs(inputs)               files and folders -> songs, each with its style
   split_songs, split_by_data       the validation songs: a seeded share, or the data's own split
@@ -54,11 +55,11 @@ def read_songs(path, compat=False, all_channels=False, feel=True):
         raise CodecError(f"{path}: a feel file; give its words file (song.txt), whose feel is read with it")
     if is_words_file(path):
         pairs = encoding.read_words_file(path, feel)               # [(words, feel or None)]
-        return [Song(f"{path}:{k}", words, None if levels is None else encoding.to_feel_ids(words, levels))
+        return [Song(f"{path}:{k}", words, None if levels is None else to_feel_ids(words, levels))
                 for k, (words, levels) in enumerate(pairs, 1)]
     bars, levels, _ = encoding.encode_file(path, compat=compat, all_channels=all_channels)
     words = encoding.bars_to_words(bars)
-    return [Song(path, words, encoding.to_feel_ids(words, levels))]
+    return [Song(path, words, to_feel_ids(words, levels))]
 
 
 def read_song(path, line=1, compat=False):
@@ -69,6 +70,42 @@ def read_song(path, line=1, compat=False):
     if not 1 <= line <= len(songs):
         raise CodecError(f"{path}: line {line}, but the file holds {len(songs)} song(s)")
     return songs[line - 1]
+
+
+def to_feel_ids(words, feel):
+    """A song's feel (as encoding.midi_to_bars gives it) -> the feel ids the model reads, int8
+    (S, 2 * 9), a row per word, parallel to encoding.to_ids(words): columns 0..8 the velocity
+    level of class k's hit, 9..17 its offset level + 4 (0..8); -1 where class k does not play
+    (and on every BAR row)."""
+    steps = [levels for bar in feel for levels in list(bar) + [None]]   # None under each BAR
+    steps += [None] * (len(words) == len(steps) + 1 and words[-1] == END)  # ... and under END
+    if len(steps) != len(words):
+        raise CodecError(f"the feel has {len(steps)} places for {len(words)} words")
+    out = np.full((len(words), 2 * N_CLASSES), -1, dtype=np.int8)       # (S, 18)
+    for n, (word, levels) in enumerate(zip(words, steps)):
+        if levels:
+            classes = [k for k in range(N_CLASSES) if WORD_ID[word] & class_bit(k)]
+            for k, (v, o) in zip(classes, levels):
+                out[n, k], out[n, N_CLASSES + k] = v, o + encoding.MAX_OFFSET
+    return out
+
+
+def from_feel_ids(words, feel_ids):
+    """The mirror of to_feel_ids: words and their feel ids (S, 18) -> the song's feel (bars of
+    steps of (velocity, offset) pairs). A hit with no level (-1) plays at level 6, on the grid."""
+    feel, bar = [], []
+    for word, row in zip(words, feel_ids):
+        if word == END:
+            break
+        if word == BAR:
+            feel.append(bar)
+            bar = []
+            continue
+        mask = WORD_ID[word]
+        bar.append(tuple((int(row[k]) if row[k] >= 0 else 6,
+                          int(row[N_CLASSES + k]) - encoding.MAX_OFFSET if row[N_CLASSES + k] >= 0 else 0)
+                         for k in range(N_CLASSES) if mask & class_bit(k)))
+    return feel
 
 
 # ----------------------------------------------------------------------------

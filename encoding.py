@@ -1,8 +1,7 @@
 """encoding.py: the drum codec, MIDI <-> words, as in LSTMetallica (K. Choi, 2016).
 
-A drum track becomes a song of words. Time is cut into 16th-note steps; each
-step is one word, `0b` followed by 9 characters, one per drum class, `1` when a
-note of that class starts on the step. `BAR` follows the last step of a bar.
+A drum track becomes a song of words. Each 16th-note step is one word, `0b` and 9 characters,
+one per drum class, `1` when a note of that class starts on the step; `BAR` closes each bar.
 
     >>> bars = [[0b100000001, 0, 0b001000000, 0, 0b010000000, 0, 0b001000000, 0]]
     >>> " ".join(bars_to_words(bars))  # one 2/4 bar: kick+crash, hat, snare, hat
@@ -10,39 +9,21 @@ note of that class starts on the step. `BAR` follows the last step of a bar.
     >>> words_to_bars("0b100000000 0b000000000 BAR".split())
     [[256, 0]]
 
-Inside the code a step is an int, a 9-bit mask: class k (0 = kick ... 8 = crash)
-is bit (8 - k), so that `format(mask, "#011b")` is the word and `int(word, 2)`
-reads it back. A song is a list of bars, a bar a list of step masks.
+Inside the code a step is an int, a 9-bit mask: class k (0 = kick ... 8 = crash) is bit
+(8 - k), so `format(mask, "#011b")` is the word and `int(word, 2)` reads it back. A song is
+a list of bars, a bar a list of step masks. Two ways to read MIDI: --compat, the original's
+rules (480 ticks per beat whatever the file says, every channel, BAR after every 16 steps:
+it rebuilds metallica_drums_text.txt byte for byte); and the default, the file's own ticks
+per beat, channel 10 only, BAR at its real bar lines (3/4 = 12 steps, 7/8 = 14, 12/8 = 24).
 
-Two ways to read MIDI:
-  compat  - the original's rules exactly (see ../shared/data/metallica/README.md):
-            480 ticks per beat whatever the file says, every channel, `BAR`
-            after every 16 steps; rebuilds metallica_drums_text.txt byte for byte.
-  default - the file's own ticks per beat, drums from MIDI channel 10 only
-            (option: every channel), `BAR` at the file's real bar lines from
-            its time-signature events (3/4 = 12 steps, 7/8 = 14, 12/8 = 24).
-
-Module interface (used by corpus.py, train.py, generate.py and lstm_drums.py):
-  CodecError                       the one exception this module raises
-  DRUM_CLASSES, BAR, END           the format's constants: the one table of drum classes
-  step_to_word / word_to_step      one step  <-> one word
-  bars_to_words / words_to_bars    one song  <-> its words
-  bars_to_tab / tab_to_bars        one song  <-> a drum tab (one row per class)
-  read_midi, midi_to_bars          a MIDI file -> (bars, feel, report); encode_file does both
-  bars_to_midi(bars, ..., feel)    -> mido.MidiFile (GM drums, channel 10)
-  feel levels and text             velocity_to_level, tick_to_offset_level, ...; feel_to_tokens /
-                                   tokens_to_feel; read_words_file: a words file and its feel
-  VOCAB, BAR_ID, END_ID, to_ids    the fixed 514-word vocabulary: word ids for the model;
-                                   to_feel_ids / from_feel_ids: a song's feel as (S, 18) ids
-  write_atomic(path, data)         a whole file or none (a temporary file, fsync, a rename)
-  error_line(e)                    the one line each command prints for an error it expects
-
-Songs with their styles, collections, splits and statistics live in corpus.py.
+In order: the constants (DRUM_CLASSES, the one table of drum classes; BAR, END, VOCAB); words
+<-> bars and the drum tab; ticks <-> steps; feel levels and text; MIDI -> bars; bars -> MIDI and
+write_atomic; the command line. Songs, styles, splits and statistics live in corpus.py.
 
 References: General MIDI 1 percussion key map (MIDI Manufacturers Association,
-https://www.midi.org/specifications-old/item/gm-level-1-sound-set);
-Standard MIDI File 1.0 (time signature meta event FF 58); K. Choi, J. Kim et
-al., "Text-based LSTM networks for automatic music composition", 2016.
+https://www.midi.org/specifications-old/item/gm-level-1-sound-set); Standard MIDI File 1.0 (time
+signature meta event FF 58); K. Choi, J. Kim et al., "Text-based LSTM networks for automatic
+music composition", 2016.
 """
 import argparse
 import collections
@@ -74,20 +55,15 @@ TAB_LABELS = tuple(label for _, _, label in DRUM_CLASSES)   # drum-tab rows, in 
 # GM percussion keys folded into the 9 classes (LSTMetallica's table, used as it is
 # by --compat); any key not here and not a class pitch itself is dropped (and counted).
 PITCH_FOLD = {
-    35: 36,                 # acoustic bass drum -> bass drum 1
-    37: 38, 40: 38,         # side stick, electric snare -> acoustic snare
-    43: 41,                 # high floor tom -> low floor tom
-    47: 45,                 # low-mid tom -> low tom
-    50: 48,                 # high tom -> hi-mid tom
+    35: 36, 37: 38, 40: 38, # acoustic bass drum -> bass drum 1; side stick, electric snare -> acoustic snare
+    43: 41, 47: 45, 50: 48, # high floor, low-mid, high tom -> low floor, low, hi-mid tom
     44: 42,                 # pedal hi-hat -> closed hi-hat
     57: 49, 52: 49,         # crash 2, chinese cymbal -> crash 1
     59: 51, 53: 51, 55: 51, # ride 2, ride bell, splash -> ride 1
 }
-# Default mode adds the keys electronic kits send for the zones of the same drums
-# (Roland's TD-series map, as recorded in the Groove MIDI Dataset and documented with
-# it), and one General MIDI key drum programmers use for a backbeat. Everything else
-# outside the kit (GM 39-81's hand and latin percussion, GM level 2's 27-34 and 82-87
-# effects and clicks) stays dropped and counted: it is not part of a drum kit's groove.
+# The default mode adds the keys electronic kits send for zones of the same drums (Roland's
+# TD-series map, as the Groove MIDI Dataset documents it) and hand clap for a backbeat. The rest
+# (hand and latin percussion, GM level 2's effects and clicks) is dropped and counted.
 EKIT_FOLD = {
     22: 42,                 # hi-hat closed, edge (TD-11) -> closed hi-hat
     26: 46,                 # hi-hat open, edge (TD-11) -> open hi-hat
@@ -110,8 +86,15 @@ MAX_STEPS = 1 << 20         # 65,536 bars of 4/4 (9 hours at 120 bpm): beyond, t
 MAX_BAR_STEPS = 256         # the longest bar we accept (64/4)
 MAX_DENOMINATOR = 64        # the shortest beat we accept, a 64th note (a 1/64 bar is a quarter of a step)
 
-# All 2^9 step words in mask order: STEP_WORDS[mask] is the word of that mask.
+# All 2^9 step words in mask order: STEP_WORDS[mask] is the word of that mask. The vocabulary, the
+# same for every corpus: the step words (word id = the mask), then BAR (512) and END (513), so any
+# song can be scored and any primer used.
 STEP_WORDS = tuple(format(mask, f"#0{2 + N_CLASSES}b") for mask in range(1 << N_CLASSES))
+VOCAB = list(STEP_WORDS) + [BAR, END]
+WORD_ID = {w: i for i, w in enumerate(VOCAB)}
+BAR_ID = WORD_ID[BAR]            # 512
+END_ID = WORD_ID[END]            # 513
+SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
 
 
 class CodecError(ValueError):
@@ -124,6 +107,11 @@ class CodecError(ValueError):
 def class_bit(k):
     """The mask bit of drum class k (0 = kick is the leftmost character)."""
     return 1 << (N_CLASSES - 1 - k)
+
+
+def to_ids(words):
+    """Words -> int32 array of ids in VOCAB."""
+    return np.array([WORD_ID[w] for w in words], dtype=np.int32)
 
 
 def step_to_word(mask):
@@ -183,24 +171,13 @@ def check_end(words):
 
 
 def read_corpus(path):
-    """A words file -> list of songs (lists of words), one song per non-empty line.
-
-    The original LSTMetallica corpus, all songs on one line, reads as one song.
-    Every word is checked: an unknown token raises CodecError naming it, and END may only
-    close a song (check_end).
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CodecError(f"{path}: cannot read words file ({e})") from None
+    """A words file -> list of songs (lists of words), one per non-empty line (the original
+    corpus, all on one line, is one song). CodecError names an unknown token or a misplaced END."""
     songs = []
-    for line_no, line in enumerate(lines, 1):
-        words = line.split()
+    for line_no, words in enumerate(_token_lines(path, "words"), 1):
         try:
-            for word in words:
-                if word not in (BAR, END):
-                    word_to_step(word)
+            for word in (w for w in words if w not in (BAR, END)):
+                word_to_step(word)                                 # CodecError naming a bad token
             check_end(words)
         except CodecError as e:
             raise CodecError(f"{path}:{line_no}: {e}") from None
@@ -209,19 +186,21 @@ def read_corpus(path):
     return songs
 
 
+def _token_lines(path, kind):
+    """The lines of a text file, each split into its tokens; CodecError if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.split() for line in f.read().splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise CodecError(f"{path}: cannot read {kind} file ({e})") from None
+
 
 def bars_to_tab(bars, feel=None, rest="-"):
-    """Song -> drum tab text: one row per class (cymbals on top), one column per step.
-    A hit is x; with the song's feel, an accent (velocity level 7, 112+) is X and a ghost
-    note (level 2 or less, below 48) is o.
+    """Song -> drum tab text: a row per class (cymbals on top), a column per step. A hit is x;
+    with the song's feel, an accent (velocity level 7, 112+) is X, a ghost note (level 2 or less) o.
 
-    >>> print(bars_to_tab([[0b100000001, 0b001000000, 0b010000000, 0b001000000]]))
-    CR |x---|
-    RD |----|
-    MT |----|
-    LT |----|
-    FT |----|
-    OH |----|
+    >>> tab = bars_to_tab([[0b100000001, 0b001000000, 0b010000000, 0b001000000]])
+    >>> print(tab[tab.index("HH"):])                     # the last three rows of nine
     HH |-x-x|
     SD |--x-|
     BD |x---|
@@ -244,22 +223,18 @@ def bars_to_tab(bars, feel=None, rest="-"):
 
 
 def tab_to_bars(text):
-    """Drum tab text (as bars_to_tab writes it, any subset of rows, any order) -> song.
-
-    Any character but '-', '.' or ' ' is a hit; '|' separates bars. All rows
-    must agree on the bar lengths.
-    """
-    shape, masks = None, None
+    """Drum tab text (bars_to_tab's, any subset of rows, any order) -> song. Any character but
+    '-', '.' or ' ' is a hit; '|' separates bars; all rows must agree on the bar lengths."""
+    masks = None
     for line in text.strip().splitlines():
         label, _, cells = line.strip().partition(" ")
         if label not in TAB_LABELS:
             raise CodecError(f"unknown tab row {label!r} (want one of {' '.join(TAB_LABELS)})")
         bars = cells.strip().strip("|").split("|")
-        if shape is None:
-            shape = [len(b) for b in bars]
-            masks = [[0] * n for n in shape]
-        elif [len(b) for b in bars] != shape:
-            raise CodecError(f"tab row {label} has bars of {[len(b) for b in bars]} steps, not {shape}")
+        masks = masks or [[0] * len(b) for b in bars]                   # the first row sets the bars' lengths
+        if [len(b) for b in bars] != [len(m) for m in masks]:
+            raise CodecError(f"tab row {label} has bars of {[len(b) for b in bars]} steps, "
+                             f"not {[len(m) for m in masks]}")
         bit = class_bit(TAB_LABELS.index(label))
         for bar_masks, cells_of_bar in zip(masks, bars):
             for i, cell in enumerate(cells_of_bar):
@@ -272,11 +247,8 @@ def tab_to_bars(text):
 # Ticks <-> steps
 
 def tick_to_step(tick, ticks_per_beat):
-    """Nearest 16th step of a tick (int or Fraction); a tie at half a step rounds UP.
-
-    step = floor(tick * 4 / tpb + 1/2). For tpb = 480: (tick + 60) // 120.
-    (Python's round() would round ties to even, which is not the original's rule.)
-    """
+    """Nearest 16th step of a tick (int or Fraction), a tie rounding UP (round() would round
+    ties to even, not the original's rule): floor(tick * 4 / tpb + 1/2); for tpb 480, (tick + 60) // 120."""
     return int((Fraction(tick) * STEPS_PER_BEAT / ticks_per_beat + Fraction(1, 2)) // 1)
 
 
@@ -296,13 +268,11 @@ def bar_steps_to_time_signature(n_steps):
 # ----------------------------------------------------------------------------
 # Feel: how hard each hit is played and how far off its step it lands
 
-# A hit's feel is two small integers, its levels (the resolution was chosen and measured:
-# see docs/feel.md). Velocity (MIDI 1..127) in 8 equal levels of 16: level = velocity // 16,
-# played back at the level's middle, 16 * level + 8 (so 8, 24, ..., 120). The offset, where
-# the note starts relative to its step, in ninths of a 16th from -4 (4/9 of a step early) to
-# +4 (4/9 late): 0 is on the grid (a drum machine's, or the LSTMetallica files') and +3 is a
-# triplet swing's late 16th (1/3 of a step), both exactly. A played note is at most half a
-# step from its step (it rounds to the nearest), so -4..+4 covers every one.
+# A hit's feel is two small integers, its levels (the resolution is measured in docs/feel.md).
+# Velocity 1..127 in 8 levels of 16 (level = velocity // 16), played back at the level's middle
+# (8, 24, ..., 120). The offset, where the note starts from its step, in ninths of a 16th from
+# -4 to +4: 0 is on the grid and +3 a triplet swing's late 16th, both exactly; a note is at
+# most half a step from its (nearest) step, so -4..+4 covers every one.
 VELOCITY_LEVELS = 8
 VELOCITY_WIDTH = 128 // VELOCITY_LEVELS # 16 velocities a level
 OFFSET_LEVELS = 9                       # -4..+4, in ninths of a step
@@ -322,13 +292,9 @@ def level_to_velocity(level):
 
 
 def tick_to_offset_level(tick, step, ticks_per_beat):
-    """How far a note at `tick` lies from its step, in ninths of a step, rounded (ties up).
-
-    offset = tick * 4 / tpb - step, in steps, is in [-1/2, 1/2) (the step is the nearest),
-    so level = floor(9 * offset + 1/2) is in -4..+4. In integers (O = OFFSET_LEVELS = 9,
-    S = STEPS_PER_BEAT = 4): (2 O S tick - 2 O step tpb + tpb) // (2 tpb), for 9 and 4
-        (72 tick - 18 step tpb + tpb) // (2 tpb)
-    """
+    """How far a note at `tick` lies from its step, in ninths of a step, rounded (ties up):
+    the offset tick * 4 / tpb - step is in [-1/2, 1/2), so floor(9 * offset + 1/2) is in -4..+4;
+    in integers (O = 9 offset levels, S = 4 steps a beat), (2 O S tick - 2 O step tpb + tpb) // (2 tpb)."""
     O, S = OFFSET_LEVELS, STEPS_PER_BEAT
     return (2 * O * S * tick - 2 * O * step * ticks_per_beat + ticks_per_beat) // (2 * ticks_per_beat)
 
@@ -356,17 +322,15 @@ def check_feel(bars, feel):
                     raise CodecError(f"bar {b + 1}, step {s + 1}: feel levels ({v}, {o}) out of range")
 
 
-# The feel as text, one token per word, in a file beside the words file (song.txt ->
-# song.feel.txt, the same lines and the same number of tokens on each): a step's token lists
-# its hits in the word's class order, each as velocity level and signed offset, joined by ","
-# (7+0 = level 7 on the grid, 2-1 = a ghost note a ninth of a step early); "." is a step with
-# no hit and "|" stands under BAR (and under END). A words file without its feel file is valid everywhere.
+# The feel as text, in a file beside the words file (song.txt -> song.feel.txt), a token per
+# word: a step's hits in class order, each its velocity level and signed offset, joined by ","
+# (7+0 on the grid, 2-1 a ghost note a ninth early); "." a silent step, "|" under BAR and END.
 FEEL_SILENT, FEEL_BAR = ".", "|"
 
 
 def feel_to_tokens(feel, end=False):
-    """A song's feel (bars of steps of (velocity, offset) pairs) -> tokens, one per word (and,
-    with end, a last "|" under the song's END).
+    """A song's feel (bars of steps of (velocity, offset) pairs) -> a token per word (with end,
+    a last "|" under the song's END).
 
     >>> feel_to_tokens([[((7, 0), (6, 0)), (), ((2, -1),), ()]])
     ['7+0,6+0', '.', '2-1', '.', '|']
@@ -379,13 +343,11 @@ def feel_to_tokens(feel, end=False):
 
 
 def tokens_to_feel(tokens, words):
-    """Feel tokens -> the song's feel, checked against its words: a token per word, "|" under
-    each BAR, "." under each silent step, and one velocity-offset pair per hit of the word.
-    CodecError names the word (counted from 1) that does not match."""
+    """Feel tokens -> the song's feel, checked against its words (a token per word, "|" under
+    BAR, "." under a silent step, a pair per hit); CodecError names the word (from 1) that does not match."""
     if len(tokens) < len(words):
-        n = len(tokens) + 1
-        raise CodecError(f"word {n} ({words[n - 1]}): the feel ends early ({len(tokens)} tokens "
-                         f"for {len(words)} words)")
+        raise CodecError(f"word {len(tokens) + 1} ({words[len(tokens)]}): the feel ends early ({len(tokens)} "
+                         f"tokens for {len(words)} words)")
     if len(tokens) > len(words):
         raise CodecError(f"the feel runs on: {len(tokens)} tokens for {len(words)} words")
     feel, bar = [], []
@@ -402,14 +364,11 @@ def tokens_to_feel(tokens, words):
         parts = [] if token == FEEL_SILENT else token.split(",")
         if len(parts) != bin(mask).count("1"):
             raise CodecError(f"{where}: {len(parts)} hit(s) of feel for a word with {bin(mask).count('1')}")
-        levels = []
-        for part in parts:
-            if not (len(part) == 3 and part[0] in "0123456789"[:VELOCITY_LEVELS] and part[1] in "+-"
-                    and part[2] in "0123456789"[:MAX_OFFSET + 1]):
-                raise CodecError(f"{where}: want velocity 0-{VELOCITY_LEVELS - 1} and offset "
-                                 f"-{MAX_OFFSET}..+{MAX_OFFSET} per hit, e.g. 5+0 or 2-1")
-            levels.append((int(part[0]), int(part[1:])))
-        bar.append(tuple(levels))
+        if not all(len(part) == 3 and part[0] in "0123456789"[:VELOCITY_LEVELS] and part[1] in "+-"
+                   and part[2] in "0123456789"[:MAX_OFFSET + 1] for part in parts):
+            raise CodecError(f"{where}: want velocity 0-{VELOCITY_LEVELS - 1} and offset "
+                             f"-{MAX_OFFSET}..+{MAX_OFFSET} per hit, e.g. 5+0 or 2-1")
+        bar.append(tuple((int(part[0]), int(part[1:])) for part in parts))
     if bar:
         raise CodecError(f"the song ends inside a bar ({len(bar)} steps after the last BAR)")
     return feel
@@ -422,14 +381,8 @@ def feel_path(words_path):
 
 
 def read_feel(path, songs):
-    """The feel file of a words file (read_corpus's songs) -> one feel per song, or CodecError
-    naming the file, the line and the word."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = [line.split() for line in f.read().splitlines()]
-    except (OSError, UnicodeDecodeError) as e:
-        raise CodecError(f"{path}: cannot read feel file ({e})") from None
-    lines = [tokens for tokens in lines if tokens]
+    """The feel file of a words file (read_corpus's songs) -> a feel per song; CodecError names the line."""
+    lines = [tokens for tokens in _token_lines(path, "feel") if tokens]
     if len(lines) != len(songs):
         raise CodecError(f"{path}: {len(lines)} lines of feel for {len(songs)} songs"
                          + (" (the feel ends early)" if len(lines) < len(songs) else ""))
@@ -442,10 +395,8 @@ def read_feel(path, songs):
     return feels
 
 
-
 def read_words_file(path, feel=True):
-    """A words file and, with feel, the feel file beside it if there is one -> a list of
-    (words, feel) per song (read_corpus, read_feel; feel None where there is none)."""
+    """A words file, with feel the feel file beside it if there is one -> [(words, feel or None)]."""
     songs = read_corpus(path)
     if not (feel and songs and os.path.exists(feel_path(path))):
         return [(words, None) for words in songs]
@@ -458,12 +409,8 @@ MAX_MIDI_BYTES = 64 << 20   # 64 MiB: far beyond any drum part; a bigger file is
 
 
 def read_midi(path_or_file):
-    """Read a Standard MIDI File; any failure becomes a one-line CodecError.
-
-    Beyond what mido checks, the header chunk (MThd: format, number of tracks, time
-    division) must describe what the file holds: format 0 or 1, ticks per beat (not
-    SMPTE, not 0), and as many tracks as it declares.
-    """
+    """Read a Standard MIDI File; any failure is a one-line CodecError. Beyond mido's checks, the
+    header must say what the file holds: format 0 or 1, ticks per beat (not SMPTE, not 0), its tracks."""
     name = getattr(path_or_file, "name", path_or_file)
     try:
         if isinstance(path_or_file, (str, os.PathLike)):
@@ -483,17 +430,14 @@ def read_midi(path_or_file):
         raise CodecError(f"{name}: not a readable MIDI file ({reason})") from None
     mid.filename = name if isinstance(name, str) else None
     fmt, n_tracks, division = (int.from_bytes(data[k:k + 2], "big") for k in (8, 10, 12))
-    if fmt == 2:
-        raise CodecError(f"{name}: type 2 MIDI files (independent patterns) are not supported")
-    if fmt > 2:
-        raise CodecError(f"{name}: MIDI file type {fmt} does not exist (0, 1 or 2)")
-    if division & 0x8000:
-        raise CodecError(f"{name}: SMPTE time division is not supported (need ticks per beat)")
-    if division == 0:
-        raise CodecError(f"{name}: the header gives 0 ticks per beat")
-    if len(mid.tracks) != n_tracks:
-        raise CodecError(f"{name}: the header declares {n_tracks} track(s), the file holds {len(mid.tracks)}: "
-                         "truncated or corrupt")
+    for bad, reason in ((fmt == 2, "type 2 MIDI files (independent patterns) are not supported"),
+                        (fmt > 2, f"MIDI file type {fmt} does not exist (0, 1 or 2)"),
+                        (division & 0x8000, "SMPTE time division is not supported (need ticks per beat)"),
+                        (division == 0, "the header gives 0 ticks per beat"),
+                        (len(mid.tracks) != n_tracks, f"the header declares {n_tracks} track(s), the file holds "
+                                                      f"{len(mid.tracks)}: truncated or corrupt")):
+        if bad:
+            raise CodecError(f"{name}: {reason}")
     return mid
 
 
@@ -510,20 +454,11 @@ def _absolute_events(mid):
 
 
 def _bar_lines(time_signatures, ticks_per_beat, end_step):
-    """Bar-line steps [0, b1, b2, ..., bn] with bn >= end_step, from time-signature events.
-
-    A bar of num/den lasts num * 4/den beats. Bar lines are placed at exact (fractional)
-    ticks and then rounded to steps like onsets, so a bar that is not a whole number of
-    steps (5/32 = 2.5 steps) alternates 3 and 2 steps and never drifts. A time signature
-    that arrives inside a bar starts a new bar there (the last one at a tick wins). Bar
-    lines that round onto the same step are merged.
-
-    Between two time signatures the bars are evenly spaced, so bar line j after a
-    signature at tick s is at tick s + j * num * 4 * tpb / den, and its step is, in
-    integers (no loop over fractions: a file can hold millions of tiny bars),
-        floor((s + j * num * 4 * tpb / den) * 4 / tpb + 1/2)
-          = (8 s den + 32 j num tpb + tpb den) // (2 tpb den)
-    """
+    """Bar-line steps [0, b1, ..., bn] with bn >= end_step, from time-signature events. A bar of
+    num/den lasts num * 4/den beats; its lines fall at exact ticks, then round to steps like onsets
+    (5/32 = 2.5 steps alternates 3 and 2, never drifting); a time signature inside a bar starts a
+    new bar there; lines on one step merge. Bar line j after a signature at tick s is at s + j *
+    num * 4 * tpb / den, so at step (8 s den + 32 j num tpb + tpb den) // (2 tpb den), in integers."""
     tpb = ticks_per_beat
     metre_at = {0: (4, 4)}                                  # SMF default metre
     for tick, num, den in sorted(time_signatures, key=lambda c: c[0]):
@@ -560,44 +495,12 @@ def _bar_lines(time_signatures, ticks_per_beat, end_step):
     return lines
 
 
-def _song_bar_lines(time_signatures, tpb, end_step, eot_step):
-    """The song's bar lines (steps), up to the one that closes the bar of its last onset
-    (end_step), or the end-of-track's (eot_step) if that is a later bar line: trailing
-    silent bars, as our own writer and many DAWs mark them."""
-    lines = _bar_lines(time_signatures, tpb, max(end_step, eot_step))
-    end = next(b for b in lines if b >= end_step)
-    if eot_step > end and eot_step in lines:
-        end = eot_step
-    return lines[:lines.index(end) + 1]
-
-
-def midi_to_bars(mid, compat=False, all_channels=False):
-    """MIDI file -> (song as bars of step masks, its feel, report dict).
-
-    Onsets are note_on messages with velocity > 0 (note_off and velocity-0
-    note_on end notes and are ignored). Each onset goes to its nearest step
-    (ties up); its pitch folds into a class or is dropped. The song starts at
-    tick 0 (leading silence is kept) and ends at the end of the bar of the last
-    onset, or, in default mode, at the end-of-track event if that falls on a
-    later bar line (so trailing silent bars, as our own writer and many DAWs
-    mark them, survive a round trip).
-
-    The feel is parallel to the bars (see "Feel" below): feel[b][s] holds one
-    (velocity level, offset level) pair per hit of step s of bar b, in class
-    order. Two hits of one class that round to one step are one onset: the
-    louder one's feel is kept.
-
-    compat: ticks per beat 480 and 16-step bars whatever the file says, every
-    channel. Otherwise: the file's ticks per beat, its time signatures, and
-    channel 10 only unless all_channels.
-    """
-    tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
-    take_all = compat or all_channels
-    pitch_to_class = COMPAT_PITCH_TO_CLASS if compat else PITCH_TO_CLASS
-    hits = {}                              # (step, class) -> (velocity, offset level) of its loudest note
-    dropped = collections.Counter()        # pitch -> count
-    other_channels = collections.Counter() # channel (1-based) -> notes ignored
-    time_signatures, end_tick = [], 0
+def _read_hits(mid, tpb, pitch_to_class, take_all):
+    """A MIDI file's onsets, note_on with velocity > 0, each at its nearest step: (step, class) ->
+    (velocity, offset level) of the loudest; its time signatures [(tick, num, den)]; its last
+    tick; and the report (onsets, notes dropped by pitch and by channel)."""
+    hits, time_signatures, end_tick = {}, [], 0
+    dropped, other_channels = collections.Counter(), collections.Counter()   # pitch, channel (1-based) -> notes
     for tick, msg in _absolute_events(mid):
         end_tick = max(end_tick, tick)
         if tick_to_step(tick, tpb) >= MAX_STEPS:   # (no tick in the text: it can have thousands of digits)
@@ -621,15 +524,30 @@ def midi_to_bars(mid, compat=False, all_channels=False):
         step = tick_to_step(tick, tpb)
         if msg.velocity > hits.get((step, k), (0,))[0]:
             hits[(step, k)] = (msg.velocity, tick_to_offset_level(tick, step, tpb))
-
     report = {"onsets": len(hits), "dropped": dict(sorted(dropped.items())),
               "other_channels": dict(sorted(other_channels.items()))}
+    return hits, time_signatures, end_tick, report
+
+
+def midi_to_bars(mid, compat=False, all_channels=False):
+    """MIDI file -> (song as bars of step masks, its feel, report dict). The song starts at tick 0
+    and ends with the bar of the last onset, or (default mode) at the end of track if that is a
+    later bar line, so trailing silent bars survive a round trip. feel[b][s]: a (velocity level,
+    offset level) pair per hit of step s of bar b, in class order. compat: 480 ticks per beat and
+    16-step bars whatever the file says, every channel; else channel 10 unless all_channels."""
+    tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
+    hits, time_signatures, end_tick, report = _read_hits(
+        mid, tpb, COMPAT_PITCH_TO_CLASS if compat else PITCH_TO_CLASS, compat or all_channels)
     end_step = max((step + 1 for step, _ in hits), default=0)
     if compat:
         n_steps = -(-end_step // COMPAT_STEPS_PER_BAR) * COMPAT_STEPS_PER_BAR  # pad to a whole bar
         lines = list(range(0, n_steps + 1, COMPAT_STEPS_PER_BAR))
-    else:
-        lines = _song_bar_lines(time_signatures, tpb, end_step, tick_to_step(end_tick, tpb))
+    else:                                  # up to the bar line after the last onset, or the end of track's
+        eot_step = tick_to_step(end_tick, tpb)
+        lines = _bar_lines(time_signatures, tpb, max(end_step, eot_step))
+        end = next(b for b in lines if b >= end_step)
+        end = eot_step if eot_step > end and eot_step in lines else end
+        lines = lines[:lines.index(end) + 1]
     steps = [0] * lines[-1]
     for step, k in hits:
         steps[step] |= class_bit(k)
@@ -655,14 +573,10 @@ def check_bpm(bpm):
 
 
 def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480, feel=None):
-    """Song -> type-0 mido.MidiFile: GM drums on MIDI channel 10.
-
-    Each hit is a note_on/note_off pair a 32nd note long; one tempo; a
-    time-signature event at the start and wherever the bar length changes (so
-    the metre survives); end of track at the last bar line.
-    feel: None (every hit on its step at `velocity`: a drum machine's flat grid),
-    or the song's feel (as midi_to_bars gives it): each hit at its level's
-    velocity, moved off its step by its offset (a hit before tick 0 is played at 0).
+    """Song -> type-0 mido.MidiFile, GM drums on channel 10: each hit a 32nd note; one tempo; a
+    time signature at the start and wherever the bar length changes; end of track at the last
+    bar line. feel: None (each hit on its step at `velocity`, a drum machine's grid), or the
+    song's feel (midi_to_bars'): each hit at its level's velocity, moved by its offset (not before 0).
     """
     if not 4 <= ticks_per_beat <= 32767:
         raise CodecError(f"ticks per beat must be 4..32767, not {ticks_per_beat}")
@@ -692,25 +606,18 @@ def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480, feel=None):
                 if level is not None:
                     vel = level_to_velocity(level[0])
                     tick = max(0, tick + offset_level_to_ticks(level[1], ticks_per_beat))
-                events.append((tick, 2, mido.Message("note_on", channel=DRUM_CHANNEL,
-                                                     note=CLASS_PITCHES[k], velocity=vel)))
-                events.append((tick + note_ticks, 1, mido.Message("note_off", channel=DRUM_CHANNEL,
-                                                                  note=CLASS_PITCHES[k], velocity=0)))
+                note = dict(channel=DRUM_CHANNEL, note=CLASS_PITCHES[k])
+                events += [(tick, 2, mido.Message("note_on", velocity=vel, **note)),
+                           (tick + note_ticks, 1, mido.Message("note_off", velocity=0, **note))]
             step += 1
     events.sort(key=lambda e: (e[0], e[1]))
     end_tick = max(step_to_tick(step, ticks_per_beat), events[-1][0] if events else 0)
-
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("track_name", name="Drums", time=0))
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    now = 0
-    for tick, _, msg in events:
-        track.append(msg.copy(time=tick - now))
-        now = tick
-    track.append(mido.MetaMessage("end_of_track", time=end_tick - now))
-    mid = mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat)
-    mid.tracks.append(track)
-    return mid
+    ticks = [0] + [tick for tick, _, _ in events]                 # delta times from absolute ticks
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name="Drums", time=0),
+                            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)])
+    track += [msg.copy(time=tick - now) for now, (tick, _, msg) in zip(ticks, events)]
+    track.append(mido.MetaMessage("end_of_track", time=end_tick - ticks[-1]))
+    return mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat, tracks=[track])
 
 
 def midi_to_bytes(mid):
@@ -721,15 +628,13 @@ def midi_to_bytes(mid):
 
 
 def write_atomic(path, data=None, write=None):
-    """Write a whole file or none: a temporary file beside path, flushed to disk (fsync), then
-    renamed over path. Give the bytes (data), or a function that writes to a binary file
-    object (write). A symlink at path is replaced, not followed. An OSError (a full disk,
-    say) names path.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
+    """Write a whole file or none: a temporary file beside path, flushed to disk (fsync), renamed
+    over path (a symlink there is replaced, not followed). data: the bytes, or write: a function
+    that writes to a binary file. An OSError (a full disk, say) names path."""
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-",
+                                   suffix=os.path.basename(path))
         with os.fdopen(fd, "wb") as f:
             if write is None:
                 f.write(data)
@@ -738,7 +643,7 @@ def write_atomic(path, data=None, write=None):
             f.flush()
             os.fsync(f.fileno())                           # on disk before the rename makes it the file
         umask = os.umask(0)
-        os.umask(umask)
+        os.umask(umask)                                    # (read by setting it, so set it back)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException as e:
@@ -759,81 +664,21 @@ def refuse_to_overwrite(output, inputs):
 
 
 # ----------------------------------------------------------------------------
-# Word ids and song statistics (what the model, train.py and generate.py share)
-
-# The fixed vocabulary, the same for every corpus: the 512 step words in mask order (word
-# id = the 9-bit mask, so '0b000000000' is id 0), then BAR as id 512 and END as id 513.
-# Any song can be scored and any primer used, whatever the training data. (Checkpoints
-# from before END have the first 513 words.)
-VOCAB = list(STEP_WORDS) + [BAR, END]
-WORD_ID = {w: i for i, w in enumerate(VOCAB)}
-BAR_ID = WORD_ID[BAR]            # 512
-END_ID = WORD_ID[END]            # 513
-SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
-
-
-def to_ids(words):
-    """Words -> int32 array of ids in VOCAB."""
-    return np.array([WORD_ID[w] for w in words], dtype=np.int32)
-
-
-def to_feel_ids(words, feel):
-    """A song's feel -> int8 array (S, 2 * 9), a row per word, parallel to to_ids(words):
-    columns 0..8 the velocity level of class k's hit, 9..17 its offset level + 4 (0..8);
-    -1 where class k does not play (and on every BAR row)."""
-    steps = [levels for bar in feel for levels in list(bar) + [None]]   # None under each BAR
-    steps += [None] * (len(words) == len(steps) + 1 and words[-1] == END)  # ... and under END
-    if len(steps) != len(words):
-        raise CodecError(f"the feel has {len(steps)} places for {len(words)} words")
-    out = np.full((len(words), 2 * N_CLASSES), -1, dtype=np.int8)       # (S, 18)
-    for n, (word, levels) in enumerate(zip(words, steps)):
-        if levels:
-            classes = [k for k in range(N_CLASSES) if WORD_ID[word] & class_bit(k)]
-            for k, (v, o) in zip(classes, levels):
-                out[n, k], out[n, N_CLASSES + k] = v, o + MAX_OFFSET
-    return out
-
-
-def from_feel_ids(words, feel_ids):
-    """The mirror of to_feel_ids: words and their feel ids (S, 18) -> the song's feel (bars of
-    steps of (velocity, offset) pairs). A hit with no level (-1) plays at level 6, on the grid."""
-    feel, bar = [], []
-    for word, row in zip(words, feel_ids):
-        if word == END:
-            break
-        if word == BAR:
-            feel.append(bar)
-            bar = []
-            continue
-        mask = WORD_ID[word]
-        bar.append(tuple((int(row[k]) if row[k] >= 0 else 6,
-                          int(row[N_CLASSES + k]) - MAX_OFFSET if row[N_CLASSES + k] >= 0 else 0)
-                         for k in range(N_CLASSES) if mask & class_bit(k)))
-    return feel
-
-
-# ----------------------------------------------------------------------------
 # Command line
 
 def error_line(e):
-    """The one line a command prints for an error it expects: 'error: ' and the reason (and,
-    for an OSError, the file it concerns)."""
+    """The one line a command prints for an error it expects: 'error: ', (an OSError's file,) the reason."""
     if isinstance(e, OSError):
         return f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e.strerror or e}"
     return f"error: {e}"
 
 
 def find_midi_files(inputs):
-    """Expand files and folders (recursively) into a sorted list of MIDI paths."""
-    paths = []
-    for item in inputs:
-        if os.path.isdir(item):
-            for root, _, files in os.walk(item):
-                paths += [os.path.join(root, f) for f in files
-                          if f.lower().endswith((".mid", ".midi", ".smf"))]
-        else:
-            paths.append(item)
-    # the original joined its songs in case-insensitive file-name order
+    """Expand files and folders (recursively) into a list of MIDI paths, sorted as the original
+    joined its songs: by file name, case-insensitive."""
+    paths = [item for item in inputs if not os.path.isdir(item)]
+    for root, _, files in (walked for item in inputs if os.path.isdir(item) for walked in os.walk(item)):
+        paths += [os.path.join(root, f) for f in files if f.lower().endswith((".mid", ".midi", ".smf"))]
     return sorted(paths, key=lambda p: (os.path.basename(p).lower(), p))
 
 
@@ -853,11 +698,6 @@ def encode_file(path, compat=False, all_channels=False):
     return bars, feel, report
 
 
-def _describe(report):
-    dropped = ", ".join(f"{p}x{n}" for p, n in report["dropped"].items()) or "none"
-    return f"{report['bars']} bars, {report['onsets']} onsets kept, dropped by pitch: {dropped}"
-
-
 def encode_files(paths, args):
     """Encode MIDI files into a words corpus (args.output: a file, or - for standard output)
     and, beside a file, its feel (unless args.flat). Returns the exit code: 1 if a file failed."""
@@ -872,7 +712,9 @@ def encode_files(paths, args):
             print(f"FAILED {e}", file=sys.stderr)
             failed += 1
             continue
-        print(f"{path}: {_describe(report)}", file=sys.stderr)
+        dropped = ", ".join(f"{p}x{n}" for p, n in report["dropped"].items()) or "none"
+        print(f"{path}: {report['bars']} bars, {report['onsets']} onsets kept, dropped by pitch: {dropped}",
+              file=sys.stderr)
         songs.append(bars_to_words(bars))
         feels.append(feel_to_tokens(feel))
         total.update(bars=report["bars"], onsets=report["onsets"], dropped=sum(report["dropped"].values()))
@@ -920,10 +762,10 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="MIDI files or folders (searched recursively)")
     parser.add_argument("-o", "--output", default="-", help="output file (default: standard output for a corpus)")
-    parser.add_argument("--compat", action="store_true",
-                        help="the original LSTMetallica rules: 480 ticks/beat, BAR every 16 steps, one line")
-    parser.add_argument("--all-channels", action="store_true",
-                        help="take notes from every MIDI channel, not only channel 10")
+    parser.add_argument("--compat", action="store_true", help="the original LSTMetallica rules: 480 ticks/beat, "
+                        "BAR every 16 steps, one line")
+    parser.add_argument("--all-channels", action="store_true", help="take notes from every MIDI channel, not only "
+                        "channel 10")
     parser.add_argument("--to-midi", metavar="WORDS.txt", help="decode a words file into a MIDI file (-o)")
     parser.add_argument("--line", type=int, default=1, help="with --to-midi: which song (line) to decode (default 1)")
     parser.add_argument("--bpm", type=float, default=120.0, help="with --to-midi: tempo (default 120)")

@@ -276,7 +276,7 @@ def play_track(job, track, log):
     s = job.settings
     words, feel_ids = draw_track(job, track, log)
     bars = encoding.words_to_bars(words)
-    track_feel = None if feel_ids is None or s.flat else encoding.from_feel_ids(words, feel_ids)
+    track_feel = None if feel_ids is None or s.flat else corpus.from_feel_ids(words, feel_ids)
     files = write_track(track.base, words, bars, s.bpm, s.velocity, track_feel)
     ended = ("the model ended it" if words[-1] == encoding.END else f"cut at the cap of {s.n_bars} bars") \
         if s.song else None

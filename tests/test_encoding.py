@@ -293,7 +293,7 @@ def test_feel_text_by_example(tmp_path):
     feel = [[((7, 0), (6, 0)), (), ((2, -1),)]]
     assert encoding.feel_to_tokens(feel) == ["7+0,6+0", ".", "2-1", "|"]
     assert encoding.feel_path("corpus.txt") == "corpus.feel.txt"
-    ids = encoding.to_feel_ids(words, feel)                              # (4 words, 18)
+    ids = corpus.to_feel_ids(words, feel)                              # (4 words, 18)
     assert ids[0, 0] == 7 and ids[0, 8] == 6 and ids[0, 9] == 4 and ids[0, 17] == 4   # kick, crash; offset 0 -> 4
     assert ids[2, 1] == 2 and ids[2, 10] == 3                            # snare: level 2, one ninth early
     assert (ids[1] == -1).all() and (ids[3] == -1).all()                 # silence and BAR

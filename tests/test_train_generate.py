@@ -227,7 +227,7 @@ def test_score_songs_feel_matches_step_by_step():
         feel = [[tuple((int(rng.integers(8)), int(rng.integers(-4, 5))) for _ in range(bin(m).count("1")))
                  for m in bar] for bar in bars]
         songs.append(encoding.to_ids(words))
-        feels.append(encoding.to_feel_ids(words, feel))
+        feels.append(corpus.to_feel_ids(words, feel))
     _, _, _, scored = train.score_songs(params, config, songs, chunk=7, songs_feel=feels)
     total, hits = 0.0, 0
     for ids, feel_ids in zip(songs, feels):
@@ -378,7 +378,7 @@ def test_end_closes_a_song_and_nowhere_else(tmp_path):
     feel = [[((7, 0),)], [((2, 1),)]]
     assert encoding.feel_to_tokens(feel, end=True) == ["7+0", "|", "2+1", "|", "|"]
     assert encoding.tokens_to_feel(encoding.feel_to_tokens(feel, end=True), words) == feel
-    assert (encoding.to_feel_ids(words, feel)[-1] == -1).all()       # END plays nothing
+    assert (corpus.to_feel_ids(words, feel)[-1] == -1).all()       # END plays nothing
     for bad, message in ((words[:2] + ["END"] + words[2:-1], "END word in the middle"),
                          ("0b100000000 END".split(), "END must follow the song's last BAR")):
         with pytest.raises(encoding.CodecError, match=message):
