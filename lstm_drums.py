@@ -795,8 +795,8 @@ def lookback_inputs(ids, bar_id, V):
     Row t describes the step that reads w_t and predicts w_{t+1}:
     [w_t, the word one bar back, two bars back, p], with V for "none" and p the place
     of w_{t+1} in its bar, capped at 63 (see lookback_sources).
-    Call it on one song at a time: look-back never reaches into another song.
-    LookbackTracker computes the same rows one word at a time, for sampling.
+    Call it on one song at a time: look-back never reaches into another song. Row t
+    depends only on w_0 .. w_t, so a sampler gets its row from the words read so far.
     """
     ids = np.asarray(ids, dtype=np.int64)
     src, p = lookback_sources(ids, bar_id)                         # (S, 2), (S,)
@@ -804,38 +804,6 @@ def lookback_inputs(ids, bar_id, V):
     out[:, 0], out[:, 3] = ids, np.minimum(p, MAX_POSITION)
     out[:, 1:3] = np.where(src >= 0, ids[np.maximum(src, 0)], V)  # the words there, or V for none
     return out
-
-
-class LookbackTracker:
-    """The look-back inputs one word at a time, as a sampler needs them.
-
-    push(word) takes the word just read and returns its input row [w, back1, back2, p]
-    (the same row lookback_inputs gives for that position). With feel, push(word, feel)
-    also keeps the word's feel (its feel inputs, as input_reader keeps them), and
-    back_feel() gives that of the word one bar back at the next place (lookback_feel's
-    row), or None where there is none.
-    """
-
-    def __init__(self, bar_id, V):
-        self.bar_id, self.V = bar_id, V
-        self.bars = []          # the last two bars, each its (word, feel) pairs then its BAR's
-        self.current = []       # the (word, feel) pairs of the bar in progress
-
-    def push(self, word, feel=None):
-        if word == self.bar_id:
-            if self.current:
-                self.bars = (self.bars + [self.current + [(word, feel)]])[-2:]
-            self.current = []
-        else:
-            self.current.append((word, feel))
-        p = len(self.current)
-        back = [bar[p][0] if p < len(bar) else self.V for bar in self.bars[::-1]]
-        back += [self.V] * (2 - len(back))
-        return np.array([word, back[0], back[1], min(p, MAX_POSITION)])
-
-    def back_feel(self):
-        p = len(self.current)
-        return self.bars[-1][p][1] if self.bars and p < len(self.bars[-1]) else None
 
 
 # ----------------------------------------------------------------------------
@@ -995,7 +963,7 @@ def sample_feel(params, top, word, temperature, rng):
     word's feel ids (18,) (int8, -1 where no hit; a word without hits draws nothing)."""
     k = CLASSES_OF[word] if word < len(CLASSES_OF) else ()   # the classes that play (BAR, END: none)
     if len(k) == 0:
-        return NO_FEEL                                      # (shared and read-only: input_reader knows it)
+        return NO_FEEL                                      # (shared and read-only)
     out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
     H, Wf = top.shape[1], params["Wf"]
     z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
@@ -1106,58 +1074,94 @@ def sample_allowed(logits, temperature, rng, allowed):
     return sample_word(np.where(allowed, logits, -np.inf), temperature, rng)
 
 
-def input_reader(config, bar_id, style=-1, fill_every=0):
-    """A function (word id, its feel ids or None) -> (layer 0's input, dense inputs or None),
-    for feeding a stream word by word: the id itself, or with look-back inputs a
-    LookbackTracker's row (it keeps the bars). The dense inputs: the style and fill columns
-    (section 9; style: an index into config["styles"], -1 hidden; fill_every k > 0: every
-    k-th bar is a fill, counting the bars read), then with feel the word's feel inputs
-    (zeros for a word without feel) and with look-back the feel one bar back."""
+def row_columns(config):
+    """Where each part of a song_rows row is, by name: x0 (the word, or the four look-back
+    columns), feel and back_feel (with feel; one bar back's with look-back), condition (style,
+    fill; with styles or fills). A part the model does not read is an empty slice."""
     config = model_config(config)
-    kind, feel = config["inputs"], config["feel"]
-    tracker = None if kind == "word" else LookbackTracker(bar_id, config["vocab_size"])
-    silent = np.zeros(2 * N_CLASSES, np.float32)            # the feel inputs of a word without feel
-    silent.flags.writeable = False
-    conditions = [condition_inputs(style, fill, config) for fill in (0, 1)]   # (C,) each, or None
-    bars, after_step = 0, False                             # bars closed so far; was the last word a step?
+    n_x = 1 if config["inputs"] == "word" else 4
+    n_feel = 2 * N_CLASSES if config["feel"] else 0
+    n_back = n_feel if config["inputs"] == "lookback" else 0
+    n_cond = 2 if condition_size(config) else 0
+    ends = np.cumsum([n_x, n_feel, n_back, n_cond])
+    return dict(zip(("x0", "feel", "back_feel", "condition"), (slice(e - n, e) for e, n in
+                                                               zip(ends, (n_x, n_feel, n_back, n_cond)))))
+
+
+def song_rows(ids, config, feel_ids=None, condition=None):
+    """A song's word ids (S,) -> what layer 0 reads at each step, one int32 row per word (S, C):
+    the word (or, with look-back, lookback_inputs' four columns); with feel, the word's feel ids
+    (S, 18), all -1 for a song without feel, and with look-back those one bar back (S, 18);
+    with styles or fills, the (style index, fill) of the word the row predicts (condition: a
+    pair for every row, or (S, 2); default (-1, 0), hidden and no fill). row_columns says where
+    each part is, layer0_inputs turns rows into the model's inputs. Row t depends only on the
+    words up to t: training computes a song at once, a sampler the last row of what it read.
+    """
+    config = model_config(config)
+    ids = np.asarray(ids, dtype=np.int64)
+    word = config["inputs"] == "word"
+    columns = [ids[:, None] if word else lookback_inputs(ids, BAR_ID, config["vocab_size"])]
+    if config["feel"]:
+        feel_ids = np.full((len(ids), 2 * N_CLASSES), -1, np.int8) if feel_ids is None else feel_ids
+        columns += [feel_ids] if word else [feel_ids, lookback_feel(ids, feel_ids, BAR_ID)]
+    if condition_size(config):
+        columns.append(np.broadcast_to(np.asarray((-1, 0) if condition is None else condition), (len(ids), 2)))
+    return np.concatenate(columns, axis=1).astype(np.int32)
+
+
+def layer0_inputs(rows, config, dtype=np.float32):
+    """song_rows' rows (..., C) -> what the model reads: x0 (...) word ids or (..., 4) look-back
+    rows, cond_x (..., S + 1) or None (section 9) and feel_x (..., 18 or 36) or None (section 8)."""
+    config, at = model_config(config), row_columns(config)
+    x0 = rows[..., 0] if config["inputs"] == "word" else rows[..., at["x0"]]
+    feel_x = None
+    if config["feel"]:
+        feel_x = feel_inputs(rows[..., at["feel"].start:at["back_feel"].stop], dtype)
+    cond = rows[..., at["condition"]]
+    cond_x = condition_inputs(cond[..., 0], cond[..., 1], config, dtype) if condition_size(config) else None
+    return x0, cond_x, feel_x
+
+
+def input_reader(config, style=-1, fill_every=0):
+    """A function (word id, its feel ids or None) -> (x0, dense_x), layer 0's inputs for that
+    word, for feeding a stream word by word: the last row of song_rows of the words read so
+    far, through layer0_inputs, as training computes them. style: an index into
+    config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
+    is asked for as a fill. Only the last two closed bars and the bar in progress matter to
+    look-back, so the rows are computed from the words after the third-last closed bar."""
+    words, feels, bar_ends = [], [], []                     # read so far; where each closed bar's BAR is
 
     def read(word, feel_ids=None):
-        nonlocal bars, after_step
-        if bar_id is not None:
-            bars += word == bar_id and after_step           # a BAR after a step closes a bar
-            after_step = word < bar_id
-        fill = int(fill_every > 0 and bars % fill_every == fill_every - 1)  # is the next word's bar a fill?
-        no_feel = feel_ids is None or feel_ids is NO_FEEL or not feel
-        here = silent if no_feel else feel_inputs(feel_ids)                       # (18,)
-        x = int(word) if tracker is None else tracker.push(int(word), here)      # (the tracker keeps the
-        if not feel:                                                             # inputs, for one bar back)
-            return x, conditions[fill]
-        if tracker is not None:
-            back = tracker.back_feel()
-            here = np.concatenate([here, silent if back is None else back])      # (36,)
-        return x, dense_inputs(conditions[fill], here)
+        if word == BAR_ID and words and words[-1] < BAR_ID:   # a BAR after a step closes a bar
+            bar_ends.append(len(words))
+        words.append(int(word))
+        feels.append(NO_FEEL if feel_ids is None else feel_ids)
+        start = bar_ends[-3] + 1 if len(bar_ends) >= 3 else 0
+        fill = int(fill_every > 0 and len(bar_ends) % fill_every == fill_every - 1)   # the next word's bar
+        row = song_rows(words[start:], config, np.array(feels[start:]), (style, fill))[-1]   # (C,)
+        x0, cond_x, feel_x = layer0_inputs(row, config)
+        return x0, dense_inputs(cond_x, feel_x)
     return read
 
 
-def sample_stream(params, config, primer, n_words, temperature, rng, bar_id=None, style=-1, fill_every=0):
-    """Feed the primer ids, then draw n_words more. Returns the list of new ids, and with a
-    feel model the list of their feel ids (else None). bar_id (the id of BAR) is needed by
-    look-back inputs and fills; style and fill_every as input_reader takes them."""
-    read = input_reader(config, bar_id, style, fill_every)
-    state = zero_state(config, 1, params["Wy"].dtype)
-    logits = None
-    for word in primer:
-        x, dense_x = read(word)
-        logits, state = step_fast(params, x, state, dense_x)
-    out, feels = [], []
-    for _ in range(n_words):
-        word = sample_word(logits, temperature, rng)
-        feel_ids = sample_feel(params, state[0][-1], word, temperature, rng) if "Wf" in params else None
-        out.append(word)
-        feels.append(feel_ids)
-        x, dense_x = read(word, feel_ids)
-        logits, state = step_fast(params, x, state, dense_x)
-    return out, (feels if "Wf" in params else None)
+class Stream:
+    """One stream read word by word, for sampling: push(word, feel ids) feeds a word, after
+    which logits (V,) score the next word and draw_feel draws the feel of the one chosen."""
+
+    def __init__(self, params, config, style=-1, fill_every=0):
+        self.params, self.read = params, input_reader(config, style, fill_every)
+        self.state = zero_state(model_config(config), 1, params["Wy"].dtype)
+        self.logits = None
+
+    def push(self, word, feel_ids=None):
+        x0, dense_x = self.read(word, feel_ids)
+        self.logits, self.state = step_fast(self.params, x0, self.state, dense_x)
+
+    def draw_feel(self, word, temperature, rng):
+        """The word's feel ids (18,), drawn from the feel head (None for a model without feel)."""
+        if "Wf" not in self.params:
+            return None
+        return sample_feel(self.params, self.state[0][-1], word, temperature, rng)
 
 
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
@@ -1189,22 +1193,19 @@ def sample_bars(params, model_args, primer_ids, n_bars, rng, how=Sampling(), pri
     no_end = np.ones(V, dtype=bool)
     no_end[END_ID] = False                               # every word but END
     no_bar = step_or_end & no_end                                 # a step word
-    read = input_reader(model_args, BAR_ID, style, fill_every)  # word -> layer 0's input
-    state = zero_state(model_args, 1, params["Wy"].dtype)
-    feel = model_config(model_args)["feel"]
+    stream = Stream(params, model_args, style, fill_every)
     for n, word in enumerate(primer_ids):
-        x, feel_x = read(int(word), None if primer_feel is None else primer_feel[n])
-        logits, state = step_fast(params, x, state, feel_x)
+        stream.push(int(word), None if primer_feel is None else primer_feel[n])
     out, feels, j, bars = [], [], 0, 0
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
         if j >= limit:
             word = BAR_ID                                 # the bar is full: close it
         elif j == 0:                                               # a new bar, or with song the end
-            word = sample_allowed(logits, diversity, rng, step_or_end if song and bars else no_bar)
+            word = sample_allowed(stream.logits, diversity, rng, step_or_end if song and bars else no_bar)
         else:
-            word = sample_allowed(logits, diversity, rng, no_end if free else no_bar)
-        feel_ids = sample_feel(params, state[0][-1], word, diversity, rng) if feel else None
+            word = sample_allowed(stream.logits, diversity, rng, no_end if free else no_bar)
+        feel_ids = stream.draw_feel(word, diversity, rng)
         out.append(word)
         feels.append(feel_ids)
         if word == END_ID:                                # the model ended the song
@@ -1215,9 +1216,8 @@ def sample_bars(params, model_args, primer_ids, n_bars, rng, how=Sampling(), pri
                 log(f"  ... {bars} of {n_bars} bars")
         else:
             j += 1
-        x, feel_x = read(word, feel_ids)
-        logits, state = step_fast(params, x, state, feel_x)
-    return out, (np.array(feels) if feel else None)
+        stream.push(word, feel_ids)
+    return out, (np.array(feels) if "Wf" in params else None)
 
 
 # ----------------------------------------------------------------------------

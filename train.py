@@ -106,38 +106,19 @@ class TrainError(Exception):
 # result into N streams (epoch_streams); a training step takes the next T + 1 rows of every
 # stream (chunk_at) and splits them into inputs and next-word targets (split_columns).
 
-def model_inputs(ids, kind, feel_ids=None, feel=False, condition=None):
-    """A song's word ids (S,) -> what layer 0 reads at each step: the ids themselves (S,),
-    or with kind 'lookback' the rows [w, one bar back, two bars back, place] (S, 4).
-    With feel, the song's feel ids (S, 18) follow as more columns (all -1 for a song
-    without feel), and with look-back the feel ids one bar back (S, 18): (S, 1 + 18) or
-    (S, 4 + 36). condition: None, or the song's (style index, fill) (song_condition), two
-    last columns, the same on every row (split_columns takes a chunk of them apart).
-
-    Computed song by song, so that look-back never reaches into another song. The last
-    row predicts the word after the song: in a stream of joined songs, the next song's
-    first word, which has place 0 and no look-back (as the first word generated without
-    a primer has).
+def model_inputs(ids, model_args, feel_ids=None, condition=None):
+    """A song's word ids (S,) -> what layer 0 reads at each step, (S, C): lstm_drums.song_rows,
+    the same rows a sampler reads (the words, look-back, feel ids, and the song's (style, fill)
+    from song_condition or None). One change for training: the songs are read one after
+    another, so the last row predicts the next song's first word, which has place 0 and
+    nothing to look back to (as the first word generated without a primer has).
     """
-    if kind == "word":
-        rows = ids[:, None].astype(np.int32)                             # (S, 1)
-    else:
-        rows = M.lookback_inputs(ids, BAR_ID, len(VOCAB)).astype(np.int32)  # (S, 4)
-        rows[-1, 1:] = [len(VOCAB), len(VOCAB), 0]                       # a new song starts next
-    if not feel and condition is None:
-        return rows[:, 0] if kind == "word" else rows
-    columns = [rows]
-    if feel:
-        if feel_ids is None:
-            feel_ids = np.full((len(ids), 2 * M.N_CLASSES), -1, dtype=np.int8)
-        columns.append(feel_ids)
-        if kind == "lookback":
-            back = M.lookback_feel(ids, feel_ids, BAR_ID)               # (S, 18)
-            back[-1] = -1                                               # (a new song starts next)
-            columns.append(back)
-    if condition is not None:
-        columns.append(np.tile(np.asarray(condition, np.int32), (len(ids), 1)))  # (S, 2) style, fill
-    return np.concatenate(columns, axis=1).astype(np.int32)             # (S, C)
+    rows = M.song_rows(ids, model_args, feel_ids, condition)
+    at = M.row_columns(model_args)
+    if M.model_config(model_args)["inputs"] == "lookback":
+        rows[-1, 1:4] = [len(VOCAB), len(VOCAB), 0]                     # a new song starts next
+        rows[-1, at["back_feel"]] = -1
+    return rows
 
 
 # One chunk of training data, as lstm_drums.loss takes it: layer 0's inputs x (T, N[, 4]), the
@@ -147,33 +128,23 @@ Chunk = collections.namedtuple("Chunk", "x y feel cond_x")
 
 
 def split_columns(chunk, model_args):
-    """A chunk of model_inputs rows, time-major (T+1, N[, C]) -> what lstm_drums.loss takes:
-    layer 0's inputs x (T, N[, 4]), the next words y (T, N), with feel (feel_x (T, N, F), the
-    next words' feel ids (T, N, 18)) else None, and with styles or fills cond_x (T, N, S + 1)
-    else None: the condition of the word each step predicts (its song's)."""
-    if chunk.ndim == 2:                                     # word ids alone
-        return Chunk(chunk[:-1], chunk[1:], None, None)
-    kind, feel = M.model_config(model_args)["inputs"], M.model_config(model_args)["feel"]
-    n_x = 1 if kind == "word" else 4
-    x = chunk[:-1, :, 0] if kind == "word" else chunk[:-1, :, :4]
-    y = chunk[1:, :, 0]
-    feel_batch = cond_x = None
-    if feel:
-        F = M.feel_input_size(kind)
-        feel_batch = (M.feel_inputs(chunk[:-1, :, n_x:n_x + F]), chunk[1:, :, n_x:n_x + 2 * M.N_CLASSES])
-    if M.condition_size(model_args):
-        cond_x = M.condition_inputs(chunk[1:, :, -2], chunk[1:, :, -1], model_args)
-    return Chunk(x, y, feel_batch, cond_x)
+    """A chunk of model_inputs rows, time-major (T+1, N, C) -> what lstm_drums.loss takes:
+    layer 0's inputs (lstm_drums.layer0_inputs of the first T rows), the next words y (T, N),
+    and with feel the next words' feel ids (T, N, 18), the feel head's targets."""
+    x, cond_x, feel_x = M.layer0_inputs(chunk[:-1], model_args)
+    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, M.row_columns(model_args)["feel"]])
+    return Chunk(x, chunk[1:, :, 0], feel_batch, cond_x)
 
 
-def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0):
+def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0, conditions=False):
     """One epoch's data: the training songs in a seeded order, joined, cut into N streams.
 
-    songs_inputs: per song, model_inputs() of its words, (S,) or (S, C).
-    Returns an (N, S) or (N, S, C) array; stream n is the n-th contiguous 1/N of the
-    joined words, so chunk after chunk it reads on through its songs (and the carried
-    state stays valid). hide_style: the share of songs whose style is hidden this epoch
-    (their style column set to -1), so that the model also learns to play without one.
+    songs_inputs: per song, model_inputs() of its words, (S, C). Returns an (N, S, C) array;
+    stream n is the n-th contiguous 1/N of the joined words, so chunk after chunk it reads on
+    through its songs (and the carried state stays valid). hide_style: the share of songs
+    whose style is hidden this epoch (their style column set to -1), so that the model also
+    learns to play without one. conditions: the rows end in (style, fill) columns; each row
+    then gets those of the word it predicts (at a song's end, the next song's first word).
     The order depends only on (seed, epoch), so a resumed run rebuilds it exactly.
     """
     rng = np.random.default_rng([seed, epoch])
@@ -183,15 +154,17 @@ def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0):
         for k in np.flatnonzero(rng.random(len(parts)) < hide_style):
             parts[k] = parts[k].copy()
             parts[k][:, -2] = -1                               # the style column (model_inputs' last but one)
-    joined = np.concatenate(parts)                             # (total words[, C])
+    joined = np.concatenate(parts)                             # (total words, C)
+    if conditions:                                             # the (style, fill) columns, the last two:
+        joined[:-1, -2:] = joined[1:, -2:]                     # each row's is the word's it predicts
     S = len(joined) // N
-    return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S[, 4])
+    return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S, C)
 
 
 def chunk_at(streams, pos, T, model_args):
     """Chunk number pos of the streams, time-major: inputs x (T, N[, 4]), the next words
     y (T, N), the feel and the condition (see split_columns) or None."""
-    chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N[, C])
+    chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N, C)
     return split_columns(chunk, model_args)
 
 
@@ -295,7 +268,7 @@ class Run:
         # the data, set by start_run() and train():
         self.data_hash = None                               # of the training words: a resume checks it
         self.train_inputs = None                            # per training song, model_inputs() of its words
-        self.streams = None                                 # this epoch's (N, S[, 4]) streams of them
+        self.streams = None                                 # this epoch's (N, S, C) streams of them
         self.chunks_per_epoch = None
         self.corpus = None                                  # the training corpus's statistics
         self.valid_ids = None                               # the validation songs' word ids
@@ -306,7 +279,8 @@ class Run:
 
     def epoch_streams(self):
         hide = self.config["style_hide"] if self.model_args["styles"] else 0.0
-        return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide)
+        return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide,
+                             conditions=bool(M.condition_size(self.model_args)))
 
     def next_epoch(self):
         self.epoch, self.pos = self.epoch + 1, 0
@@ -368,8 +342,7 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         if resume:
             run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
         # what the model reads, song by song, and the epoch's order of songs as N streams
-        kind, feel = run.model_args["inputs"], run.model_args["feel"]
-        run.train_inputs = [model_inputs(ids, kind, s.feel, feel, song_condition(s, run.model_args))
+        run.train_inputs = [model_inputs(ids, run.model_args, s.feel, song_condition(s, run.model_args))
                             for ids, s in zip(train_ids, train_songs)]
         run.streams = run.epoch_streams()
         run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
@@ -384,7 +357,7 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
         run.valid_condition = [song_condition(s, run.model_args) for s in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
-        if feel:                                            # the feel's figures and baselines too
+        if run.model_args["feel"]:                          # the feel's figures and baselines too
             with_feel = [(s.words, s.feel) for s in train_songs if s.feel is not None]
             run.corpus["feel_stats"] = corpus.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
             valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
@@ -525,7 +498,7 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
 def preview(params, model_args, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids, _ = M.sample_stream(params, model_args, [BAR_ID], n_words, 1.0, rng, BAR_ID)
+    ids, _ = M.sample_bars(params, model_args, [BAR_ID], n_words // 17 + 1, rng, M.Sampling(free=True))
     words = [VOCAB[i] for i in ids]
     words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
     if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
@@ -595,10 +568,10 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
     kind, feel = M.model_config(model_args)["inputs"], M.model_config(model_args)["feel"]
     songs_feel = songs_feel or [None] * len(songs_ids)
     songs_condition = songs_condition or [None] * len(songs_ids)
-    rows = [model_inputs(np.asarray(songs_ids[k]), kind, songs_feel[k], feel, songs_condition[k])
+    rows = [model_inputs(np.asarray(songs_ids[k]), model_args, songs_feel[k], songs_condition[k])
             for k in order]                                   # each its own
 
-    inputs = np.zeros((Tmax, N) + rows[0].shape[1:], dtype=np.int64)  # (Tmax, N[, C]), padded after the end
+    inputs = np.zeros((Tmax, N) + rows[0].shape[1:], dtype=np.int64)  # (Tmax, N, C), padded after the end
     if feel:
         inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel (nor style)
     for n, r in enumerate(rows):
@@ -622,7 +595,7 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
             feel_sums += M.feel_loss(params, cache.top, y, feel_batch[1])[1]
     back = np.argsort(order)                                   # the songs' given order
     valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T[back]  # (N, Tmax-1) real targets
-    ids = inputs[1:, :, 0] if inputs.ndim == 3 else inputs[1:]
+    ids = inputs[1:, :, 0]
     feel_result = dict(zip(("velocity", "offset", "hits"), feel_sums.tolist())) if feel else None
     return logp.T[back][valid], hit.T[back][valid], ids.T[back][valid], feel_result
 

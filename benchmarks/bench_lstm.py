@@ -7,7 +7,7 @@ when it is importable), measured in the same run.
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel --checkpoint CKPT --rounds 20
     OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py --compare-styles   # with 19 styles + fills vs without
 
-For each size (L x H, N, T), with V = 513 words: one training step is forward, loss,
+For each size (L x H, N, T), with V = 514 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
   words/s    N*T / median step time
   MFU        model matmul FLOPs per step / step time / peak, where the peak is the
@@ -41,7 +41,8 @@ import lstm_drums as M  # noqa: E402
 
 M_WORD_ID = encoding.WORD_ID
 
-V = 513
+V = len(encoding.VOCAB)                                     # 514: the 512 step words, BAR, END
+BAR = encoding.BAR_ID                                       # 512
 SIZES = [(3, 512, 64, 64), (2, 256, 32, 64), (2, 128, 32, 64)]  # (L, H, N, T); the first is the seed's
 
 
@@ -105,7 +106,9 @@ def random_feel_ids(ids, rng):
     return np.where(bits, levels, -1).astype(np.int8)
 
 
-def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0):
+def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0):
+    """A model of size (L, H, N, T) and its data: returns train_step() and sample(n_words)."""
+    L, H, N, T = size
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
               "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0}
     rng = np.random.default_rng(seed)
@@ -117,14 +120,14 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song
         x = np.stack([x, rng.integers(0, V + 1, (T, N)), rng.integers(0, V + 1, (T, N)),
                       rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
     if song is not None:                                     # real words instead: N streams from one long song
-        rows = M.lookback_inputs(song, V - 1, V)             # (S, 4), BAR is the last id
+        rows = M.lookback_inputs(song, BAR, V)               # (S, 4)
         starts = rng.integers(0, len(song) - T - 1, N)
         ids = np.stack([song[s:s + T + 1] for s in starts], axis=1)              # (T+1, N)
         x = ids[:-1] if inputs == "word" else np.stack([rows[s:s + T] for s in starts], axis=1)
     state = [M.zero_state(config, N)]
     feel_batch = None
     if feel and song_feel is not None:                       # ... and their real feel
-        cols = [song_feel] + ([] if inputs == "word" else [M.lookback_feel(song, song_feel, V - 1)])
+        cols = [song_feel] + ([] if inputs == "word" else [M.lookback_feel(song, song_feel, BAR)])
         both = np.concatenate(cols, axis=1)                  # (S, 18 or 36)
         feel_x = np.stack([both[s:s + T] for s in starts], axis=1)             # (T, N, F)
         targets = np.stack([song_feel[s + 1:s + T + 1] for s in starts], axis=1)  # (T, N, 18)
@@ -148,9 +151,9 @@ def numpy_trainer(L, H, N, T, seed=0, inputs="word", song=None, feel=False, song
 
     def sample(n_words):
         """As generate.py samples: a word, then (with feel) its hits' feel, then feed both."""
-        read = M.input_reader(config, V - 1)
+        read = M.input_reader(config)
         state1 = M.zero_state(config, 1)
-        word, feel_ids = V - 1, None
+        word, feel_ids = BAR, None
         for _ in range(n_words):
             x1, feel_x = read(word, feel_ids)
             logits, state1 = M.step_fast(params, x1, state1, feel_x)
@@ -228,7 +231,7 @@ def compare_inputs(args):
     for L, H, N, T in SIZES:
         times = {"word": [], "lookback": []}
         for r in range(args.rounds):
-            runs = {kind: numpy_trainer(L, H, N, T, seed=r, inputs=kind, song=song)[0] for kind in times}
+            runs = {kind: numpy_trainer((L, H, N, T), seed=r, inputs=kind, song=song)[0] for kind in times}
             for kind in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
                 times[kind] += timed_block(runs[kind], args.seconds)
         tw, tl = statistics.median(times["word"]), statistics.median(times["lookback"])
@@ -259,7 +262,7 @@ def compare_feel(args):
         times = {False: [], True: []}
         samples = {False: [], True: []}
         for r in range(args.rounds):
-            runs = {feel: numpy_trainer(L, H, N, T, seed=r, inputs="lookback", feel=feel, song=song,
+            runs = {feel: numpy_trainer((L, H, N, T), seed=r, inputs="lookback", feel=feel, song=song,
                                         song_feel=song_feel) for feel in times}
             for feel in ([False, True] if r % 2 == 0 else [True, False]):
                 train_step, sample = runs[feel]
@@ -280,7 +283,7 @@ def compare_styles(args):
     for L, H, N, T in [(2, 384, 64, 64)] + SIZES[1:]:
         times = {0: [], args.n_styles: []}
         for r in range(args.rounds):
-            runs = {k: numpy_trainer(L, H, N, T, seed=r, inputs="lookback", feel=True, song=song,
+            runs = {k: numpy_trainer((L, H, N, T), seed=r, inputs="lookback", feel=True, song=song,
                                      song_feel=song_feel, styles=k)[0] for k in times}
             for k in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
                 times[k] += timed_block(runs[k], args.seconds)
@@ -359,30 +362,37 @@ def main():
     if torch:
         header += f" | {'torch words/s':>13} {'sample/s':>8} | {'ratio train':>11} {'sample':>6}"
     print(header)
-    for L, H, N, T in SIZES:
-        times = {"ours": [], "torch": []}
-        samples = {"ours": [], "torch": []}
-        for r in range(args.rounds):
-            runs = {"ours": numpy_trainer(L, H, N, T, seed=r)}
-            if torch:
-                runs["torch"] = torch_trainer(torch, L, H, N, T, seed=r)
-            if r == 0:
-                mem = peak_memory(runs["ours"][0])
-            order = list(runs) if r % 2 == 0 else list(runs)[::-1]
-            for name in order:
-                train_step, sample = runs[name]
-                times[name] += timed_block(train_step, args.seconds)
-                samples[name].append(timed(sample, args.sample_words))
-        t = statistics.median(times["ours"])
-        s = statistics.median(samples["ours"])
-        ceiling = gemm_ceiling(L, H, N, T)
-        flops = model_flops(L, H, N, T)
-        line = (f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t:8.0f} {flops / t / peak:5.0%} {flops / ceiling / peak:9.0%} "
-                f"{mem / 2 ** 20:8.0f} {args.sample_words / s:8.0f}")
+    for size in SIZES:
+        print(measure_size(args, size, peak, torch), flush=True)
+
+
+def measure_size(args, size, peak, torch=None):
+    """One size (L, H, N, T): fresh models each round, ours and torch's alternated; the
+    table's line of medians."""
+    L, H, N, T = size
+    times = {"ours": [], "torch": []}
+    samples = {"ours": [], "torch": []}
+    for r in range(args.rounds):
+        runs = {"ours": numpy_trainer(size, seed=r)}
         if torch:
-            tt, ts = statistics.median(times["torch"]), statistics.median(samples["torch"])
-            line += f" | {N * T / tt:13.0f} {args.sample_words / ts:8.0f} | {tt / t:10.2f}x {ts / s:5.2f}x"
-        print(line, flush=True)
+            runs["torch"] = torch_trainer(torch, L, H, N, T, seed=r)
+        if r == 0:
+            mem = peak_memory(runs["ours"][0])
+        order = list(runs) if r % 2 == 0 else list(runs)[::-1]
+        for name in order:
+            train_step, sample = runs[name]
+            times[name] += timed_block(train_step, args.seconds)
+            samples[name].append(timed(sample, args.sample_words))
+    t = statistics.median(times["ours"])
+    s = statistics.median(samples["ours"])
+    ceiling = gemm_ceiling(L, H, N, T)
+    flops = model_flops(L, H, N, T)
+    line = (f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t:8.0f} {flops / t / peak:5.0%} {flops / ceiling / peak:9.0%} "
+            f"{mem / 2 ** 20:8.0f} {args.sample_words / s:8.0f}")
+    if torch:
+        tt, ts = statistics.median(times["torch"]), statistics.median(samples["torch"])
+        line += f" | {N * T / tt:13.0f} {args.sample_words / ts:8.0f} | {tt / t:10.2f}x {ts / s:5.2f}x"
+    return line
 
 
 if __name__ == "__main__":

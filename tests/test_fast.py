@@ -121,7 +121,12 @@ def test_sampling_fast_equals_plain():
     params, *_ = tiny_word_model(5, V=12, H=8)
     config = {"vocab_size": 12, "hidden": 8, "layers": 2}
     plain = M.sample(params, [3, 1, 4], 30, 1.0, np.random.default_rng(9))
-    fast, _ = M.sample_stream(params, config, [3, 1, 4], 30, 1.0, np.random.default_rng(9))
+    stream, fast, rng = M.Stream(params, config), [], np.random.default_rng(9)
+    for w in [3, 1, 4]:
+        stream.push(w)
+    for _ in range(30):
+        fast.append(M.sample_word(stream.logits, 1.0, rng))
+        stream.push(fast[-1])
     assert plain == fast
 
 

@@ -242,16 +242,16 @@ def test_lookback_inputs_by_hand():
 
 
 @settings(deadline=None, max_examples=300)
-@given(st.lists(st.sampled_from([0, 1, 2, BAR_ID]), max_size=80).map(np.array),
+@given(st.lists(st.sampled_from([0, 1, 2, M.BAR_ID]), max_size=80).map(np.array),
        st.lists(st.integers(1, 70), max_size=5))
 def test_lookback_step_by_step_equals_one_pass(ids, long_bars):
-    """The sampler's tracker, fed one word at a time, gives the one-pass rows exactly
-    (short random bars, empty bars, and bars longer than 63 steps)."""
+    """The sampler's reader, fed one word at a time (it keeps only the last bars), gives the
+    one-pass rows exactly (short random bars, empty bars, and bars longer than 63 steps)."""
     for n in long_bars:
-        ids = np.concatenate([ids, np.ones(n, int), [BAR_ID]])
-    tracker = M.LookbackTracker(BAR_ID, 10)
-    rows = np.array([tracker.push(int(w)) for w in ids]).reshape(-1, 4)
-    np.testing.assert_array_equal(rows, M.lookback_inputs(ids, BAR_ID, 10).reshape(-1, 4))
+        ids = np.concatenate([ids, np.ones(n, int), [M.BAR_ID]])
+    read = M.input_reader({"vocab_size": 10, "hidden": 1, "layers": 1, "inputs": "lookback"})
+    rows = np.array([read(int(w))[0] for w in ids]).reshape(-1, 4)
+    np.testing.assert_array_equal(rows, M.lookback_inputs(ids, M.BAR_ID, 10).reshape(-1, 4))
 
 
 def test_sigmoid_is_stable_and_exact():
@@ -326,11 +326,23 @@ def test_learns_a_repeating_drum_pattern():
 # ----------------------------------------------------------------------------
 # Sampling and checkpoints
 
+def free_words(params, config, primer, n_words, rng, temperature=1.0):
+    """n_words drawn freely after a primer, each fed back (lstm_drums.Stream, as sample_bars reads)."""
+    stream = M.Stream(params, config)
+    for w in primer:
+        stream.push(w)
+    out = []
+    for _ in range(n_words):
+        out.append(M.sample_word(stream.logits, temperature, rng))
+        stream.push(out[-1])
+    return out
+
+
 def test_sampling_is_seeded_and_zero_temperature_is_argmax():
     config = {"vocab_size": V, "hidden": 8, "layers": 2}
     params = M.init_model(config, np.random.default_rng(3))
-    a, _ = M.sample_stream(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
-    b, _ = M.sample_stream(params, config, [1, 2], 30, 1.0, np.random.default_rng(9))
+    a = free_words(params, config, [1, 2], 30, np.random.default_rng(9))
+    b = free_words(params, config, [1, 2], 30, np.random.default_rng(9))
     assert a == b and len(a) == 30 and all(0 <= w < V for w in a)
     logits = np.array([0.1, 2.0, -1.0, 1.999])
     rng = np.random.default_rng(0)

@@ -51,7 +51,7 @@ def test_condition_inputs_one_hot_hidden_and_fill():
 
 def test_input_reader_asks_for_a_fill_every_kth_bar():
     config = {"vocab_size": 514, "hidden": 4, "layers": 1, "inputs": "word", "styles": ["a", "b"], "fills": True}
-    read = M.input_reader(config, 512, style=1, fill_every=2)
+    read = M.input_reader(config, style=1, fill_every=2)
     bar = [0b100000000, 0, 512]                            # a 2-step bar
     seen = [read(w)[1].tolist() for w in [512] + bar * 3]  # a leading BAR closes no bar
     assert all(row[:2] == [0, 1] for row in seen)           # style b throughout
@@ -200,6 +200,7 @@ def test_a_song_without_a_known_style_is_read_with_the_style_hidden():
     assert train.song_condition(song(None), config) == (-1, 0)          # no style said: hidden
     assert train.song_condition(song("polka"), config) == (-1, 0)       # a style the model never learned
     assert train.song_condition(song("jazz"), {"styles": [], "fills": False}) is None   # no style inputs
-    rows = train.model_inputs(np.array([256, 512]), "lookback", condition=(-1, 0))
+    rows = train.model_inputs(np.array([256, 512]), M.model_config({"inputs": "lookback", "vocab_size": 514,
+                                                                    **config}), condition=(-1, 0))
     cond = M.condition_inputs(rows[:, -2], rows[:, -1], config)
     assert not cond.any()                                   # every style column 0, no fill

@@ -177,10 +177,11 @@ def test_lookback_streams_start_each_song_afresh():
     """Songs joined into a stream: the row that predicts a song's first word has place 0
     and no look-back, the same row generation starts from ([BAR] and a fresh tracker)."""
     a, b = encoding.to_ids(groove(3)), encoding.to_ids(groove(2))
-    rows = [train.model_inputs(s, "lookback") for s in (a, b)]
+    config = M.model_config({"inputs": "lookback", "vocab_size": len(encoding.VOCAB)})
+    rows = [train.model_inputs(s, config) for s in (a, b)]
     none = len(encoding.VOCAB)
     np.testing.assert_array_equal(rows[0][-1], [encoding.BAR_ID, none, none, 0])
-    start, _ = M.input_reader({"inputs": "lookback", "vocab_size": none}, encoding.BAR_ID)(encoding.BAR_ID)
+    start, _ = M.input_reader(config)(encoding.BAR_ID)
     np.testing.assert_array_equal(rows[0][-1], start)
     np.testing.assert_array_equal(rows[0][:-1], M.lookback_inputs(a, encoding.BAR_ID, none)[:-1])
     streams = train.epoch_streams(rows, 0, 1, seed=0)             # (1, S, 4), in a seeded order
@@ -188,15 +189,14 @@ def test_lookback_streams_start_each_song_afresh():
     # with feel: the word's feel ids, then the feel one bar back, which is none on that last row
     feel = np.arange(len(a))[:, None] % 8 * np.ones(18, np.int8)
     feel[a == encoding.BAR_ID] = -1                               # a BAR has no feel
-    with_feel = train.model_inputs(a, "lookback", feel, feel=True)  # (S, 4 + 18 + 18)
+    with_feel = train.model_inputs(a, dict(config, feel=True), feel)  # (S, 4 + 18 + 18)
     assert with_feel.shape == (len(a), 40)
     np.testing.assert_array_equal(with_feel[:, :4], rows[0])
     np.testing.assert_array_equal(with_feel[:, 4:22], feel)
     assert (with_feel[-1, 22:] == -1).all()
     src = M.lookback_sources(a, encoding.BAR_ID)[0][20, 0]       # row 20 looks one bar back to ...
     assert src == 20 + 1 - 17 and (with_feel[20, 22:] == feel[src]).all()  # ... the word 17 before the next
-    start_feel = M.input_reader({"inputs": "lookback", "vocab_size": none, "feel": True},
-                                encoding.BAR_ID)(encoding.BAR_ID)[1]
+    start_feel = M.input_reader(dict(config, feel=True))(encoding.BAR_ID)[1]
     np.testing.assert_array_equal(M.feel_inputs(with_feel[-1, 4:]), start_feel)  # all zeros: no feel
 
 
@@ -231,7 +231,7 @@ def test_score_songs_feel_matches_step_by_step():
     _, _, _, scored = train.score_songs(params, config, songs, chunk=7, songs_feel=feels)
     total, hits = 0.0, 0
     for ids, feel_ids in zip(songs, feels):
-        read, state = M.input_reader(config, encoding.BAR_ID), M.zero_state(config, 1)
+        read, state = M.input_reader(config), M.zero_state(config, 1)
         for t in range(len(ids) - 1):
             x, feel_x = read(ids[t], feel_ids[t])
             _, state = M.step_fast(params, x, state, feel_x)

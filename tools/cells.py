@@ -23,7 +23,8 @@ are saturated, below 0.1 or above 0.9, for the input, forget and output gates (a
 To recompute one correlation yourself (for example layer 0's cell 17 and the place):
     import numpy as np, tools.cells as C        # (run from the repository's folder)
     run = C.run_song(CKPT, SONG)
-    print(np.corrcoef(run["c"][0][:, 17], run["targets"]["place"])[0, 1])
+    print(np.corrcoef(run["c"][0][:-1, 17], run["targets"]["place"][:-1])[0, 1])   # [:-1]: the last
+                                                # step has no next word, and best_units leaves it out too
 """
 import argparse
 import html
@@ -56,7 +57,7 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     styles = config.get("styles") or []
     if style is not None and style not in styles:
         raise encoding.CodecError(f"--style {style[:40]!r}: {ckpt} knows " + (", ".join(styles) or "no styles"))
-    read = M.input_reader(config, encoding.BAR_ID, styles.index(style) if style else -1)  # as generate.py does
+    read = M.input_reader(config, styles.index(style) if style else -1)  # as generate.py does
     xs, dense = zip(*[read(int(w), None if feel is None else feel[k]) for k, w in enumerate(ids)])
     x = np.array(xs)[:, None]                                            # (S, 1) or (S, 1, 4)
     dense_x = None if dense[0] is None else np.array(dense)[:, None]     # (S, 1, F)
