@@ -383,57 +383,79 @@ def train_loop(run, out, log):
             if run.pos >= run.chunks_per_epoch:
                 run.next_epoch()
                 continue
-            # forward, backward, clip, update
             t0 = time.perf_counter()
-            chunk = chunk_at(run.streams, run.pos, run.T, run.model_args)  # x (T, N[, 4]), y (T, N), ...
-            masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
-            if config.get("plain"):                         # the textbook core: new arrays each step
-                loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
-                    run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
-            else:
-                loss_value, run.lstm_state = train_step(run.params, run.opt, chunk, run.lstm_state, masks,
-                                                        config["clip"], run.schedule.lr, config["feel_weight"])
-            run.step, run.pos = run.step + 1, run.pos + 1
+            loss_value = train_next_chunk(run)
             train_time += time.perf_counter() - t0
-            if not math.isfinite(loss_value):
-                raise diverged(run)
-            # log
             if run.step % config["log_every"] == 0:
-                elapsed = time.time() - t_start
-                log(f"step {run.step:6d} | epoch {run.epochs_done():6.2f} | train loss {loss_value:.4f} | "
-                    f"{(run.step - start_step) * run.N * run.T / train_time:7.0f} words/s | "
-                    f"elapsed {format_duration(elapsed)} | "
-                    f"ETA {format_duration(seconds_left(run, start_step, elapsed))}")
+                log_progress(run, loss_value, start_step, time.time() - t_start, train_time, log)
             # evaluate: these scheduled evaluations drive the learning rate and early stopping
             if run.step % config["eval_every"] == 0:
-                val = evaluate(run, log)
-                if val is not None:
-                    if run.schedule.update(val["nats_per_word"]):
-                        log(f"step {run.step}: no improvement in {config['patience']} evaluations; "
-                            f"lr -> {run.schedule.lr:g}")
-                    keep_if_best(run, out, val)
-                record_history(run, out, loss_value, val)
+                val = scheduled_evaluation(run, out, loss_value, log)
                 if val is not None and config["early_stop"] and run.schedule.bad_evals >= config["early_stop"]:
                     log(f"step {run.step}: early stop, {run.schedule.bad_evals} evaluations without improvement")
                     break
-    # the end: save where Ctrl-C stopped, or evaluate the last step too (off the schedule) and save
-    if interrupted:
-        last_path = save(run, out, "last.npz")
-        log(f"interrupted at step {run.step}: saved {last_path}; continue with --resume {last_path}")
-    else:
-        if run.step % config["eval_every"] != 0 or run.step == start_step:
-            val = evaluate(run, log)
-            if val is not None:
-                keep_if_best(run, out, val)
-                record_history(run, out, loss_value, val)
-        last_path = save(run, out, "last.npz", val["nats_per_word"] if val else None)
-        if not run.valid_ids:
-            save(run, out, "best.npz")                      # no validation: the last is the best
+    last_path = finish_run(run, out, interrupted, loss_value, val, start_step, log)
     best_path = os.path.join(out, "best.npz")
     return {"best_val_nats_per_word": run.best_saved,
             "train_words_per_s": round((run.step - start_step) * run.N * run.T / train_time) if train_time else 0,
             "steps": run.step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
             "interrupted": bool(interrupted)}
+
+
+def train_next_chunk(run):
+    """One training step on the next chunk: forward, backward, clip, update. Returns the loss."""
+    config = run.config
+    chunk = chunk_at(run.streams, run.pos, run.T, run.model_args)  # x (T, N[, 4]), y (T, N), ...
+    masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
+    if config.get("plain"):                         # the textbook core: new arrays each step
+        loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
+            run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
+    else:
+        loss_value, run.lstm_state = train_step(run.params, run.opt, chunk, run.lstm_state, masks,
+                                                config["clip"], run.schedule.lr, config["feel_weight"])
+    run.step, run.pos = run.step + 1, run.pos + 1
+    if not math.isfinite(loss_value):
+        raise diverged(run)
+    return loss_value
+
+
+def log_progress(run, loss_value, start_step, elapsed, train_time, log):
+    """The line logged every log_every steps: the loss, the speed, the time so far and left."""
+    log(f"step {run.step:6d} | epoch {run.epochs_done():6.2f} | train loss {loss_value:.4f} | "
+        f"{(run.step - start_step) * run.N * run.T / train_time:7.0f} words/s | "
+        f"elapsed {format_duration(elapsed)} | "
+        f"ETA {format_duration(seconds_left(run, start_step, elapsed))}")
+
+
+def scheduled_evaluation(run, out, loss_value, log):
+    """An evaluation on the schedule: it may lower the learning rate, keeps the best checkpoint
+    and writes the history. Returns the validation figures (None without validation songs)."""
+    val = evaluate(run, log)
+    if val is not None:
+        if run.schedule.update(val["nats_per_word"]):
+            log(f"step {run.step}: no improvement in {run.config['patience']} evaluations; "
+                f"lr -> {run.schedule.lr:g}")
+        keep_if_best(run, out, val)
+    record_history(run, out, loss_value, val)
+    return val
+
+
+def finish_run(run, out, interrupted, loss_value, val, start_step, log):
+    """The end: save where Ctrl-C stopped, or evaluate the last step too (off the schedule) and
+    save. Returns the path of last.npz."""
+    if interrupted:
+        last_path = save(run, out, "last.npz")
+        log(f"interrupted at step {run.step}: saved {last_path}; continue with --resume {last_path}")
+        return last_path
+    if run.step % run.config["eval_every"] != 0 or run.step == start_step:
+        val = evaluate(run, log)
+        if val is not None:
+            keep_if_best(run, out, val)
+            record_history(run, out, loss_value, val)
+    last_path = save(run, out, "last.npz", val["nats_per_word"] if val else None)
+    if not run.valid_ids:
+        save(run, out, "best.npz")                      # no validation: the last is the best
+    return last_path
 
 
 def train_step(params, opt, chunk, lstm_state, masks, clip, lr, feel_weight=1.0):

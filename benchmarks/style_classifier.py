@@ -71,44 +71,31 @@ def bar_onsets(bars):
     return per[:, TOMS].sum(axis=1).mean(), per[:, SNARE].sum(axis=1).mean(), per.sum(axis=1).mean()
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("checkpoint")
-    p.add_argument("groove", help="the Groove MIDI Dataset's folder (with info.csv)")
-    p.add_argument("--styles", type=int, default=5, help="the most common styles to test (default 5)")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--bars", type=int, default=32)
-    p.add_argument("--diversity", type=float, default=1.0)
-    p.add_argument("--fills", type=int, default=0, metavar="K", help="also: a fill asked for every K-th bar")
-    args = p.parse_args(argv)
-    ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
-    songs = corpus.load_songs([args.groove], log=lambda *a: None)
-    train_songs = [s for s in songs if s.split == "train"]
-    common = [name for name, _ in collections.Counter(s.style for s in train_songs).most_common(args.styles)]
-    missing = [name for name in common if name not in (ck["config"].get("styles") or [])]
-    if missing:
-        sys.exit(f"error: {args.checkpoint} does not know the style(s) {', '.join(missing)}")
-    beats = lambda split: [s for s in songs if s.split == split and not s.fill and s.style in common]
+def centroid_classifier(train_beats, styles):
+    """The nearest-centroid classifier of the training beats' bars: the style names and a
+    function from a track's features to the name of the nearest style's centroid."""
     centroids = {}
-    for name in common:
-        vectors = [v for v in (features(s.words) for s in beats("train") if s.style == name) if v is not None]
+    for name in styles:
+        vectors = [v for v in (features(s.words) for s in train_beats if s.style == name) if v is not None]
         centroids[name] = np.mean(vectors, axis=0)
     names = list(centroids)
     table = np.stack([centroids[n] for n in names])                  # (styles, 144)
-    classify = lambda v: names[int(np.argmin(((table - v) ** 2).sum(axis=1)))]
+    return names, lambda v: names[int(np.argmin(((table - v) ** 2).sum(axis=1)))]
 
-    print(f"{args.checkpoint}: styles {', '.join(names)}; centroids from "
-          f"{len(beats('train'))} training beats; 16-step bars only")
+
+def recognition(checkpoint, args, names, classify, valid_beats):
+    """Prints how often the classifier recognises the style of real excerpts and of tracks
+    generated in each style; returns the generated tracks."""
     real = collections.defaultdict(list)
-    for s in beats("validation"):
+    for s in valid_beats:
         v = features(first_bars(s.words, args.bars))
         if v is not None:
             real[s.style].append(classify(v) == s.style)
     gen = collections.defaultdict(list)
     tracks = []
     for name in names:
-        index = ck["config"]["styles"].index(name)
-        for words in sample_tracks(ck, args.seeds, args.bars, M.Sampling(args.diversity, style=index)):
+        index = checkpoint["config"]["styles"].index(name)
+        for words in sample_tracks(checkpoint, args.seeds, args.bars, M.Sampling(args.diversity, style=index)):
             tracks.append(words)
             gen[name].append(classify(features(words)) == name)
     print(f"{'style':<10} {'real excerpts':>16} {'generated':>16}")
@@ -119,29 +106,59 @@ def main(argv=None):
     r_all = np.mean([x for v in real.values() for x in v])
     g_all = np.mean([x for v in gen.values() for x in v])
     print(f"{'all':<10} {r_all:16.1%} {g_all:16.1%}   generated / real = {g_all / r_all:.2f}")
-    train_words = [s.words for s in songs if s.split == "train"]
+    return tracks
+
+
+def fills_report(checkpoint, args, names, real):
+    """Prints the onsets per bar of generated fill bars and other bars beside the training
+    fills' and beats' (real: the training songs of the styles tested)."""
+    as_bars = lambda words: encoding.words_to_bars([w for w in words if w != encoding.END])
+    fill_bars, beat_bars = [], []
+    for name in names:
+        how = M.Sampling(args.diversity, style=checkpoint["config"]["styles"].index(name), fill_every=args.fills)
+        for words in sample_tracks(checkpoint, args.seeds, args.bars, how):
+            for k, bar in enumerate(as_bars(words)):
+                (fill_bars if k % args.fills == args.fills - 1 else beat_bars).append(bar)
+    real_fill = [bar for s in real if s.fill for bar in as_bars(s.words)]
+    real_beat = [bar for s in real if not s.fill for bar in as_bars(s.words)]
+    print(f"fills every {args.fills} bars: onsets per bar (toms, snare, all)")
+    for label, bars in (("generated, fill bars", fill_bars), ("generated, other bars", beat_bars),
+                        ("training fills", real_fill), ("training beats", real_beat)):
+        toms, snare, total = bar_onsets(bars)
+        print(f"  {label:<22} {len(bars):6d} bars: toms {toms:5.2f}, snare {snare:5.2f}, all {total:5.2f}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("groove", help="the Groove MIDI Dataset's folder (with info.csv)")
+    p.add_argument("--styles", type=int, default=5, help="the most common styles to test (default 5)")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--bars", type=int, default=32)
+    p.add_argument("--diversity", type=float, default=1.0)
+    p.add_argument("--fills", type=int, default=0, metavar="K", help="also: a fill asked for every K-th bar")
+    args = p.parse_args(argv)
+    checkpoint = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    songs = corpus.load_songs([args.groove], log=lambda *a: None)
+    train_songs = [s for s in songs if s.split == "train"]
+    common = [name for name, _ in collections.Counter(s.style for s in train_songs).most_common(args.styles)]
+    missing = [name for name in common if name not in (checkpoint["config"].get("styles") or [])]
+    if missing:
+        sys.exit(f"error: {args.checkpoint} does not know the style(s) {', '.join(missing)}")
+    beats = lambda split: [s for s in songs if s.split == split and not s.fill and s.style in common]
+    names, classify = centroid_classifier(beats("train"), common)
+    print(f"{args.checkpoint}: styles {', '.join(names)}; centroids from "
+          f"{len(beats('train'))} training beats; 16-step bars only")
+    tracks = recognition(checkpoint, args, names, classify, beats("validation"))
+    train_words = [s.words for s in train_songs]
     print("originality, generated (diversity %g): " % args.diversity + copy_line(corpus.copy_stats(tracks, train_words)))
     valid_words = [first_bars(s.words, args.bars) for s in beats("validation")]
     print("originality, validation beats (first %d bars): " % args.bars
           + copy_line(corpus.copy_stats(valid_words, train_words)))
     if args.fills:
-        if not ck["config"].get("fills"):
+        if not checkpoint["config"].get("fills"):
             sys.exit(f"error: {args.checkpoint} learned no fills")
-        as_bars = lambda words: encoding.words_to_bars([w for w in words if w != encoding.END])
-        fill_bars, beat_bars = [], []
-        for name in names:
-            how = M.Sampling(args.diversity, style=ck["config"]["styles"].index(name), fill_every=args.fills)
-            for words in sample_tracks(ck, args.seeds, args.bars, how):
-                for k, bar in enumerate(as_bars(words)):
-                    (fill_bars if k % args.fills == args.fills - 1 else beat_bars).append(bar)
-        real = [s for s in songs if s.split == "train" and s.style in common]
-        real_fill = [bar for s in real if s.fill for bar in as_bars(s.words)]
-        real_beat = [bar for s in real if not s.fill for bar in as_bars(s.words)]
-        print(f"fills every {args.fills} bars: onsets per bar (toms, snare, all)")
-        for label, bars in (("generated, fill bars", fill_bars), ("generated, other bars", beat_bars),
-                            ("training fills", real_fill), ("training beats", real_beat)):
-            toms, snare, total = bar_onsets(bars)
-            print(f"  {label:<22} {len(bars):6d} bars: toms {toms:5.2f}, snare {snare:5.2f}, all {total:5.2f}")
+        fills_report(checkpoint, args, names, [s for s in train_songs if s.style in common])
 
 
 if __name__ == "__main__":

@@ -412,23 +412,8 @@ def grade_exercise(mod, path, name, numbers, results):
     problems = {k: p for k, p in problems.items() if p}
     if problems:
         found = recognise(outputs, expected, numbers["mistakes"].get(name, []))
-        result["mistakes"] = [m["id"] for m in found]
-        not_finite = [k for k, p in problems.items() if "not finite" in p]
-        if found:
-            message = "; ".join(f"{name}: {m['message']}" for m in found)
-        elif not_finite and name in NOT_FINITE_HINT:
-            message = f"{name}: {', '.join(not_finite)} not finite (NaN or inf): {NOT_FINITE_HINT[name]}"
-        else:
-            message = f"{name}: " + "; ".join(f"{k} {p}" for k, p in list(problems.items())[:3])
-            checked = result["grad_errors"]
-            bad = [k for k, v in checked.items() if not v < GRAD_TOL]
-            good = [k for k in checked if k not in bad]
-            if bad:
-                message += f"; against centred differences, {', '.join(bad)} disagree" + (
-                    f" ({', '.join(good)} agree)" if good else "")
-            elif good:
-                message += "; the gradients agree with centred differences of the function as written"
-        return dict(result, status="wrong", message=message)
+        return dict(result, status="wrong", mistakes=[m["id"] for m in found],
+                    message=wrong_values_message(name, problems, found, result["grad_errors"]))
     if changed:
         return dict(result, status="wrong", message=f"{name} changes its input {', '.join(changed)} in place: "
                     "the plain functions return new arrays and leave their arguments as they were")
@@ -447,6 +432,25 @@ def grade_exercise(mod, path, name, numbers, results):
                     f"{outputs32[widened[0]].dtype} from float32 inputs: train.py runs in float32; make new arrays "
                     "with the inputs' dtype (np.zeros_like, or dtype=...)")
     return result
+
+
+def wrong_values_message(name, problems, found, checked):
+    """What to tell a student whose function gives wrong values: the mistakes recognised, else a
+    hint for values that are not finite, else the first differences and what the gradient check says."""
+    not_finite = [k for k, p in problems.items() if "not finite" in p]
+    if found:
+        return "; ".join(f"{name}: {m['message']}" for m in found)
+    if not_finite and name in NOT_FINITE_HINT:
+        return f"{name}: {', '.join(not_finite)} not finite (NaN or inf): {NOT_FINITE_HINT[name]}"
+    message = f"{name}: " + "; ".join(f"{k} {p}" for k, p in list(problems.items())[:3])
+    bad = [k for k, v in checked.items() if not v < GRAD_TOL]
+    good = [k for k in checked if k not in bad]
+    if bad:
+        message += f"; against centred differences, {', '.join(bad)} disagree" + (
+            f" ({', '.join(good)} agree)" if good else "")
+    elif good:
+        message += "; the gradients agree with centred differences of the function as written"
+    return message
 
 
 def one_line(e):
@@ -923,6 +927,19 @@ def cmd_blank(args):
 # ----------------------------------------------------------------------------
 # 10. The command line
 
+def expected_numbers(folder):
+    """The numbers to grade against, the exercises this copy blanked, and where the numbers come
+    from: the reference lstm_drums.py's for a teacher who has it, else the copy's own file."""
+    if TEACHER and os.path.isfile(os.path.join(ROOT, "lstm_drums.py")):
+        try:                                                # which exercises this copy blanked, for the table
+            blanked = read_numbers(folder)[1]
+        except UsageError:
+            blanked = list(EXERCISES)
+        return reference_numbers(), blanked, "the reference, " + os.path.join(ROOT, "lstm_drums.py")
+    numbers, blanked = read_numbers(folder)
+    return numbers, blanked, os.path.join(folder, NUMBERS)
+
+
 def grade(folder, quick=False, log=print):
     """Grade folder/lstm_drums.py. Returns the report (a dict); log prints the table as it goes."""
     t0 = time.time()
@@ -930,17 +947,7 @@ def grade(folder, quick=False, log=print):
     path = os.path.join(folder, "lstm_drums.py")
     if not os.path.isfile(path):
         raise UsageError(f"{folder} has no lstm_drums.py to grade")
-    teacher = TEACHER and os.path.isfile(os.path.join(ROOT, "lstm_drums.py"))
-    if teacher:
-        numbers = reference_numbers()
-        try:                                                # which exercises this copy blanked, for the table
-            blanked = read_numbers(folder)[1]
-        except UsageError:
-            blanked = list(EXERCISES)
-        source = "the reference, " + os.path.join(ROOT, "lstm_drums.py")
-    else:
-        numbers, blanked = read_numbers(folder)
-        source = os.path.join(folder, NUMBERS)
+    numbers, blanked, source = expected_numbers(folder)
     report = {"tool": "tools/coursework.py", "format": FORMAT, "graded": path, "numbers_from": source,
               "quick": bool(quick), "exercises": [], "end_to_end": []}
     log(f"grading {path}\n(expected numbers: {source})\n")

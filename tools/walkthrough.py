@@ -11,6 +11,7 @@ that the page is exactly what this prints.
 import math
 import os
 import sys
+import types
 
 import mido
 import numpy as np
@@ -32,6 +33,7 @@ def row(values, digits=4):
 
 
 def page():
+    """The page, section by section: each says its part and leaves on s what a later one needs."""
     out = []
     say = out.append
     say("# Walkthrough: one bar through the whole system\n")
@@ -42,8 +44,20 @@ def page():
     say("fast twins (section 6), which give the same numbers, and by default the extensions of sections 7-9 (more")
     say("input columns, the feel head). Every number below is printed by `python tools/walkthrough.py`, and a")
     say("test checks that this page is exactly its output.\n")
+    s = types.SimpleNamespace()                                  # what a section hands to the next
+    section_midi(say, s)
+    section_words(say, s)
+    section_ids(say, s)
+    section_lstm_step(say, s)
+    section_loss(say, s)
+    section_gradients(say, s)
+    section_adam(say, s)
+    section_sample(say, s)
+    return "\n".join(out) + "\n"
 
-    # 1. MIDI
+
+def section_midi(say, s):
+    """1. The MIDI file and its first notes."""
     say(f"## 1. MIDI: `{SONG}`\n")
     mid = mido.MidiFile(os.path.join(ROOT, SONG))
     say(f"{mid.ticks_per_beat} ticks per quarter note, so a 16th note is {mid.ticks_per_beat // 4} ticks. "
@@ -58,8 +72,12 @@ def page():
             say(f"| {tick} | {msg.note} | {GM_NAMES.get(msg.note, '?')} | {msg.velocity} | {cls} |")
             shown += 1
     say("")
+    s.mid = mid
 
-    # 2. Words
+
+def section_words(say, s):
+    """2. The bar as words and feel, and as a drum tab."""
+    mid = s.mid
     bars, feel, _ = encoding.encode_file(os.path.join(ROOT, SONG))
     words = encoding.bars_to_words(bars[:1])
     tokens = encoding.feel_to_tokens(feel[:1])
@@ -83,8 +101,12 @@ def page():
     say(f"| 16 | `{words[16]}` | {cell(tokens[16])} | | | |\n")
     say("As a drum tab (`X` accent, `o` ghost note):\n")
     say("```\n" + encoding.bars_to_tab(bars[:1], feel[:1]) + "\n```\n")
+    s.bars, s.feel, s.words = bars, feel, words
 
-    # 3. Ids and layer 0's input
+
+def section_ids(say, s):
+    """3. Word ids, the tiny model and its params, and layer 0's input at step 0."""
+    bars, words = s.bars, s.words
     ids = encoding.to_ids(words + encoding.bars_to_words(bars[1:2])[:1])   # the bar, then the next bar's first word
     V = len(encoding.VOCAB)
     seed = 0
@@ -118,8 +140,12 @@ def page():
     say("(Section 7; skip on a first reading.) A model with look-back inputs also reads, at step 0, the row")
     say("`lookback_inputs` gives:")
     say(f"{lb[0].tolist()} (the word, \"none\" = {V} one and two bars back, and the place of the next word, 1).\n")
+    s.ids, s.V, s.config, s.params, s.scope, s.w0, s.x0 = ids, V, config, params, scope, w0, x0
 
-    # 4. One LSTM step
+
+def section_lstm_step(say, s):
+    """4. One LSTM step from the zero state."""
+    params, x0 = s.params, s.x0
     say("## 4. One LSTM step (`lstm_step_forward`)\n")
     prev_h, prev_c = np.zeros((1, H)), np.zeros((1, H))                       # the state before step 0
     next_h, next_c, cache = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
@@ -135,8 +161,12 @@ def page():
     say(f"next_c = f * prev_c + i * g = {row(next_c)}")
     say(f"next_h = o * tanh(next_c)   = {row(next_h)}")
     say("```\n")
+    s.prev_h, s.prev_c, s.next_h = prev_h, prev_c, next_h
 
-    # 5. The loss
+
+def section_loss(say, s):
+    """5. The loss of one step, then of the bar."""
+    ids, V, config, params, scope, next_h = s.ids, s.V, s.config, s.params, s.scope, s.next_h
     say("## 5. The loss (`softmax_loss`, `model_loss`)\n")
     logits = next_h @ params["Wy"] + params["by"]                             # (1, V)
     target = int(ids[1])
@@ -161,8 +191,12 @@ def page():
     assert scope["loss"] == value
     say("```python\n" + loss_snippet + "\n```\n")
     say(f"gives loss = {value:.4f} nats/word.\n")
+    s.x, s.y, s.state, s.grads, s.p, s.target = x, y, state, grads, p, target
 
-    # 6. Gradients
+
+def section_gradients(say, s):
+    """6. The gradients that flow back."""
+    ids, V, params, w0, x, y, state, grads, p, target = s.ids, s.V, s.params, s.w0, s.x, s.y, s.state, s.grads, s.p, s.target
     say("## 6. The gradients that flow back (`model_backward`, `lstm_backward`, `lstm_step_backward`)\n")
     logits_all, _, (top, layer_caches, _, _) = M.model_forward(params, x, state)
     _, dlogits = M.softmax_loss(logits_all, y)                                # (T, 1, V)
@@ -190,7 +224,10 @@ def page():
     say("(Frobenius) norms, the square root of the sum of the squares of all entries (`np.linalg.norm`):")
     say(", ".join(f"|d{k}| = {np.linalg.norm(grads[k]):.4f}" for k in params) + ".\n")
 
-    # 7. One Adam update
+
+def section_adam(say, s):
+    """7. One Adam update of every weight, one worked out by hand."""
+    ids, V, params, grads, w0 = s.ids, s.V, s.params, s.grads, s.w0
     say("## 7. One Adam update (`adam_update`)\n")
     key = max(params, key=lambda k: np.abs(grads[k]).max())                   # over every parameter
     at = np.unravel_index(np.argmax(np.abs(grads[key])), grads[key].shape)
@@ -226,8 +263,12 @@ def page():
     say(f"weight whose gradient is exactly zero does not move: here {n_zero} weights, the rows of Wx0 of the {unread}")
     say(f"words the bar never reads ({unread} x {4 * H}) and the forget gate's quarter of row {w0}. Of the others,")
     say(f"{small} moved by less than 0.99 lr (those with |g| < 99 eps, about 1e-6); the smallest move is {smallest:.8f}.\n")
+    s.new_params = new_params
 
-    # 8. One sampled word
+
+def section_sample(say, s):
+    """8. One sampled word after the update."""
+    new_params, w0, x0, prev_h, prev_c = s.new_params, s.w0, s.x0, s.prev_h, s.prev_c
     say("## 8. One sampled word (`lstm_step_forward`, `sample_word`, `sample`)\n")
     params = new_params
     next_h, _, _ = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
@@ -247,7 +288,6 @@ def page():
     say(f"\n`sample_word(logits, 1.0, np.random.default_rng(1337))` draws word id {drawn} (`{encoding.VOCAB[drawn]}`), and")
     say(f"`sample(params, [{w0}], 1, 1.0, np.random.default_rng(1337))`, which does the same steps, returns {sampled}.")
     say("A trained model puts most of its probability on a few words; this one has learned one update's worth.")
-    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
