@@ -40,6 +40,7 @@ DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 MAX_BARS = 10_000                          # per track: over 5 hours of 4/4 at 120 bpm
 MAX_SONG_BARS = 512                        # --song's cap unless --bars says otherwise
 MAX_DIVERSITY = 100.0                      # beyond, sampling is uniform in all but name
+MAX_SEEDS = 1000                           # takes per diversity
 
 
 class GenerateError(Exception):
@@ -177,13 +178,21 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 # the same, and then dropped). song: play until the model ends the song (END), n_bars being the cap.
 # style: a style the checkpoint knows (None: each track draws one as the training data would, by its
 # share of the words); fills k > 0: a fill every k-th bar.
+# Playing the user's part: humanize, a file whose hits are kept and played with the model's feel
+# (or True with keep: redraw the kept drums' feel too); keep, drum names ("kick,snare" or "BD,SD")
+# whose hits stay the part's (the --primer's, or humanize's file) while the model writes the
+# others. seeds: takes per diversity (seeds seed, seed + 1, ...).
 Settings = collections.namedtuple(
-    "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills",
-    defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0))
+    "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills "
+                "humanize keep seeds",
+    defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0,
+              None, None, 1))
 
 # What generate() reads, once: the checkpoint (its path and load_checkpoint's dict), the settings,
 # the primer's words and feel ids (S, 18) (None without feel), and the bar length in steps.
-Job = collections.namedtuple("Job", "path checkpoint settings primer_words primer_feel bar_steps")
+# With a part to play (--humanize, --keep): its words and feel ids, and the kept classes' bits (0: humanise).
+Job = collections.namedtuple("Job", "path checkpoint settings primer_words primer_feel bar_steps part keep",
+                             defaults=(None, 0))
 
 # One planned track: its diversity, its style (a name, or None), how to sample it (a
 # lstm_drums.Sampling), its own random stream, and its files' path without the extension.
@@ -204,7 +213,7 @@ def read_job(ckpt_path, settings):
     """What the job reads: the settings checked, the checkpoint, the primer; GenerateError
     (or CodecError, CheckpointError) naming the first thing that is wrong, before any file is written."""
     s = settings
-    check_settings(s.seed, s.n_bars, s.diversities, s.bpm, s.velocity)  # before any file is read or written
+    check_settings(s.seed, s.n_bars, s.diversities, s.bpm, s.velocity, s.seeds)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
     checkpoint = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
@@ -212,6 +221,8 @@ def read_job(ckpt_path, settings):
         raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, or on "
                             "a few songs' heads): use --bars N for a fixed length")
     check_style(ckpt_path, checkpoint, s.style, s.fills)
+    if s.humanize or s.keep:
+        return read_part_job(ckpt_path, checkpoint, s)
     primer_words, primer_feel = read_primer(s.primer) if s.primer else ([encoding.BAR], None)
     if s.meter is not None:
         bar_steps = meter_steps(s.meter)
@@ -222,17 +233,67 @@ def read_job(ckpt_path, settings):
     return Job(ckpt_path, checkpoint, s, primer_words, primer_feel, bar_steps)
 
 
+def read_part_job(ckpt_path, checkpoint, s):
+    """read_job for a part to play (--humanize, --keep): the part's words and feel, the kept bits."""
+    path = s.humanize if isinstance(s.humanize, str) else s.primer
+    if path is None:
+        raise GenerateError("give the part to play: --humanize FILE, or --primer FILE with --keep or --humanize")
+    if s.humanize and not checkpoint["config"]["feel"]:
+        raise GenerateError(f"--humanize: {ckpt_path} learned no feel (trained with --feel 0, or on data "
+                            "without it): it cannot play a part's velocities and timing")
+    for flag, given in (("--song", s.song), ("--free", s.free), ("--fills", s.fills)):
+        if given:
+            raise GenerateError(f"{flag} and {'--humanize' if s.humanize else '--keep'}: the part says the bars")
+    if s.flat and not s.keep:
+        raise GenerateError("--flat and --humanize: a humanised part without its feel is the part itself")
+    if not os.path.exists(path):
+        raise GenerateError(f"{path}: no such file")
+    part = corpus.read_songs(path)[0]                       # CodecError, naming the file, if unusable
+    if encoding.BAR not in part.words:
+        raise GenerateError(f"{path}: no bars to play (no BAR in its words)")
+    keep = keep_bits(s.keep) if s.keep else 0
+    bar_steps = len(encoding.words_to_bars(part.words)[0])
+    return Job(ckpt_path, checkpoint, s, [encoding.BAR], None, bar_steps, part, keep)
+
+
+def keep_bits(names):
+    """'kick,snare' or 'BD,SD' -> the classes' bits (encoding.class_bit); GenerateError for an
+    unknown name, or for none or every drum kept."""
+    known = {n.lower(): k for k, n in enumerate(encoding.TAB_LABELS)} | {n: k for k, n in enumerate(encoding.CLASS_NAMES)}
+    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise GenerateError(f"--keep {unknown[0]!r}: not a drum; want tab names ({','.join(encoding.TAB_LABELS)}) "
+                            f"or class names ({', '.join(encoding.CLASS_NAMES)})")
+    bits = sum({encoding.class_bit(known[n]) for n in wanted})
+    if bits == 0 or bits == (1 << encoding.N_CLASSES) - 1:
+        raise GenerateError(f"--keep {names}: keep some of the drums, not {'none' if bits == 0 else 'all'} of them")
+    return bits
+
+
 def describe(job):
     """The first line printed: the model, and what it is asked for."""
     s, model_config = job.settings, job.checkpoint["config"]
     return (f"{job.path}: {model_config['layers']} x {model_config['hidden']} LSTM, "
             f"{model_config['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if s.flat else "")
                                                   if model_config["feel"] else ", no feel (a flat grid)")
-            + (f"; a song (at most {s.n_bars} bars)" if s.song else f"; {s.n_bars} bars")
+            + (f"; a song (at most {s.n_bars} bars)" if s.song else
+               f"; the part's {len(encoding.words_to_bars(job.part.words))} bars" if job.part else f"; {s.n_bars} bars")
             + f" of {job.bar_steps} steps" + (" (model places BAR: --free)" if s.free else "")
-            + (f", after the primer's {len(job.primer_words)} words" if s.primer else "")
+            + (f", after the primer's {len(job.primer_words)} words" if s.primer and not job.part else "")
             + (f"; {len(model_config['styles'])} styles" if model_config["styles"] else "")
-            + (f"; a fill every {s.fills} bars" if s.fills else ""))
+            + (f"; a fill every {s.fills} bars" if s.fills else "") + describe_part(job))
+
+
+def describe_part(job):
+    """What describe says of a part to play, or nothing."""
+    if job.part is None:
+        return ""
+    if not job.keep:
+        return f"; humanising {job.part.name}"
+    kept = [label for k, label in enumerate(encoding.TAB_LABELS) if job.keep & encoding.class_bit(k)]
+    return (f"; the drums around {job.part.name}'s {','.join(kept)}"
+            + (" (their feel drawn too)" if job.settings.humanize else ""))
 
 
 def plan_tracks(job):
@@ -241,12 +302,13 @@ def plan_tracks(job):
     s, styles = job.settings, job.checkpoint["config"]["styles"]
     fingerprint = job_fingerprint(job)
     tracks = []
-    for d in dict.fromkeys(s.diversities):
-        stream = [s.seed, int(round(d * 1000))]                         # each diversity its own stream
-        style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
-        how = M.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills)
-        base = output_name(s.out, s.seed, d, fingerprint)
-        tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
+    for seed in range(s.seed, s.seed + s.seeds):
+        for d in dict.fromkeys(s.diversities):
+            stream = [seed, int(round(d * 1000))]                       # each diversity its own stream
+            style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
+            how = M.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills)
+            base = output_name(s.out, seed, d, fingerprint)
+            tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
     return tracks
 
 
@@ -256,7 +318,10 @@ def job_fingerprint(job):
     fingerprint = zlib.crc32(repr([job.bar_steps, s.n_bars, s.bpm, s.velocity, s.free, job.primer_words]
                                   + (["song"] if s.song else []) + ([s.style, s.fills] if s.style or s.fills else [])
                                   + ([s.flat, None if job.primer_feel is None else job.primer_feel.tolist()]
-                                     if feel else [])).encode())
+                                     if feel else [])
+                                  + ([job.part.words, job.keep, bool(s.humanize),
+                                      None if job.part.feel is None else job.part.feel.tolist()] if job.part else [])
+                                  ).encode())
     for p in job.checkpoint["params"].values():
         fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
     return fingerprint
@@ -265,6 +330,10 @@ def job_fingerprint(job):
 def draw_track(job, track, log):
     """The track's new bars, drawn after the primer: its words, and a feel model's feel ids (S, 18) (else None)."""
     params, model_config = job.checkpoint["params"], job.checkpoint["config"]
+    if job.part is not None:                                  # --humanize, --keep: the user's part, played
+        ids, feel_ids, _ = M.play_part(params, model_config, encoding.to_ids(job.part.words), track.rng, track.how,
+                                       job.keep, job.part.feel, redraw_kept=bool(job.settings.humanize))
+        return [encoding.VOCAB[i] for i in ids], feel_ids
     primer_ids = encoding.to_ids(job.primer_words)
     ids, feel_ids = M.sample_bars(params, model_config, primer_ids, job.settings.n_bars, track.rng, track.how,
                                   job.primer_feel, log)
@@ -343,10 +412,12 @@ def learned_song_ends(checkpoint):
     return len(unigram) > encoding.END_ID and unigram[encoding.END_ID] > 0
 
 
-def check_settings(seed, n_bars, diversities, bpm, velocity):
+def check_settings(seed, n_bars, diversities, bpm, velocity, seeds=1):
     """GenerateError (or CodecError, for the tempo) naming the first setting out of range."""
     if seed < 0:
         raise GenerateError(f"--seed {seed}: want 0 or more")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise GenerateError(f"--seeds {seeds}: want 1..{MAX_SEEDS} takes")
     if not 1 <= n_bars <= MAX_BARS:
         raise GenerateError(f"--bars {n_bars}: want 1..{MAX_BARS} bars")
     if any(not 0 <= d <= MAX_DIVERSITY for d in diversities):
@@ -408,9 +479,9 @@ def main(argv=None):
     p.add_argument("--song", action="store_true", help="a whole song: play from the first bar until the model "
                    "ends it (a model trained on whole songs, in the metre-aware mode)")
     p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+",
-                   default=default["diversities"],
+                   default=None,
                    help="sampling temperatures, one track each (default: the seed's five, 0.5 0.8 1.0 1.25 1.5; "
-                        "0 = argmax)")
+                        "with --humanize or --keep, 1.0; 0 = argmax)")
     p.add_argument("--seed", type=int, default=default["seed"],
                    help="random seed: same seed, same tracks (default %(default)s)")
     p.add_argument("--bpm", type=float, default=default["bpm"], help="tempo of the MIDI and WAV files "
@@ -428,11 +499,20 @@ def main(argv=None):
                    "each track draws one as the training data would); an unknown name lists the known ones")
     p.add_argument("--fills", type=int, default=default["fills"], metavar="K",
                    help="ask for a fill every K-th bar (a model that learned fills; default 0: none)")
+    p.add_argument("--humanize", nargs="?", const=True, metavar="FILE",
+                   help="play FILE (.mid or words .txt) as it is, every hit kept, with the model's velocities "
+                        "and timing (a feel model); with --keep and no FILE, draw the kept drums' feel too")
+    p.add_argument("--keep", metavar="DRUMS", help="keep these drums of the --primer (or --humanize FILE), step "
+                   "for step, e.g. kick,snare or BD,SD, and let the model write the others around them")
+    p.add_argument("--seeds", type=int, default=default["seeds"], metavar="K",
+                   help="K takes per diversity, with seeds SEED, SEED+1, ... (default %(default)s)")
     p.add_argument("--tab-bars", type=int, default=default["tab_bars"],
                    help="bars of each track shown as a drum tab (default %(default)s)")
     args = vars(p.parse_args(argv))
     if args["n_bars"] is None:
         args["n_bars"] = MAX_SONG_BARS if args["song"] else default["n_bars"]
+    if args["diversities"] is None:                         # a part is played once, at 1.0; new tracks at five
+        args["diversities"] = [1.0] if args["humanize"] or args["keep"] else default["diversities"]
     try:
         summary = generate(args.pop("checkpoint"), Settings(**args), log=lambda *a: print(*a, flush=True))
     except (GenerateError, encoding.CodecError, M.CheckpointError, OSError) as e:

@@ -11,7 +11,8 @@ Read it top to bottom (docs/lstm.md first, if LSTMs are new to you). Three parts
   What this project adds, a section each: 7. layer 0's look-back inputs (the words one and two
   bars back, the place in the bar); 8. feel (each hit's velocity and timing, as inputs and an
   output head); 9. style and fills; 10. the whole model, and feeding it word by word, whole
-  bars and songs; 11. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
+  bars and songs; 11. playing the user's part (humanise it, or write drums around it);
+  12. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
 
 Shapes: N batch (streams), T steps per chunk, V vocabulary, H hidden units, L layers, D a layer's
 input size, M positions with a hit. Time-major: arrays are (T, N, ...), step t first, so x[t]
@@ -957,20 +958,27 @@ def draw_levels(z, temperature, rng):
     return (cdf <= u[:, None]).sum(axis=1)                  # the first level whose cdf passes u
 
 
+def feel_logits(params, top, word):
+    """The feel head's logits for the hits of a word: (its classes k (n,), velocity logits
+    (n, 8), offset logits (n, 9)); top (1, H) the top layer's output before the word."""
+    k = CLASSES_OF[word] if word < len(CLASSES_OF) else np.array([], dtype=np.int64)
+    H, Wf = top.shape[1], params["Wf"]
+    z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
+    z_v, z_o = level_blocks(z[None])                        # (1, 9, 8), (1, 9, 9)
+    return k, z_v[0, k], z_o[0, k]
+
+
 def sample_feel(params, top, word, temperature, rng):
     """The feel of a sampled word: top (1, H) the top layer's output that chose it. Each
     hit's velocity and offset level drawn from the head at the temperature. Returns the
     word's feel ids (18,) (int8, -1 where no hit; a word without hits draws nothing)."""
-    k = CLASSES_OF[word] if word < len(CLASSES_OF) else ()   # the classes that play (BAR, END: none)
-    if len(k) == 0:
+    if word >= len(CLASSES_OF) or len(CLASSES_OF[word]) == 0:   # BAR, END, a silent step: no hit
         return NO_FEEL                                      # (shared and read-only)
     out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
-    H, Wf = top.shape[1], params["Wf"]
-    z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
-    z_v, z_o = level_blocks(z[None])                        # (1, 9, 8), (1, 9, 9)
+    k, z_v, z_o = feel_logits(params, top, word)
     both = np.full((2 * len(k), OFFSET_LEVELS), -np.inf)    # both drawn at once: the velocity rows
-    both[:len(k), :VELOCITY_LEVELS] = z_v[0, k]             # padded with -inf, never drawn
-    both[len(k):] = z_o[0, k]
+    both[:len(k), :VELOCITY_LEVELS] = z_v                   # padded with -inf, never drawn
+    both[len(k):] = z_o
     levels = draw_levels(both, temperature, rng)
     out[k], out[N_CLASSES + k] = levels[:len(k)], levels[len(k):]
     return out
@@ -1025,7 +1033,7 @@ def dense_inputs(cond_x, feel_x):
 
 # A model's config: init_params' keys (vocab_size, hidden, layers, dropout, forget_bias) and the
 # extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
-# checkpoint holds every key (section 11).
+# checkpoint holds every key (section 12).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False}
 
 
@@ -1221,7 +1229,71 @@ def sample_bars(params, model_args, primer_ids, n_bars, rng, how=Sampling(), pri
 
 
 # ----------------------------------------------------------------------------
-# 11. Checkpoints
+# 11. Playing the user's part: humanise a track, and write the drums around the ones given
+#
+# Both read a part the user gives, word by word, as training reads a song (a Stream that
+# starts after a BAR, as generation does). Humanise keeps every word (which drums start on
+# which step, the bars, the metre) and draws only each hit's feel from the feel head, which
+# reads the top layer's output before the word and the word's classes: the same teacher
+# forcing feel_loss scores. Drums around a part keep some classes (kick and snare, say):
+# at each step only the words whose kept classes are the part's may be drawn, so the model
+# chooses the other drums, and then the feel of every hit.
+
+def keep_part_feel(feel_ids, part_row, word, keep):
+    """A word's drawn feel ids (18,) with its kept classes' levels taken from the part's row
+    (18,), where the part has them (a part without feel has -1 there: the drawn ones stay)."""
+    out = feel_ids.copy()
+    for k in CLASSES_OF[word] if word < len(CLASSES_OF) else ():     # (BAR and END: no hit)
+        if keep & encoding.class_bit(k) and part_row[k] >= 0:
+            out[k], out[N_CLASSES + k] = part_row[k], part_row[N_CLASSES + k]
+    return out
+
+
+def expected_levels(params, top, word):
+    """The feel head's expected velocity and offset level of each hit of a word, at
+    temperature 1: (18,) floats, nan where the word has no hit."""
+    out = np.full(2 * N_CLASSES, np.nan)
+    k, z_v, z_o = feel_logits(params, top, word)
+    if len(k):
+        out[k] = np.exp(log_softmax(z_v.astype(np.float64))) @ np.arange(VELOCITY_LEVELS)
+        out[N_CLASSES + k] = np.exp(log_softmax(z_o.astype(np.float64))) @ np.arange(OFFSET_LEVELS)
+    return out
+
+
+def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, redraw_kept=True):
+    """Play a part's word ids (S,): returns (word ids (S,), feel ids (S, 18), expected levels (S, 18)).
+
+    keep 0: humanise; every word stays, every hit's feel is drawn at how.diversity (0: the
+    likeliest levels). keep, a mask of class bits (encoding.class_bit): those classes stay the part's,
+    step for step, and the words are drawn among those that agree (the other classes are the
+    model's); the kept hits keep part_feel's levels (S, 18) unless redraw_kept. BAR and END
+    stay where the part has them. how.style and how.fill_every as sample_bars takes them;
+    expected: expected_levels of every word, the model's expectation on the path it played.
+    A model without feel plays the words alone: feel ids and expected are None.
+    """
+    stream = Stream(params, config, how.style, how.fill_every)
+    stream.push(BAR_ID)                                     # as generation starts: after a bar line
+    words = np.arange(model_config(config)["vocab_size"])
+    agrees = lambda word: (words < BAR_ID) & ((words & keep) == (word & keep))   # (V,) the allowed words
+    out, feels, expected = [], [], []
+    for n, word in enumerate(int(w) for w in ids):
+        if keep and word < BAR_ID:
+            word = sample_allowed(stream.logits, how.diversity, rng, agrees(word))
+        if "Wf" in params:
+            expected.append(expected_levels(params, stream.state[0][-1], word))
+        feel_ids = stream.draw_feel(word, how.diversity, rng)
+        if feel_ids is not None and keep and not redraw_kept and part_feel is not None:
+            feel_ids = keep_part_feel(feel_ids, part_feel[n], word, keep)
+        out.append(word)
+        feels.append(feel_ids)
+        stream.push(word, feel_ids)
+    if "Wf" not in params:
+        return np.array(out), None, None
+    return np.array(out), np.array(feels), np.array(expected)
+
+
+# ----------------------------------------------------------------------------
+# 12. Checkpoints
 
 FORMAT_VERSION = 2   # 2: every key of model_config in the config, the 514-word vocabulary
 

@@ -1,0 +1,149 @@
+"""Playing the user's part: generate.py --humanize (every hit kept, the feel drawn) and --keep
+(some drums kept step for step, the model writes the others), end to end on a small demo
+model, each bad input refused in one line, and the kept drums never changed (a property)."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import corpus
+import encoding
+import generate
+import lstm_drums as M
+import train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO = os.path.join(ROOT, "data", "demo")
+BD_SD = encoding.class_bit(0) | encoding.class_bit(1)
+
+
+@pytest.fixture(scope="module")
+def demo_model(tmp_path_factory):
+    """A small model of the demo grooves (look-back inputs and feel, train.py's defaults), and a
+    flat part: the rock groove's first 8 bars as a drum machine plays it, every hit at 100."""
+    folder = tmp_path_factory.mktemp("play")
+    out = str(folder / "run")
+    assert train.main([DEMO, "--steps", "150", "--hidden", "32", "--eval-every", "150", "--out", out]) == 0
+    words = corpus.read_song(os.path.join(DEMO, "rock_8ths.mid")).words
+    part = words[:len(words) - words[::-1].index(encoding.BAR)][:17 * 8]
+    flat = str(folder / "flat.mid")
+    encoding.write_atomic(flat, encoding.midi_to_bytes(encoding.bars_to_midi(encoding.words_to_bars(part))))
+    return os.path.join(out, "best.npz"), flat
+
+
+def run(args, capsys):
+    code = generate.main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def written(folder):
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def test_humanise_keeps_every_hit_and_plays_it(demo_model, tmp_path, capsys):
+    ckpt, flat = demo_model
+    out = str(tmp_path / "h")
+    code, stdout, _ = run([ckpt, "--humanize", flat, "--out", out, "--seeds", "2"], capsys)
+    assert code == 0 and "humanising" in stdout
+    part = corpus.read_song(flat)
+    takes = sorted(f for f in written(out) if f.endswith(".txt") and not f.endswith(".feel.txt"))
+    assert len(takes) == 2 and len(written(out)) == 8             # two takes (seeds), words, feel, MIDI, WAV each
+    feels = []
+    for name in takes:
+        song = corpus.read_song(os.path.join(out, name))
+        assert song.words == part.words                            # which drums start on which step: all kept
+        hit = song.feel[:, :encoding.N_CLASSES] >= 0
+        assert (hit == (part.feel[:, :encoding.N_CLASSES] >= 0)).all()
+        feels.append(song.feel)
+        assert len(np.unique(song.feel[:, :encoding.N_CLASSES][hit])) > 1   # played: not one velocity
+    assert not np.array_equal(*feels)                              # two seeds, two takes
+    again = str(tmp_path / "again")
+    assert run([ckpt, "--humanize", flat, "--out", again, "--seeds", "2"], capsys)[0] == 0
+    assert written(again) == written(out)                          # seeded: the same files, the same names
+    for name in written(out):
+        assert open(os.path.join(out, name), "rb").read() == open(os.path.join(again, name), "rb").read()
+
+
+def test_humanise_at_diversity_zero_is_the_likeliest_playing(demo_model, tmp_path, capsys):
+    ckpt, flat = demo_model
+    outs = [str(tmp_path / n) for n in "ab"]
+    for seed, out in zip((1, 2), outs):
+        assert run([ckpt, "--humanize", flat, "--diversity", "0", "--seed", str(seed), "--out", out], capsys)[0] == 0
+    feel = [open(os.path.join(o, f)).read() for o in outs for f in written(o) if f.endswith(".feel.txt")]
+    assert len(feel) == 2 and feel[0] == feel[1]                   # no draw left to the seed
+
+
+def test_drums_around_a_kept_kick_and_snare(demo_model, tmp_path, capsys):
+    ckpt, flat = demo_model
+    out = str(tmp_path / "k")
+    code, stdout, _ = run([ckpt, "--keep", "kick,snare", "--primer", flat, "--out", out], capsys)
+    assert code == 0 and "around" in stdout
+    part = corpus.read_song(flat)
+    name = next(f for f in written(out) if f.endswith(".txt") and not f.endswith(".feel.txt"))
+    song = corpus.read_song(os.path.join(out, name))
+    ids, part_ids = encoding.to_ids(song.words), encoding.to_ids(part.words)
+    steps = part_ids < encoding.BAR_ID
+    assert len(ids) == len(part_ids) and (ids[~steps] == part_ids[~steps]).all()      # the same bars
+    assert ((ids[steps] & BD_SD) == (part_ids[steps] & BD_SD)).all()                  # kick and snare kept
+    assert (ids[steps] & ~BD_SD & 0x1FF).any()                                        # and drums written around
+    kept = song.feel[:, :2] >= 0                                   # the kept hits keep the part's feel ...
+    assert (song.feel[:, :2][kept] == part.feel[:, :2][kept]).all()
+    redrawn = str(tmp_path / "r")                                  # ... unless --humanize draws theirs too
+    assert run([ckpt, "--keep", "BD,SD", "--primer", flat, "--humanize", "--out", redrawn], capsys)[0] == 0
+    song = corpus.read_song(os.path.join(redrawn, next(f for f in written(redrawn) if f.endswith(".feel.txt"))
+                                         .replace(".feel.txt", ".txt")))
+    assert not (song.feel[:, :2][song.feel[:, :2] >= 0] == 6).all()   # the flat part's level 6 is not all kept
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--keep", "BD,XX"], "not a drum"),
+    (["--keep", "BD,SD,HH,OH,FT,LT,MT,RD,CR"], "not all of them"),
+    (["--keep", ",", ], "not none"),
+    (["--humanize", "FLAT", "--style", "jazz"], "knows no styles"),
+    (["--humanize", "FLAT", "--flat"], "--flat and --humanize"),
+    (["--humanize", "FLAT", "--free"], "the part says the bars"),
+    (["--humanize", "NOBARS"], "no bars to play"),
+    (["--keep", "kick"], "give the part to play"),
+    (["--humanize", "FLAT", "--seeds", "0"], "--seeds 0"),
+])
+def test_bad_parts_are_refused_in_one_line(demo_model, tmp_path, capsys, args, message):
+    ckpt, flat = demo_model
+    nobars = tmp_path / "nobars.txt"
+    nobars.write_text("0b100000000 0b000000000\n")
+    args = [{"FLAT": flat, "NOBARS": str(nobars)}.get(a, a) for a in args]
+    if args[0] == "--keep":
+        args += ["--primer", flat] if "kick" not in args else []
+    out = str(tmp_path / "out")
+    code, _, err = run([ckpt, *args, "--out", out], capsys)
+    assert code == 1 and err.count("\n") == 1 and message in err, err
+    assert written(out) == []                                      # nothing written
+
+
+def test_humanise_needs_a_model_that_learned_feel(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert train.main([DEMO, "--steps", "5", "--hidden", "8", "--feel", "0", "--out", out]) == 0
+    capsys.readouterr()
+    flat = os.path.join(DEMO, "waltz_3_4.mid")
+    code, _, err = run([os.path.join(out, "best.npz"), "--humanize", flat, "--out", str(tmp_path / "o")], capsys)
+    assert code == 1 and "learned no feel" in err and err.count("\n") == 1
+
+
+PART = st.lists(st.lists(st.integers(0, 511), min_size=1, max_size=20), min_size=1, max_size=6)
+
+
+@settings(deadline=None, max_examples=40)
+@given(PART, st.integers(1, 510), st.floats(0.0, 2.0), st.integers(0, 2**32 - 1))
+def test_kept_drums_never_change(bars, keep, diversity, seed):
+    """Any part, any kept drums, any diversity: the kept classes are the part's at every step,
+    and the bar lines stay where they are."""
+    config = {"vocab_size": 514, "hidden": 6, "layers": 1, "inputs": "lookback", "feel": True}
+    params = M.init_model(config, np.random.default_rng(seed % 7), np.float64)
+    ids = np.array([w for bar in bars for w in bar + [M.BAR_ID]])
+    new, feel_ids, _ = M.play_part(params, config, ids, np.random.default_rng(seed), M.Sampling(diversity),
+                                   keep=keep)
+    steps = ids < M.BAR_ID
+    assert (new[~steps] == ids[~steps]).all()
+    assert ((new[steps] & keep) == (ids[steps] & keep)).all()
+    assert ((feel_ids[:, :9] >= 0) == (M.word_bits(new) > 0)).all()   # every hit of the new words has feel
