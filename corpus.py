@@ -120,17 +120,17 @@ def from_feel_ids(words, feel_ids):
 #     (mydrums/jazz/a.mid is jazz), or the folder's own name for a file directly in it;
 #   - a file given by itself: no style (None).
 
-STYLE_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 INFO_COLUMNS = ("midi_filename", "style", "beat_type", "split")   # what load_songs reads from an info.csv
 Label = collections.namedtuple("Label", "style fill split")       # what the data says of one song
 
 
 def style_name(name, where):
-    """A style's name, lower case: 1-40 letters, digits, - and _; CodecError naming `where` otherwise."""
+    """A style's name as the data gives it, in lower case (encoding.is_style_name: 1-40 letters,
+    digits, - and _); CodecError naming `where` otherwise."""
     low = name.strip().lower()
-    if not 1 <= len(low) <= 40 or not set(low) <= STYLE_CHARACTERS:
-        raise CodecError(f"{where}: style name {name[:50]!r}: want 1-40 letters, digits, - and _ "
-                         "(rename it, or give NAME=PATH)")
+    if not encoding.is_style_name(low):
+        raise CodecError(f"{where}: style name {name[:50]!r}: want 1-{encoding.MAX_STYLE_CHARS} letters, digits, "
+                         "- and _ (rename it, or give NAME=PATH)")
     return low
 
 

@@ -97,6 +97,17 @@ END_ID = WORD_ID[END]            # 513
 SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
 
 
+# A style's name, however the data gives it (a folder, NAME=PATH, an info.csv row) and wherever it is
+# kept (a checkpoint's config): 1-40 lower-case letters, digits, - and _.
+STYLE_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+MAX_STYLE_CHARS = 40
+
+
+def is_style_name(name):
+    """Whether name is a style's name (STYLE_CHARACTERS, 1 to MAX_STYLE_CHARS of them)."""
+    return isinstance(name, str) and 1 <= len(name) <= MAX_STYLE_CHARS and set(name) <= STYLE_CHARACTERS
+
+
 class CodecError(ValueError):
     """Bad input for the codec: a malformed word or song, or an unusable MIDI file."""
 

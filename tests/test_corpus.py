@@ -8,6 +8,7 @@ import pytest
 
 import corpus
 import encoding
+import lstm_drums
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WALTZ = os.path.join(ROOT, "data", "demo", "waltz_3_4.mid")
@@ -81,3 +82,15 @@ def test_the_docstring_example_is_true(monkeypatch):
     monkeypatch.chdir(ROOT)                                           # its path is the repository's
     result = doctest.testmod(corpus)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_a_style_name_has_one_rule():
+    """corpus.style_name makes a name from the data by the codec's rule (encoding.is_style_name), and a
+    checkpoint keeps any name that rule allows."""
+    for name, want in (("Jazz ", "jazz"), ("hip-hop_2", "hip-hop_2"), ("x" * 40, "x" * 40)):
+        assert corpus.style_name(name, "here") == want and encoding.is_style_name(want)
+        assert lstm_drums.style_names([want])
+    for bad in ("", "x" * 41, "rock&roll", "a b", "jazz/funk", "é"):
+        assert not encoding.is_style_name(bad)
+        with pytest.raises(encoding.CodecError, match="here: style name"):
+            corpus.style_name(bad, "here")
