@@ -9,16 +9,16 @@ one per drum class, `1` when a note of that class starts on the step; `BAR` clos
     >>> words_to_bars("0b100000000 0b000000000 BAR".split())
     [[256, 0]]
 
-Inside the code a step is an int, a 9-bit mask: class k (0 = kick ... 8 = crash) is bit
-(8 - k), so `format(mask, "#011b")` is the word and `int(word, 2)` reads it back. A song is
-a list of bars, a bar a list of step masks. Two ways to read MIDI: --compat, the original's
-rules (480 ticks per beat whatever the file says, every channel, BAR after every 16 steps:
-it rebuilds metallica_drums_text.txt byte for byte); and the default, the file's own ticks
-per beat, channel 10 only, BAR at its real bar lines (3/4 = 12 steps, 7/8 = 14, 12/8 = 24).
+Inside the code a step is an int, a 9-bit mask: class k (0 = kick ... 8 = crash) is bit (8 - k), so
+`format(mask, "#011b")` is the word and `int(word, 2)` reads it back; a song is a list of bars, a bar a
+list of step masks. Two ways to read MIDI: --compat, the original's rules (480 ticks per beat whatever
+the file says, every channel, BAR after every 16 steps: it rebuilds metallica_drums_text.txt byte for
+byte); and the default: the file's ticks per beat, channel 10, BAR at its bar lines (3/4 = 12 steps).
 
 In order: the constants (DRUM_CLASSES, the one table of drum classes; BAR, END, VOCAB); words
-<-> bars and the drum tab; ticks <-> steps; feel levels and text; MIDI -> bars; bars -> MIDI and
-write_atomic; the command line. Songs, styles, splits and statistics live in corpus.py.
+<-> bars and the drum tab (tests/drum_tabs.py reads one back); ticks <-> steps; feel levels and
+text; MIDI -> bars; bars -> MIDI and write_atomic; the command line. Songs, styles, splits and
+statistics live in corpus.py.
 
 References: General MIDI 1 percussion key map (MIDI Manufacturers Association,
 https://www.midi.org/specifications-old/item/gm-level-1-sound-set); Standard MIDI File 1.0 (time
@@ -86,9 +86,8 @@ MAX_STEPS = 1 << 20         # 65,536 bars of 4/4 (9 hours at 120 bpm): beyond, t
 MAX_BAR_STEPS = 256         # the longest bar we accept (64/4)
 MAX_DENOMINATOR = 64        # the shortest beat we accept, a 64th note (a 1/64 bar is a quarter of a step)
 
-# All 2^9 step words in mask order: STEP_WORDS[mask] is the word of that mask. The vocabulary, the
-# same for every corpus: the step words (word id = the mask), then BAR (512) and END (513), so any
-# song can be scored and any primer used.
+# The 2^9 step words in mask order (STEP_WORDS[mask]); the vocabulary, the same for every corpus so that
+# any song can be scored and any primer used: the step words (id = the mask), then BAR (512), END (513).
 STEP_WORDS = tuple(format(mask, f"#0{2 + N_CLASSES}b") for mask in range(1 << N_CLASSES))
 VOCAB = list(STEP_WORDS) + [BAR, END]
 WORD_ID = {w: i for i, w in enumerate(VOCAB)}
@@ -96,11 +95,8 @@ BAR_ID = WORD_ID[BAR]            # 512
 END_ID = WORD_ID[END]            # 513
 SILENCE_ID = 0                   # '0b000000000': nothing starts on this step
 
-
-# A style's name, however the data gives it (a folder, NAME=PATH, an info.csv row) and wherever it is
-# kept (a checkpoint's config): 1-40 lower-case letters, digits, - and _.
-STYLE_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-MAX_STYLE_CHARS = 40
+# A style's name, as the data gives it (a folder, NAME=PATH, an info.csv row) and a checkpoint keeps it.
+STYLE_CHARACTERS, MAX_STYLE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_"), 40
 
 
 def is_style_name(name):
@@ -147,8 +143,7 @@ def bars_to_words(bars):
     for bar in bars:
         if len(bar) == 0:
             raise CodecError("a bar must hold at least one step")
-        words.extend(step_to_word(mask) for mask in bar)
-        words.append(BAR)
+        words += [step_to_word(mask) for mask in bar] + [BAR]
     return words
 
 
@@ -233,27 +228,6 @@ def bars_to_tab(bars, feel=None, rest="-"):
     return "\n".join(rows)
 
 
-def tab_to_bars(text):
-    """Drum tab text (bars_to_tab's, any subset of rows, any order) -> song. Any character but
-    '-', '.' or ' ' is a hit; '|' separates bars; all rows must agree on the bar lengths."""
-    masks = None
-    for line in text.strip().splitlines():
-        label, _, cells = line.strip().partition(" ")
-        if label not in TAB_LABELS:
-            raise CodecError(f"unknown tab row {label!r} (want one of {' '.join(TAB_LABELS)})")
-        bars = cells.strip().strip("|").split("|")
-        masks = masks or [[0] * len(b) for b in bars]                   # the first row sets the bars' lengths
-        if [len(b) for b in bars] != [len(m) for m in masks]:
-            raise CodecError(f"tab row {label} has bars of {[len(b) for b in bars]} steps, "
-                             f"not {[len(m) for m in masks]}")
-        bit = class_bit(TAB_LABELS.index(label))
-        for bar_masks, cells_of_bar in zip(masks, bars):
-            for i, cell in enumerate(cells_of_bar):
-                if cell not in "-. ":
-                    bar_masks[i] |= bit
-    return masks or []
-
-
 # ----------------------------------------------------------------------------
 # Ticks <-> steps
 
@@ -279,11 +253,10 @@ def bar_steps_to_time_signature(n_steps):
 # ----------------------------------------------------------------------------
 # Feel: how hard each hit is played and how far off its step it lands
 
-# A hit's feel is two small integers, its levels (the resolution is measured in docs/feel.md).
-# Velocity 1..127 in 8 levels of 16 (level = velocity // 16), played back at the level's middle
-# (8, 24, ..., 120). The offset, where the note starts from its step, in ninths of a 16th from
-# -4 to +4: 0 is on the grid and +3 a triplet swing's late 16th, both exactly; a note is at
-# most half a step from its (nearest) step, so -4..+4 covers every one.
+# A hit's feel is two small integers, its levels (the resolution is measured in docs/feel.md). Velocity
+# 1..127 in 8 levels of 16, played back at the level's middle (8, 24, ..., 120). The offset from its step
+# in ninths of a 16th, -4..+4: 0 is on the grid and +3 a triplet swing's late 16th, both exactly; a note
+# is at most half a step from its nearest step, so -4..+4 covers every one.
 VELOCITY_LEVELS = 8
 VELOCITY_WIDTH = 128 // VELOCITY_LEVELS # 16 velocities a level
 OFFSET_LEVELS = 9                       # -4..+4, in ninths of a step
@@ -311,26 +284,9 @@ def tick_to_offset_level(tick, step, ticks_per_beat):
 
 
 def offset_level_to_ticks(level, ticks_per_beat):
-    """Offset level -> ticks from the step, rounded: level/9 of a step = level * tpb / 36 ticks,
-    (2 level tpb + 36) // 72 (36 = OFFSET_LEVELS * STEPS_PER_BEAT)."""
+    """Offset level -> ticks from the step, rounded: level/9 of a step is level * tpb / 36 ticks."""
     per_step = OFFSET_LEVELS * STEPS_PER_BEAT
     return (2 * level * ticks_per_beat + per_step) // (2 * per_step)
-
-
-def check_feel(bars, feel):
-    """CodecError unless feel (None, or parallel to bars) has one pair of levels in range per hit."""
-    if feel is None:
-        return
-    if len(feel) != len(bars) or any(len(fb) != len(b) for fb, b in zip(feel, bars)):
-        raise CodecError("the feel does not have the song's bars and steps")
-    for b, (bar, bar_feel) in enumerate(zip(bars, feel)):
-        for s, (mask, levels) in enumerate(zip(bar, bar_feel)):
-            if len(levels) != bin(mask).count("1"):
-                raise CodecError(f"bar {b + 1}, step {s + 1}: feel for {len(levels)} hit(s), "
-                                 f"the step has {bin(mask).count('1')}")
-            for v, o in levels:
-                if not (0 <= v < VELOCITY_LEVELS and -MAX_OFFSET <= o <= MAX_OFFSET):
-                    raise CodecError(f"bar {b + 1}, step {s + 1}: feel levels ({v}, {o}) out of range")
 
 
 # The feel as text, in a file beside the words file (song.txt -> song.feel.txt), a token per
@@ -348,8 +304,7 @@ def feel_to_tokens(feel, end=False):
     """
     tokens = []
     for bar in feel:
-        tokens += [",".join(f"{v}{o:+d}" for v, o in levels) or FEEL_SILENT for levels in bar]
-        tokens.append(FEEL_BAR)
+        tokens += [",".join(f"{v}{o:+d}" for v, o in levels) or FEEL_SILENT for levels in bar] + [FEEL_BAR]
     return tokens + [FEEL_BAR] * end
 
 
@@ -507,9 +462,8 @@ def _bar_lines(time_signatures, ticks_per_beat, end_step):
 
 
 def _read_hits(mid, tpb, pitch_to_class, take_all):
-    """A MIDI file's onsets, note_on with velocity > 0, each at its nearest step: (step, class) ->
-    (velocity, offset level) of the loudest; its time signatures [(tick, num, den)]; its last
-    tick; and the report (onsets, notes dropped by pitch and by channel)."""
+    """A MIDI file's onsets (note_on, velocity > 0) by step: (step, class) -> (velocity, offset level) of the
+    loudest; its time signatures [(tick, num, den)]; its last tick; the report (onsets, notes dropped)."""
     hits, time_signatures, end_tick = {}, [], 0
     dropped, other_channels = collections.Counter(), collections.Counter()   # pitch, channel (1-based) -> notes
     for tick, msg in _absolute_events(mid):
@@ -541,11 +495,10 @@ def _read_hits(mid, tpb, pitch_to_class, take_all):
 
 
 def midi_to_bars(mid, compat=False, all_channels=False):
-    """MIDI file -> (song as bars of step masks, its feel, report dict). The song starts at tick 0
-    and ends with the bar of the last onset, or (default mode) at the end of track if that is a
-    later bar line, so trailing silent bars survive a round trip. feel[b][s]: a (velocity level,
-    offset level) pair per hit of step s of bar b, in class order. compat: 480 ticks per beat and
-    16-step bars whatever the file says, every channel; else channel 10 unless all_channels."""
+    """MIDI file -> (song as bars of step masks, its feel, report dict). The song starts at tick 0 and ends
+    with the bar of the last onset, or (default mode) at the end of track if that is a later bar line, so
+    trailing silent bars survive a round trip. feel[b][s]: a (velocity level, offset level) per hit of step
+    s of bar b, in class order. compat: 480 ticks a beat, 16-step bars, every channel (else all_channels)."""
     tpb = COMPAT_TICKS_PER_BEAT if compat else mid.ticks_per_beat
     hits, time_signatures, end_tick, report = _read_hits(
         mid, tpb, COMPAT_PITCH_TO_CLASS if compat else PITCH_TO_CLASS, compat or all_channels)
@@ -596,7 +549,8 @@ def bars_to_midi(bars, bpm=120.0, velocity=100, ticks_per_beat=480, feel=None):
     if not 1 <= velocity <= 127:
         raise CodecError(f"velocity must be 1..127, not {velocity}")
     check_bpm(bpm)
-    check_feel(bars, feel)
+    if feel is not None:                  # a pair of levels in range per hit: the feel must fit the words as text
+        tokens_to_feel(feel_to_tokens(feel), bars_to_words(bars))
     note_ticks = max(1, ticks_per_beat // 8)  # a 32nd note
     events = []  # (tick, order, message); order puts note_off before note_on at one tick
     step, prev_len = 0, None
@@ -639,9 +593,8 @@ def midi_to_bytes(mid):
 
 
 def write_atomic(path, data=None, write=None):
-    """Write a whole file or none: a temporary file beside path, flushed to disk (fsync), renamed
-    over path (a symlink there is replaced, not followed). data: the bytes, or write: a function
-    that writes to a binary file. An OSError (a full disk, say) names path."""
+    """Write a whole file or none: a temporary file beside path, flushed to disk (fsync), renamed over path (a
+    symlink is replaced). data: the bytes, or write(f) writes them; an OSError (a full disk) names path."""
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-",
@@ -710,8 +663,7 @@ def encode_file(path, compat=False, all_channels=False):
 
 
 def encode_files(paths, args):
-    """Encode MIDI files into a words corpus (args.output: a file, or - for standard output)
-    and, beside a file, its feel (unless args.flat). Returns the exit code: 1 if a file failed."""
+    """MIDI files -> a words corpus in args.output (a file, and its feel unless --flat; or -): the exit code."""
     refuse_to_overwrite(args.output, paths)
     if not paths:
         raise CodecError("no MIDI files found in " + " ".join(args.inputs))

@@ -16,6 +16,7 @@ import encoding
 import generate
 import lstm_drums as M
 import train
+from drum_tabs import tab_to_bars
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TINY = ["--layers", "1", "--hidden", "16", "--batch", "4", "--seq", "8", "--log-every", "10"]
@@ -29,7 +30,7 @@ def groove(n_bars, fill_every=4):
         tab = {"HH": ROCK, "BD": "x-------x-x-----", "SD": "----x-------x---"}
         if b % fill_every == fill_every - 1:
             tab["FT"] = "------------xxxx"
-        bars += encoding.tab_to_bars("\n".join(f"{k} |{v}|" for k, v in tab.items()))
+        bars += tab_to_bars("\n".join(f"{k} |{v}|" for k, v in tab.items()))
     return encoding.bars_to_words(bars)
 
 
@@ -106,7 +107,7 @@ def test_a_single_song_is_split_at_a_bar_line():
 
 
 def test_song_stats_by_hand():
-    bars = encoding.tab_to_bars("HH |x-x-|x-x-|xx--|----|\nBD |x---|x---|x---|----|")
+    bars = tab_to_bars("HH |x-x-|x-x-|xx--|----|\nBD |x---|x---|x---|----|")
     s = corpus.song_stats([encoding.bars_to_words(bars)], bar_steps=4)
     assert s["bars"] == 4 and s["well_formed_bars"] == 1.0
     assert s["onsets_per_bar"]["closed hi-hat"] == 1.5         # (2 + 2 + 2 + 0) / 4
