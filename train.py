@@ -190,12 +190,12 @@ def style_counts(songs, songs_ids):
             for name in sorted({k[0] for k in counts})]
 
 
-def song_condition(song, model_args):
+def song_condition(song, model_config):
     """A song's (style index, fill) for a model with style or fill inputs (else None): its
-    style's index in model_args["styles"] (-1, hidden, for a style the model does not know)."""
-    if not M.condition_size(model_args):
+    style's index in model_config["styles"] (-1, hidden, for a style the model does not know)."""
+    if not M.condition_size(model_config):
         return None
-    styles = M.model_config(model_args)["styles"]
+    styles = M.model_config(model_config)["styles"]
     return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
 
 
@@ -220,33 +220,34 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     """A new Run (seeded weights and Adam), or the one a checkpoint saved, exactly as it was.
     styles, fills: the style names and whether there are fills (data_conditions)."""
     N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
-    model_args = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
+    model_config = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
                   "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
                   "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills)}
-    check_memory(model_args, N, T)
+    check_memory(model_config, N, T)
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
     if not resume:
-        params = M.init_model(model_args, rng)
-        run = Run(config, model_args, params, M.adam_init(params), rng, N, T)
+        params = M.init_model(model_config, rng)
+        run = Run(config, model_config, params, M.adam_init(params), rng, N, T)
         run.data_hash = data_hash
         return run
-    ck = load_run_checkpoint(resume)
-    ex = ck["extra"]
-    missing = [k for k in RESUME_KEYS if k not in ex]
-    if ck["opt"] is None or ck["state"] is None or missing:
+    checkpoint = load_run_checkpoint(resume)
+    extra = checkpoint["extra"]
+    missing = [k for k in RESUME_KEYS if k not in extra]
+    if checkpoint["opt"] is None or checkpoint["state"] is None or missing:
         raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
                          + ", ".join(missing or ["step"]) + ")")
-    model_args = ck["config"]                                # (a checkpoint calls the model's sizes "config")
-    run = Run(config, model_args, ck["params"], ck["opt"], rng, ck["state"][0].shape[1], ex["seq"])
-    rng.bit_generator.state = ex["rng"]
-    run.step, run.epoch, run.pos, run.lstm_state = ex["step"], ex["epoch"], ex["pos"], ck["state"]
-    run.schedule.lr, run.schedule.low, run.schedule.bad_evals = ex["lr"], ex["best_val"], ex["bad_evals"]
-    run.best_saved = ex["best_saved"]
+    model_config = checkpoint["config"]                      # (a checkpoint calls the model's sizes "config")
+    run = Run(config, model_config, checkpoint["params"], checkpoint["opt"], rng, checkpoint["state"][0].shape[1],
+              extra["seq"])
+    rng.bit_generator.state = extra["rng"]
+    run.step, run.epoch, run.pos, run.lstm_state = extra["step"], extra["epoch"], extra["pos"], checkpoint["state"]
+    run.schedule.lr, run.schedule.low, run.schedule.bad_evals = extra["lr"], extra["best_val"], extra["bad_evals"]
+    run.best_saved = extra["best_saved"]
     run.data_hash = data_hash
-    if ex.get("data_hash") != data_hash:
+    if extra.get("data_hash") != data_hash:
         log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
-        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_args, run.N)
+        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_config, run.N)
     log(f"resumed from {resume} at step {run.step} (epoch {run.epoch + 1}), lr {run.schedule.lr:g}")
     return run
 
@@ -255,13 +256,13 @@ class Run:
     """What a training run carries from step to step. last.npz saves all of it, so that
     --resume goes on exactly: the same data order, dropout masks and schedule."""
 
-    def __init__(self, config, model_args, params, opt, rng, N, T):
+    def __init__(self, config, model_config, params, opt, rng, N, T):
         self.config = config                                # the hyperparameters (DEFAULTS' keys)
-        self.model_args = model_args                        # the model's sizes, as lstm_drums reads them
+        self.model_config = model_config                    # the model's sizes, as lstm_drums reads them
         self.params, self.opt, self.rng = params, opt, rng  # weights, Adam's moments, the one RNG
         self.N, self.T = N, T                               # streams, steps per chunk
         self.step, self.epoch, self.pos = 0, 0, 0           # steps in all; epochs done; chunk in the epoch
-        self.lstm_state = M.zero_state(model_args, N)       # (h, c), carried from chunk to chunk
+        self.lstm_state = M.zero_state(model_config, N)     # (h, c), carried from chunk to chunk
         self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
         self.best_saved = None                              # best.npz's validation nats/word ("best_saved" on disk)
         self.history = []                                   # history.csv's rows (the file is rewritten whole)
@@ -277,15 +278,16 @@ class Run:
         self.baselines = None                               # {name: (nats/word, accuracy)} on them
         self.feel_baselines = None                          # {name: (velocity, offset) nats/hit} on them
 
-    def epoch_streams(self):
-        hide = self.config["style_hide"] if self.model_args["styles"] else 0.0
+    def streams_of_epoch(self):
+        """This epoch's streams of the training songs (epoch_streams), some with their style hidden."""
+        hide = self.config["style_hide"] if self.model_config["styles"] else 0.0
         return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide,
-                             conditions=bool(M.condition_size(self.model_args)))
+                             conditions=bool(M.condition_size(self.model_config)))
 
     def next_epoch(self):
         self.epoch, self.pos = self.epoch + 1, 0
-        self.streams = self.epoch_streams()
-        self.lstm_state = M.zero_state(self.model_args, self.N)
+        self.streams = self.streams_of_epoch()
+        self.lstm_state = M.zero_state(self.model_config, self.N)
 
     def epochs_done(self):
         return self.epoch + self.pos / self.chunks_per_epoch
@@ -342,9 +344,9 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         if resume:
             run.history = read_history(os.path.join(out, "history.csv"), run.step)  # its rows up to here
         # what the model reads, song by song, and the epoch's order of songs as N streams
-        run.train_inputs = [model_inputs(ids, run.model_args, s.feel, song_condition(s, run.model_args))
+        run.train_inputs = [model_inputs(ids, run.model_config, s.feel, song_condition(s, run.model_config))
                             for ids, s in zip(train_ids, train_songs)]
-        run.streams = run.epoch_streams()
+        run.streams = run.streams_of_epoch()
         run.chunks_per_epoch = (run.streams.shape[1] - 1) // run.T
         if run.chunks_per_epoch < 1:
             raise TrainError(f"too little training data for {run.N} streams of {run.T} steps: "
@@ -355,9 +357,9 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         run.corpus = {"stats": corpus.song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
                       "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids)}
         run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
-        run.valid_condition = [song_condition(s, run.model_args) for s in valid_songs]
+        run.valid_condition = [song_condition(s, run.model_config) for s in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
-        if run.model_args["feel"]:                          # the feel's figures and baselines too
+        if run.model_config["feel"]:                        # the feel's figures and baselines too
             with_feel = [(s.words, s.feel) for s in train_songs if s.feel is not None]
             run.corpus["feel_stats"] = corpus.feel_stats([w for w, _ in with_feel], [f for _, f in with_feel])
             valid_hits = [song_hits(ids, f) for ids, f in zip(valid_ids, run.valid_feel) if f is not None]
@@ -405,8 +407,8 @@ def train_loop(run, out, log):
 def train_next_chunk(run):
     """One training step on the next chunk: forward, backward, clip, update. Returns the loss."""
     config = run.config
-    chunk = chunk_at(run.streams, run.pos, run.T, run.model_args)  # x (T, N[, 4]), y (T, N), ...
-    masks = M.make_dropout_masks(run.model_args, run.T, run.N, run.rng)
+    chunk = chunk_at(run.streams, run.pos, run.T, run.model_config)  # x (T, N[, 4]), y (T, N), ...
+    masks = M.make_dropout_masks(run.model_config, run.T, run.N, run.rng)
     if config.get("plain"):                         # the textbook core: new arrays each step
         loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
             run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
@@ -504,14 +506,14 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
         log("feel baselines on the validation hits (velocity, offset nats/hit): " + "; ".join(
             f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
             + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
-    args = run.model_args
-    if args["styles"]:
-        log(f"styles: {len(args['styles'])} (" + ", ".join(
+    model_config = run.model_config
+    if model_config["styles"]:
+        log(f"styles: {len(model_config['styles'])} (" + ", ".join(
             f"{x['name']} {x['songs']}" for x in run.corpus["styles"]) + " songs)"
-            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if args["fills"] else "")
+            + (f"; fills: {sum(s.fill for s in train_songs)} songs" if model_config["fills"] else "")
             + f"; {run.config['style_hide']:g} of the songs read with the style hidden each epoch")
-    log(f"model: {args['layers']} x {args['hidden']} LSTM, {args.get('inputs', 'word')} inputs"
-        f"{' and feel (inputs and head)' if args.get('feel') else ''}, "
+    log(f"model: {model_config['layers']} x {model_config['hidden']} LSTM, {model_config['inputs']} inputs"
+        f"{' and feel (inputs and head)' if model_config['feel'] else ''}, "
         f"{sum(p.size for p in run.params.values()):,} parameters; batch {run.N} x seq {run.T} = "
         f"{run.N * run.T} words/step, {run.chunks_per_epoch} steps/epoch")
     log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
@@ -544,7 +546,7 @@ def evaluate(run, log):
     if not run.valid_ids:
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        logp, correct, targets, feel = score_songs(run.params, run.model_args, run.valid_ids,
+        logp, correct, targets, feel = score_songs(run.params, run.model_config, run.valid_ids,
                                                    songs_feel=run.valid_feel, songs_condition=run.valid_condition)
     val = metrics(logp, correct, targets)
     if not val["nats_per_word"] < 10 * math.log(len(VOCAB)):  # ten times a uniform guess: diverged
@@ -553,9 +555,9 @@ def evaluate(run, log):
         f"accuracy {val['accuracy']:.3f} (events {val['event_accuracy']:.3f}, "
         f"silence {val['no_event_accuracy']:.3f}); "
         + ", ".join(f"{k} {v[0]:.4f}" for k, v in run.baselines.items()))
-    if run.model_args["styles"]:                            # what the style is worth: the same songs without it
+    if run.model_config["styles"]:                          # what the style is worth: the same songs without it
         with np.errstate(over="ignore", invalid="ignore"):
-            hidden = metrics(*score_songs(run.params, run.model_args, run.valid_ids, songs_feel=run.valid_feel,
+            hidden = metrics(*score_songs(run.params, run.model_config, run.valid_ids, songs_feel=run.valid_feel,
                                           songs_condition=hide_styles(run.valid_condition))[:3])
         val["nats_per_word_style_hidden"] = hidden["nats_per_word"]
         log(f"step {run.step}: val with the style hidden {hidden['nats_per_word']:.4f} nats/word "
@@ -566,7 +568,7 @@ def evaluate(run, log):
         log(f"step {run.step}: feel {val['velocity_nats_per_hit']:.4f} nats/hit velocity, "
             f"{val['offset_nats_per_hit']:.4f} offset, on {val['hits']} hits"
             + "".join(f"; {name} {v:.4f}, {o:.4f}" for name, (v, o) in base.items()))
-    log(preview(run.params, run.model_args, run.config["seed"], run.step))
+    log(preview(run.params, run.model_config, run.config["seed"], run.step))
     return val
 
 
@@ -694,10 +696,10 @@ def song_hits(ids, feel_ids):
     j, k = np.nonzero(feel_ids[1:, :M.N_CLASSES] >= 0)         # word j + 1 plays class k
     back = src[j, 0]                                           # (hits,) index one bar back, or -1
     back_levels = np.where((back >= 0)[:, None], feel_ids[np.maximum(back, 0)], -1)  # (hits, 18)
-    nine = M.N_CLASSES
+    off = M.N_CLASSES + k                                      # (hits,) the offset column of each hit's class
     return {"k": k, "place": np.minimum(p[j], M.MAX_POSITION),
-            "velocity": feel_ids[j + 1, k], "offset": feel_ids[j + 1, nine + k],
-            "back_velocity": back_levels[np.arange(len(k)), k], "back_offset": back_levels[np.arange(len(k)), nine + k]}
+            "velocity": feel_ids[j + 1, k], "offset": feel_ids[j + 1, off],
+            "back_velocity": back_levels[np.arange(len(k)), k], "back_offset": back_levels[np.arange(len(k)), off]}
 
 
 def feel_baselines(train_hits, valid_hits):
@@ -732,25 +734,25 @@ def hide_styles(conditions):
 
 def evaluate_checkpoint(path, songs, log=print):
     """--eval: score a checkpoint on songs, next to the unigram and repeat baselines."""
-    ck = load_run_checkpoint(path)
+    checkpoint = load_run_checkpoint(path)
     songs = [s for s in songs if len(s.words) >= 2]
     if not songs:
         raise TrainError("no song with two or more words to score")
     songs_ids = [to_ids(s.words) for s in songs]
-    conditions = [song_condition(s, ck["config"]) for s in songs]
-    logp, correct, targets, feel = score_songs(ck["params"], ck["config"], songs_ids,
+    conditions = [song_condition(s, checkpoint["config"]) for s in songs]
+    logp, correct, targets, feel = score_songs(checkpoint["params"], checkpoint["config"], songs_ids,
                                                songs_feel=[s.feel for s in songs], songs_condition=conditions)
     result = metrics(logp, correct, targets)
-    trained_on = ck["extra"].get("corpus") or {}
+    trained_on = checkpoint["extra"].get("corpus") or {}
     counts = trained_on.get("unigram", np.ones(len(VOCAB)))
     base = baselines(songs_ids, counts, trained_on.get("repeat_rate", 0.5))
     log(f"{path} on {len(songs_ids)} songs, {result['words']} words predicted:")
     log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
         f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "
         f"silence {result['no_event_accuracy']:.3f})")
-    if ck["config"]["styles"]:
-        hidden = metrics(*score_songs(ck["params"], ck["config"], songs_ids, songs_feel=[s.feel for s in songs],
-                                      songs_condition=hide_styles(conditions))[:3])
+    if checkpoint["config"]["styles"]:
+        hidden = metrics(*score_songs(checkpoint["params"], checkpoint["config"], songs_ids,
+                                      songs_feel=[s.feel for s in songs], songs_condition=hide_styles(conditions))[:3])
         result["nats_per_word_style_hidden"] = hidden["nats_per_word"]
         log(f"  {'model, style hidden':<22} {hidden['nats_per_word']:.4f} nats/word, perplexity "
             f"{hidden['perplexity']:.2f}, accuracy {hidden['accuracy']:.3f}")
@@ -777,7 +779,7 @@ def save(run, out, name, val=None):
     """Write the run to out/name (atomically: a crash leaves the old file); returns the path."""
     check_finite(run)
     path = os.path.join(out, name)
-    M.save_checkpoint(path, run.params, run.model_args, VOCAB, run.opt,
+    M.save_checkpoint(path, run.params, run.model_config, VOCAB, run.opt,
                       extra=dict(run.record(), val_nats=val), state=run.lstm_state)
     return path
 
@@ -1079,12 +1081,12 @@ def run_folder(out):
         yield
 
 
-def check_memory(model_args, N, T):
+def check_memory(model_config, N, T):
     """TrainError if a training step would need more memory than the machine has free. The
     estimate: the weights four times (weights, gradients, Adam's two moments), and per step
     of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
-    V, H, L = model_args["vocab_size"], model_args["hidden"], model_args["layers"]
-    D0 = M.input_size(V, model_args["inputs"], model_args["feel"])
+    V, H, L = model_config["vocab_size"], model_config["hidden"], model_config["layers"]
+    D0 = M.input_size(V, model_config["inputs"], model_config["feel"])
     n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
     need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
     if have is not None and need > have:

@@ -46,11 +46,11 @@ def first(module, *names):
 
 def plain_step(L, H, N, T, seed):
     rng = np.random.default_rng(seed)
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "forget_bias": 1.0}
-    params = M.init_params(config, rng)
-    opt, state = M.adam_init(params), M.zero_state(config, N)
+    model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "forget_bias": 1.0}
+    params = M.init_params(model_config, rng)
+    opt, state = M.adam_init(params), M.zero_state(model_config, N)
     ids, y = rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N))
-    masks = M.make_dropout_masks(config, T, N, rng)
+    masks = M.make_dropout_masks(model_config, T, N, rng)
 
     def step():
         nonlocal params, opt
@@ -63,10 +63,10 @@ def plain_step(L, H, N, T, seed):
 def fast_step(module, L, H, N, T, seed, extensions=False):
     """train.py's step through a module's fast form: the word alone, or look-back inputs with feel."""
     rng = np.random.default_rng(seed)
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "forget_bias": 1.0,
+    model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "forget_bias": 1.0,
               "inputs": "lookback" if extensions else "word", "feel": extensions, "styles": [], "fills": False}
-    params = first(module, "init_model", "init_params")(config, rng)
-    opt, state = module.adam_init(params), module.zero_state(config, N)
+    params = first(module, "init_model", "init_params")(model_config, rng)
+    opt, state = module.adam_init(params), module.zero_state(model_config, N)
     clip, adam = first(module, "clip_gradients_fast", "clip_grads"), first(module, "adam_update_fast", "adam_step")
     y = rng.integers(0, V, (T, N))
     feel = None
@@ -78,7 +78,7 @@ def fast_step(module, L, H, N, T, seed, extensions=False):
                 levels)
     else:
         x = rng.integers(0, V, (T, N))
-    masks = module.make_dropout_masks(config, T, N, rng)
+    masks = module.make_dropout_masks(model_config, T, N, rng)
 
     def step():
         _, grads, _ = module.loss(params, x, y, state, masks, feel)

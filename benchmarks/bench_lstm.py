@@ -109,10 +109,10 @@ def random_feel_ids(ids, rng):
 def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0):
     """A model of size (L, H, N, T) and its data: returns train_step() and sample(n_words)."""
     L, H, N, T = size
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
+    model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
               "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0}
     rng = np.random.default_rng(seed)
-    params = M.init_model(config, rng)
+    params = M.init_model(model_config, rng)
     opt = M.adam_init(params)
     ids = rng.integers(0, V, (T + 1, N))
     x = ids[:-1]                                             # (T, N) word ids
@@ -124,7 +124,7 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
         starts = rng.integers(0, len(song) - T - 1, N)
         ids = np.stack([song[s:s + T + 1] for s in starts], axis=1)              # (T+1, N)
         x = ids[:-1] if inputs == "word" else np.stack([rows[s:s + T] for s in starts], axis=1)
-    state = [M.zero_state(config, N)]
+    state = [M.zero_state(model_config, N)]
     feel_batch = None
     if feel and song_feel is not None:                       # ... and their real feel
         cols = [song_feel] + ([] if inputs == "word" else [M.lookback_feel(song, song_feel, BAR)])
@@ -143,16 +143,16 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
         cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)))
 
     def train_step():
-        masks = M.make_dropout_masks(config, T, N, rng)
-        cond_x = None if cond is None else M.condition_inputs(*cond, config)   # built per chunk, as train.py does
+        masks = M.make_dropout_masks(model_config, T, N, rng)
+        cond_x = None if cond is None else M.condition_inputs(*cond, model_config)   # built per chunk, as train.py does
         _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
         M.clip_gradients_fast(grads, 5.0)
         M.adam_update_fast(params, grads, opt)
 
     def sample(n_words):
         """As generate.py samples: a word, then (with feel) its hits' feel, then feed both."""
-        read = M.input_reader(config)
-        state1 = M.zero_state(config, 1)
+        read = M.input_reader(model_config)
+        state1 = M.zero_state(model_config, 1)
         word, feel_ids = BAR, None
         for _ in range(n_words):
             x1, feel_x = read(word, feel_ids)
@@ -295,12 +295,12 @@ def compare_feel_sampling(args):
     """--compare-feel CKPT: generate.py's sampling (sample_bars, the bar mask, no primer) with a
     trained feel model, against the same weights without the feel (its inputs and head taken
     out), in alternating blocks of 16-bar tracks; words/s, medians, the ratio."""
-    ck = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
-    with_feel, config = ck["params"], ck["config"]
-    F = M.feel_input_size(config.get("inputs", "word"))
+    checkpoint = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    with_feel, model_config = checkpoint["params"], checkpoint["config"]
+    F = M.feel_input_size(model_config.get("inputs", "word"))
     without = {k: p for k, p in with_feel.items() if k not in ("Wf", "bf")}
     without["Wx0"] = np.ascontiguousarray(with_feel["Wx0"][:-F])
-    runs = {True: (with_feel, config), False: (without, dict(config, feel=False))}
+    runs = {True: (with_feel, model_config), False: (without, dict(model_config, feel=False))}
     times = {True: [], False: []}
     for r in range(args.rounds):
         for feel in ((False, True) if r % 2 == 0 else (True, False)):

@@ -112,12 +112,12 @@ def mutate_feel(tokens, rng):
 
 def tiny_checkpoint(folder, rng):
     """A valid checkpoint of a 1 x 8 model, as train.py writes them, in folder."""
-    config = {"vocab_size": len(encoding.VOCAB), "hidden": 8, "layers": 1, "dropout": 0.0, "forget_bias": 1.0,
+    model_config = {"vocab_size": len(encoding.VOCAB), "hidden": 8, "layers": 1, "dropout": 0.0, "forget_bias": 1.0,
               "inputs": str(rng.choice(M.INPUT_KINDS)), "feel": bool(rng.random() < 0.5)}
-    params = M.init_model(config, rng)
+    params = M.init_model(model_config, rng)
     path = os.path.join(folder, "model.npz")
-    M.save_checkpoint(path, params, config, encoding.VOCAB, M.adam_init(params),
-                      extra={"corpus": {"stats": None}}, state=M.zero_state(config, 2))
+    M.save_checkpoint(path, params, model_config, encoding.VOCAB, M.adam_init(params),
+                      extra={"corpus": {"stats": None}}, state=M.zero_state(model_config, 2))
     return path
 
 

@@ -67,10 +67,10 @@ def test_3_nan_weights_are_never_saved_nor_loaded(tmp_path, words_file, checkpoi
                              + TINY, capsys)
     assert code == 1 and "--lr inf must be a finite number" in err
     assert {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")} == before
-    ck = M.load_checkpoint(checkpoint)
-    ck["params"]["Wh0"][0, 0] = np.nan                       # what a diverged step leaves
+    loaded = M.load_checkpoint(checkpoint)
+    loaded["params"]["Wh0"][0, 0] = np.nan                   # what a diverged step leaves
     with pytest.raises(M.CheckpointError, match="not saved: Wh0 hold NaN"):
-        M.save_checkpoint(checkpoint, ck["params"], ck["config"], ck["vocab"])
+        M.save_checkpoint(checkpoint, loaded["params"], loaded["config"], loaded["vocab"])
     assert open(checkpoint, "rb").read() == before["best.npz"]
     bad = str(tmp_path / "nan.npz")
     with np.load(checkpoint, allow_pickle=False) as z:

@@ -377,12 +377,12 @@ def test_checkpoint_round_trip(tmp_path):
     vocab = ["BAR"] + [f"0b{k:09b}" for k in range(V - 1)]
     path = tmp_path / "model.npz"
     M.save_checkpoint(str(path), params, config, vocab, opt, extra={"step": 7})
-    ck = M.load_checkpoint(str(path))
-    assert ck["config"] == M.model_config(config) and ck["vocab"] == vocab and ck["extra"] == {"step": 7}
-    assert ck["opt"]["t"] == 1
+    loaded = M.load_checkpoint(str(path))
+    assert loaded["config"] == M.model_config(config) and loaded["vocab"] == vocab and loaded["extra"] == {"step": 7}
+    assert loaded["opt"]["t"] == 1
     ids = np.array([[1, 2], [3, 4]])
     a = M.model_forward_fast(params, ids, M.zero_state(config, 2))[0]
-    b = M.model_forward_fast(ck["params"], ids, M.zero_state(config, 2))[0]
+    b = M.model_forward_fast(loaded["params"], ids, M.zero_state(config, 2))[0]
     np.testing.assert_array_equal(a, b)
     with np.load(path, allow_pickle=False) as z:             # PyTorch's names and shapes
         assert z["weight_ih_l0"].shape == (4 * H, V) and z["weight_hh_l1"].shape == (4 * H, H)

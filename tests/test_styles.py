@@ -136,9 +136,9 @@ def style_model(tmp_path_factory):
 
 
 def test_checkpoint_keeps_the_styles_and_counts(style_model):
-    ck = M.load_checkpoint(style_model[0])
-    assert ck["config"]["styles"] == ["metal", "rock"] and ck["config"]["fills"] is False
-    counts = {x["name"]: x for x in ck["extra"]["corpus"]["styles"]}
+    checkpoint = M.load_checkpoint(style_model[0])
+    assert checkpoint["config"]["styles"] == ["metal", "rock"] and checkpoint["config"]["fills"] is False
+    counts = {x["name"]: x for x in checkpoint["extra"]["corpus"]["styles"]}
     assert counts["metal"]["songs"] == 3 and counts["rock"]["songs"] == 3 and counts["rock"]["words"] > 0
 
 
@@ -165,11 +165,12 @@ def test_generate_plays_a_known_style_and_refuses_others(style_model, capsys):
 
 def test_the_style_changes_the_track(style_model):
     ckpt, _, tmp = style_model
-    ck = M.load_checkpoint(ckpt)
+    checkpoint = M.load_checkpoint(ckpt)
     tracks = {}
     for style in (0, 1, -1):
         rng = np.random.default_rng(3)
-        tracks[style] = M.sample_bars(ck["params"], ck["config"], [encoding.BAR_ID], 4, rng, M.Sampling(style=style))[0]
+        tracks[style] = M.sample_bars(checkpoint["params"], checkpoint["config"], [encoding.BAR_ID], 4, rng,
+                                      M.Sampling(style=style))[0]
     assert tracks[0] != tracks[1]                           # same seed, another style, another track
 
 

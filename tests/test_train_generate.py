@@ -418,9 +418,9 @@ def test_a_feel_model_learns_and_plays_feel_and_flat_drops_it(tmp_path, felt_cor
     last = [line for line in stdout.splitlines() if line.startswith("step 150: feel")][-1]
     velocity = float(last.split()[3])
     assert velocity < 0.5, last                                  # a uniform guess is ln 8 = 2.08; we see ~0.1
-    ck = os.path.join(out, "best.npz")
+    best = os.path.join(out, "best.npz")
     gen = str(tmp_path / "gen")
-    argv = [ck, "--bars", "4", "--diversity", "0.5", "--out", gen]
+    argv = [best, "--bars", "4", "--diversity", "0.5", "--out", gen]
     assert generate.main(argv) == 0
     stdout = capsys.readouterr().out
     r = json.loads(stdout.strip().splitlines()[-1])["outputs"][0]

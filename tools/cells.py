@@ -49,19 +49,19 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     state after reading each word; gates, per layer (S, 4H), activated [i, f, g, o]; and
     targets, {name: (S,)}, what the music does next at each step (the last step has none).
     style: for a model that learned styles, the one to read the song in (None: hidden)."""
-    ck = M.load_checkpoint(ckpt, vocab=encoding.VOCAB)
-    params, config = ck["params"], ck["config"]
+    checkpoint = M.load_checkpoint(ckpt, vocab=encoding.VOCAB)
+    params, model_config = checkpoint["params"], checkpoint["config"]
     read = corpus.read_song(song, line, compat)               # a MIDI file, or a line of a words file
     words, feel = read.words, read.feel
     ids = encoding.to_ids(words)
-    styles = config.get("styles") or []
+    styles = model_config.get("styles") or []
     if style is not None and style not in styles:
         raise encoding.CodecError(f"--style {style[:40]!r}: {ckpt} knows " + (", ".join(styles) or "no styles"))
-    read = M.input_reader(config, styles.index(style) if style else -1)  # as generate.py does
+    read = M.input_reader(model_config, styles.index(style) if style else -1)  # as generate.py does
     xs, dense = zip(*[read(int(w), None if feel is None else feel[k]) for k, w in enumerate(ids)])
     x = np.array(xs)[:, None]                                            # (S, 1) or (S, 1, 4)
     dense_x = None if dense[0] is None else np.array(dense)[:, None]     # (S, 1, F)
-    _, _, cache = M.model_forward_fast(params, x, M.zero_state(config, 1), None, dense_x)  # one stream, the whole song
+    _, _, cache = M.model_forward_fast(params, x, M.zero_state(model_config, 1), None, dense_x)  # one stream, a song
     h = [lc.hs[1:, 0] for lc in cache.layer_caches]                     # (S, H) per layer
     c = [lc.cs[1:, 0] for lc in cache.layer_caches]
     gates = [lc.gates[:, 0] for lc in cache.layer_caches]                # (S, 4H) activated
@@ -70,7 +70,7 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     bits = M.word_bits(nxt)                                              # (S, 9)
     targets = {"place": place.astype(float), "bar line": (nxt == encoding.BAR_ID).astype(float)}
     targets.update({name: bits[:, k] for name, k in CLASS_OF.items()})
-    return {"words": words, "h": h, "c": c, "gates": gates, "targets": targets, "config": config}
+    return {"words": words, "h": h, "c": c, "gates": gates, "targets": targets, "config": model_config}
 
 
 def correlations(units, target):

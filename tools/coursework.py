@@ -469,15 +469,15 @@ def overfit(mod):
     """model_loss + clip_gradients + adam_update on one tiny batch (V = 8, 2 x 16, T = 12, N = 2),
     float32, seeded: the loss must fall below a quarter of where it starts."""
     rng = np.random.default_rng(0)
-    config = {"vocab_size": 8, "hidden": 16, "layers": 2, "forget_bias": 1.0}
-    params = mod.init_params(config, rng, np.float32)
+    model_config = {"vocab_size": 8, "hidden": 16, "layers": 2, "forget_bias": 1.0}
+    params = mod.init_params(model_config, rng, np.float32)
     opt = mod.adam_init(params)
     ids = rng.integers(0, 8, (13, 2))                        # (T + 1, N)
     x, y = mod.one_hot(ids[:-1], 8, np.float32), ids[1:]
     losses = []
     with np.errstate(all="ignore"):
         for _ in range(150):
-            loss, grads, _ = mod.model_loss(params, x, y, mod.zero_state(config, 2, np.float32))
+            loss, grads, _ = mod.model_loss(params, x, y, mod.zero_state(model_config, 2, np.float32))
             grads, _ = mod.clip_gradients(grads, 5.0)
             params, opt = mod.adam_update(params, grads, opt, lr=1e-2)
             losses.append(float(loss))

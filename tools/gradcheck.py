@@ -33,9 +33,9 @@ def tiny_problem(inputs, seed=0):
     """A tiny float64 model of one input kind with feel and styles, and one chunk of random data:
     returns (params, f) where f() is lstm_drums.loss(...) on that chunk."""
     rng = np.random.default_rng(seed)
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
+    model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
               "feel": True, "styles": ["funk", "jazz", "metal"], "fills": True}
-    params = M.init_model(config, rng, np.float64)
+    params = M.init_model(model_config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))     # a state carried in from before
     if inputs == "word":
         x = rng.integers(0, V, (T, N))                                    # (T, N) word ids
@@ -50,20 +50,20 @@ def tiny_problem(inputs, seed=0):
     plays = rng.random((T, N, 9)) < 0.5
     levels = np.where(np.concatenate([plays, plays], axis=2), levels, -1)  # the next words' hits' levels
     feel = (M.feel_inputs(feel_ids[..., :F] if inputs == "lookback" else feel_ids[..., :18], np.float64), levels)
-    cond_x = M.condition_inputs(rng.integers(-1, 3, (T, N)), rng.integers(0, 2, (T, N)), config, np.float64)
-    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
+    cond_x = M.condition_inputs(rng.integers(-1, 3, (T, N)), rng.integers(0, 2, (T, N)), model_config, np.float64)
+    masks = M.make_dropout_masks(model_config, T, N, rng, np.float64)
     return params, lambda: M.loss(params, x, targets, state, masks, feel, 1.0, cond_x)
 
 
 def plain_problem(seed=0):
     """The plain core's tiny problem: model_loss on one-hot words, float64, with dropout."""
     rng = np.random.default_rng(seed)
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5}
-    params = M.init_params(config, rng, np.float64)
+    model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5}
+    params = M.init_params(model_config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
     x = M.one_hot(rng.integers(0, V, (T, N)), V, np.float64)             # (T, N, V)
     targets = rng.integers(0, V, (T, N))
-    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
+    masks = M.make_dropout_masks(model_config, T, N, rng, np.float64)
     return params, lambda: M.model_loss(params, x, targets, state, masks)
 
 
