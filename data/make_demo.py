@@ -9,7 +9,11 @@ encoding.py's 8). Each song also has a timing: most sit on the grid, the rock be
 snare is laid back (a ninth of a step late) and the half-time groove swings its
 16th notes (every second 16th a third of a step late, as triplets).
 
-    python data/make_demo.py        # rewrites data/demo/ (byte-identical each run)
+    python data/make_demo.py        # rewrites data/demo/ and data/parts/ (byte-identical each run)
+
+It also writes two parts for generate.py to play (data/parts/, not training data): the rock beat
+as a drum machine plays it, every hit at velocity 100 on the grid (for --humanize), and a kick
+and snare part alone (for --keep kick,snare).
 """
 import os
 import sys
@@ -164,7 +168,33 @@ SONGS = [
 ]
 
 
+KICK_SNARE = """
+SD |----x-------x---|
+BD |x-------x-x-----|
+"""
+KICK_SNARE_B = """
+SD |----x-------x--x|
+BD |x-x-----x-x-----|
+"""
+
+# (file name, tempo in bpm, bars): flat parts, every hit at one velocity on the grid
+PARTS = [
+    ("rock_flat", 112, phrase(ROCK, FILL_SNARE, 8, ROCK_B)),
+    ("kick_snare", 112, [bar(KICK_SNARE), bar(KICK_SNARE_B)] * 4),
+]
+
+
+def write_parts(folder):
+    os.makedirs(folder, exist_ok=True)
+    for name, bpm, steps in PARTS:
+        path = os.path.join(folder, name + ".mid")
+        bars = song(steps, on_the_grid)[0]                   # the hits alone: no feel
+        encoding.write_atomic(path, encoding.midi_to_bytes(encoding.bars_to_midi(bars, bpm=bpm)))
+        print(f"{path}: {len(bars)} bars at {bpm} bpm, every hit at velocity 100 on the grid")
+
+
 def main():
+    write_parts(os.path.join(os.path.dirname(os.path.abspath(__file__)), "parts"))
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo")
     os.makedirs(folder, exist_ok=True)
     total = 0
