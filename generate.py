@@ -32,7 +32,7 @@ import numpy as np
 
 import corpus
 import encoding
-import lstm_drums as M
+import lstm_drums as lstm
 
 DIVERSITIES = [0.5, 0.8, 1.0, 1.25, 1.5]   # the seed's five
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "default", "best.npz")
@@ -216,7 +216,7 @@ def read_job(ckpt_path, settings):
     check_settings(s.seed, s.n_bars, s.diversities, s.bpm, s.velocity, s.seeds)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
-    checkpoint = M.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)   # CheckpointError if it is not one of ours
+    checkpoint = lstm.load_checkpoint(ckpt_path, vocab=encoding.VOCAB)  # CheckpointError if it is not one of ours
     if s.song and not learned_song_ends(checkpoint):
         raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, or on "
                             "a few songs' heads): use --bars N for a fixed length")
@@ -306,7 +306,7 @@ def plan_tracks(job):
         for d in dict.fromkeys(s.diversities):
             stream = [seed, int(round(d * 1000))]                       # each diversity its own stream
             style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
-            how = M.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills)
+            how = lstm.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills)
             base = output_name(s.out, seed, d, fingerprint)
             tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
     return tracks
@@ -331,11 +331,11 @@ def draw_track(job, track, log):
     """The track's new bars, drawn after the primer: its words, and a feel model's feel ids (S, 18) (else None)."""
     params, model_config = job.checkpoint["params"], job.checkpoint["config"]
     if job.part is not None:                                  # --humanize, --keep: the user's part, played
-        ids, feel_ids, _ = M.play_part(params, model_config, encoding.to_ids(job.part.words), track.rng, track.how,
+        ids, feel_ids, _ = lstm.play_part(params, model_config, encoding.to_ids(job.part.words), track.rng, track.how,
                                        job.keep, job.part.feel, redraw_kept=bool(job.settings.humanize))
         return [encoding.VOCAB[i] for i in ids], feel_ids
     primer_ids = encoding.to_ids(job.primer_words)
-    ids, feel_ids = M.sample_bars(params, model_config, primer_ids, job.settings.n_bars, track.rng, track.how,
+    ids, feel_ids = lstm.sample_bars(params, model_config, primer_ids, job.settings.n_bars, track.rng, track.how,
                                   job.primer_feel, log)
     return [encoding.VOCAB[i] for i in ids], feel_ids
 
@@ -515,7 +515,7 @@ def main(argv=None):
         args["diversities"] = [1.0] if args["humanize"] or args["keep"] else default["diversities"]
     try:
         summary = generate(args.pop("checkpoint"), Settings(**args), log=lambda *a: print(*a, flush=True))
-    except (GenerateError, encoding.CodecError, M.CheckpointError, OSError) as e:
+    except (GenerateError, encoding.CodecError, lstm.CheckpointError, OSError) as e:
         print(encoding.error_line(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:                               # the files written so far are whole

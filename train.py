@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402 (after the thread setting)
 
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 from encoding import BAR_ID, SILENCE_ID, VOCAB, to_ids  # noqa: E402 (the fixed vocabulary, shared)
 
 
@@ -113,9 +113,9 @@ def model_inputs(ids, model_args, feel_ids=None, condition=None):
     another, so the last row predicts the next song's first word, which has place 0 and
     nothing to look back to (as the first word generated without a primer has).
     """
-    rows = M.song_rows(ids, model_args, feel_ids, condition)
-    at = M.row_columns(model_args)
-    if M.model_config(model_args)["inputs"] == "lookback":
+    rows = lstm.song_rows(ids, model_args, feel_ids, condition)
+    at = lstm.row_columns(model_args)
+    if lstm.model_config(model_args)["inputs"] == "lookback":
         rows[-1, 1:4] = [len(VOCAB), len(VOCAB), 0]                     # a new song starts next
         rows[-1, at["back_feel"]] = -1
     return rows
@@ -131,8 +131,8 @@ def split_columns(chunk, model_args):
     """A chunk of model_inputs rows, time-major (T+1, N, C) -> what lstm_drums.loss takes:
     layer 0's inputs (lstm_drums.layer0_inputs of the first T rows), the next words y (T, N),
     and with feel the next words' feel ids (T, N, 18), the feel head's targets."""
-    x, cond_x, feel_x = M.layer0_inputs(chunk[:-1], model_args)
-    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, M.row_columns(model_args)["feel"]])
+    x, cond_x, feel_x = lstm.layer0_inputs(chunk[:-1], model_args)
+    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, lstm.row_columns(model_args)["feel"]])
     return Chunk(x, chunk[1:, :, 0], feel_batch, cond_x)
 
 
@@ -193,9 +193,9 @@ def style_counts(songs, songs_ids):
 def song_condition(song, model_config):
     """A song's (style index, fill) for a model with style or fill inputs (else None): its
     style's index in model_config["styles"] (-1, hidden, for a style the model does not know)."""
-    if not M.condition_size(model_config):
+    if not lstm.condition_size(model_config):
         return None
-    styles = M.model_config(model_config)["styles"]
+    styles = lstm.model_config(model_config)["styles"]
     return (styles.index(song.style) if song.style in styles else -1, int(song.fill))
 
 
@@ -227,8 +227,8 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
     if not resume:
-        params = M.init_model(model_config, rng)
-        run = Run(config, model_config, params, M.adam_init(params), rng, N, T)
+        params = lstm.init_model(model_config, rng)
+        run = Run(config, model_config, params, lstm.adam_init(params), rng, N, T)
         run.data_hash = data_hash
         return run
     checkpoint = load_run_checkpoint(resume)
@@ -247,7 +247,7 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     run.data_hash = data_hash
     if extra.get("data_hash") != data_hash:
         log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
-        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, M.zero_state(run.model_config, run.N)
+        run.epoch, run.pos, run.lstm_state = run.epoch + 1, 0, lstm.zero_state(run.model_config, run.N)
     log(f"resumed from {resume} at step {run.step} (epoch {run.epoch + 1}), lr {run.schedule.lr:g}")
     return run
 
@@ -262,7 +262,7 @@ class Run:
         self.params, self.opt, self.rng = params, opt, rng  # weights, Adam's moments, the one RNG
         self.N, self.T = N, T                               # streams, steps per chunk
         self.step, self.epoch, self.pos = 0, 0, 0           # steps in all; epochs done; chunk in the epoch
-        self.lstm_state = M.zero_state(model_config, N)     # (h, c), carried from chunk to chunk
+        self.lstm_state = lstm.zero_state(model_config, N)  # (h, c), carried from chunk to chunk
         self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
         self.best_saved = None                              # best.npz's validation nats/word ("best_saved" on disk)
         self.history = []                                   # history.csv's rows (the file is rewritten whole)
@@ -282,12 +282,12 @@ class Run:
         """This epoch's streams of the training songs (epoch_streams), some with their style hidden."""
         hide = self.config["style_hide"] if self.model_config["styles"] else 0.0
         return epoch_streams(self.train_inputs, self.epoch, self.N, self.config["seed"], hide,
-                             conditions=bool(M.condition_size(self.model_config)))
+                             conditions=bool(lstm.condition_size(self.model_config)))
 
     def next_epoch(self):
         self.epoch, self.pos = self.epoch + 1, 0
         self.streams = self.streams_of_epoch()
-        self.lstm_state = M.zero_state(self.model_config, self.N)
+        self.lstm_state = lstm.zero_state(self.model_config, self.N)
 
     def epochs_done(self):
         return self.epoch + self.pos / self.chunks_per_epoch
@@ -408,7 +408,7 @@ def train_next_chunk(run):
     """One training step on the next chunk: forward, backward, clip, update. Returns the loss."""
     config = run.config
     chunk = chunk_at(run.streams, run.pos, run.T, run.model_config)  # x (T, N[, 4]), y (T, N), ...
-    masks = M.make_dropout_masks(run.model_config, run.T, run.N, run.rng)
+    masks = lstm.make_dropout_masks(run.model_config, run.T, run.N, run.rng)
     if config.get("plain"):                         # the textbook core: new arrays each step
         loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
             run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
@@ -466,9 +466,9 @@ def train_step(params, opt, chunk, lstm_state, masks, clip, lr, feel_weight=1.0)
     Overflow is not warned about: a diverging loss is caught by the caller, in one line."""
     x, y, feel, cond_x = chunk
     with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, lstm_state = M.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
-    M.clip_gradients_fast(grads, clip)
-    M.adam_update_fast(params, grads, opt, lr=lr)
+        value, grads, lstm_state = lstm.loss(params, x, y, lstm_state, masks, feel, feel_weight, cond_x)
+    lstm.clip_gradients_fast(grads, clip)
+    lstm.adam_update_fast(params, grads, opt, lr=lr)
     return value, lstm_state
 
 
@@ -477,9 +477,9 @@ def plain_train_step(params, opt, chunk, lstm_state, masks, clip, lr):
     a one-hot row, and every function returns new arrays. Returns (loss, state, params, opt)."""
     x, y = chunk.x, chunk.y
     with np.errstate(over="ignore", invalid="ignore"):
-        value, grads, lstm_state = M.model_loss(params, M.one_hot(x, len(VOCAB)), y, lstm_state, masks)
-    grads, _ = M.clip_gradients(grads, clip)
-    params, opt = M.adam_update(params, grads, opt, lr=lr)
+        value, grads, lstm_state = lstm.model_loss(params, lstm.one_hot(x, len(VOCAB)), y, lstm_state, masks)
+    grads, _ = lstm.clip_gradients(grads, clip)
+    params, opt = lstm.adam_update(params, grads, opt, lr=lr)
     return value, lstm_state, params, opt
 
 
@@ -505,7 +505,7 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
     if run.feel_baselines:
         log("feel baselines on the validation hits (velocity, offset nats/hit): " + "; ".join(
             f"{name} {v:.4f}, {o:.4f}" for name, (v, o) in run.feel_baselines.items())
-            + f" (uniform {math.log(M.VELOCITY_LEVELS):.4f}, {math.log(M.OFFSET_LEVELS):.4f})")
+            + f" (uniform {math.log(lstm.VELOCITY_LEVELS):.4f}, {math.log(lstm.OFFSET_LEVELS):.4f})")
     model_config = run.model_config
     if model_config["styles"]:
         log(f"styles: {len(model_config['styles'])} (" + ", ".join(
@@ -522,7 +522,7 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
 def preview(params, model_args, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids, _ = M.sample_bars(params, model_args, [BAR_ID], n_words // 17 + 1, rng, M.Sampling(free=True))
+    ids, _ = lstm.sample_bars(params, model_args, [BAR_ID], n_words // 17 + 1, rng, lstm.Sampling(free=True))
     words = [VOCAB[i] for i in ids]
     words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
     if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
@@ -589,7 +589,7 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
     order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
     lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
     N, Tmax = len(order), int(lengths[0])
-    kind, feel = M.model_config(model_args)["inputs"], M.model_config(model_args)["feel"]
+    kind, feel = lstm.model_config(model_args)["inputs"], lstm.model_config(model_args)["feel"]
     songs_feel = songs_feel or [None] * len(songs_ids)
     songs_condition = songs_condition or [None] * len(songs_ids)
     rows = [model_inputs(np.asarray(songs_ids[k]), model_args, songs_feel[k], songs_condition[k])
@@ -600,7 +600,7 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
         inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel (nor style)
     for n, r in enumerate(rows):
         inputs[:lengths[n], n] = r
-    h, c = M.zero_state(model_args, N, params["Wy"].dtype)   # (L, N, H) each
+    h, c = lstm.zero_state(model_args, N, params["Wy"].dtype)  # (L, N, H) each
     logp = np.zeros((Tmax - 1, N))
     hit = np.zeros((Tmax - 1, N), dtype=bool)
     feel_sums = np.zeros(3)                                   # velocity nats, offset nats, hits
@@ -608,15 +608,15 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
         n = int((lengths - 1 > t0).sum())                     # the songs with a target in this chunk
         t1 = min(t0 + chunk, Tmax - 1)
         x, y, feel_batch, cond_x = split_columns(inputs[t0:t1 + 1, :n], model_args)  # (T, n[, 4]), (T, n)
-        dense_x = M.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
-        logits, (h, c), cache = M.model_forward_fast(params, x, (h[:, :n], c[:, :n]), None, dense_x)  # (T, n, V)
+        dense_x = lstm.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
+        logits, (h, c), cache = lstm.model_forward_fast(params, x, (h[:, :n], c[:, :n]), None, dense_x)  # (T, n, V)
         z = logits.astype(np.float64)
         z -= z.max(axis=2, keepdims=True)                      # max-subtracted log-softmax
         lse = np.log(np.exp(z).sum(axis=2))                    # (T, n)
         logp[t0:t1, :n] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
         hit[t0:t1, :n] = logits.argmax(axis=2) == y
         if feel_batch is not None:
-            feel_sums += M.feel_loss(params, cache.top, y, feel_batch[1])[1]
+            feel_sums += lstm.feel_loss(params, cache.top, y, feel_batch[1])[1]
     back = np.argsort(order)                                   # the songs' given order
     valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T[back]  # (N, Tmax-1) real targets
     ids = inputs[1:, :, 0]
@@ -671,7 +671,7 @@ def bar_back(ids):
     one row earlier), so the baseline and the model mean the same by "one bar back".
     """
     none = len(VOCAB)
-    back = np.concatenate([[none], M.lookback_inputs(ids, BAR_ID, none)[:-1, 1]])  # (S,)
+    back = np.concatenate([[none], lstm.lookback_inputs(ids, BAR_ID, none)[:-1, 1]])  # (S,)
     return np.where(back == none, -1, back)
 
 
@@ -692,12 +692,12 @@ def song_hits(ids, feel_ids):
     """Every hit of a song that a model predicts (not the first word's), as arrays over the
     hits: class k, place in the bar, velocity and offset level, and the velocity and offset
     level of the same drum at the same place one bar back (-1 where it did not play)."""
-    src, p = M.lookback_sources(ids, BAR_ID)                   # row t: the place of w_{t+1}, its look-back
-    j, k = np.nonzero(feel_ids[1:, :M.N_CLASSES] >= 0)         # word j + 1 plays class k
+    src, p = lstm.lookback_sources(ids, BAR_ID)                # row t: the place of w_{t+1}, its look-back
+    j, k = np.nonzero(feel_ids[1:, :lstm.N_CLASSES] >= 0)      # word j + 1 plays class k
     back = src[j, 0]                                           # (hits,) index one bar back, or -1
     back_levels = np.where((back >= 0)[:, None], feel_ids[np.maximum(back, 0)], -1)  # (hits, 18)
-    off = M.N_CLASSES + k                                      # (hits,) the offset column of each hit's class
-    return {"k": k, "place": np.minimum(p[j], M.MAX_POSITION),
+    off = lstm.N_CLASSES + k                                   # (hits,) the offset column of each hit's class
+    return {"k": k, "place": np.minimum(p[j], lstm.MAX_POSITION),
             "velocity": feel_ids[j + 1, k], "offset": feel_ids[j + 1, off],
             "back_velocity": back_levels[np.arange(len(k)), k], "back_offset": back_levels[np.arange(len(k)), off]}
 
@@ -712,8 +712,8 @@ def feel_baselines(train_hits, valid_hits):
     k, place = cat(train_hits, "k"), cat(train_hits, "place")
     vk, vplace = cat(valid_hits, "k"), cat(valid_hits, "place")
     result = {"histogram": [], "one bar back": []}
-    for what, levels in (("velocity", M.VELOCITY_LEVELS), ("offset", M.OFFSET_LEVELS)):
-        counts = np.ones((M.N_CLASSES, M.MAX_POSITION + 1, levels))          # add-one
+    for what, levels in (("velocity", lstm.VELOCITY_LEVELS), ("offset", lstm.OFFSET_LEVELS)):
+        counts = np.ones((lstm.N_CLASSES, lstm.MAX_POSITION + 1, levels))    # add-one
         np.add.at(counts, (k, place, cat(train_hits, what)), 1)
         hist = counts / counts.sum(axis=2, keepdims=True)                    # (9, 64, levels)
         level, back = cat(valid_hits, what), cat(valid_hits, "back_" + what)
@@ -779,7 +779,7 @@ def save(run, out, name, val=None):
     """Write the run to out/name (atomically: a crash leaves the old file); returns the path."""
     check_finite(run)
     path = os.path.join(out, name)
-    M.save_checkpoint(path, run.params, run.model_config, VOCAB, run.opt,
+    lstm.save_checkpoint(path, run.params, run.model_config, VOCAB, run.opt,
                       extra=dict(run.record(), val_nats=val), state=run.lstm_state)
     return path
 
@@ -790,7 +790,7 @@ RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "best_saved", "b
 
 def load_run_checkpoint(path):
     """A checkpoint made by this train.py (its fixed vocabulary), or CheckpointError."""
-    return M.load_checkpoint(path, vocab=VOCAB)
+    return lstm.load_checkpoint(path, vocab=VOCAB)
 
 
 def check_finite(run):
@@ -842,7 +842,7 @@ def parse_args(argv):
                         "now, else 1; OPENBLAS_NUM_THREADS also sets it)")
     for key, (value, meaning) in HYPERPARAMETERS.items():
         preset = f"; lstmetallica: {PRESETS['lstmetallica'][key]}" if key in PRESETS["lstmetallica"] else ""
-        choices = M.INPUT_KINDS if key == "inputs" else None
+        choices = lstm.INPUT_KINDS if key == "inputs" else None
         p.add_argument("--" + key.replace("_", "-"), type=type(value), default=None, choices=choices,
                        metavar="|".join(choices) if choices else type(value).__name__.upper(),
                        help=f"{meaning} (default {value}{preset})")
@@ -867,14 +867,14 @@ def make_config(args):
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
-    checks = [("layers", 1 <= config["layers"] <= M.LIMITS["layers"]),
-              ("hidden", 1 <= config["hidden"] <= M.LIMITS["hidden"]), ("seed", config["seed"] >= 0),
+    checks = [("layers", 1 <= config["layers"] <= lstm.LIMITS["layers"]),
+              ("hidden", 1 <= config["hidden"] <= lstm.LIMITS["hidden"]), ("seed", config["seed"] >= 0),
               ("dropout", 0 <= config["dropout"] < 1), ("batch", config["batch"] >= 1), ("seq", config["seq"] >= 2),
               ("lr", config["lr"] > 0), ("lr-decay", 0 < config["lr_decay"] <= 1), ("patience", config["patience"] >= 1),
               ("clip", config["clip"] >= 0), ("epochs", config["epochs"] >= 0), ("steps", config["steps"] >= 0),
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
-              ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in M.INPUT_KINDS),
+              ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in lstm.INPUT_KINDS),
               ("feel", config["feel"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0),
               ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1)]
     for name, ok in checks:
@@ -942,7 +942,7 @@ def main(argv=None):
             train_songs, valid_songs = load_data(args, config, log)
             log("config: " + " ".join(f"{k}={v}" for k, v in config.items()))
             summary = train(config, train_songs, valid_songs, args.out, args.resume, log)
-    except (TrainError, M.CheckpointError, encoding.CodecError, OSError) as e:
+    except (TrainError, lstm.CheckpointError, encoding.CodecError, OSError) as e:
         print(encoding.error_line(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:                               # before training started: nothing to save
@@ -1086,7 +1086,7 @@ def check_memory(model_config, N, T):
     estimate: the weights four times (weights, gradients, Adam's two moments), and per step
     of the chunk each layer's gates, states and dropout mask plus the logits and their gradient."""
     V, H, L = model_config["vocab_size"], model_config["hidden"], model_config["layers"]
-    D0 = M.input_size(V, model_config["inputs"], model_config["feel"])
+    D0 = lstm.input_size(V, model_config["inputs"], model_config["feel"])
     n_params = (D0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + (H + 1) * V
     need, have = 4 * (4 * n_params + T * N * (L * 12 * H + 3 * V)), memory_available()
     if have is not None and need > have:

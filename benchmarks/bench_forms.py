@@ -25,7 +25,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 V = 514
 SIZES = [(2, 256, 32, 64), (2, 384, 64, 64)]                # (L, H, N, T)
@@ -47,16 +47,16 @@ def first(module, *names):
 def plain_step(L, H, N, T, seed):
     rng = np.random.default_rng(seed)
     model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "forget_bias": 1.0}
-    params = M.init_params(model_config, rng)
-    opt, state = M.adam_init(params), M.zero_state(model_config, N)
+    params = lstm.init_params(model_config, rng)
+    opt, state = lstm.adam_init(params), lstm.zero_state(model_config, N)
     ids, y = rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N))
-    masks = M.make_dropout_masks(model_config, T, N, rng)
+    masks = lstm.make_dropout_masks(model_config, T, N, rng)
 
     def step():
         nonlocal params, opt
-        _, grads, _ = M.model_loss(params, M.one_hot(ids, V), y, state, masks)
-        grads, _ = M.clip_gradients(grads, 5.0)
-        params, opt = M.adam_update(params, grads, opt)
+        _, grads, _ = lstm.model_loss(params, lstm.one_hot(ids, V), y, state, masks)
+        grads, _ = lstm.clip_gradients(grads, 5.0)
+        params, opt = lstm.adam_update(params, grads, opt)
     return step
 
 
@@ -115,9 +115,9 @@ def main(argv=None):
     other = load_other(args.against) if args.against else None
     for L, H, N, T in SIZES:
         makers = {"plain": lambda r: plain_step(L, H, N, T, r),
-                  "fast": lambda r: fast_step(M, L, H, N, T, r)}
+                  "fast": lambda r: fast_step(lstm, L, H, N, T, r)}
         if other is not None:
-            makers = {"this": lambda r: fast_step(M, L, H, N, T, r, True),
+            makers = {"this": lambda r: fast_step(lstm, L, H, N, T, r, True),
                       "other": lambda r: fast_step(other, L, H, N, T, r, True)}
         median = race(makers, args.rounds, args.seconds)
         a, b = makers

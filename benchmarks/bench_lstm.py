@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 M_WORD_ID = encoding.WORD_ID
 
@@ -99,7 +99,7 @@ def gemm_ceiling(L, H, N, T, repeats=3):
 
 def random_feel_ids(ids, rng):
     """(..., 18) feel ids for word ids: random levels for the classes each word plays, -1 elsewhere."""
-    bits = M.word_bits(ids).astype(bool)                     # (..., 9)
+    bits = lstm.word_bits(ids).astype(bool)                  # (..., 9)
     bits = np.concatenate([bits, bits], axis=-1)             # velocity and offset of the same classes
     levels = np.concatenate([rng.integers(0, 8, bits.shape[:-1] + (9,)), rng.integers(0, 9, bits.shape[:-1] + (9,))],
                             axis=-1)
@@ -112,30 +112,30 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
     model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
               "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0}
     rng = np.random.default_rng(seed)
-    params = M.init_model(model_config, rng)
-    opt = M.adam_init(params)
+    params = lstm.init_model(model_config, rng)
+    opt = lstm.adam_init(params)
     ids = rng.integers(0, V, (T + 1, N))
     x = ids[:-1]                                             # (T, N) word ids
     if inputs == "lookback":                                 # (T, N, 4): random look-back words and places
         x = np.stack([x, rng.integers(0, V + 1, (T, N)), rng.integers(0, V + 1, (T, N)),
-                      rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
+                      rng.integers(0, lstm.MAX_POSITION + 1, (T, N))], axis=2)
     if song is not None:                                     # real words instead: N streams from one long song
-        rows = M.lookback_inputs(song, BAR, V)               # (S, 4)
+        rows = lstm.lookback_inputs(song, BAR, V)            # (S, 4)
         starts = rng.integers(0, len(song) - T - 1, N)
         ids = np.stack([song[s:s + T + 1] for s in starts], axis=1)              # (T+1, N)
         x = ids[:-1] if inputs == "word" else np.stack([rows[s:s + T] for s in starts], axis=1)
-    state = [M.zero_state(model_config, N)]
+    state = [lstm.zero_state(model_config, N)]
     feel_batch = None
     if feel and song_feel is not None:                       # ... and their real feel
-        cols = [song_feel] + ([] if inputs == "word" else [M.lookback_feel(song, song_feel, BAR)])
+        cols = [song_feel] + ([] if inputs == "word" else [lstm.lookback_feel(song, song_feel, BAR)])
         both = np.concatenate(cols, axis=1)                  # (S, 18 or 36)
         feel_x = np.stack([both[s:s + T] for s in starts], axis=1)             # (T, N, F)
         targets = np.stack([song_feel[s + 1:s + T + 1] for s in starts], axis=1)  # (T, N, 18)
-        feel_batch = (M.feel_inputs(feel_x), targets)
+        feel_batch = (lstm.feel_inputs(feel_x), targets)
     elif feel:                                               # the words' feel, and one bar back's (random)
         feel_ids = random_feel_ids(ids, rng)                 # (T+1, N, 18)
         back = [] if inputs == "word" else [random_feel_ids(ids[:-1], rng)]
-        feel_batch = (M.feel_inputs(np.concatenate([feel_ids[:-1]] + back, axis=2)), feel_ids[1:])
+        feel_batch = (lstm.feel_inputs(np.concatenate([feel_ids[:-1]] + back, axis=2)), feel_ids[1:])
 
     cond = None
     if styles:                                               # each stream a style (10% hidden) and beat or fill
@@ -143,39 +143,39 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
         cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)))
 
     def train_step():
-        masks = M.make_dropout_masks(model_config, T, N, rng)
-        cond_x = None if cond is None else M.condition_inputs(*cond, model_config)   # built per chunk, as train.py does
-        _, grads, state[0] = M.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
-        M.clip_gradients_fast(grads, 5.0)
-        M.adam_update_fast(params, grads, opt)
+        masks = lstm.make_dropout_masks(model_config, T, N, rng)
+        cond_x = None if cond is None else lstm.condition_inputs(*cond, model_config)  # per chunk, as train.py
+        _, grads, state[0] = lstm.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
+        lstm.clip_gradients_fast(grads, 5.0)
+        lstm.adam_update_fast(params, grads, opt)
 
     def sample(n_words):
         """As generate.py samples: a word, then (with feel) its hits' feel, then feed both."""
-        read = M.input_reader(model_config)
-        state1 = M.zero_state(model_config, 1)
+        read = lstm.input_reader(model_config)
+        state1 = lstm.zero_state(model_config, 1)
         word, feel_ids = BAR, None
         for _ in range(n_words):
             x1, feel_x = read(word, feel_ids)
-            logits, state1 = M.step_fast(params, x1, state1, feel_x)
-            word = M.sample_word(logits, 1.0, rng)
-            feel_ids = M.sample_feel(params, state1[0][-1], word, 1.0, rng) if feel else None
+            logits, state1 = lstm.step_fast(params, x1, state1, feel_x)
+            word = lstm.sample_word(logits, 1.0, rng)
+            feel_ids = lstm.sample_feel(params, state1[0][-1], word, 1.0, rng) if feel else None
 
     return train_step, sample
 
 
 def torch_trainer(torch, L, H, N, T, seed=0):
     torch.manual_seed(seed)
-    lstm = torch.nn.LSTM(V, H, num_layers=L, dropout=0.2)
+    torch_lstm = torch.nn.LSTM(V, H, num_layers=L, dropout=0.2)
     drop = torch.nn.Dropout(0.2)
     decoder = torch.nn.Linear(H, V)
-    params = list(lstm.parameters()) + list(decoder.parameters())
+    params = list(torch_lstm.parameters()) + list(decoder.parameters())
     opt = torch.optim.Adam(params, lr=2e-3)
     ids = torch.randint(0, V, (T + 1, N))
     x = torch.nn.functional.one_hot(ids[:-1], V).float()  # the same one-hot input as ours
     state = [None]
 
     def train_step():
-        out, st = lstm(x, state[0])
+        out, st = torch_lstm(x, state[0])
         state[0] = tuple(s.detach() for s in st)
         loss = torch.nn.functional.cross_entropy(decoder(drop(out)).reshape(-1, V), ids[1:].reshape(-1))
         opt.zero_grad()
@@ -187,7 +187,7 @@ def torch_trainer(torch, L, H, N, T, seed=0):
         with torch.no_grad():
             st, word = None, 0
             for _ in range(n_words):
-                out, st = lstm(torch.nn.functional.one_hot(torch.tensor([[word]]), V).float(), st)
+                out, st = torch_lstm(torch.nn.functional.one_hot(torch.tensor([[word]]), V).float(), st)
                 p = torch.softmax(decoder(out[0, 0]).double(), 0)
                 word = int(torch.multinomial(p, 1))
 
@@ -295,9 +295,9 @@ def compare_feel_sampling(args):
     """--compare-feel CKPT: generate.py's sampling (sample_bars, the bar mask, no primer) with a
     trained feel model, against the same weights without the feel (its inputs and head taken
     out), in alternating blocks of 16-bar tracks; words/s, medians, the ratio."""
-    checkpoint = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     with_feel, model_config = checkpoint["params"], checkpoint["config"]
-    F = M.feel_input_size(model_config.get("inputs", "word"))
+    F = lstm.feel_input_size(model_config.get("inputs", "word"))
     without = {k: p for k, p in with_feel.items() if k not in ("Wf", "bf")}
     without["Wx0"] = np.ascontiguousarray(with_feel["Wx0"][:-F])
     runs = {True: (with_feel, model_config), False: (without, dict(model_config, feel=False))}
@@ -307,7 +307,7 @@ def compare_feel_sampling(args):
             params, cfg = runs[feel]
             rng = np.random.default_rng([r, 1000])
             t0 = time.perf_counter()
-            ids, _ = M.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, rng)
+            ids, _ = lstm.sample_bars(params, cfg, encoding.to_ids([encoding.BAR]), 16, rng)
             times[feel].append(len(ids) / (time.perf_counter() - t0))
     w0, w1 = statistics.median(times[False]), statistics.median(times[True])
     print(f"{args.checkpoint}: sampling 16-bar tracks, {args.rounds} rounds: without feel {w0:.0f} words/s, "

@@ -34,7 +34,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 
 class Hang(Exception):
@@ -113,11 +113,11 @@ def mutate_feel(tokens, rng):
 def tiny_checkpoint(folder, rng):
     """A valid checkpoint of a 1 x 8 model, as train.py writes them, in folder."""
     model_config = {"vocab_size": len(encoding.VOCAB), "hidden": 8, "layers": 1, "dropout": 0.0, "forget_bias": 1.0,
-              "inputs": str(rng.choice(M.INPUT_KINDS)), "feel": bool(rng.random() < 0.5)}
-    params = M.init_model(model_config, rng)
+              "inputs": str(rng.choice(lstm.INPUT_KINDS)), "feel": bool(rng.random() < 0.5)}
+    params = lstm.init_model(model_config, rng)
     path = os.path.join(folder, "model.npz")
-    M.save_checkpoint(path, params, model_config, encoding.VOCAB, M.adam_init(params),
-                      extra={"corpus": {"stats": None}}, state=M.zero_state(model_config, 2))
+    lstm.save_checkpoint(path, params, model_config, encoding.VOCAB, lstm.adam_init(params),
+                      extra={"corpus": {"stats": None}}, state=lstm.zero_state(model_config, 2))
     return path
 
 
@@ -183,7 +183,7 @@ def random_argv(rng, folder, ckpt):
 
 def outcome(fn):
     """Run fn; 'ok', 'error' (the tool's own one-line error), or the escaping exception."""
-    errors = (encoding.CodecError, M.CheckpointError)
+    errors = (encoding.CodecError, lstm.CheckpointError)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
             code = fn()
@@ -250,7 +250,7 @@ def run_case(seed, kind, folder, timeout=20.0):
     ckpt = tiny_checkpoint(folder, rng)
     if kind == "checkpoint":
         mutate_checkpoint(ckpt, rng)
-        loaded = outcome(lambda: M.load_checkpoint(ckpt) and None)
+        loaded = outcome(lambda: lstm.load_checkpoint(ckpt) and None)
         if loaded != "ok":                                  # refused (generate.py would refuse it the same
             return loaded                                   # way, loading first), or escaped
         return run_script("generate", [ckpt, "--bars", "2", "--diversity", "1", "--out", os.path.join(folder, "g")],

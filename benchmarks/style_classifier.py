@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 from track_stats import copy_line, sample_tracks  # noqa: E402
 
 PLACES = 16                                     # a 4/4 bar of 16th notes
@@ -44,7 +44,7 @@ def features(words):
     if not bars:
         return None
     steps = np.array(bars)                                           # (bars, 16) step masks
-    hits = (steps[..., None] >> M.CLASS_SHIFTS) & 1                  # (bars, 16, 9)
+    hits = (steps[..., None] >> lstm.CLASS_SHIFTS) & 1               # (bars, 16, 9)
     return hits.mean(axis=0).T.reshape(-1)                           # (9 * 16,) class-major
 
 
@@ -67,7 +67,7 @@ def bar_onsets(bars):
     """Mean onsets per bar of the toms, the snare, and all classes, over some bars of step masks."""
     if not bars:
         return float("nan"), float("nan"), float("nan")
-    per = np.array([((np.array(bar)[:, None] >> M.CLASS_SHIFTS) & 1).sum(axis=0) for bar in bars])  # (bars, 9)
+    per = np.array([((np.array(bar)[:, None] >> lstm.CLASS_SHIFTS) & 1).sum(axis=0) for bar in bars])  # (bars, 9)
     return per[:, TOMS].sum(axis=1).mean(), per[:, SNARE].sum(axis=1).mean(), per.sum(axis=1).mean()
 
 
@@ -95,7 +95,7 @@ def recognition(checkpoint, args, names, classify, valid_beats):
     tracks = []
     for name in names:
         index = checkpoint["config"]["styles"].index(name)
-        for words in sample_tracks(checkpoint, args.seeds, args.bars, M.Sampling(args.diversity, style=index)):
+        for words in sample_tracks(checkpoint, args.seeds, args.bars, lstm.Sampling(args.diversity, style=index)):
             tracks.append(words)
             gen[name].append(classify(features(words)) == name)
     print(f"{'style':<10} {'real excerpts':>16} {'generated':>16}")
@@ -115,7 +115,7 @@ def fills_report(checkpoint, args, names, real):
     as_bars = lambda words: encoding.words_to_bars([w for w in words if w != encoding.END])
     fill_bars, beat_bars = [], []
     for name in names:
-        how = M.Sampling(args.diversity, style=checkpoint["config"]["styles"].index(name), fill_every=args.fills)
+        how = lstm.Sampling(args.diversity, style=checkpoint["config"]["styles"].index(name), fill_every=args.fills)
         for words in sample_tracks(checkpoint, args.seeds, args.bars, how):
             for k, bar in enumerate(as_bars(words)):
                 (fill_bars if k % args.fills == args.fills - 1 else beat_bars).append(bar)
@@ -138,7 +138,7 @@ def main(argv=None):
     p.add_argument("--diversity", type=float, default=1.0)
     p.add_argument("--fills", type=int, default=0, metavar="K", help="also: a fill asked for every K-th bar")
     args = p.parse_args(argv)
-    checkpoint = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     songs = corpus.load_songs([args.groove], log=lambda *a: None)
     train_songs = [s for s in songs if s.split == "train"]
     common = [name for name, _ in collections.Counter(s.style for s in train_songs).most_common(args.styles)]

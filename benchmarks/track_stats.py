@@ -34,20 +34,20 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 CLASSES = list(encoding.CLASS_NAMES)
 
 
-def sample_tracks(checkpoint, n_seeds, n_bars, how=M.Sampling(), with_feel=False):
+def sample_tracks(checkpoint, n_seeds, n_bars, how=lstm.Sampling(), with_feel=False):
     """n_seeds tracks (lists of words) as generate.py samples them with seeds 1..n_seeds, each
     drawn as `how` says (lstm_drums.Sampling: diversity, bar length, song, style, fills)
     (and with_feel: their feel ids too, (S, 18) each, or None without a feel model)."""
     tracks, feels = [], []
     for seed in range(1, n_seeds + 1):
         rng = np.random.default_rng([seed, int(round(how.diversity * 1000))])
-        ids, feel = M.sample_bars(checkpoint["params"], checkpoint["config"], encoding.to_ids([encoding.BAR]), n_bars,
-                                  rng, how)
+        ids, feel = lstm.sample_bars(checkpoint["params"], checkpoint["config"], encoding.to_ids([encoding.BAR]),
+                                     n_bars, rng, how)
         tracks.append([encoding.VOCAB[i] for i in ids])
         feels.append(feel)
     return (tracks, feels) if with_feel else tracks
@@ -138,7 +138,7 @@ def main():
     p.add_argument("--song", action="store_true", help="whole songs (generate.py --song, --bars the cap): how "
                    "many end by themselves, and their length")
     args = p.parse_args()
-    checkpoint = M.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+    checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
     reference = checkpoint["extra"]["corpus"]["stats"]
     print(f"{args.checkpoint}: {checkpoint['config']['inputs']} inputs; {args.seeds} seeds x {args.bars} bars")
     print(corpus.stats_table([], reference).splitlines()[1])
@@ -150,7 +150,7 @@ def main():
         print(f"    validation songs vs training songs: {copy_line(corpus.copy_stats(valid, training))}")
     if args.song:
         for d in args.diversity:
-            songs = sample_tracks(checkpoint, args.seeds, args.bars, M.Sampling(d, song=True))
+            songs = sample_tracks(checkpoint, args.seeds, args.bars, lstm.Sampling(d, song=True))
             ended = [w for w in songs if w[-1] == encoding.END]
             lengths = [w.count(encoding.BAR) for w in songs]
             real = [w.count(encoding.BAR) for w in training]
@@ -159,7 +159,7 @@ def main():
                   + (f", training songs' median {np.median(real):g} bars" if real else ""))
         return
     for d in args.diversity:
-        tracks, feels = sample_tracks(checkpoint, args.seeds, args.bars, M.Sampling(d), with_feel=True)
+        tracks, feels = sample_tracks(checkpoint, args.seeds, args.bars, lstm.Sampling(d), with_feel=True)
         if training:
             print(f"    div {d:g} tracks vs training songs: {copy_line(corpus.copy_stats(tracks, training))}")
         stats = corpus.song_stats(tracks)

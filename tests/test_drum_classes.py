@@ -26,7 +26,7 @@ def run(folder, code):
 
 
 CHECKS = """
-import numpy as np, encoding as E, lstm_drums as M, generate as G, train
+import numpy as np, encoding as E, lstm_drums as lstm, generate as G, train
 cow = E.class_bit(9)                                                 # the new class's bit
 assert (E.N_CLASSES, len(E.VOCAB), E.BAR_ID, len(E.STEP_WORDS[cow])) == (10, 1026, 1024, 12)
 bars = [[cow | E.class_bit(0), 0, cow, 0]]
@@ -34,10 +34,10 @@ words = E.bars_to_words(bars)
 assert words[0] == "0b1000000001" and E.words_to_bars(words) == bars
 assert E.midi_to_bars(E.read_midi(__import__("io").BytesIO(E.midi_to_bytes(E.bars_to_midi(bars)))))[0] == bars
 assert E.bars_to_tab(bars).splitlines()[0] == "CB |x-x-|"
-assert M.N_CLASSES == 10 and M.word_bits([cow])[0, 9] == 1 and M.FEEL_OUT == 10 * 17
+assert lstm.N_CLASSES == 10 and lstm.word_bits([cow])[0, 9] == 1 and lstm.FEEL_OUT == 10 * 17
 config = {"vocab_size": len(E.VOCAB), "hidden": 8, "layers": 1, "inputs": "lookback", "feel": True}
-params = M.init_model(config, np.random.default_rng(0))
-ids, feel = M.sample_bars(params, config, E.to_ids([E.BAR]), 2, np.random.default_rng(0), M.Sampling(bar_steps=4))
+params = lstm.init_model(config, np.random.default_rng(0))
+ids, feel = lstm.sample_bars(params, config, E.to_ids([E.BAR]), 2, np.random.default_rng(0), lstm.Sampling(bar_steps=4))
 assert feel.shape == (len(ids), 20)
 loud = G.bars_to_wav(bars, feel=None)
 assert loud != G.bars_to_wav([[E.class_bit(0), 0, 0, 0]])            # the cowbell is heard

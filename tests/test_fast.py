@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import lstm_drums as M
+import lstm_drums as lstm
 import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,16 +36,16 @@ def layer(seed, T, N, D, H):
 def test_step_forward_and_backward_fast_equal_plain(shape, seed):
     T, N, D, H = shape
     rng, x, h0, c0, Wx, Wh, b = layer(seed, T, N, D, H)
-    next_h, next_c, cache = M.lstm_step_forward(x[0], h0, c0, Wx, Wh, b)
+    next_h, next_c, cache = lstm.lstm_step_forward(x[0], h0, c0, Wx, Wh, b)
     a = x[0] @ Wx + b                                       # the fast step gets the hoisted projection
     fast_h, fast_c, tanh_c = np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
-    M.lstm_step_forward_fast(a, h0, c0, Wh, fast_h, fast_c, tanh_c)
+    lstm.lstm_step_forward_fast(a, h0, c0, Wh, fast_h, fast_c, tanh_c)
     assert close(next_h, fast_h) and close(next_c, fast_c)
     dnext_h, dnext_c = rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    dx, dprev_h, dprev_c, dWx, dWh, db = M.lstm_step_backward(dnext_h, dnext_c, cache)
+    dx, dprev_h, dprev_c, dWx, dWh, db = lstm.lstm_step_backward(dnext_h, dnext_c, cache)
     dc, dh_prev = dnext_c.copy(), np.empty((N, H))
     work = (np.empty((N, 4 * H)), np.empty((N, 4 * H)), np.empty((N, H)))
-    M.lstm_step_backward_fast(dnext_h, dc, a, c0, tanh_c, Wh.T.copy(), dh_prev, work)
+    lstm.lstm_step_backward_fast(dnext_h, dc, a, c0, tanh_c, Wh.T.copy(), dh_prev, work)
     da = a                                                  # on exit, the fast step's gates hold dL/da
     assert close(dprev_c, dc) and close(dprev_h, dh_prev)
     assert close(dx, da @ Wx.T) and close(dWx, x[0].T @ da) and close(dWh, h0.T @ da) and close(db, da.sum(0))
@@ -56,13 +56,13 @@ def test_step_forward_and_backward_fast_equal_plain(shape, seed):
 def test_sequence_forward_and_backward_fast_equal_plain(shape, seed):
     T, N, D, H = shape
     rng, x, h0, c0, Wx, Wh, b = layer(seed, T, N, D, H)
-    h, c, cache = M.lstm_forward(x, h0, c0, Wx, Wh, b)
+    h, c, cache = lstm.lstm_forward(x, h0, c0, Wx, Wh, b)
     xa = (x.reshape(T * N, D) @ Wx + b).reshape(T, N, 4 * H)   # hoisted: all steps in one product
-    hs, fast_cache = M.lstm_forward_fast(xa, h0, c0, Wh)
+    hs, fast_cache = lstm.lstm_forward_fast(xa, h0, c0, Wh)
     assert close(h, hs[1:]) and close(c, fast_cache.cs[1:])
     dh = rng.normal(size=(T, N, H))
-    dx, dh0, dc0, dWx, dWh, db = M.lstm_backward(dh, cache)
-    dxa, fast_dh0, fast_dc0, fast_dWh = M.lstm_backward_fast(dh, fast_cache)
+    dx, dh0, dc0, dWx, dWh, db = lstm.lstm_backward(dh, cache)
+    dxa, fast_dh0, fast_dc0, fast_dWh = lstm.lstm_backward_fast(dh, fast_cache)
     da = dxa.reshape(T * N, 4 * H)
     assert close(dh0, fast_dh0) and close(dc0, fast_dc0) and close(dWh, fast_dWh)
     assert close(dx, (da @ Wx.T).reshape(T, N, D)) and close(dWx, x.reshape(T * N, D).T @ da)
@@ -72,10 +72,10 @@ def test_sequence_forward_and_backward_fast_equal_plain(shape, seed):
 def tiny_word_model(seed, T=5, N=3, V=11, H=6, L=2, dropout=0.3):
     rng = np.random.default_rng(seed)
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": dropout, "forget_bias": 1.0}
-    params = M.init_params(config, rng, np.float64)
+    params = lstm.init_params(config, rng, np.float64)
     ids, y = rng.integers(0, V, (T, N)), rng.integers(0, V, (T, N))
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
-    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
+    masks = lstm.make_dropout_masks(config, T, N, rng, np.float64)
     return params, ids, y, state, masks
 
 
@@ -83,8 +83,8 @@ def tiny_word_model(seed, T=5, N=3, V=11, H=6, L=2, dropout=0.3):
 def test_model_loss_fast_equals_plain(seed):
     params, ids, y, state, masks = tiny_word_model(seed, dropout=0.3 if seed % 2 else 0.0)
     V = params["Wy"].shape[1]
-    loss, grads, (hT, cT) = M.model_loss(params, M.one_hot(ids, V, np.float64), y, state, masks)
-    fast_loss, fast_grads, (fast_hT, fast_cT) = M.model_loss_fast(copy.deepcopy(params), ids, y, state, masks)
+    loss, grads, (hT, cT) = lstm.model_loss(params, lstm.one_hot(ids, V, np.float64), y, state, masks)
+    fast_loss, fast_grads, (fast_hT, fast_cT) = lstm.model_loss_fast(copy.deepcopy(params), ids, y, state, masks)
     assert abs(loss - fast_loss) < 1e-12 and close(hT, fast_hT) and close(cT, fast_cT)
     assert grads.keys() == fast_grads.keys() == params.keys()
     for k in grads:
@@ -94,38 +94,38 @@ def test_model_loss_fast_equals_plain(seed):
 def test_the_whole_model_loss_of_a_word_model_is_model_loss():
     """loss (section 10, every extension) without extensions is the plain model_loss."""
     params, ids, y, state, masks = tiny_word_model(7)
-    loss, grads, _ = M.model_loss(params, M.one_hot(ids, params["Wy"].shape[1], np.float64), y, state, masks)
-    fast_loss, fast_grads, _ = M.loss(params, ids, y, state, masks)
+    loss, grads, _ = lstm.model_loss(params, lstm.one_hot(ids, params["Wy"].shape[1], np.float64), y, state, masks)
+    fast_loss, fast_grads, _ = lstm.loss(params, ids, y, state, masks)
     assert abs(loss - fast_loss) < 1e-12 and all(close(grads[k], fast_grads[k]) for k in grads)
 
 
 def test_softmax_clipping_and_adam_fast_equal_plain():
     rng = np.random.default_rng(3)
     logits, y = rng.normal(size=(4, 3, 9)) * 5, rng.integers(0, 9, (4, 3))
-    loss, dlogits = M.softmax_loss(logits, y)
-    fast_loss, fast_dlogits = M.softmax_loss_fast(logits, y)
+    loss, dlogits = lstm.softmax_loss(logits, y)
+    fast_loss, fast_dlogits = lstm.softmax_loss_fast(logits, y)
     assert abs(loss - fast_loss) < 1e-12 and close(dlogits, fast_dlogits)
     params = {"W": rng.normal(size=(4, 5)), "b": rng.normal(size=5)}
-    fast_params, opt, fast_opt = copy.deepcopy(params), M.adam_init(params), M.adam_init(params)
+    fast_params, opt, fast_opt = copy.deepcopy(params), lstm.adam_init(params), lstm.adam_init(params)
     for max_norm in (0.0, 1.0, 100.0, 1.0):
         grads = {k: rng.normal(size=p.shape) for k, p in params.items()}
-        clipped, norm = M.clip_gradients(grads, max_norm)
-        assert abs(norm - M.clip_gradients_fast(grads, max_norm)) < 1e-12     # (clips grads in place)
+        clipped, norm = lstm.clip_gradients(grads, max_norm)
+        assert abs(norm - lstm.clip_gradients_fast(grads, max_norm)) < 1e-12  # (clips grads in place)
         assert all(close(clipped[k], grads[k]) for k in grads)
-        params, opt = M.adam_update(params, clipped, opt, lr=0.01)
-        M.adam_update_fast(fast_params, grads, fast_opt, lr=0.01)
+        params, opt = lstm.adam_update(params, clipped, opt, lr=0.01)
+        lstm.adam_update_fast(fast_params, grads, fast_opt, lr=0.01)
         assert opt["t"] == fast_opt["t"] and all(close(params[k], fast_params[k]) for k in params)
 
 
 def test_sampling_fast_equals_plain():
     params, *_ = tiny_word_model(5, V=12, H=8)
     config = {"vocab_size": 12, "hidden": 8, "layers": 2}
-    plain = M.sample(params, [3, 1, 4], 30, 1.0, np.random.default_rng(9))
-    stream, fast, rng = M.Stream(params, config), [], np.random.default_rng(9)
+    plain = lstm.sample(params, [3, 1, 4], 30, 1.0, np.random.default_rng(9))
+    stream, fast, rng = lstm.Stream(params, config), [], np.random.default_rng(9)
     for w in [3, 1, 4]:
         stream.push(w)
     for _ in range(30):
-        fast.append(M.sample_word(stream.logits, 1.0, rng))
+        fast.append(lstm.sample_word(stream.logits, 1.0, rng))
         stream.push(fast[-1])
     assert plain == fast
 
@@ -148,31 +148,31 @@ def unchanged_after(f, *args):
 
 def test_the_plain_functions_leave_their_inputs_unchanged():
     rng, x, h0, c0, Wx, Wh, b = layer(1, 4, 3, 5, 6)
-    _, _, cache = M.lstm_step_forward(x[0], h0, c0, Wx, Wh, b)
-    _, _, seq_cache = M.lstm_forward(x, h0, c0, Wx, Wh, b)
+    _, _, cache = lstm.lstm_step_forward(x[0], h0, c0, Wx, Wh, b)
+    _, _, seq_cache = lstm.lstm_forward(x, h0, c0, Wx, Wh, b)
     params, ids, y, state, masks = tiny_word_model(2)
-    x1 = M.one_hot(ids, params["Wy"].shape[1], np.float64)
-    logits, _, model_cache = M.model_forward(params, x1, state, masks)
-    grads = M.model_backward(M.softmax_loss(logits, y)[1], model_cache)
+    x1 = lstm.one_hot(ids, params["Wy"].shape[1], np.float64)
+    logits, _, model_cache = lstm.model_forward(params, x1, state, masks)
+    grads = lstm.model_backward(lstm.softmax_loss(logits, y)[1], model_cache)
     calls = {
-        "sigmoid": (M.sigmoid, x),
-        "softmax_loss": (M.softmax_loss, logits, y),
-        "lstm_step_forward": (M.lstm_step_forward, x[0], h0, c0, Wx, Wh, b),
-        "lstm_step_backward": (M.lstm_step_backward, h0 + 1, c0 + 1, cache),
-        "lstm_forward": (M.lstm_forward, x, h0, c0, Wx, Wh, b),
-        "lstm_backward": (M.lstm_backward, rng.normal(size=(4, 3, 6)), seq_cache),
-        "one_hot": (M.one_hot, ids, 11),
-        "model_forward": (M.model_forward, params, x1, state, masks),
-        "model_backward": (M.model_backward, M.softmax_loss(logits, y)[1], model_cache),
-        "model_loss": (M.model_loss, params, x1, y, state, masks),
-        "clip_gradients": (M.clip_gradients, grads, 0.01),
-        "adam_update": (M.adam_update, params, grads, M.adam_init(params)),
-        "sample_word": (M.sample_word, logits[0, 0], 1.0, np.random.default_rng(0)),
-        "sample": (M.sample, params, [1, 2], 5, 1.0, np.random.default_rng(0)),
+        "sigmoid": (lstm.sigmoid, x),
+        "softmax_loss": (lstm.softmax_loss, logits, y),
+        "lstm_step_forward": (lstm.lstm_step_forward, x[0], h0, c0, Wx, Wh, b),
+        "lstm_step_backward": (lstm.lstm_step_backward, h0 + 1, c0 + 1, cache),
+        "lstm_forward": (lstm.lstm_forward, x, h0, c0, Wx, Wh, b),
+        "lstm_backward": (lstm.lstm_backward, rng.normal(size=(4, 3, 6)), seq_cache),
+        "one_hot": (lstm.one_hot, ids, 11),
+        "model_forward": (lstm.model_forward, params, x1, state, masks),
+        "model_backward": (lstm.model_backward, lstm.softmax_loss(logits, y)[1], model_cache),
+        "model_loss": (lstm.model_loss, params, x1, y, state, masks),
+        "clip_gradients": (lstm.clip_gradients, grads, 0.01),
+        "adam_update": (lstm.adam_update, params, grads, lstm.adam_init(params)),
+        "sample_word": (lstm.sample_word, logits[0, 0], 1.0, np.random.default_rng(0)),
+        "sample": (lstm.sample, params, [1, 2], 5, 1.0, np.random.default_rng(0)),
     }
     for name, (f, *args) in calls.items():
         assert unchanged_after(f, *args), f"{name} changed one of its inputs"
-    assert not unchanged_after(M.clip_gradients_fast, grads, 0.01)     # the check can fail: this one clips in place
+    assert not unchanged_after(lstm.clip_gradients_fast, grads, 0.01)  # the check can fail: this one clips in place
 
 
 def test_plain_training_follows_the_fast_loss_curve(tmp_path, monkeypatch):

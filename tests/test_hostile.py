@@ -12,7 +12,7 @@ import pytest
 
 import encoding
 import generate
-import lstm_drums as M
+import lstm_drums as lstm
 from test_train_generate import TINY, checkpoint, words_file, groove, run_train  # noqa: F401 (fixtures)
 
 
@@ -52,10 +52,10 @@ def test_2_generation_length_is_bounded(tmp_path, checkpoint, capsys):  # noqa: 
 
 def test_2_long_generation_shows_progress():
     config = {"vocab_size": 514, "hidden": 4, "layers": 1}
-    params = M.init_model(config, np.random.default_rng(0))
+    params = lstm.init_model(config, np.random.default_rng(0))
     lines = []
-    M.sample_bars(params, config, encoding.to_ids(["BAR"]), 2000, np.random.default_rng(1),
-                  M.Sampling(bar_steps=1), log=lines.append)
+    lstm.sample_bars(params, config, encoding.to_ids(["BAR"]), 2000, np.random.default_rng(1),
+                  lstm.Sampling(bar_steps=1), log=lines.append)
     assert lines == ["  ... 1000 of 2000 bars"]
 
 
@@ -67,28 +67,28 @@ def test_3_nan_weights_are_never_saved_nor_loaded(tmp_path, words_file, checkpoi
                              + TINY, capsys)
     assert code == 1 and "--lr inf must be a finite number" in err
     assert {f: open(os.path.join(out, f), "rb").read() for f in ("best.npz", "last.npz")} == before
-    loaded = M.load_checkpoint(checkpoint)
+    loaded = lstm.load_checkpoint(checkpoint)
     loaded["params"]["Wh0"][0, 0] = np.nan                   # what a diverged step leaves
-    with pytest.raises(M.CheckpointError, match="not saved: Wh0 hold NaN"):
-        M.save_checkpoint(checkpoint, loaded["params"], loaded["config"], loaded["vocab"])
+    with pytest.raises(lstm.CheckpointError, match="not saved: Wh0 hold NaN"):
+        lstm.save_checkpoint(checkpoint, loaded["params"], loaded["config"], loaded["vocab"])
     assert open(checkpoint, "rb").read() == before["best.npz"]
     bad = str(tmp_path / "nan.npz")
     with np.load(checkpoint, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["decoder.bias"] = arrays["decoder.bias"] * np.nan
     np.savez(bad, **arrays)
-    with pytest.raises(M.CheckpointError, match="NaN or infinity"):
-        M.load_checkpoint(bad)
+    with pytest.raises(lstm.CheckpointError, match="NaN or infinity"):
+        lstm.load_checkpoint(bad)
 
 
 def test_3_sampling_is_valid_at_every_accepted_temperature():
     logits = np.array([3.0, -2.0, 1e3, 7.5])
     rng = np.random.default_rng(0)
     for temperature in (1e-310, 1e-30, 0.5, 1.0, 100.0):
-        assert M.sample_word(logits, temperature, rng) in range(4)
-    assert M.sample_word(logits, 1e-310, rng) == 2
+        assert lstm.sample_word(logits, temperature, rng) in range(4)
+    assert lstm.sample_word(logits, 1e-310, rng) == 2
     with pytest.raises(ValueError):
-        M.sample_word(logits, float("inf"), rng)
+        lstm.sample_word(logits, float("inf"), rng)
 
 
 # 4. a delta time of thousands of bytes put an int of thousands of digits into the message
@@ -119,13 +119,13 @@ def test_5_declared_shapes_are_checked_before_reading(tmp_path, checkpoint):  # 
     with open(checkpoint, "rb") as f, open(extra, "wb") as g:
         g.write(f.read())
     _add_member(extra, "not_ours", (10 ** 12,))             # an array the format does not define
-    assert M.load_checkpoint(extra)["config"]["hidden"] == 16
+    assert lstm.load_checkpoint(extra)["config"]["hidden"] == 16
     huge = str(tmp_path / "huge.npz")
     with np.load(checkpoint, allow_pickle=False) as z:
         np.savez(huge, **{k: z[k] for k in z.files if k != "decoder.bias"})
     _add_member(huge, "decoder.bias", (10 ** 12,))
-    with pytest.raises(M.CheckpointError, match="'decoder.bias' has shape"):
-        M.load_checkpoint(huge)
+    with pytest.raises(lstm.CheckpointError, match="'decoder.bias' has shape"):
+        lstm.load_checkpoint(huge)
 
 
 # 6. tracebacks instead of one line
@@ -141,8 +141,8 @@ def test_6_bad_configs_are_one_line(tmp_path, checkpoint, config, message):  # n
         arrays = {k: z[k] for k in z.files}
     arrays["config"] = np.array(json.dumps(config).replace('"1e999"', "1e999"))
     np.savez(path, **arrays)
-    with pytest.raises(M.CheckpointError, match=message):
-        M.load_checkpoint(path)
+    with pytest.raises(lstm.CheckpointError, match=message):
+        lstm.load_checkpoint(path)
 
 
 @pytest.mark.parametrize("extra", [[1, 2], {"step": 3}])

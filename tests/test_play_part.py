@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 import corpus
 import encoding
 import generate
-import lstm_drums as M
+import lstm_drums as lstm
 import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -139,11 +139,11 @@ def test_kept_drums_never_change(bars, keep, diversity, seed):
     """Any part, any kept drums, any diversity: the kept classes are the part's at every step,
     and the bar lines stay where they are."""
     config = {"vocab_size": 514, "hidden": 6, "layers": 1, "inputs": "lookback", "feel": True}
-    params = M.init_model(config, np.random.default_rng(seed % 7), np.float64)
-    ids = np.array([w for bar in bars for w in bar + [M.BAR_ID]])
-    new, feel_ids, _ = M.play_part(params, config, ids, np.random.default_rng(seed), M.Sampling(diversity),
+    params = lstm.init_model(config, np.random.default_rng(seed % 7), np.float64)
+    ids = np.array([w for bar in bars for w in bar + [lstm.BAR_ID]])
+    new, feel_ids, _ = lstm.play_part(params, config, ids, np.random.default_rng(seed), lstm.Sampling(diversity),
                                    keep=keep)
-    steps = ids < M.BAR_ID
+    steps = ids < lstm.BAR_ID
     assert (new[~steps] == ids[~steps]).all()
     assert ((new[steps] & keep) == (ids[steps] & keep)).all()
-    assert ((feel_ids[:, :9] >= 0) == (M.word_bits(new) > 0)).all()   # every hit of the new words has feel
+    assert ((feel_ids[:, :9] >= 0) == (lstm.word_bits(new) > 0)).all()  # every hit of the new words has feel

@@ -9,7 +9,7 @@ import pytest
 import corpus
 import encoding
 import generate
-import lstm_drums as M
+import lstm_drums as lstm
 import train
 from test_lstm_drums import numerical_gradient, random_feel, random_inputs, scaled_error
 
@@ -24,34 +24,34 @@ def test_style_gradients_match_centred_differences(inputs, feel):
     rng = np.random.default_rng(19)
     config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
               "feel": feel, "styles": ["funk", "jazz", "metal"], "fills": True}
-    params = M.init_model(config, rng, np.float64)
-    assert params["Wx0"].shape[0] == M.input_size(V, inputs, feel) + 4     # 3 styles and the fill column
+    params = lstm.init_model(config, rng, np.float64)
+    assert params["Wx0"].shape[0] == lstm.input_size(V, inputs, feel) + 4  # 3 styles and the fill column
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
     x, targets = random_inputs(rng, inputs), rng.integers(0, V, (T, N))
     style = rng.integers(-1, 3, (T, N))                     # -1: hidden
-    cond_x = M.condition_inputs(style, rng.integers(0, 2, (T, N)), config, np.float64)   # (T, N, 4)
+    cond_x = lstm.condition_inputs(style, rng.integers(0, 2, (T, N)), config, np.float64)  # (T, N, 4)
     feel_batch = random_feel(rng, inputs) if feel else None
-    masks = M.make_dropout_masks(config, T, N, rng, np.float64)
-    _, grads, _ = M.loss(params, x, targets, state, masks, feel_batch, 1.0, cond_x)
-    f = lambda: M.loss(params, x, targets, state, masks, feel_batch, 1.0, cond_x)[0]
+    masks = lstm.make_dropout_masks(config, T, N, rng, np.float64)
+    _, grads, _ = lstm.loss(params, x, targets, state, masks, feel_batch, 1.0, cond_x)
+    f = lambda: lstm.loss(params, x, targets, state, masks, feel_batch, 1.0, cond_x)[0]
     for name in params:
         num = numerical_gradient(f, params[name])
         assert scaled_error(num, grads[name]) < 1e-6, f"{name}: backward disagrees with centred differences"
-    first = M.input_size(V, inputs)                         # the style rows of Wx0 come right after the words'
+    first = lstm.input_size(V, inputs)                      # the style rows of Wx0 come right after the words'
     assert np.abs(grads["Wx0"][first:first + 4]).min(axis=1).max() > 0   # and they do learn
 
 
 def test_condition_inputs_one_hot_hidden_and_fill():
     config = {"styles": ["a", "b"], "fills": True}
-    out = M.condition_inputs(np.array([0, 1, -1]), np.array([1, 0, 1]), config)
+    out = lstm.condition_inputs(np.array([0, 1, -1]), np.array([1, 0, 1]), config)
     np.testing.assert_array_equal(out, [[1, 0, 1], [0, 1, 0], [0, 0, 1]])
-    assert M.condition_inputs(0, 0, {"styles": [], "fills": False}) is None
-    assert M.condition_size({"styles": ["a", "b", "c"]}) == 3
+    assert lstm.condition_inputs(0, 0, {"styles": [], "fills": False}) is None
+    assert lstm.condition_size({"styles": ["a", "b", "c"]}) == 3
 
 
 def test_input_reader_asks_for_a_fill_every_kth_bar():
     config = {"vocab_size": 514, "hidden": 4, "layers": 1, "inputs": "word", "styles": ["a", "b"], "fills": True}
-    read = M.input_reader(config, style=1, fill_every=2)
+    read = lstm.input_reader(config, style=1, fill_every=2)
     bar = [0b100000000, 0, 512]                            # a 2-step bar
     seen = [read(w)[1].tolist() for w in [512] + bar * 3]  # a leading BAR closes no bar
     assert all(row[:2] == [0, 1] for row in seen)           # style b throughout
@@ -136,7 +136,7 @@ def style_model(tmp_path_factory):
 
 
 def test_checkpoint_keeps_the_styles_and_counts(style_model):
-    checkpoint = M.load_checkpoint(style_model[0])
+    checkpoint = lstm.load_checkpoint(style_model[0])
     assert checkpoint["config"]["styles"] == ["metal", "rock"] and checkpoint["config"]["fills"] is False
     counts = {x["name"]: x for x in checkpoint["extra"]["corpus"]["styles"]}
     assert counts["metal"]["songs"] == 3 and counts["rock"]["songs"] == 3 and counts["rock"]["words"] > 0
@@ -165,19 +165,19 @@ def test_generate_plays_a_known_style_and_refuses_others(style_model, capsys):
 
 def test_the_style_changes_the_track(style_model):
     ckpt, _, tmp = style_model
-    checkpoint = M.load_checkpoint(ckpt)
+    checkpoint = lstm.load_checkpoint(ckpt)
     tracks = {}
     for style in (0, 1, -1):
         rng = np.random.default_rng(3)
-        tracks[style] = M.sample_bars(checkpoint["params"], checkpoint["config"], [encoding.BAR_ID], 4, rng,
-                                      M.Sampling(style=style))[0]
+        tracks[style] = lstm.sample_bars(checkpoint["params"], checkpoint["config"], [encoding.BAR_ID], 4, rng,
+                                      lstm.Sampling(style=style))[0]
     assert tracks[0] != tracks[1]                           # same seed, another style, another track
 
 
 def test_a_model_without_styles_refuses_style(tmp_path, capsys):
     out = str(tmp_path / "run")
     assert train.main([DEMO, "--steps", "2", "--hidden", "8", "--out", out]) == 0
-    assert M.load_checkpoint(os.path.join(out, "best.npz"))["config"]["styles"] == []   # one style: none
+    assert lstm.load_checkpoint(os.path.join(out, "best.npz"))["config"]["styles"] == []  # one style: none
     capsys.readouterr()
     assert generate.main([os.path.join(out, "best.npz"), "--style", "rock", "--out", str(tmp_path / "o")]) == 1
     assert "knows no styles" in capsys.readouterr().err
@@ -201,7 +201,7 @@ def test_a_song_without_a_known_style_is_read_with_the_style_hidden():
     assert train.song_condition(song(None), config) == (-1, 0)          # no style said: hidden
     assert train.song_condition(song("polka"), config) == (-1, 0)       # a style the model never learned
     assert train.song_condition(song("jazz"), {"styles": [], "fills": False}) is None   # no style inputs
-    rows = train.model_inputs(np.array([256, 512]), M.model_config({"inputs": "lookback", "vocab_size": 514,
+    rows = train.model_inputs(np.array([256, 512]), lstm.model_config({"inputs": "lookback", "vocab_size": 514,
                                                                     **config}), condition=(-1, 0))
-    cond = M.condition_inputs(rows[:, -2], rows[:, -1], config)
+    cond = lstm.condition_inputs(rows[:, -2], rows[:, -1], config)
     assert not cond.any()                                   # every style column 0, no fill

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-import lstm_drums as M
+import lstm_drums as lstm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,9 +20,9 @@ def load_tool(name):
 @pytest.fixture
 def gradcheck():
     tool = load_tool("gradcheck")
-    right = M.lstm_step_backward, M.lstm_step_backward_fast
+    right = lstm.lstm_step_backward, lstm.lstm_step_backward_fast
     yield tool
-    M.lstm_step_backward, M.lstm_step_backward_fast = right  # undo --broken
+    lstm.lstm_step_backward, lstm.lstm_step_backward_fast = right  # undo --broken
 
 
 def test_gradcheck_passes_every_parameter_of_both_input_kinds(gradcheck, capsys):

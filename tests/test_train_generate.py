@@ -14,7 +14,7 @@ import pytest
 import corpus
 import encoding
 import generate
-import lstm_drums as M
+import lstm_drums as lstm
 import train
 from drum_tabs import tab_to_bars
 
@@ -178,13 +178,13 @@ def test_lookback_streams_start_each_song_afresh():
     """Songs joined into a stream: the row that predicts a song's first word has place 0
     and no look-back, the same row generation starts from ([BAR] and a fresh tracker)."""
     a, b = encoding.to_ids(groove(3)), encoding.to_ids(groove(2))
-    config = M.model_config({"inputs": "lookback", "vocab_size": len(encoding.VOCAB)})
+    config = lstm.model_config({"inputs": "lookback", "vocab_size": len(encoding.VOCAB)})
     rows = [train.model_inputs(s, config) for s in (a, b)]
     none = len(encoding.VOCAB)
     np.testing.assert_array_equal(rows[0][-1], [encoding.BAR_ID, none, none, 0])
-    start, _ = M.input_reader(config)(encoding.BAR_ID)
+    start, _ = lstm.input_reader(config)(encoding.BAR_ID)
     np.testing.assert_array_equal(rows[0][-1], start)
-    np.testing.assert_array_equal(rows[0][:-1], M.lookback_inputs(a, encoding.BAR_ID, none)[:-1])
+    np.testing.assert_array_equal(rows[0][:-1], lstm.lookback_inputs(a, encoding.BAR_ID, none)[:-1])
     streams = train.epoch_streams(rows, 0, 1, seed=0)             # (1, S, 4), in a seeded order
     assert streams.shape == (1, len(a) + len(b), 4)
     # with feel: the word's feel ids, then the feel one bar back, which is none on that last row
@@ -195,21 +195,21 @@ def test_lookback_streams_start_each_song_afresh():
     np.testing.assert_array_equal(with_feel[:, :4], rows[0])
     np.testing.assert_array_equal(with_feel[:, 4:22], feel)
     assert (with_feel[-1, 22:] == -1).all()
-    src = M.lookback_sources(a, encoding.BAR_ID)[0][20, 0]       # row 20 looks one bar back to ...
+    src = lstm.lookback_sources(a, encoding.BAR_ID)[0][20, 0]    # row 20 looks one bar back to ...
     assert src == 20 + 1 - 17 and (with_feel[20, 22:] == feel[src]).all()  # ... the word 17 before the next
-    start_feel = M.input_reader(dict(config, feel=True))(encoding.BAR_ID)[1]
-    np.testing.assert_array_equal(M.feel_inputs(with_feel[-1, 4:]), start_feel)  # all zeros: no feel
+    start_feel = lstm.input_reader(dict(config, feel=True))(encoding.BAR_ID)[1]
+    np.testing.assert_array_equal(lstm.feel_inputs(with_feel[-1, 4:]), start_feel)  # all zeros: no feel
 
 
 def test_score_songs_matches_step_by_step_sampling_logits():
     config = {"vocab_size": 514, "hidden": 8, "layers": 2}
-    params = M.init_model(config, np.random.default_rng(0))
+    params = lstm.init_model(config, np.random.default_rng(0))
     songs = [encoding.to_ids(groove(2)), encoding.to_ids(groove(1))]  # different lengths: padding
     logp, hit, targets, feel = train.score_songs(params, config, songs, chunk=5)
     assert len(logp) == len(targets) == 33 + 16 and feel is None
-    state, expect = M.zero_state(config, 1), []
+    state, expect = lstm.zero_state(config, 1), []
     for t, w in enumerate(songs[1][:-1]):                      # the second song, from a zero state
-        logits, state = M.step_fast(params, int(w), state)
+        logits, state = lstm.step_fast(params, int(w), state)
         z = logits.astype(np.float64)
         expect.append(z[songs[1][t + 1]] - np.log(np.exp(z - z.max()).sum()) - z.max())
     np.testing.assert_allclose(logp[33:], expect, rtol=1e-5)
@@ -219,7 +219,7 @@ def test_score_songs_feel_matches_step_by_step():
     """The feel's figures of whole-song scoring equal the head's log-probabilities taken
     word by word, as generation feeds the model (look-back feel included)."""
     config = {"vocab_size": 514, "hidden": 8, "layers": 2, "inputs": "lookback", "feel": True}
-    params = M.init_model(config, np.random.default_rng(0))
+    params = lstm.init_model(config, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     songs, feels = [], []
     for n_bars in (3, 1):
@@ -232,14 +232,15 @@ def test_score_songs_feel_matches_step_by_step():
     _, _, _, scored = train.score_songs(params, config, songs, chunk=7, songs_feel=feels)
     total, hits = 0.0, 0
     for ids, feel_ids in zip(songs, feels):
-        read, state = M.input_reader(config), M.zero_state(config, 1)
+        read, state = lstm.input_reader(config), lstm.zero_state(config, 1)
         for t in range(len(ids) - 1):
             x, feel_x = read(ids[t], feel_ids[t])
-            _, state = M.step_fast(params, x, state, feel_x)
-            z, _ = M.feel_head_forward(state[0][-1], M.word_bits(ids[t + 1:t + 2]), params["Wf"], params["bf"])
+            _, state = lstm.step_fast(params, x, state, feel_x)
+            z, _ = lstm.feel_head_forward(state[0][-1], lstm.word_bits(ids[t + 1:t + 2]), params["Wf"], params["bf"])
             for k in np.flatnonzero(feel_ids[t + 1, :9] >= 0):
-                z_v, z_o = M.level_blocks(z.astype(np.float64))              # (1, 9, 8), (1, 9, 9)
-                total -= M.log_softmax(z_v[0, k])[feel_ids[t + 1, k]] + M.log_softmax(z_o[0, k])[feel_ids[t + 1, 9 + k]]
+                z_v, z_o = lstm.level_blocks(z.astype(np.float64))           # (1, 9, 8), (1, 9, 9)
+                v, off = feel_ids[t + 1, k], feel_ids[t + 1, 9 + k]             # the hit's levels
+                total -= lstm.log_softmax(z_v[0, k])[v] + lstm.log_softmax(z_o[0, k])[off]
                 hits += 1
     assert scored["hits"] == hits > 0
     assert np.isclose(scored["velocity"] + scored["offset"], total, rtol=1e-4)
@@ -263,7 +264,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, words_file):
     assert proc.returncode == 130, err
     assert json.loads(rest.strip().splitlines()[-1])["interrupted"] is True
     assert "Traceback" not in err
-    stopped = M.load_checkpoint(os.path.join(a, "last.npz"))["extra"]["step"]
+    stopped = lstm.load_checkpoint(os.path.join(a, "last.npz"))["extra"]["step"]
     assert stopped >= 25
     target = str(stopped + 30)
     resumed = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), words_file,
@@ -273,7 +274,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, words_file):
     b = str(tmp_path / "b")
     straight = subprocess.run(common + ["--out", b, "--steps", target], capture_output=True, text=True, env=env)
     assert straight.returncode == 0, straight.stderr
-    ra, rb = M.load_checkpoint(os.path.join(a, "last.npz")), M.load_checkpoint(os.path.join(b, "last.npz"))
+    ra, rb = lstm.load_checkpoint(os.path.join(a, "last.npz")), lstm.load_checkpoint(os.path.join(b, "last.npz"))
     assert ra["extra"]["step"] == rb["extra"]["step"] == int(target)
     assert ra["extra"]["lr"] == rb["extra"]["lr"] < 0.06       # the plateau schedule came along too
     for k in ra["params"]:
@@ -294,17 +295,17 @@ def checkpoint(tmp_path, words_file, capsys):
 
 def test_bar_mask_closes_every_bar_on_time():
     config = {"vocab_size": 514, "hidden": 8, "layers": 1}
-    params = M.init_model(config, np.random.default_rng(0))
+    params = lstm.init_model(config, np.random.default_rng(0))
     params["by"][encoding.BAR_ID] = 50.0                           # a model that wants BAR at every step
     rng = np.random.default_rng(0)
     for steps in (16, 12, 14):
-        ids, _ = M.sample_bars(params, config, [encoding.BAR_ID], 5, rng, M.Sampling(bar_steps=steps))
+        ids, _ = lstm.sample_bars(params, config, [encoding.BAR_ID], 5, rng, lstm.Sampling(bar_steps=steps))
         bars = encoding.words_to_bars([encoding.VOCAB[i] for i in ids])
         assert [len(b) for b in bars] == [steps] * 5
-    free, _ = M.sample_bars(params, config, [encoding.BAR_ID], 5, rng, M.Sampling(free=True))
+    free, _ = lstm.sample_bars(params, config, [encoding.BAR_ID], 5, rng, lstm.Sampling(free=True))
     assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [1] * 5
     params["by"][encoding.BAR_ID] = -50.0                          # ... and one that never wants it
-    free, _ = M.sample_bars(params, config, [encoding.BAR_ID], 2, rng, M.Sampling(free=True))
+    free, _ = lstm.sample_bars(params, config, [encoding.BAR_ID], 2, rng, lstm.Sampling(free=True))
     assert [len(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in free])] == [64, 64]
 
 
@@ -336,11 +337,11 @@ def test_generate_writes_midi_words_and_json(tmp_path, checkpoint, capsys):
 def song_checkpoint(path, end_bias, learned=True):
     """A small untrained model whose decoder bias makes END (after a bar) likely or unlikely."""
     config = {"vocab_size": 514, "hidden": 8, "layers": 1, "inputs": "lookback", "feel": True}
-    params = M.init_model(config, np.random.default_rng(0))
+    params = lstm.init_model(config, np.random.default_rng(0))
     params["by"][encoding.END_ID] = end_bias
     unigram = [1] * 514
     unigram[encoding.END_ID] = 3 if learned else 0
-    M.save_checkpoint(str(path), params, config, encoding.VOCAB, extra={"corpus": {"unigram": unigram}})
+    lstm.save_checkpoint(str(path), params, config, encoding.VOCAB, extra={"corpus": {"unigram": unigram}})
     return str(path)
 
 
@@ -388,7 +389,7 @@ def test_end_closes_a_song_and_nowhere_else(tmp_path):
     path.write_text(" ".join(words) + "\n" + " ".join(words[:2] + ["END"] + words[2:-1]) + "\n")
     with pytest.raises(encoding.CodecError, match="s.txt:2: an END word in the middle"):
         encoding.read_corpus(str(path))
-    assert M.word_bits([encoding.END_ID, encoding.BAR_ID]).sum() == 0   # (END = 513 is not a crash + kick)
+    assert lstm.word_bits([encoding.END_ID, encoding.BAR_ID]).sum() == 0  # (END = 513 is not a crash + kick)
 
 
 def test_train_appends_end_to_whole_songs_only(tmp_path):
@@ -525,7 +526,7 @@ def test_a_run_stopped_between_evaluations_resumes_exactly(tmp_path, words_file,
     assert run_train(common + ["--out", a, "--steps", "26"], capsys)[0] == 0
     assert run_train(common + ["--resume", os.path.join(a, "last.npz"), "--steps", "60"], capsys)[0] == 0
     assert run_train(common + ["--out", b, "--steps", "60"], capsys)[0] == 0
-    ra, rb = M.load_checkpoint(os.path.join(a, "last.npz")), M.load_checkpoint(os.path.join(b, "last.npz"))
+    ra, rb = lstm.load_checkpoint(os.path.join(a, "last.npz")), lstm.load_checkpoint(os.path.join(b, "last.npz"))
     assert ra["extra"]["lr"] == rb["extra"]["lr"]
     for k in ra["params"]:
         np.testing.assert_array_equal(ra["params"][k], rb["params"][k], err_msg=k)

@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 TARGETS = ("place", "bar line", "kick", "snare", "hi-hat", "crash")
 CLASS_OF = {short: encoding.CLASS_NAMES.index(name) for short, name in   # class k in encoding.DRUM_CLASSES
@@ -49,7 +49,7 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     state after reading each word; gates, per layer (S, 4H), activated [i, f, g, o]; and
     targets, {name: (S,)}, what the music does next at each step (the last step has none).
     style: for a model that learned styles, the one to read the song in (None: hidden)."""
-    checkpoint = M.load_checkpoint(ckpt, vocab=encoding.VOCAB)
+    checkpoint = lstm.load_checkpoint(ckpt, vocab=encoding.VOCAB)
     params, model_config = checkpoint["params"], checkpoint["config"]
     read = corpus.read_song(song, line, compat)               # a MIDI file, or a line of a words file
     words, feel = read.words, read.feel
@@ -57,17 +57,18 @@ def run_song(ckpt, song, line=1, compat=False, style=None):
     styles = model_config.get("styles") or []
     if style is not None and style not in styles:
         raise encoding.CodecError(f"--style {style[:40]!r}: {ckpt} knows " + (", ".join(styles) or "no styles"))
-    read = M.input_reader(model_config, styles.index(style) if style else -1)  # as generate.py does
+    read = lstm.input_reader(model_config, styles.index(style) if style else -1)  # as generate.py does
     xs, dense = zip(*[read(int(w), None if feel is None else feel[k]) for k, w in enumerate(ids)])
     x = np.array(xs)[:, None]                                            # (S, 1) or (S, 1, 4)
     dense_x = None if dense[0] is None else np.array(dense)[:, None]     # (S, 1, F)
-    _, _, cache = M.model_forward_fast(params, x, M.zero_state(model_config, 1), None, dense_x)  # one stream, a song
+    state = lstm.zero_state(model_config, 1)                            # one stream, a song
+    _, _, cache = lstm.model_forward_fast(params, x, state, None, dense_x)
     h = [lc.hs[1:, 0] for lc in cache.layer_caches]                     # (S, H) per layer
     c = [lc.cs[1:, 0] for lc in cache.layer_caches]
     gates = [lc.gates[:, 0] for lc in cache.layer_caches]                # (S, 4H) activated
-    _, place = M.lookback_sources(ids, encoding.BAR_ID)                  # (S,) the next word's place
+    _, place = lstm.lookback_sources(ids, encoding.BAR_ID)               # (S,) the next word's place
     nxt = np.append(ids[1:], encoding.BAR_ID)                            # (S,) the next word
-    bits = M.word_bits(nxt)                                              # (S, 9)
+    bits = lstm.word_bits(nxt)                                           # (S, 9)
     targets = {"place": place.astype(float), "bar line": (nxt == encoding.BAR_ID).astype(float)}
     targets.update({name: bits[:, k] for name, k in CLASS_OF.items()})
     return {"words": words, "h": h, "c": c, "gates": gates, "targets": targets, "config": model_config}
@@ -192,7 +193,7 @@ def main(argv=None):
         found, sat = best_units(run), saturation(run)
         per_layer = [best_units(run, l) for l in range(len(run["h"]))]
         encoding.write_atomic(args.out, svg(run, found, sat, args.bars).encode())
-    except (encoding.CodecError, M.CheckpointError, OSError) as e:
+    except (encoding.CodecError, lstm.CheckpointError, OSError) as e:
         print(encoding.error_line(e), file=sys.stderr)
         return 1
     print(f"{args.checkpoint} on {args.song} ({len(run['words'])} words): the units that follow the music")

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 V, H, L, N, T = 7, 5, 2, 3, 4
 
@@ -35,36 +35,36 @@ def tiny_problem(inputs, seed=0):
     rng = np.random.default_rng(seed)
     model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5, "inputs": inputs,
               "feel": True, "styles": ["funk", "jazz", "metal"], "fills": True}
-    params = M.init_model(model_config, rng, np.float64)
+    params = lstm.init_model(model_config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))     # a state carried in from before
     if inputs == "word":
         x = rng.integers(0, V, (T, N))                                    # (T, N) word ids
     else:                                                                 # (T, N, 4) [w, back1, back2, place]
         x = np.stack([rng.integers(0, V, (T, N)), rng.integers(0, V + 1, (T, N)),
-                      rng.integers(0, V + 1, (T, N)), rng.integers(0, M.MAX_POSITION + 1, (T, N))], axis=2)
+                      rng.integers(0, V + 1, (T, N)), rng.integers(0, lstm.MAX_POSITION + 1, (T, N))], axis=2)
     targets = rng.integers(0, V, (T, N))
-    F = M.feel_input_size(inputs)
+    F = lstm.feel_input_size(inputs)
     feel_ids = np.concatenate([rng.integers(0, 8, (T, N, F // 2)), rng.integers(0, 9, (T, N, F // 2))], axis=2)
     feel_ids = np.where(rng.random(feel_ids.shape) < 0.5, -1, feel_ids)   # about half the classes play
     levels = np.concatenate([rng.integers(0, 8, (T, N, 9)), rng.integers(0, 9, (T, N, 9))], axis=2)
     plays = rng.random((T, N, 9)) < 0.5
     levels = np.where(np.concatenate([plays, plays], axis=2), levels, -1)  # the next words' hits' levels
-    feel = (M.feel_inputs(feel_ids[..., :F] if inputs == "lookback" else feel_ids[..., :18], np.float64), levels)
-    cond_x = M.condition_inputs(rng.integers(-1, 3, (T, N)), rng.integers(0, 2, (T, N)), model_config, np.float64)
-    masks = M.make_dropout_masks(model_config, T, N, rng, np.float64)
-    return params, lambda: M.loss(params, x, targets, state, masks, feel, 1.0, cond_x)
+    feel = (lstm.feel_inputs(feel_ids[..., :F] if inputs == "lookback" else feel_ids[..., :18], np.float64), levels)
+    cond_x = lstm.condition_inputs(rng.integers(-1, 3, (T, N)), rng.integers(0, 2, (T, N)), model_config, np.float64)
+    masks = lstm.make_dropout_masks(model_config, T, N, rng, np.float64)
+    return params, lambda: lstm.loss(params, x, targets, state, masks, feel, 1.0, cond_x)
 
 
 def plain_problem(seed=0):
     """The plain core's tiny problem: model_loss on one-hot words, float64, with dropout."""
     rng = np.random.default_rng(seed)
     model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "forget_bias": 0.5}
-    params = M.init_params(model_config, rng, np.float64)
+    params = lstm.init_params(model_config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
-    x = M.one_hot(rng.integers(0, V, (T, N)), V, np.float64)             # (T, N, V)
+    x = lstm.one_hot(rng.integers(0, V, (T, N)), V, np.float64)          # (T, N, V)
     targets = rng.integers(0, V, (T, N))
-    masks = M.make_dropout_masks(model_config, T, N, rng, np.float64)
-    return params, lambda: M.model_loss(params, x, targets, state, masks)
+    masks = lstm.make_dropout_masks(model_config, T, N, rng, np.float64)
+    return params, lambda: lstm.model_loss(params, x, targets, state, masks)
 
 
 def numerical_gradient(f, w, h=1e-5):
@@ -101,7 +101,7 @@ def check(inputs, log=print):
 def break_backward():
     """Make the step backward 1% wrong (its dWh scaled by 1.01 in the plain form, its da_t in the
     fast form), as a slip in a rewrite would."""
-    right, right_fast = M.lstm_step_backward, M.lstm_step_backward_fast
+    right, right_fast = lstm.lstm_step_backward, lstm.lstm_step_backward_fast
 
     def wrong(dnext_h, dnext_c, cache):
         dx, dprev_h, dprev_c, dWx, dWh, db = right(dnext_h, dnext_c, cache)
@@ -110,7 +110,7 @@ def break_backward():
     def wrong_fast(dh, dc, gates, *rest):
         right_fast(dh, dc, gates, *rest)
         gates *= 1.01                                       # on exit, gates holds da_t
-    M.lstm_step_backward, M.lstm_step_backward_fast = wrong, wrong_fast
+    lstm.lstm_step_backward, lstm.lstm_step_backward_fast = wrong, wrong_fast
 
 
 def main(argv=None):
@@ -121,7 +121,7 @@ def main(argv=None):
     if args.broken:
         break_backward()
     worst = {}
-    for inputs in ("plain",) + M.INPUT_KINDS:
+    for inputs in ("plain",) + lstm.INPUT_KINDS:
         for name, rel in check(inputs).items():
             worst[name] = max(worst.get(name, 0.0), rel)
     name = max(worst, key=worst.get)

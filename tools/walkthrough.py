@@ -19,7 +19,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import encoding  # noqa: E402
-import lstm_drums as M  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
 
 SONG = os.path.join("data", "demo", "rock_8ths.mid")
 H = 4                                                        # hidden units: small enough to print every gate
@@ -111,7 +111,7 @@ def section_ids(say, s):
     V = len(encoding.VOCAB)
     seed = 0
     config = {"vocab_size": V, "hidden": H, "layers": 1, "forget_bias": 0.0}
-    params = M.init_params(config, np.random.default_rng(seed), np.float64)
+    params = lstm.init_params(config, np.random.default_rng(seed), np.float64)
     snippet = ("import numpy as np, lstm_drums\n"
                f"config = {config}\n"
                f"params = lstm_drums.init_params(config, np.random.default_rng({seed}), np.float64)")
@@ -128,7 +128,7 @@ def section_ids(say, s):
     say(f"`np.random.default_rng({seed})`, `forget_bias` = {config['forget_bias']} (training uses 1.0; here the forget gate's")
     say("bias is left as drawn), and no dropout (`masks=None`). To rebuild the same params, run in the repository:\n")
     say("```python\n" + snippet + "\n```\n")
-    x0 = M.one_hot(np.array([w0]), V, np.float64)                             # (1, V): N = 1 stream
+    x0 = lstm.one_hot(np.array([w0]), V, np.float64)                          # (1, V): N = 1 stream
     xa = x0 @ params["Wx0"] + params["b0"]                                    # (1, 4H)
     assert np.array_equal(xa[0], params["Wx0"][w0] + params["b0"])
     say(f"Step 0 reads word id {w0} (`{words[0]}`, kick and crash). Its input x_0 = `one_hot([{w0}], V)` is one row of")
@@ -136,7 +136,7 @@ def section_ids(say, s):
     say("bias b0:\n")
     say(f"    x_0 @ Wx0 + b0 = {row(xa)}\n")
     say("(16 = 4H numbers: the pre-activations of the input, forget, candidate and output gates, 4 each.)")
-    lb = M.lookback_inputs(ids, encoding.BAR_ID, V)
+    lb = lstm.lookback_inputs(ids, encoding.BAR_ID, V)
     say("(Section 7; skip on a first reading.) A model with look-back inputs also reads, at step 0, the row")
     say("`lookback_inputs` gives:")
     say(f"{lb[0].tolist()} (the word, \"none\" = {V} one and two bars back, and the place of the next word, 1).\n")
@@ -148,7 +148,7 @@ def section_lstm_step(say, s):
     params, x0 = s.params, s.x0
     say("## 4. One LSTM step (`lstm_step_forward`)\n")
     prev_h, prev_c = np.zeros((1, H)), np.zeros((1, H))                       # the state before step 0
-    next_h, next_c, cache = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
+    next_h, next_c, cache = lstm.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
     i, f, g, o = cache[5:9]
     say("Before step 0 the state is zero (h0 = c0 = 0, the state before a song; prev_h and prev_c of step 0), so")
     say("prev_h @ Wh0 adds nothing and a = x_0 @ Wx0 + b0. `lstm_step_forward(x_0, prev_h, prev_c, Wx0, Wh0, b0)`")
@@ -170,7 +170,7 @@ def section_loss(say, s):
     say("## 5. The loss (`softmax_loss`, `model_loss`)\n")
     logits = next_h @ params["Wy"] + params["by"]                             # (1, V)
     target = int(ids[1])
-    loss0, _ = M.softmax_loss(logits[None], np.array([[target]]))            # T = N = 1
+    loss0, _ = lstm.softmax_loss(logits[None], np.array([[target]]))         # T = N = 1
     p = math.exp(-loss0)
     say(f"The decoder gives {V} logits, y = next_h @ Wy + by; their softmax is the model's guess at the word at")
     say(f"position 1. The true word at position 1 is word id {target} (`{encoding.VOCAB[target]}`, silence):")
@@ -179,10 +179,10 @@ def section_loss(say, s):
     say(f"over its steps; here the bar's 17 words, each predicting the next (the last, `BAR`, predicts id {int(ids[-1])}):")
     say("T = 17 steps, N = 1 stream, inputs ids[:-1] and targets ids[1:]. After the snippet above, with `ids`")
     say("the list of 18:\n")
-    x = M.one_hot(np.array(ids[:-1])[:, None], V, np.float64)                 # (T, 1, V)
+    x = lstm.one_hot(np.array(ids[:-1])[:, None], V, np.float64)              # (T, 1, V)
     y = np.array(ids[1:])[:, None]                                            # (T, 1)
-    state = M.zero_state(config, 1, np.float64)
-    value, grads, _ = M.model_loss(params, x, y, state)
+    state = lstm.zero_state(config, 1, np.float64)
+    value, grads, _ = lstm.model_loss(params, x, y, state)
     loss_snippet = (f"x = lstm_drums.one_hot(np.array(ids[:-1])[:, None], {V}, np.float64)   # (T, N, V) = {x.shape}\n"
                     f"y = np.array(ids[1:])[:, None]                                          # (T, N) = {y.shape}\n"
                     "loss, grads, _ = lstm_drums.model_loss(params, x, y, lstm_drums.zero_state(config, 1, np.float64))")
@@ -198,10 +198,10 @@ def section_gradients(say, s):
     """6. The gradients that flow back."""
     ids, V, params, w0, x, y, state, grads, p, target = s.ids, s.V, s.params, s.w0, s.x, s.y, s.state, s.grads, s.p, s.target
     say("## 6. The gradients that flow back (`model_backward`, `lstm_backward`, `lstm_step_backward`)\n")
-    logits_all, _, (top, layer_caches, _, _) = M.model_forward(params, x, state)
-    _, dlogits = M.softmax_loss(logits_all, y)                                # (T, 1, V)
+    logits_all, _, (top, layer_caches, _, _) = lstm.model_forward(params, x, state)
+    _, dlogits = lstm.softmax_loss(logits_all, y)                             # (T, 1, V)
     dh = dlogits @ params["Wy"].T                                             # (T, 1, H) from the decoder
-    _, _, _, dWx0, dWh0, db0 = M.lstm_backward(dh, layer_caches[0])
+    _, _, _, dWx0, dWh0, db0 = lstm.lstm_backward(dh, layer_caches[0])
     assert np.array_equal(dWx0, grads["Wx0"]) and np.array_equal(db0, grads["b0"])
     T, N = y.shape
     assert (T, N) == (17, 1)
@@ -248,7 +248,7 @@ def section_adam(say, s):
     say(f"step = lr * m^ / (sqrt(v^) + eps)       = {step:+.8f}")
     say(f"{name} - step".ljust(40) + f"= {w - step:+.8f}")
     say("```\n")
-    new_params, opt = M.adam_update(params, grads, M.adam_init(params), lr=lr)
+    new_params, opt = lstm.adam_update(params, grads, lstm.adam_init(params), lr=lr)
     moved = {k: np.abs(new_params[k] - params[k]) for k in params}          # how far each weight moved
     zero = {k: grads[k] == 0 for k in params}                                 # the weights with no gradient
     assert all(np.array_equal(moved[k] == 0, zero[k]) for k in params)       # they, and only they, stay put
@@ -271,7 +271,7 @@ def section_sample(say, s):
     new_params, w0, x0, prev_h, prev_c = s.new_params, s.w0, s.x0, s.prev_h, s.prev_c
     say("## 8. One sampled word (`lstm_step_forward`, `sample_word`, `sample`)\n")
     params = new_params
-    next_h, _, _ = M.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
+    next_h, _, _ = lstm.lstm_step_forward(x0, prev_h, prev_c, params["Wx0"], params["Wh0"], params["b0"])
     logits = (next_h @ params["Wy"] + params["by"])[0]                        # (V,)
     top = np.argsort(-logits)[:3]
     say(f"After the update, `lstm_step_forward` reads word id {w0} from the zero state, and the decoder gives the")
@@ -283,8 +283,8 @@ def section_sample(say, s):
     p1, p5 = p1 / p1.sum(), p5 / p5.sum()
     for i in top:
         say(f"| `{encoding.VOCAB[i]}` | {i} | {p1[i]:.6f} | {p5[i]:.6f} |")
-    drawn = M.sample_word(logits, 1.0, np.random.default_rng(1337))
-    sampled = M.sample(params, [w0], 1, 1.0, np.random.default_rng(1337))
+    drawn = lstm.sample_word(logits, 1.0, np.random.default_rng(1337))
+    sampled = lstm.sample(params, [w0], 1, 1.0, np.random.default_rng(1337))
     say(f"\n`sample_word(logits, 1.0, np.random.default_rng(1337))` draws word id {drawn} (`{encoding.VOCAB[drawn]}`), and")
     say(f"`sample(params, [{w0}], 1, 1.0, np.random.default_rng(1337))`, which does the same steps, returns {sampled}.")
     say("A trained model puts most of its probability on a few words; this one has learned one update's worth.")
