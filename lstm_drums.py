@@ -1302,7 +1302,7 @@ class CheckpointError(ValueError):
     """A file that is not a usable lstm-drums checkpoint."""
 
 
-def _torch_names(L, feel=False):
+def pytorch_names(L, feel=False):
     """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed).
     The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word]."""
     names = {}
@@ -1333,7 +1333,7 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
               "config": np.array(json.dumps(config)),
               "vocab": np.array(list(vocab), dtype=str),
               "extra": np.array(json.dumps(extra or {}))}
-    for ours, theirs in _torch_names(config["layers"], config["feel"]).items():
+    for ours, theirs in pytorch_names(config["layers"], config["feel"]).items():
         p = params[ours]
         arrays[theirs] = p.T if p.ndim == 2 else p
         if theirs.startswith("bias_ih"):
@@ -1453,7 +1453,7 @@ def _read_checkpoint(archive, path, dtype):
                        f"Wh{l}": (H, 4 * H),
                        f"b{l}": (4 * H,)})
     params = {}
-    for ours, theirs in _torch_names(L, feel).items():
+    for ours, theirs in pytorch_names(L, feel).items():
         shape = shapes[ours]
         a = get(theirs, "f", shape[::-1])
         if theirs.startswith("bias_ih"):
@@ -1480,9 +1480,10 @@ def _read_checkpoint(archive, path, dtype):
 
 
 def style_names(x):
-    """A list of distinct style names: 1-40 printable characters, no spaces."""
+    """A list of distinct style names, each by the codec's rule (encoding.is_style_name: 1-40
+    lower-case letters, digits, - and _)."""
     return (isinstance(x, list) and len(x) <= LIMITS["styles"] and len(set(map(str, x))) == len(x)
-            and all(isinstance(s, str) and 1 <= len(s) <= 40 and s.isprintable() and " " not in s for s in x))
+            and all(encoding.is_style_name(s) for s in x))
 
 
 CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (format version 2)
@@ -1490,7 +1491,7 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "forget_bias": (lambda v: type(v) in (int, float) and math.isfinite(v), "a finite number"),
     "inputs": (lambda v: isinstance(v, str) and v in INPUT_KINDS, "one of " + ", ".join(INPUT_KINDS)),
     "feel": (lambda v: v is True or v is False, "true or false"),
-    "styles": (style_names, "distinct names without spaces"),
+    "styles": (style_names, "distinct names of 1-40 lower-case letters, digits, - and _"),
     "fills": (lambda v: v is True or v is False, "true or false"),
 }
 

@@ -106,16 +106,16 @@ class TrainError(Exception):
 # result into N streams (epoch_streams); a training step takes the next T + 1 rows of every
 # stream (chunk_at) and splits them into inputs and next-word targets (split_columns).
 
-def model_inputs(ids, model_args, feel_ids=None, condition=None):
+def model_inputs(ids, model_config, feel_ids=None, condition=None):
     """A song's word ids (S,) -> what layer 0 reads at each step, (S, C): lstm_drums.song_rows,
     the same rows a sampler reads (the words, look-back, feel ids, and the song's (style, fill)
     from song_condition or None). One change for training: the songs are read one after
     another, so the last row predicts the next song's first word, which has place 0 and
     nothing to look back to (as the first word generated without a primer has).
     """
-    rows = lstm.song_rows(ids, model_args, feel_ids, condition)
-    at = lstm.row_columns(model_args)
-    if lstm.model_config(model_args)["inputs"] == "lookback":
+    rows = lstm.song_rows(ids, model_config, feel_ids, condition)
+    at = lstm.row_columns(model_config)
+    if lstm.model_config(model_config)["inputs"] == "lookback":
         rows[-1, 1:4] = [len(VOCAB), len(VOCAB), 0]                     # a new song starts next
         rows[-1, at["back_feel"]] = -1
     return rows
@@ -127,12 +127,12 @@ def model_inputs(ids, model_args, feel_ids=None, condition=None):
 Chunk = collections.namedtuple("Chunk", "x y feel cond_x")
 
 
-def split_columns(chunk, model_args):
+def split_columns(chunk, model_config):
     """A chunk of model_inputs rows, time-major (T+1, N, C) -> what lstm_drums.loss takes:
     layer 0's inputs (lstm_drums.layer0_inputs of the first T rows), the next words y (T, N),
     and with feel the next words' feel ids (T, N, 18), the feel head's targets."""
-    x, cond_x, feel_x = lstm.layer0_inputs(chunk[:-1], model_args)
-    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, lstm.row_columns(model_args)["feel"]])
+    x, cond_x, feel_x = lstm.layer0_inputs(chunk[:-1], model_config)
+    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, lstm.row_columns(model_config)["feel"]])
     return Chunk(x, chunk[1:, :, 0], feel_batch, cond_x)
 
 
@@ -161,11 +161,11 @@ def epoch_streams(songs_inputs, epoch, N, seed, hide_style=0.0, conditions=False
     return joined[:N * S].reshape((N, S) + joined.shape[1:])   # (N, S, C)
 
 
-def chunk_at(streams, pos, T, model_args):
+def chunk_at(streams, pos, T, model_config):
     """Chunk number pos of the streams, time-major: inputs x (T, N[, 4]), the next words
     y (T, N), the feel and the condition (see split_columns) or None."""
     chunk = streams[:, pos * T:pos * T + T + 1].swapaxes(0, 1)  # (T+1, N, C)
-    return split_columns(chunk, model_args)
+    return split_columns(chunk, model_config)
 
 
 def data_conditions(train_songs, config):
@@ -519,10 +519,10 @@ def describe(run, train_songs, valid_songs, train_ids, counts, log):
     log(f"loss to expect at step 0: ln V = ln {len(VOCAB)} = {math.log(len(VOCAB)):.3f} nats/word")
 
 
-def preview(params, model_args, seed, step, n_words=40):
+def preview(params, model_config, seed, step, n_words=40):
     """A short sample from the model, as a drum tab of its complete bars (or as words)."""
     rng = np.random.default_rng([seed, step, 1])               # not the training RNG
-    ids, _ = lstm.sample_bars(params, model_args, [BAR_ID], n_words // 17 + 1, rng, lstm.Sampling(free=True))
+    ids, _ = lstm.sample_bars(params, model_config, [BAR_ID], n_words // 17 + 1, rng, lstm.Sampling(free=True))
     words = [VOCAB[i] for i in ids]
     words = [w for k, w in enumerate(words) if w != encoding.BAR or (k > 0 and words[k - 1] != encoding.BAR)]
     if words[:1] == [encoding.BAR]:                            # a BAR that closes no step is no bar
@@ -572,7 +572,7 @@ def evaluate(run, log):
     return val
 
 
-def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs_condition=None):
+def score_songs(params, model_config, songs_ids, chunk=256, songs_feel=None, songs_condition=None):
     """Score whole songs: each from a zero state, every word after the first predicted
     from the words before it. The songs run side by side as N streams, longest first, and
     a song that has ended drops out: the streams still running are always the first n.
@@ -589,10 +589,10 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
     order = sorted(range(len(songs_ids)), key=lambda k: -len(songs_ids[k]))  # longest first
     lengths = np.array([len(songs_ids[k]) for k in order])    # (N,) falling
     N, Tmax = len(order), int(lengths[0])
-    kind, feel = lstm.model_config(model_args)["inputs"], lstm.model_config(model_args)["feel"]
+    kind, feel = lstm.model_config(model_config)["inputs"], lstm.model_config(model_config)["feel"]
     songs_feel = songs_feel or [None] * len(songs_ids)
     songs_condition = songs_condition or [None] * len(songs_ids)
-    rows = [model_inputs(np.asarray(songs_ids[k]), model_args, songs_feel[k], songs_condition[k])
+    rows = [model_inputs(np.asarray(songs_ids[k]), model_config, songs_feel[k], songs_condition[k])
             for k in order]                                   # each its own
 
     inputs = np.zeros((Tmax, N) + rows[0].shape[1:], dtype=np.int64)  # (Tmax, N, C), padded after the end
@@ -600,14 +600,14 @@ def score_songs(params, model_args, songs_ids, chunk=256, songs_feel=None, songs
         inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel (nor style)
     for n, r in enumerate(rows):
         inputs[:lengths[n], n] = r
-    h, c = lstm.zero_state(model_args, N, params["Wy"].dtype)  # (L, N, H) each
+    h, c = lstm.zero_state(model_config, N, params["Wy"].dtype)  # (L, N, H) each
     logp = np.zeros((Tmax - 1, N))
     hit = np.zeros((Tmax - 1, N), dtype=bool)
     feel_sums = np.zeros(3)                                   # velocity nats, offset nats, hits
     for t0 in range(0, Tmax - 1, chunk):
         n = int((lengths - 1 > t0).sum())                     # the songs with a target in this chunk
         t1 = min(t0 + chunk, Tmax - 1)
-        x, y, feel_batch, cond_x = split_columns(inputs[t0:t1 + 1, :n], model_args)  # (T, n[, 4]), (T, n)
+        x, y, feel_batch, cond_x = split_columns(inputs[t0:t1 + 1, :n], model_config)  # (T, n[, 4]), (T, n)
         dense_x = lstm.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
         logits, (h, c), cache = lstm.model_forward_fast(params, x, (h[:, :n], c[:, :n]), None, dense_x)  # (T, n, V)
         z = logits.astype(np.float64)

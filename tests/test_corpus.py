@@ -90,7 +90,8 @@ def test_a_style_name_has_one_rule():
     for name, want in (("Jazz ", "jazz"), ("hip-hop_2", "hip-hop_2"), ("x" * 40, "x" * 40)):
         assert corpus.style_name(name, "here") == want and encoding.is_style_name(want)
         assert lstm_drums.style_names([want])
+    assert not lstm_drums.style_names(["Jazz"])                  # a checkpoint's names are stored lower case
     for bad in ("", "x" * 41, "rock&roll", "a b", "jazz/funk", "é"):
-        assert not encoding.is_style_name(bad)
+        assert not encoding.is_style_name(bad) and not lstm_drums.style_names([bad])
         with pytest.raises(encoding.CodecError, match="here: style name"):
             corpus.style_name(bad, "here")

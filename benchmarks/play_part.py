@@ -1,0 +1,247 @@
+"""How well the model plays a user's part: humanising quantised takes, and writing the drums
+around a kept kick and snare, measured against the real takes of an info.csv split.
+
+    python benchmarks/play_part.py runs/groove/best.npz GROOVE_DIR [--split validation] [--takes 40]
+
+Humanise. Each take's words are played flat (every hit velocity 100, on the grid) and the
+model draws every hit's feel (lstm_drums.play_part). Hit by hit against the real take:
+  - the mean absolute error of the model's expected velocity (MIDI units) and offset (ms, at the
+    take's tempo), on its likeliest path (temperature 0, each expectation at temperature 1),
+    beside baselines on the same hits: the training hits' mean; the (class, place in the bar)
+    table's mean; the same drum one bar back in the real take (else the table);
+  - over takes sampled at diversity 1.0 (--seeds each), each class's spread (standard
+    deviation) of velocity and offset against the real takes'.
+The real levels are compared as the codec keeps them (a velocity level played at its middle
+velocity, an offset in ninths of a step), the same for the model and every baseline.
+
+Drums around a part. Kick and snare are kept (--keep) and the model writes the rest; against
+the real take: the onset F1 of the hi-hats and the ride (same step, same class), beside a
+baseline that plays, at each place in the bar, the most common hi-hat and ride pattern of the
+take's style there in the training takes; the kept drums' identity (must be 100%); and the
+written drums' onsets per bar against the real take's.
+
+Speed: humanising a 32-bar take against generating 32 bars, alternated, medians.
+"""
+import argparse
+import collections
+import csv
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+import numpy as np  # noqa: E402
+
+import corpus  # noqa: E402
+import encoding  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
+
+K = encoding.N_CLASSES
+CLASS_OF = {name: k for k, name in enumerate(encoding.TAB_LABELS)}
+WRITTEN = [CLASS_OF[c] for c in ("HH", "OH", "RD")]        # the drums scored around a kept part
+VELOCITY = np.array([encoding.level_to_velocity(v) for v in range(lstm.VELOCITY_LEVELS)], float)  # level -> MIDI
+OFFSET_STEPS = (np.arange(lstm.OFFSET_LEVELS) - lstm.OFFSET_LEVELS // 2) / lstm.OFFSET_LEVELS              # level -> steps
+
+
+def takes_of(data, split, n_takes):
+    """The songs of an info.csv split that have feel, with each one's tempo (bpm) from the CSV."""
+    songs = [s for s in corpus.load_songs([data], log=lambda *a: None) if s.feel is not None]
+    info = corpus.find_info_csv(data)
+    with open(info, newline="", encoding="utf-8") as f:
+        bpm = {os.path.normpath(r["midi_filename"]): float(r["bpm"]) for r in csv.DictReader(f)}
+    tempo = lambda s: next((b for name, b in bpm.items() if os.path.normpath(s.name).endswith(name)), 120.0)
+    train = [(s, tempo(s)) for s in songs if s.split == "train"]
+    chosen = [(s, tempo(s)) for s in songs if s.split == split][:n_takes or None]
+    return train, chosen
+
+
+def hits(song):
+    """(positions (n,), classes (n,), places (n,), velocity levels (n,), offset levels (n,)) of a song."""
+    ids = encoding.to_ids(song.words)
+    _, after = lstm.lookback_sources(ids, encoding.BAR_ID)        # row t: the place of word t + 1
+    place = np.concatenate([[0], after[:-1]])                  # the place of word t itself
+    t, k = np.nonzero(song.feel[:, :K] >= 0)
+    return t, k, np.minimum(place[t], lstm.MAX_POSITION), song.feel[t, k], song.feel[t, K + k]
+
+
+def flat(song):
+    """A take's words as a drum machine plays them: no feel."""
+    return encoding.to_ids(song.words)
+
+
+def table_means(train):
+    """The (class, place) mean velocity (MIDI) and offset (steps) of the training hits, and the overall means."""
+    sums = np.zeros((2, K, lstm.MAX_POSITION + 1))
+    counts = np.zeros((K, lstm.MAX_POSITION + 1))
+    all_v, all_o = [], []
+    for song, _ in train:
+        _, k, place, v, o = hits(song)
+        np.add.at(sums[0], (k, place), VELOCITY[v])
+        np.add.at(sums[1], (k, place), OFFSET_STEPS[o])
+        np.add.at(counts, (k, place), 1)
+        all_v.append(VELOCITY[v])
+        all_o.append(OFFSET_STEPS[o])
+    mean_v, mean_o = np.concatenate(all_v).mean(), np.concatenate(all_o).mean()
+    with np.errstate(invalid="ignore"):
+        table = np.where(counts > 0, sums / np.maximum(counts, 1), np.array([mean_v, mean_o])[:, None, None])
+    return table, (mean_v, mean_o)
+
+
+def humanise_errors(checkpoint, train, takes):
+    """Mean absolute errors (velocity MIDI, offset ms) of the model and each baseline, on every hit."""
+    table, means = table_means(train)
+    errors = collections.defaultdict(lambda: [[], []])
+    for song, bpm in takes:
+        ms = 60000.0 / bpm / encoding.STEPS_PER_BEAT           # one step, in ms
+        _, _, expected = lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song), np.random.default_rng(0),
+                                     lstm.Sampling(diversity=0.0))
+        t, k, place, v, o = hits(song)
+        real_v, real_o = VELOCITY[v], OFFSET_STEPS[o] * ms
+        ids = encoding.to_ids(song.words)
+        back = lstm.lookback_sources(np.concatenate([[encoding.BAR_ID], ids]), encoding.BAR_ID)[0][t, 0] - 1
+        back_v = np.where(back >= 0, song.feel[np.maximum(back, 0), k], -1)
+        back_o = np.where(back >= 0, song.feel[np.maximum(back, 0), K + k], -1)
+        guesses = {
+            "model": (np.interp(expected[t, k], np.arange(lstm.VELOCITY_LEVELS), VELOCITY),      # levels are linear
+                      np.interp(expected[t, K + k], np.arange(lstm.OFFSET_LEVELS), OFFSET_STEPS) * ms),  # in MIDI, steps
+            "corpus mean": (np.full(len(t), means[0]), np.full(len(t), means[1] * ms)),
+            "(class, place) mean": (table[0, k, place], table[1, k, place] * ms),
+            "one bar back": (np.where(back_v >= 0, VELOCITY[np.maximum(back_v, 0)], table[0, k, place]),
+                             np.where(back_o >= 0, OFFSET_STEPS[np.maximum(back_o, 0)], table[1, k, place]) * ms),
+        }
+        for name, (gv, go) in guesses.items():
+            errors[name][0].append(np.abs(gv - real_v))
+            errors[name][1].append(np.abs(go - real_o))
+    return {name: (float(np.concatenate(e[0]).mean()), float(np.concatenate(e[1]).mean()))
+            for name, e in errors.items()}
+
+
+def spreads(checkpoint, takes, seeds):
+    """Per class: (real velocity SD, sampled velocity SD, real offset SD ms, sampled offset SD ms)."""
+    real, drawn = collections.defaultdict(lambda: [[], []]), collections.defaultdict(lambda: [[], []])
+    for n, (song, bpm) in enumerate(takes):
+        ms = 60000.0 / bpm / encoding.STEPS_PER_BEAT
+        _, k, _, v, o = hits(song)
+        for kk, vv, oo in zip(k, v, o):
+            real[kk][0].append(VELOCITY[vv])
+            real[kk][1].append(OFFSET_STEPS[oo] * ms)
+        for seed in range(seeds):
+            ids, feel_ids, _ = lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song), np.random.default_rng([seed, n]),
+                                           lstm.Sampling(diversity=1.0))
+            t, kk = np.nonzero(feel_ids[:, :K] >= 0)
+            for c, vv, oo in zip(kk, feel_ids[t, kk], feel_ids[t, K + kk]):
+                drawn[c][0].append(VELOCITY[vv])
+                drawn[c][1].append(OFFSET_STEPS[oo] * ms)
+    return {k: (np.std(real[k][0]), np.std(drawn[k][0]), np.std(real[k][1]), np.std(drawn[k][1]), len(real[k][0]))
+            for k in sorted(real) if len(real[k][0]) >= 30}
+
+
+def style_place_patterns(train):
+    """{(style, place): the most common (HH, OH, RD) bits at that place in the style's training takes}."""
+    counts = collections.defaultdict(collections.Counter)
+    for song, _ in train:
+        place = 0
+        for word in song.words:
+            if word in (encoding.BAR, encoding.END):
+                place = 0
+                continue
+            mask = encoding.WORD_ID[word]
+            counts[song.style, min(place, lstm.MAX_POSITION)][tuple(bool(mask & encoding.class_bit(c)) for c in WRITTEN)] += 1
+            place += 1
+    return {key: c.most_common(1)[0][0] for key, c in counts.items()}
+
+
+def onsets(ids, classes):
+    """{(position, class)} of the given classes' onsets in word ids."""
+    return {(t, c) for t, w in enumerate(ids) if w < encoding.BAR_ID for c in classes if w & encoding.class_bit(c)}
+
+
+def f1(found, real):
+    hit = len(found & real)
+    return 2 * hit / (len(found) + len(real)) if found or real else 1.0
+
+
+def around_part(checkpoint, train, takes, keep_names, diversity):
+    """Onset F1 of the written hi-hats and ride (model, style-and-place baseline), the kept drums'
+    identity, and the written drums' onsets per bar (model / real)."""
+    keep = sum(encoding.class_bit(CLASS_OF[n]) for n in keep_names)
+    written = [k for k in range(K) if not keep & encoding.class_bit(k)]
+    patterns = style_place_patterns(train)
+    styles = checkpoint["config"]["styles"]
+    model_f1, base_f1, kept_same, steps, model_onsets, real_onsets = [], [], 0, 0, 0, 0
+    for n, (song, _) in enumerate(takes):
+        ids = flat(song)
+        style = styles.index(song.style) if song.style in styles else -1
+        new, _, _ = lstm.play_part(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n]),
+                                lstm.Sampling(diversity=diversity, style=style), keep=keep, part_feel=song.feel)
+        is_step = ids < encoding.BAR_ID
+        kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
+        steps += int(is_step.sum())
+        real = onsets(ids, WRITTEN)
+        model_f1.append(f1(onsets(new, WRITTEN), real))
+        base, place = set(), 0
+        for t, w in enumerate(ids):
+            if w >= encoding.BAR_ID:
+                place = 0
+                continue
+            bits = patterns.get((song.style, min(place, lstm.MAX_POSITION)), (False,) * 3)
+            base |= {(t, c) for c, on in zip(WRITTEN, bits) if on}
+            place += 1
+        base_f1.append(f1(base, real))
+        model_onsets += len(onsets(new, written))
+        real_onsets += len(onsets(ids, written))
+    return {"model F1": float(np.mean(model_f1)), "baseline F1": float(np.mean(base_f1)),
+            "kept identical": kept_same / max(steps, 1), "written onsets / real": model_onsets / max(real_onsets, 1)}
+
+
+def speed(checkpoint, song, rounds=7):
+    """Median seconds to humanise a 32-bar take and to generate 32 bars, alternated."""
+    bars = encoding.words_to_bars(song.words)
+    while len(bars) < 32:
+        bars = bars + bars
+    ids = encoding.to_ids(encoding.bars_to_words(bars[:32]))
+    times = {"humanise": [], "generate": []}
+    for r in range(rounds):
+        for name in (("humanise", "generate") if r % 2 == 0 else ("generate", "humanise")):
+            rng = np.random.default_rng(r)
+            t0 = time.perf_counter()
+            if name == "humanise":
+                lstm.play_part(checkpoint["params"], checkpoint["config"], ids, rng, lstm.Sampling(diversity=1.0))
+            else:
+                lstm.sample_bars(checkpoint["params"], checkpoint["config"], [encoding.BAR_ID], 32, rng, lstm.Sampling(diversity=1.0))
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("data", help="a folder with an info.csv (the Groove MIDI Dataset's layout)")
+    p.add_argument("--split", default="validation", help="the takes to play (default validation)")
+    p.add_argument("--takes", type=int, default=0, help="at most this many takes (default 0: all)")
+    p.add_argument("--seeds", type=int, default=2, help="sampled takes per take for the spreads (default 2)")
+    p.add_argument("--keep", default="BD,SD", help="the kept drums, by tab name (default BD,SD)")
+    args = p.parse_args(argv)
+    checkpoint = lstm.load_checkpoint(args.checkpoint)
+    train, takes = takes_of(args.data, args.split, args.takes)
+    print(f"{args.checkpoint}: {len(takes)} {args.split} takes, {sum(len(hits(s)[0]) for s, _ in takes)} hits; "
+          f"baselines from {len(train)} training takes")
+    print("\nhumanise, mean absolute error per hit (temperature 0's path; the model's expectation):")
+    for name, (v, o) in humanise_errors(checkpoint, train, takes).items():
+        print(f"  {name:<22} velocity {v:6.2f}   offset {o:6.2f} ms")
+    print(f"\nhumanise at diversity 1.0, spread per class ({args.seeds} takes each), sampled / real:")
+    for k, (rv, dv, ro, do, n) in spreads(checkpoint, takes, args.seeds).items():
+        print(f"  {encoding.TAB_LABELS[k]}  velocity sd {dv:5.1f} / {rv:5.1f} = {dv / rv:4.2f}   "
+              f"offset sd {do:5.1f} / {ro:5.1f} ms = {do / ro:4.2f}   ({n} real hits)")
+    print(f"\ndrums around {args.keep} (diversity 1.0):")
+    for name, value in around_part(checkpoint, train, takes, args.keep.split(","), 1.0).items():
+        print(f"  {name:<22} {value:.4f}")
+    t = speed(checkpoint, takes[0][0])
+    print(f"\nspeed: humanise 32 bars {t['humanise']:.3f} s, generate 32 bars {t['generate']:.3f} s: "
+          f"{t['humanise'] / t['generate']:.2f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
