@@ -243,7 +243,7 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     rng.bit_generator.state = extra["rng"]
     run.step, run.epoch, run.pos, run.lstm_state = extra["step"], extra["epoch"], extra["pos"], checkpoint["state"]
     run.schedule.lr, run.schedule.low, run.schedule.bad_evals = extra["lr"], extra["best_val"], extra["bad_evals"]
-    run.best_saved = extra["best_saved"]
+    run.best_saved, run.best_words = extra["best_saved"], extra.get("best_words")
     run.data_hash = data_hash
     if extra.get("data_hash") != data_hash:
         log("warning: the training data differs from the checkpoint's; continuing from a new epoch")
@@ -264,7 +264,9 @@ class Run:
         self.step, self.epoch, self.pos = 0, 0, 0           # steps in all; epochs done; chunk in the epoch
         self.lstm_state = lstm.zero_state(model_config, N)  # (h, c), carried from chunk to chunk
         self.schedule = Plateau(config["lr"], config["lr_decay"], config["patience"])
-        self.best_saved = None                              # best.npz's validation nats/word ("best_saved" on disk)
+        self.best_saved = None                              # best.npz's selection_figure ("best_saved" on disk)
+        self.best_words = None                              # ... and its words' nats/word alone
+        self.peaks = {}                                     # "words", "feel", "best.npz": (best figure, its step)
         self.history = []                                   # history.csv's rows (the file is rewritten whole)
         # the data, set by start_run() and train():
         self.data_hash = None                               # of the training words: a resume checks it
@@ -297,7 +299,7 @@ class Run:
         best.npz's figure "best_saved".)"""
         return {"step": self.step, "epoch": self.epoch, "pos": self.pos, "seq": self.T,
                 "lr": self.schedule.lr, "best_val": self.schedule.low, "bad_evals": self.schedule.bad_evals,
-                "best_saved": self.best_saved, "rng": self.rng.bit_generator.state,
+                "best_saved": self.best_saved, "best_words": self.best_words, "rng": self.rng.bit_generator.state,
                 "data_hash": self.data_hash, "train_config": self.config, "corpus": self.corpus}
 
 
@@ -398,7 +400,7 @@ def train_loop(run, out, log):
                     break
     last_path = finish_run(run, out, interrupted, loss_value, val, start_step, log)
     best_path = os.path.join(out, "best.npz")
-    return {"best_val_nats_per_word": run.best_saved,
+    return {"best_val_nats_per_word": run.best_words, "best_val_words_and_feel": run.best_saved,
             "train_words_per_s": round((run.step - start_step) * run.N * run.T / train_time) if train_time else 0,
             "steps": run.step, "checkpoint": best_path if os.path.exists(best_path) else last_path,
             "interrupted": bool(interrupted)}
@@ -434,7 +436,7 @@ def scheduled_evaluation(run, out, loss_value, log):
     and writes the history. Returns the validation figures (None without validation songs)."""
     val = evaluate(run, log)
     if val is not None:
-        if run.schedule.update(val["nats_per_word"]):
+        if run.schedule.update(selection_figure(val)):
             log(f"step {run.step}: no improvement in {run.config['patience']} evaluations; "
                 f"lr -> {run.schedule.lr:g}")
         keep_if_best(run, out, val)
@@ -454,9 +456,14 @@ def finish_run(run, out, interrupted, loss_value, val, start_step, log):
         if val is not None:
             keep_if_best(run, out, val)
             record_history(run, out, loss_value, val)
-    last_path = save(run, out, "last.npz", val["nats_per_word"] if val else None)
+    last_path = save(run, out, "last.npz", selection_figure(val) if val else None)
     if not run.valid_ids:
         save(run, out, "best.npz")                      # no validation: the last is the best
+    peaks = run.peaks
+    if "feel" in peaks and len({peaks[k][1] for k in ("words", "feel", "best.npz")}) > 1:
+        log(f"the words were best at step {peaks['words'][1]} ({peaks['words'][0]:.4f} nats/word), the feel at "
+            f"step {peaks['feel'][1]} ({peaks['feel'][0]:.4f}); best.npz is step {peaks['best.npz'][1]}, the best "
+            f"of the two together ({peaks['best.npz'][0]:.4f})")
     return last_path
 
 
@@ -563,11 +570,13 @@ def evaluate(run, log):
         log(f"step {run.step}: val with the style hidden {hidden['nats_per_word']:.4f} nats/word "
             f"({hidden['nats_per_word'] - val['nats_per_word']:+.4f})")
     if feel is not None and feel["hits"]:
-        val.update(feel_metrics(feel))
+        val.update(feel_metrics(feel, val["words"]))
         base = run.feel_baselines or {}
         log(f"step {run.step}: feel {val['velocity_nats_per_hit']:.4f} nats/hit velocity, "
             f"{val['offset_nats_per_hit']:.4f} offset, on {val['hits']} hits"
             + "".join(f"; {name} {v:.4f}, {o:.4f}" for name, (v, o) in base.items()))
+        log(f"step {run.step}: words and feel {selection_figure(val):.4f} nats/word (best.npz and the "
+            "learning rate follow this figure)")
     log(preview(run.params, run.model_config, run.config["seed"], run.step))
     return val
 
@@ -635,11 +644,20 @@ def metrics(logp, correct, targets):
             "words": int(len(targets))}
 
 
-def feel_metrics(feel):
-    """Nats per hit for the velocity and the offset, from score_songs' feel sums."""
+def feel_metrics(feel, words):
+    """Nats per hit for the velocity and the offset, from score_songs' feel sums, and the two
+    together per predicted word (words of them), the feel's share of the model's likelihood."""
     n = max(feel["hits"], 1)
     return {"velocity_nats_per_hit": round(feel["velocity"] / n, 4),
-            "offset_nats_per_hit": round(feel["offset"] / n, 4), "hits": int(feel["hits"])}
+            "offset_nats_per_hit": round(feel["offset"] / n, 4), "hits": int(feel["hits"]),
+            "feel_nats_per_word": round((feel["velocity"] + feel["offset"]) / max(words, 1), 4)}
+
+
+def selection_figure(val):
+    """What picks best.npz and drives the learning rate: the validation negative log-likelihood per
+    word of all that the model predicts, the words and, for a feel model, the feel of their hits
+    (the loss it trains on with --feel-weight 1). A model that plays the feel is chosen for it too."""
+    return round(val["nats_per_word"] + val.get("feel_nats_per_word", 0.0), 4)
 
 
 def baselines(songs_ids, unigram_counts, repeat_rate):
@@ -759,9 +777,9 @@ def evaluate_checkpoint(path, songs, log=print):
     for name, (nats, acc) in base.items():
         log(f"  {name:<22} {nats:.4f} nats/word, perplexity {math.exp(nats):.2f}, accuracy {acc:.3f}")
     if feel is not None and feel["hits"]:
-        result.update(feel_metrics(feel))
+        result.update(feel_metrics(feel, result["words"]))
         log(f"  feel of {int(feel['hits'])} hits, nats/hit: model velocity {result['velocity_nats_per_hit']:.4f}, "
-            f"offset {result['offset_nats_per_hit']:.4f}")
+            f"offset {result['offset_nats_per_hit']:.4f}; words and feel {selection_figure(result):.4f} nats/word")
     return result
 
 
@@ -769,9 +787,15 @@ def evaluate_checkpoint(path, songs, log=print):
 # 6. Checkpoints: best.npz, last.npz
 
 def keep_if_best(run, out, val):
-    """Save best.npz if this evaluation is the best of the run so far."""
-    if run.best_saved is None or val["nats_per_word"] < run.best_saved:
-        run.best_saved = val["nats_per_word"]
+    """Save best.npz if this evaluation is the best of the run so far (selection_figure), and
+    note the step where the words and the feel, each alone, were best."""
+    for name, figure in (("words", val["nats_per_word"]), ("feel", val.get("feel_nats_per_word"))):
+        if figure is not None and (name not in run.peaks or figure < run.peaks[name][0]):
+            run.peaks[name] = (figure, run.step)
+    if run.best_saved is None or selection_figure(val) < run.best_saved:
+        run.best_saved = selection_figure(val)
+        run.best_words = val["nats_per_word"]
+        run.peaks["best.npz"] = (run.best_saved, run.step)
         save(run, out, "best.npz", run.best_saved)
 
 

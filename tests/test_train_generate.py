@@ -709,3 +709,18 @@ def test_choose_threads_logs_what_it_saw(monkeypatch):
     train.choose_threads(args, {"hidden": 512}, lines.append)
     assert lines == ["BLAS threads: 1 (1 thread: 0.97 cores in use by other programs, from the cores over "
                      "0.3 s now; --threads N to choose)"]
+
+
+def test_best_checkpoint_follows_the_words_and_their_feel(monkeypatch):
+    """A feel model's best.npz is the evaluation with the lowest words + feel nats per word, not
+    the words' best alone; the words' and the feel's own best steps are kept to report."""
+    import types
+    run = types.SimpleNamespace(best_saved=None, best_words=None, peaks={}, step=0)
+    saved = []
+    monkeypatch.setattr(train, "save", lambda run, out, name, val=None: saved.append((run.step, name, val)))
+    for step, words, feel in ((1, 1.0, 0.5), (2, 0.9, 0.8), (3, 1.1, 0.2)):
+        run.step = step
+        train.keep_if_best(run, "out", {"nats_per_word": words, "feel_nats_per_word": feel})
+    assert saved == [(1, "best.npz", 1.5), (3, "best.npz", 1.3)]   # step 2's words were best, its feel worse
+    assert run.peaks == {"words": (0.9, 2), "feel": (0.2, 3), "best.npz": (1.3, 3)} and run.best_words == 1.1
+    assert train.selection_figure({"nats_per_word": 0.8}) == 0.8     # a model without feel: the words alone
