@@ -974,8 +974,13 @@ def sample_feel(params, top, word, temperature, rng):
     word's feel ids (18,) (int8, -1 where no hit; a word without hits draws nothing)."""
     if word >= len(CLASSES_OF) or len(CLASSES_OF[word]) == 0:   # BAR, END, a silent step: no hit
         return NO_FEEL                                      # (shared and read-only)
+    return draw_feel(*feel_logits(params, top, word), temperature, rng)
+
+
+def draw_feel(k, z_v, z_o, temperature, rng):
+    """A word's feel ids (18,) from feel_logits' (classes k, velocity logits, offset logits):
+    each hit's two levels drawn at the temperature; -1 where no hit."""
     out = np.full(2 * N_CLASSES, -1, dtype=np.int8)
-    k, z_v, z_o = feel_logits(params, top, word)
     both = np.full((2 * len(k), OFFSET_LEVELS), -np.inf)    # both drawn at once: the velocity rows
     both[:len(k), :VELOCITY_LEVELS] = z_v                   # padded with -inf, never drawn
     both[len(k):] = z_o
@@ -1182,7 +1187,7 @@ Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song sty
                                   defaults=(1.0, 16, False, False, -1, 0))
 
 
-def sample_bars(params, model_args, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
+def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
     """Feed the primer, then draw words until n_bars bars are closed (with how.song, until the
     model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
     model ended the song), and for a feel model the feel ids (18,) of each (else None): each
@@ -1195,13 +1200,13 @@ def sample_bars(params, model_args, primer_ids, n_bars, rng, how=Sampling(), pri
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
     """
     diversity, bar_steps, free, song, style, fill_every = how
-    V = model_args["vocab_size"]
+    V = config["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR
     no_end = np.ones(V, dtype=bool)
     no_end[END_ID] = False                               # every word but END
     no_bar = step_or_end & no_end                                 # a step word
-    stream = Stream(params, model_args, style, fill_every)
+    stream = Stream(params, config, style, fill_every)
     for n, word in enumerate(primer_ids):
         stream.push(int(word), None if primer_feel is None else primer_feel[n])
     out, feels, j, bars = [], [], 0, 0
@@ -1249,14 +1254,12 @@ def keep_part_feel(feel_ids, part_row, word, keep):
     return out
 
 
-def expected_levels(params, top, word):
-    """The feel head's expected velocity and offset level of each hit of a word, at
-    temperature 1: (18,) floats, nan where the word has no hit."""
+def expected_levels(k, z_v, z_o):
+    """The expected velocity and offset level of each hit, from feel_logits' (classes k,
+    velocity logits, offset logits) at temperature 1: (18,) floats, nan where no hit."""
     out = np.full(2 * N_CLASSES, np.nan)
-    k, z_v, z_o = feel_logits(params, top, word)
-    if len(k):
-        out[k] = np.exp(log_softmax(z_v.astype(np.float64))) @ np.arange(VELOCITY_LEVELS)
-        out[N_CLASSES + k] = np.exp(log_softmax(z_o.astype(np.float64))) @ np.arange(OFFSET_LEVELS)
+    out[k] = np.exp(log_softmax(z_v.astype(np.float64))) @ np.arange(VELOCITY_LEVELS)
+    out[N_CLASSES + k] = np.exp(log_softmax(z_o.astype(np.float64))) @ np.arange(OFFSET_LEVELS)
     return out
 
 
@@ -1276,12 +1279,16 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, 
     words = np.arange(model_config(config)["vocab_size"])
     agrees = lambda word: (words < BAR_ID) & ((words & keep) == (word & keep))   # (V,) the allowed words
     out, feels, expected = [], [], []
+    no_hit = np.full(2 * N_CLASSES, np.nan)
     for n, word in enumerate(int(w) for w in ids):
         if keep and word < BAR_ID:
             word = sample_allowed(stream.logits, how.diversity, rng, agrees(word))
-        if "Wf" in params:
-            expected.append(expected_levels(params, stream.state[0][-1], word))
-        feel_ids = stream.draw_feel(word, how.diversity, rng)
+        feel_ids = None
+        if "Wf" in params:                                  # the head once: its draw and its expectation
+            hits = word < len(CLASSES_OF) and len(CLASSES_OF[word]) > 0
+            logits = feel_logits(params, stream.state[0][-1], word) if hits else None
+            expected.append(expected_levels(*logits) if hits else no_hit)
+            feel_ids = draw_feel(*logits, how.diversity, rng) if hits else NO_FEEL
         if feel_ids is not None and keep and not redraw_kept and part_feel is not None:
             feel_ids = keep_part_feel(feel_ids, part_feel[n], word, keep)
         out.append(word)
