@@ -28,6 +28,7 @@ import wave
 import zlib
 from fractions import Fraction
 
+import mido
 import numpy as np
 
 import corpus
@@ -213,6 +214,9 @@ def read_job(ckpt_path, settings):
     """What the job reads: the settings checked, the checkpoint, the primer; GenerateError
     (or CodecError, CheckpointError) naming the first thing that is wrong, before any file is written."""
     s = settings
+    if s.bpm is None:                                         # a part plays at its own tempo, else 120
+        part = s.humanize if isinstance(s.humanize, str) else s.primer if s.keep or s.humanize else None
+        s = s._replace(bpm=part_bpm(part) if part and os.path.isfile(part) else 120.0)
     check_settings(s.seed, s.n_bars, s.diversities, s.bpm, s.velocity, s.seeds)  # before any file is read or written
     if not os.path.exists(ckpt_path):
         raise GenerateError(f"{ckpt_path}: no such checkpoint (train one first: python train.py)")
@@ -254,6 +258,15 @@ def read_part_job(ckpt_path, checkpoint, s):
     keep = keep_bits(s.keep) if s.keep else 0
     bar_steps = len(encoding.words_to_bars(part.words)[0])
     return Job(ckpt_path, checkpoint, s, [encoding.BAR], None, bar_steps, part, keep)
+
+
+def part_bpm(path):
+    """The tempo of a part: a MIDI file's first set_tempo in bpm (120 without one, as MIDI has it;
+    120 for a words file, which has none)."""
+    if not path.lower().endswith((".mid", ".midi", ".smf")):
+        return 120.0
+    tempos = [m.tempo for track in encoding.read_midi(path).tracks for m in track if m.type == "set_tempo"]
+    return round(mido.tempo2bpm(tempos[0]), 3) if tempos else 120.0
 
 
 def keep_bits(names):
@@ -484,8 +497,8 @@ def main(argv=None):
                         "with --humanize or --keep, 1.0; 0 = argmax)")
     p.add_argument("--seed", type=int, default=default["seed"],
                    help="random seed: same seed, same tracks (default %(default)s)")
-    p.add_argument("--bpm", type=float, default=default["bpm"], help="tempo of the MIDI and WAV files "
-                   "(default %(default)s)")
+    p.add_argument("--bpm", type=float, default=None, help="tempo of the MIDI and WAV files (default "
+                   f"{default['bpm']:g}; with --humanize or --keep, the part's own)")
     p.add_argument("--velocity", type=int, default=default["velocity"], help="note velocity 1..127 for a model "
                    "without feel, or with --flat (default %(default)s)")
     p.add_argument("--out", default=default["out"], help="output folder (default out/)")

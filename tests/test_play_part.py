@@ -28,8 +28,14 @@ def demo_model(tmp_path_factory):
     words = corpus.read_song(os.path.join(DEMO, "rock_8ths.mid")).words
     part = words[:len(words) - words[::-1].index(encoding.BAR)][:17 * 8]
     flat = str(folder / "flat.mid")
-    encoding.write_atomic(flat, encoding.midi_to_bytes(encoding.bars_to_midi(encoding.words_to_bars(part))))
+    bars = encoding.words_to_bars(part)
+    encoding.write_atomic(flat, encoding.midi_to_bytes(encoding.bars_to_midi(bars, bpm=112)))
     return os.path.join(out, "best.npz"), flat
+
+
+def tempo_of(path):
+    """The first set_tempo of a MIDI file, in microseconds per beat."""
+    return next(m.tempo for t in encoding.read_midi(path).tracks for m in t if m.type == "set_tempo")
 
 
 def run(args, capsys):
@@ -59,6 +65,9 @@ def test_humanise_keeps_every_hit_and_plays_it(demo_model, tmp_path, capsys):
         feels.append(song.feel)
         assert len(np.unique(song.feel[:, :encoding.N_CLASSES][hit])) > 1   # played: not one velocity
     assert not np.array_equal(*feels)                              # two seeds, two takes
+    mid = next(f for f in written(out) if f.endswith(".mid"))     # at the part's own tempo (112 bpm here)
+    tempos = [m.tempo for t in encoding.read_midi(os.path.join(out, mid)).tracks for m in t if m.type == "set_tempo"]
+    assert tempos == [tempo_of(flat)]
     again = str(tmp_path / "again")
     assert run([ckpt, "--humanize", flat, "--out", again, "--seeds", "2"], capsys)[0] == 0
     assert written(again) == written(out)                          # seeded: the same files, the same names
