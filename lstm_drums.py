@@ -1239,8 +1239,10 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
 # Both read a part the user gives, word by word, as training reads a song (a Stream that
 # starts after a BAR, as generation does). Humanise keeps every word (which drums start on
 # which step, the bars, the metre) and draws only each hit's feel from the feel head, which
-# reads the top layer's output before the word and the word's classes: the same teacher
-# forcing feel_loss scores. Drums around a part keep some classes (kick and snare, say):
+# reads the top layer's output before the word and the word's classes. It reads the words
+# without feel: fed back its own draws, the model drifts (its errors feed on themselves);
+# a model trained with train.py --feel-hide has learned to play from the words alone.
+# Drums around a part keep some classes (kick and snare, say):
 # at each step only the words whose kept classes are the part's may be drawn, so the model
 # chooses the other drums, and then the feel of every hit.
 
@@ -1293,7 +1295,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, 
             feel_ids = keep_part_feel(feel_ids, part_feel[n], word, keep)
         out.append(word)
         feels.append(feel_ids)
-        stream.push(word, feel_ids)
+        stream.push(word, feel_ids if keep else None)       # humanise reads the words alone (see above)
     if "Wf" not in params:
         return np.array(out), None, None
     return np.array(out), np.array(feels), np.array(expected)

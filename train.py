@@ -65,6 +65,8 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
     "style_hide": (0.1, "share of the training songs read with their style hidden, each epoch anew"),
+    "feel_hide": (0.0, "share of the streams whose feel inputs are hidden in each chunk, so that the model also "
+                       "plays from the words alone (as generate.py --humanize reads a part)"),
     "batch": (16, "parallel streams, N (fewer if the data is too short)"),
     "seq": (32, "steps per chunk of truncated BPTT, T"),
     "lr": (2e-3, "Adam's step size"),
@@ -411,6 +413,10 @@ def train_next_chunk(run):
     config = run.config
     chunk = chunk_at(run.streams, run.pos, run.T, run.model_config)  # x (T, N[, 4]), y (T, N), ...
     masks = lstm.make_dropout_masks(run.model_config, run.T, run.N, run.rng)
+    if config["feel_hide"] > 0 and chunk.feel is not None:  # some streams read this chunk without feel
+        hidden = run.rng.random(run.N) < config["feel_hide"]
+        chunk = chunk._replace(feel=(np.where(hidden[None, :, None], 0.0, chunk.feel[0]).astype(np.float32),
+                                     chunk.feel[1]))
     if config.get("plain"):                         # the textbook core: new arrays each step
         loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
             run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
@@ -900,7 +906,8 @@ def make_config(args):
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
               ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in lstm.INPUT_KINDS),
               ("feel", config["feel"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0),
-              ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1)]
+              ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1),
+              ("feel-hide", 0 <= config["feel_hide"] < 1)]
     for name, ok in checks:
         if not ok:
             raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")

@@ -724,3 +724,18 @@ def test_best_checkpoint_follows_the_words_and_their_feel(monkeypatch):
     assert saved == [(1, "best.npz", 1.5), (3, "best.npz", 1.3)]   # step 2's words were best, its feel worse
     assert run.peaks == {"words": (0.9, 2), "feel": (0.2, 3), "best.npz": (1.3, 3)} and run.best_words == 1.1
     assert train.selection_figure({"nats_per_word": 0.8}) == 0.8     # a model without feel: the words alone
+
+
+def test_feel_hide_hides_some_streams_feel_inputs(tmp_path, monkeypatch, capsys):
+    """--feel-hide p: in each chunk, a seeded share p of the streams read no feel (their feel
+    inputs zero), while the feel head's targets stay; out of range is refused in one line."""
+    seen = []
+    step = train.train_step
+    monkeypatch.setattr(train, "train_step", lambda params, opt, chunk, *a, **k: (
+        seen.append(chunk.feel[0].reshape(chunk.feel[0].shape[0], chunk.feel[0].shape[1], -1)), step(params, opt, chunk, *a, **k))[1])
+    demo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "demo")
+    assert train.main([demo, "--steps", "6", "--hidden", "8", "--feel-hide", "0.5", "--out", str(tmp_path / "r")]) == 0
+    silent = [(~x.any(axis=(0, 2))).mean() for x in seen]           # share of streams with no feel input at all
+    assert len(seen) == 6 and 0 < np.mean(silent) < 1
+    assert train.main([demo, "--feel-hide", "1", "--out", str(tmp_path / "x")]) == 1
+    assert "--feel-hide 1.0 is out of range" in capsys.readouterr().err
