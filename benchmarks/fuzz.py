@@ -161,12 +161,15 @@ def random_argv(rng, folder, ckpt):
         # (not --steps, --epochs or --minutes: a huge value is a valid request for a long run, not a fault)
         flags = ["--layers", "--hidden", "--batch", "--seq", "--lr", "--dropout", "--clip", "--seed",
                  "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs", "--feel", "--styles",
-                 "--style-hide"]
+                 "--style-hide", "--feel-hide"]
         argv = [os.path.join(ROOT, "data", "demo"), "--out", os.path.join(folder, "run"), "--steps", "2",
                 "--layers", "1", "--hidden", "4", "--batch", "2", "--seq", "4", "--eval-every", "1"]
     elif tool == "generate":
-        flags = ["--bars", "--diversity", "--seed", "--bpm", "--velocity", "--meter", "--tab-bars", "--style", "--fills"]
+        flags = ["--bars", "--diversity", "--seed", "--bpm", "--velocity", "--meter", "--tab-bars", "--style", "--fills",
+                 "--keep", "--seeds", "--humanize"]
         argv = [ckpt, "--out", os.path.join(folder, "gen"), "--bars", "2", "--diversity", "1"]
+        if rng.random() < 0.3:                              # play a part: the demo's flat one, kept drums or not
+            argv += ["--primer", os.path.join(ROOT, "data", "parts", "kick_snare.mid"), "--keep", "BD,SD"]
     elif tool == "encoding":
         flags = ["--bpm", "--velocity", "--line"]
         argv = [os.path.join(ROOT, "data", "demo", "waltz_3_4.mid"), "-o", os.path.join(folder, "x.txt")]
