@@ -65,7 +65,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
     "style_hide": (0.1, "share of the training songs read with their style hidden, each epoch anew"),
-    "feel_hide": (0.0, "share of the streams whose feel inputs are hidden in each chunk, so that the model also "
+    "feel_hide": (0.3, "share of the streams whose feel inputs are hidden in each chunk, so that the model also "
                        "plays from the words alone (as generate.py --humanize reads a part)"),
     "batch": (16, "parallel streams, N (fewer if the data is too short)"),
     "seq": (32, "steps per chunk of truncated BPTT, T"),
