@@ -215,7 +215,7 @@ def read_job(ckpt_path, settings):
     (or CodecError, CheckpointError) naming the first thing that is wrong, before any file is written."""
     s = settings
     if s.bpm is None:                                         # a part plays at its own tempo, else 120
-        part = s.humanize if isinstance(s.humanize, str) else s.primer if s.keep or s.humanize else None
+        part = part_path(s) if s.humanize or s.keep else None
         s = s._replace(bpm=part_bpm(part) if part and os.path.isfile(part) else 120.0)
     check_settings(s.seed, s.n_bars, s.diversities, s.bpm, s.velocity, s.seeds)  # before any file is read or written
     if not os.path.exists(ckpt_path):
@@ -239,7 +239,7 @@ def read_job(ckpt_path, settings):
 
 def read_part_job(ckpt_path, checkpoint, s):
     """read_job for a part to play (--humanize, --keep): the part's words and feel, the kept bits."""
-    path = s.humanize if isinstance(s.humanize, str) else s.primer
+    path = part_path(s)
     if path is None:
         raise GenerateError("give the part to play: --humanize FILE, or --primer FILE with --keep or --humanize")
     if s.humanize and not checkpoint["config"]["feel"]:
@@ -258,6 +258,11 @@ def read_part_job(ckpt_path, checkpoint, s):
     keep = keep_bits(s.keep) if s.keep else 0
     bar_steps = len(encoding.words_to_bars(part.words)[0])
     return Job(ckpt_path, checkpoint, s, [encoding.BAR], None, bar_steps, part, keep)
+
+
+def part_path(s):
+    """The file whose part is played: --humanize FILE's, else the --primer's (None if neither)."""
+    return s.humanize if isinstance(s.humanize, str) else s.primer
 
 
 def part_bpm(path):

@@ -1040,6 +1040,7 @@ def dense_inputs(cond_x, feel_x):
 # extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
 # checkpoint holds every key (section 12).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False}
+BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 
 
 def model_config(config):
@@ -1092,13 +1093,13 @@ def row_columns(config):
     columns), feel and back_feel (with feel; one bar back's with look-back), condition (style,
     fill; with styles or fills). A part the model does not read is an empty slice."""
     config = model_config(config)
-    n_x = 1 if config["inputs"] == "word" else 4
-    n_feel = 2 * N_CLASSES if config["feel"] else 0
-    n_back = n_feel if config["inputs"] == "lookback" else 0
-    n_cond = 2 if condition_size(config) else 0
-    ends = np.cumsum([n_x, n_feel, n_back, n_cond])
-    return dict(zip(("x0", "feel", "back_feel", "condition"), (slice(e - n, e) for e, n in
-                                                               zip(ends, (n_x, n_feel, n_back, n_cond)))))
+    lookback, feel = config["inputs"] == "lookback", config["feel"]
+    widths = {"x0": 4 if lookback else 1, "feel": 2 * N_CLASSES if feel else 0,
+              "back_feel": 2 * N_CLASSES if feel and lookback else 0, "condition": 2 if condition_size(config) else 0}
+    at, start = {}, 0
+    for name, width in widths.items():                     # the parts side by side, in this order
+        at[name], start = slice(start, start + width), start + width
+    return at
 
 
 def song_rows(ids, config, feel_ids=None, condition=None):
@@ -1129,7 +1130,7 @@ def layer0_inputs(rows, config, dtype=np.float32):
     x0 = rows[..., 0] if config["inputs"] == "word" else rows[..., at["x0"]]
     feel_x = None
     if config["feel"]:
-        feel_x = feel_inputs(rows[..., at["feel"].start:at["back_feel"].stop], dtype)
+        feel_x = feel_inputs(rows[..., at["feel"].start:at["back_feel"].stop], dtype)   # the word's, one bar back's
     cond = rows[..., at["condition"]]
     cond_x = condition_inputs(cond[..., 0], cond[..., 1], config, dtype) if condition_size(config) else None
     return x0, cond_x, feel_x
@@ -1177,7 +1178,6 @@ class Stream:
         return sample_feel(self.params, self.state[0][-1], word, temperature, rng)
 
 
-BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 MAX_FREE_BAR = 64               # with free bars, a bar is closed after this many steps
 
 # How sample_bars draws a track: the temperature; bar_steps, the bar mask's bar length; free,
