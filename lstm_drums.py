@@ -831,6 +831,17 @@ def lookback_inputs(ids, bar_id, V):
 # and its loss is the cross-entropy of the true levels of the hits that occur (teacher
 # forcing: the true next word's bits), summed, and divided by T N like the words' loss,
 # so the training loss is the negative log-likelihood of the words and their feel, per word.
+#
+# Memory (config["feel_memory"]): a song holds its dynamics (a ride played at one level for
+# minutes, a snare that is always hit hard), so the best single clue to a hit's level is the
+# level the same drum was played at last time. The state could carry that, but it has to
+# learn to; a count model that knows it is hard to beat. So the head also reads, for each
+# class, its last two velocity and offset levels among the words read so far, one-hot:
+#
+#     z = [top_t, bits(w_{t+1}), memory_t] @ Wf + bf
+#     memory_t = one-hot of each class's last level and the one before it, (306,): 2 x (9 x 8 + 9 x 9)
+#
+# all 0 for a class not played yet. Copying the last level is then one weight per level.
 
 N_CLASSES = encoding.N_CLASSES                              # drum classes (9): word id bit 8 - k is class k
 VELOCITY_LEVELS, OFFSET_LEVELS = encoding.VELOCITY_LEVELS, encoding.OFFSET_LEVELS   # 8, 9
@@ -880,20 +891,63 @@ def lookback_feel(ids, feel_ids, bar_id):
     return np.where((src >= 0)[:, None], feel_ids[np.maximum(src, 0)], -1).astype(feel_ids.dtype)
 
 
-def feel_head_forward(top, bits, Wf, bf):
-    """top (M, H), bits (M, 9) -> logits z (M, 153), and a cache for the backward."""
+MEMORY_LEVELS = np.tile(np.r_[np.full(N_CLASSES, VELOCITY_LEVELS), np.full(N_CLASSES, OFFSET_LEVELS)], 2)  # (36,)
+MEMORY_START = np.r_[0, np.cumsum(MEMORY_LEVELS)[:-1]]     # (36,) where each memory column's one-hot block starts
+MEMORY_SIZE = int(MEMORY_LEVELS.sum())                      # 306 one-hot columns
+
+
+def feel_memory(feel_ids, before=None):
+    """A song's feel ids (S, 18) -> (S, 36): row t is what the head remembers after reading
+    word t, each class's last levels among words 0..t: [velocity (9), offset (9)] of its last
+    hit, then the same of the hit before that, -1 where there is none. before (36,): the
+    memory before word 0 (None: nothing played yet)."""
+    feel_ids = np.asarray(feel_ids)
+    K2 = 2 * N_CLASSES
+    if before is not None:                                  # the memory before as two earlier words
+        feel_ids = np.concatenate([before[None, K2:], before[None, :K2], feel_ids])
+    t = np.arange(len(feel_ids))[:, None]
+    last = np.maximum.accumulate(np.where(feel_ids >= 0, t, -1), axis=0)        # (S, 18) the last hit at or before t
+    prev = np.where(last > 0, np.take_along_axis(last, np.maximum(last - 1, 0), axis=0), -1)  # the hit before it
+    level = lambda at: np.where(at >= 0, np.take_along_axis(feel_ids, np.maximum(at, 0), axis=0), -1)
+    out = np.concatenate([level(last), level(prev)], axis=1).astype(np.int8)
+    return out if before is None else out[2:]
+
+
+def remember(memory, feel_ids):
+    """feel_memory one word on, for a sampler: the memory (36,) before a word and the word's
+    feel ids (18,) -> the memory after it (the classes it plays move their last level back)."""
+    K2, hit = 2 * N_CLASSES, np.asarray(feel_ids) >= 0
+    out = memory.copy()
+    out[K2:][hit] = memory[:K2][hit]                        # the last becomes the one before
+    out[:K2][hit] = np.asarray(feel_ids)[hit]
+    return out
+
+
+def memory_inputs(memory, dtype=np.float32):
+    """Memory rows (..., 36) -> the head's one-hot memory inputs (..., 306)."""
+    memory = np.asarray(memory)
+    flat = memory.reshape(-1, memory.shape[-1])
+    out = np.zeros((len(flat), MEMORY_SIZE), dtype)
+    r, j = np.nonzero(flat >= 0)
+    out[r, MEMORY_START[j] + flat[r, j]] = 1
+    return out.reshape(memory.shape[:-1] + (MEMORY_SIZE,))
+
+
+def feel_head_forward(top, given, Wf, bf):
+    """top (M, H), given (M, G) -> logits z (M, 153), and a cache for the backward. given is
+    what the head is told beside the state: the next word's bits (9), and the memory (306) with it."""
     H = top.shape[1]
     z = top @ Wf[:H]                                        # (M, 153) the state's part
-    z += bits @ Wf[H:]                                      # the next word's classes
+    z += given @ Wf[H:]                                     # the next word's classes (and the memory)
     z += bf
-    return z, (top, bits, Wf)
+    return z, (top, given, Wf)
 
 
 def feel_head_backward(dz, cache):
-    """dz (M, 153) -> dWf (H + 9, 153), dbf (153,), dtop (M, H)."""
-    top, bits, Wf = cache
+    """dz (M, 153) -> dWf (H + G, 153), dbf (153,), dtop (M, H)."""
+    top, given, Wf = cache
     H = top.shape[1]
-    dWf = np.concatenate([top.T @ dz, bits.T @ dz])         # (H + 9, 153)
+    dWf = np.concatenate([top.T @ dz, given.T @ dz])        # (H + G, 153)
     return dWf, dz.sum(axis=0), dz @ Wf[:H].T
 
 
@@ -911,11 +965,12 @@ def log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def feel_loss(params, top, targets, feel_targets, weight=1.0):
+def feel_loss(params, top, targets, feel_targets, weight=1.0, memory=None):
     """The feel head's forward, loss and backward on a chunk.
 
     top (T, N, H) the top layer's output (after dropout); targets (T, N) the next words;
-    feel_targets (T, N, 18) their hits' levels (-1: no hit, or a song without feel).
+    feel_targets (T, N, 18) their hits' levels (-1: no hit, or a song without feel); memory
+    (T, N, 36) or None: feel_memory's rows of the words read, for a model with feel memory.
     Only the M positions with a hit to score go through the head, and only the blocks of
     the classes that play there go through the softmax (each class's block on its own).
     Returns (nll, (velocity nats, offset nats, hits), dtop (T, N, H), {"Wf": .., "bf": ..}):
@@ -925,8 +980,10 @@ def feel_loss(params, top, targets, feel_targets, weight=1.0):
     T, N, H = top.shape
     levels = feel_targets.reshape(T * N, 2, N_CLASSES)      # (TN, 2, 9) velocity, offset
     rows = np.flatnonzero((levels[:, 0] >= 0).any(axis=1))  # (M,) positions with a hit to score
-    z, cache = feel_head_forward(top.reshape(T * N, H)[rows], word_bits(targets.reshape(-1)[rows], top.dtype),
-                                 params["Wf"], params["bf"])
+    given = word_bits(targets.reshape(-1)[rows], top.dtype)              # (M, 9)
+    if memory is not None:
+        given = np.concatenate([given, memory_inputs(memory.reshape(T * N, -1)[rows], top.dtype)], axis=1)
+    z, cache = feel_head_forward(top.reshape(T * N, H)[rows], given, params["Wf"], params["bf"])
     m, k = np.nonzero(levels[rows, 0] >= 0)                 # every hit: (position, class), n of them
     dz = np.zeros_like(z)
     sums = []
@@ -958,23 +1015,26 @@ def draw_levels(z, temperature, rng):
     return (cdf <= u[:, None]).sum(axis=1)                  # the first level whose cdf passes u
 
 
-def feel_logits(params, top, word):
+def feel_logits(params, top, word, memory=None):
     """The feel head's logits for the hits of a word: (its classes k (n,), velocity logits
-    (n, 8), offset logits (n, 9)); top (1, H) the top layer's output before the word."""
+    (n, 8), offset logits (n, 9)); top (1, H) the top layer's output before the word; memory
+    (36,) the feel memory before it (remember), for a model with feel memory."""
     k = CLASSES_OF[word] if word < len(CLASSES_OF) else np.array([], dtype=np.int64)
     H, Wf = top.shape[1], params["Wf"]
     z = top[0] @ Wf[:H] + Wf[H + k].sum(axis=0) + params["bf"]  # (153,) = [top, bits] @ Wf + bf
+    if memory is not None:
+        z += memory_inputs(memory, Wf.dtype) @ Wf[H + N_CLASSES:]   # ... + memory @ its rows
     z_v, z_o = level_blocks(z[None])                        # (1, 9, 8), (1, 9, 9)
     return k, z_v[0, k], z_o[0, k]
 
 
-def sample_feel(params, top, word, temperature, rng):
+def sample_feel(params, top, word, temperature, rng, memory=None):
     """The feel of a sampled word: top (1, H) the top layer's output that chose it. Each
     hit's velocity and offset level drawn from the head at the temperature. Returns the
     word's feel ids (18,) (int8, -1 where no hit; a word without hits draws nothing)."""
     if word >= len(CLASSES_OF) or len(CLASSES_OF[word]) == 0:   # BAR, END, a silent step: no hit
         return NO_FEEL                                      # (shared and read-only)
-    return draw_feel(*feel_logits(params, top, word), temperature, rng)
+    return draw_feel(*feel_logits(params, top, word, memory), temperature, rng)
 
 
 def draw_feel(k, z_v, z_o, temperature, rng):
@@ -1039,7 +1099,8 @@ def dense_inputs(cond_x, feel_x):
 # A model's config: init_params' keys (vocab_size, hidden, layers, dropout, forget_bias) and the
 # extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
 # checkpoint holds every key (section 12).
-MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False}
+MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False,
+                  "feel_memory": False}
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 
 
@@ -1051,13 +1112,15 @@ def model_config(config):
 def init_model(config, rng, dtype=np.float32):
     """init_params for a model with this project's extensions: config as init_params takes it,
     plus "inputs" ("word" or "lookback"), "feel", "styles" and "fills", which widen layer 0's
-    input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,)."""
+    input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,), and "feel_memory"
+    its memory's rows: Wf (H + 9 + 306, 153) (section 8)."""
     config = model_config(config)
     D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config))
     params = init_params({**config, "input_size": D}, rng, dtype)
     if config["feel"]:
         k = 1.0 / np.sqrt(config["hidden"])
-        params["Wf"] = rng.uniform(-k, k, (config["hidden"] + N_CLASSES, FEEL_OUT)).astype(dtype)  # (H + 9, 153)
+        rows = config["hidden"] + N_CLASSES + (MEMORY_SIZE if config["feel_memory"] else 0)
+        params["Wf"] = rng.uniform(-k, k, (rows, FEEL_OUT)).astype(dtype)                      # (H + 9 [+ 306], 153)
         params["bf"] = rng.uniform(-k, k, FEEL_OUT).astype(dtype)                                 # (153,)
     return params
 
@@ -1067,15 +1130,17 @@ def loss(params, x0, targets, state, masks=None, feel=None, feel_weight=1.0, con
 
     x0 (T, N) word ids or (T, N, 4) look-back rows; targets (T, N). Returns loss, grads, and
     the state to carry into the next chunk. feel: None, or (feel_x (T, N, F), the next words'
-    hit levels (T, N, 18)): the loss is then the words' and the feel's NLL per word, the
-    feel's times feel_weight (section 8). cond_x: None, or (T, N, C) style and fill (section 9).
+    hit levels (T, N, 18)[, the feel memory (T, N, 36)]): the loss is then the words' and the
+    feel's NLL per word, the feel's times feel_weight (section 8). cond_x: None, or (T, N, C)
+    style and fill (section 9).
     """
     dense_x = dense_inputs(cond_x, None if feel is None else feel[0])
     logits, new_state, cache = model_forward_fast(params, x0, state, masks, dense_x)
     value, dlogits = softmax_loss_fast(logits, targets)
     dtop = None
     if feel is not None:
-        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1], feel_weight)
+        memory = feel[2] if len(feel) > 2 else None
+        nll, _, dtop, feel_grads = feel_loss(params, cache.top, targets, feel[1], feel_weight, memory)
         value += feel_weight * nll
     grads, _ = model_backward_fast(dlogits, cache, dtop=dtop)
     if feel is not None:
@@ -1090,12 +1155,15 @@ def sample_allowed(logits, temperature, rng, allowed):
 
 def row_columns(config):
     """Where each part of a song_rows row is, by name: x0 (the word, or the four look-back
-    columns), feel and back_feel (with feel; one bar back's with look-back), condition (style,
-    fill; with styles or fills). A part the model does not read is an empty slice."""
+    columns), feel and back_feel (with feel; one bar back's with look-back), memory (the feel
+    head's, with feel memory), condition (style, fill; with styles or fills). A part the model
+    does not read is an empty slice."""
     config = model_config(config)
     lookback, feel = config["inputs"] == "lookback", config["feel"]
     widths = {"x0": 4 if lookback else 1, "feel": 2 * N_CLASSES if feel else 0,
-              "back_feel": 2 * N_CLASSES if feel and lookback else 0, "condition": 2 if condition_size(config) else 0}
+              "back_feel": 2 * N_CLASSES if feel and lookback else 0,
+              "memory": 4 * N_CLASSES if feel and config["feel_memory"] else 0,
+              "condition": 2 if condition_size(config) else 0}
     at, start = {}, 0
     for name, width in widths.items():                     # the parts side by side, in this order
         at[name], start = slice(start, start + width), start + width
@@ -1106,7 +1174,7 @@ def song_rows(ids, config, feel_ids=None, condition=None):
     """A song's word ids (S,) -> what layer 0 reads at each step, one int32 row per word (S, C):
     the word (or, with look-back, lookback_inputs' four columns); with feel, the word's feel ids
     (S, 18), all -1 for a song without feel, and with look-back those one bar back (S, 18);
-    with styles or fills, the (style index, fill) of the word the row predicts (condition: a
+    with feel memory, feel_memory's (S, 36) (read by the head, not by layer 0); with styles or fills, the (style index, fill) of the word the row predicts (condition: a
     pair for every row, or (S, 2); default (-1, 0), hidden and no fill). row_columns says where
     each part is, layer0_inputs turns rows into the model's inputs. Row t depends only on the
     words up to t: training computes a song at once, a sampler the last row of what it read.
@@ -1118,6 +1186,8 @@ def song_rows(ids, config, feel_ids=None, condition=None):
     if config["feel"]:
         feel_ids = np.full((len(ids), 2 * N_CLASSES), -1, np.int8) if feel_ids is None else feel_ids
         columns += [feel_ids] if word else [feel_ids, lookback_feel(ids, feel_ids, BAR_ID)]
+        if config["feel_memory"]:
+            columns.append(feel_memory(feel_ids))
     if condition_size(config):
         columns.append(np.broadcast_to(np.asarray((-1, 0) if condition is None else condition), (len(ids), 2)))
     return np.concatenate(columns, axis=1).astype(np.int32)
@@ -1160,22 +1230,26 @@ def input_reader(config, style=-1, fill_every=0):
 
 class Stream:
     """One stream read word by word, for sampling: push(word, feel ids) feeds a word, after
-    which logits (V,) score the next word and draw_feel draws the feel of the one chosen."""
+    which logits (V,) score the next word and draw_feel draws the feel of the one chosen.
+    memory: the feel head's memory of the feel read so far (None for a model without it)."""
 
     def __init__(self, params, config, style=-1, fill_every=0):
         self.params, self.read = params, input_reader(config, style, fill_every)
         self.state = zero_state(model_config(config), 1, params["Wy"].dtype)
         self.logits = None
+        self.memory = np.full(4 * N_CLASSES, -1, np.int8) if model_config(config)["feel_memory"] else None
 
     def push(self, word, feel_ids=None):
         x0, dense_x = self.read(word, feel_ids)
         self.logits, self.state = step_fast(self.params, x0, self.state, dense_x)
+        if self.memory is not None and feel_ids is not None:
+            self.memory = remember(self.memory, feel_ids)
 
     def draw_feel(self, word, temperature, rng):
         """The word's feel ids (18,), drawn from the feel head (None for a model without feel)."""
         if "Wf" not in self.params:
             return None
-        return sample_feel(self.params, self.state[0][-1], word, temperature, rng)
+        return sample_feel(self.params, self.state[0][-1], word, temperature, rng, self.memory)
 
 
 MAX_FREE_BAR = 64               # with free bars, a bar is closed after this many steps
@@ -1288,7 +1362,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, 
         feel_ids = None
         if "Wf" in params:                                  # the head once: its draw and its expectation
             hits = word < len(CLASSES_OF) and len(CLASSES_OF[word]) > 0
-            logits = feel_logits(params, stream.state[0][-1], word) if hits else None
+            logits = feel_logits(params, stream.state[0][-1], word, stream.memory) if hits else None
             expected.append(expected_levels(*logits) if hits else no_hit)
             feel_ids = draw_feel(*logits, how.diversity, rng) if hits else NO_FEEL
         if feel_ids is not None and keep and not redraw_kept and part_feel is not None:
@@ -1313,7 +1387,7 @@ class CheckpointError(ValueError):
 
 def pytorch_names(L, feel=False):
     """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed).
-    The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word]."""
+    The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word (, memory)]."""
     names = {}
     for l in range(L):
         names[f"Wx{l}"] = f"weight_ih_l{l}"                 # (4H, D) in PyTorch
@@ -1456,7 +1530,8 @@ def _read_checkpoint(archive, path, dtype):
         raise CheckpointError(f"{path}: 'extra' is not a JSON object")
     kind, feel = config["inputs"], config["feel"]
     vocab = [str(w) for w in get("vocab", "U", (V,))]
-    shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES, FEEL_OUT), "bf": (FEEL_OUT,)}
+    memory = MEMORY_SIZE if config["feel_memory"] else 0
+    shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,)}
     for l in range(L):
         shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config)) if l == 0 else H, 4 * H),
                        f"Wh{l}": (H, 4 * H),
@@ -1502,7 +1577,9 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "feel": (lambda v: v is True or v is False, "true or false"),
     "styles": (style_names, "distinct names of 1-40 lower-case letters, digits, - and _"),
     "fills": (lambda v: v is True or v is False, "true or false"),
+    "feel_memory": (lambda v: v is True or v is False, "true or false"),
 }
+OPTIONAL_KEYS = {"feel_memory": False}   # keys added since format version 2 began: a file without one has this
 
 
 def _check_config(config, path):
@@ -1515,6 +1592,8 @@ def _check_config(config, path):
         if type(value) is not int or not 1 <= value <= LIMITS[key]:
             raise CheckpointError(f"{path}: bad config ({key} {str(value)[:30]}, want an int 1..{LIMITS[key]})")
         sizes.append(value)
+    for key, value in OPTIONAL_KEYS.items():
+        config.setdefault(key, value)
     for key, (ok, wanted) in CONFIG_RULES.items():
         if key not in config:
             raise CheckpointError(f"{path}: bad config (no {key})")

@@ -62,6 +62,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
+    "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
     "style_hide": (0.1, "share of the training songs read with their style hidden, each epoch anew"),
@@ -120,21 +121,25 @@ def model_inputs(ids, model_config, feel_ids=None, condition=None):
     if lstm.model_config(model_config)["inputs"] == "lookback":
         rows[-1, 1:4] = [len(VOCAB), len(VOCAB), 0]                     # a new song starts next
         rows[-1, at["back_feel"]] = -1
+    rows[-1, at["memory"]] = -1                                         # nor any feel to remember
     return rows
 
 
 # One chunk of training data, as lstm_drums.loss takes it: layer 0's inputs x (T, N[, 4]), the
-# next words y (T, N), the feel (feel_x (T, N, F), the next words' feel ids (T, N, 18)) or None,
-# and the style and fill inputs cond_x (T, N, S + 1) or None.
+# next words y (T, N), the feel (feel_x (T, N, F), the next words' feel ids (T, N, 18), the feel
+# memory (T, N, 36) or None) or None, and the style and fill inputs cond_x (T, N, S + 1) or None.
 Chunk = collections.namedtuple("Chunk", "x y feel cond_x")
 
 
 def split_columns(chunk, model_config):
     """A chunk of model_inputs rows, time-major (T+1, N, C) -> what lstm_drums.loss takes:
     layer 0's inputs (lstm_drums.layer0_inputs of the first T rows), the next words y (T, N),
-    and with feel the next words' feel ids (T, N, 18), the feel head's targets."""
+    and with feel the next words' feel ids (T, N, 18), the feel head's targets, and its memory
+    of the words read (T, N, 36) or None."""
     x, cond_x, feel_x = lstm.layer0_inputs(chunk[:-1], model_config)
-    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, lstm.row_columns(model_config)["feel"]])
+    at = lstm.row_columns(model_config)
+    memory = chunk[:-1, :, at["memory"]] if lstm.model_config(model_config)["feel_memory"] else None
+    feel_batch = None if feel_x is None else (feel_x, chunk[1:, :, at["feel"]], memory)
     return Chunk(x, chunk[1:, :, 0], feel_batch, cond_x)
 
 
@@ -224,7 +229,8 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     N, T = fit_batch(sum(map(len, train_ids)), config["batch"], config["seq"], log)
     model_config = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
                   "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
-                  "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills)}
+                  "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills),
+                  "feel_memory": bool(config["feel"] and config["feel_memory"])}
     check_memory(model_config, N, T)
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
@@ -415,8 +421,9 @@ def train_next_chunk(run):
     masks = lstm.make_dropout_masks(run.model_config, run.T, run.N, run.rng)
     if config["feel_hide"] > 0 and chunk.feel is not None:  # some streams read this chunk without feel
         hidden = run.rng.random(run.N) < config["feel_hide"]
-        chunk = chunk._replace(feel=(np.where(hidden[None, :, None], 0.0, chunk.feel[0]).astype(np.float32),
-                                     chunk.feel[1]))
+        feel_x, targets, memory = chunk.feel
+        chunk = chunk._replace(feel=(np.where(hidden[None, :, None], 0.0, feel_x).astype(np.float32), targets,
+                                     None if memory is None else np.where(hidden[None, :, None], -1, memory)))
     if config.get("plain"):                         # the textbook core: new arrays each step
         loss_value, run.lstm_state, run.params, run.opt = plain_train_step(
             run.params, run.opt, chunk, run.lstm_state, masks, config["clip"], run.schedule.lr)
@@ -631,7 +638,7 @@ def score_songs(params, model_config, songs_ids, chunk=256, songs_feel=None, son
         logp[t0:t1, :n] = np.take_along_axis(z, y[..., None], axis=2)[..., 0] - lse
         hit[t0:t1, :n] = logits.argmax(axis=2) == y
         if feel_batch is not None:
-            feel_sums += lstm.feel_loss(params, cache.top, y, feel_batch[1])[1]
+            feel_sums += lstm.feel_loss(params, cache.top, y, feel_batch[1], memory=feel_batch[2])[1]
     back = np.argsort(order)                                   # the songs' given order
     valid = (np.arange(1, Tmax)[:, None] < lengths[None, :]).T[back]  # (N, Tmax-1) real targets
     ids = inputs[1:, :, 0]
@@ -905,7 +912,8 @@ def make_config(args):
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
               ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in lstm.INPUT_KINDS),
-              ("feel", config["feel"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0),
+              ("feel", config["feel"] in (0, 1)), ("feel-memory", config["feel_memory"] in (0, 1)),
+              ("feel-weight", config["feel_weight"] >= 0),
               ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1),
               ("feel-hide", 0 <= config["feel_hide"] < 1)]
     for name, ok in checks:

@@ -14,7 +14,8 @@ model draws every hit's feel (lstm_drums.play_part). Hit by hit against the real
 The real levels are compared as the codec keeps them (a velocity level played at its middle
 velocity, an offset in ninths of a step), the same for the model and every baseline.
 
-Drums around a part. Kick and snare are kept (--keep) and the model writes the rest; against
+Drums around a part. Kick and snare are kept (--keep) and the model writes the rest, at each
+of --keep-diversity (1.0 draws as a drummer might; 0 plays the likeliest word at each step); against
 the real take: the onset F1 of the hi-hats and the ride (same step, same class), beside a
 baseline that plays, at each place in the bar, the most common hi-hat and ride pattern of the
 take's style there in the training takes; the kept drums' identity (must be 100%); and the
@@ -223,6 +224,8 @@ def main(argv=None):
     p.add_argument("--takes", type=int, default=0, help="at most this many takes (default 0: all)")
     p.add_argument("--seeds", type=int, default=2, help="sampled takes per take for the spreads (default 2)")
     p.add_argument("--keep", default="BD,SD", help="the kept drums, by tab name (default BD,SD)")
+    p.add_argument("--keep-diversity", type=float, nargs="+", default=[1.0, 0.5, 0.0],
+                   help="the diversities to write the drums around the part at (default 1.0 0.5 0)")
     args = p.parse_args(argv)
     checkpoint = lstm.load_checkpoint(args.checkpoint)
     train, takes = takes_of(args.data, args.split, args.takes)
@@ -235,9 +238,10 @@ def main(argv=None):
     for k, (rv, dv, ro, do, n) in spreads(checkpoint, takes, args.seeds).items():
         print(f"  {encoding.TAB_LABELS[k]}  velocity sd {dv:5.1f} / {rv:5.1f} = {dv / rv:4.2f}   "
               f"offset sd {do:5.1f} / {ro:5.1f} ms = {do / ro:4.2f}   ({n} real hits)")
-    print(f"\ndrums around {args.keep} (diversity 1.0):")
-    for name, value in around_part(checkpoint, train, takes, args.keep.split(","), 1.0).items():
-        print(f"  {name:<22} {value:.4f}")
+    for diversity in args.keep_diversity:
+        print(f"\ndrums around {args.keep} (diversity {diversity:g}):")
+        for name, value in around_part(checkpoint, train, takes, args.keep.split(","), diversity).items():
+            print(f"  {name:<22} {value:.4f}")
     t = speed(checkpoint, takes[0][0])
     print(f"\nspeed: humanise 32 bars {t['humanise']:.3f} s, generate 32 bars {t['generate']:.3f} s: "
           f"{t['humanise'] / t['generate']:.2f}x")
