@@ -494,8 +494,9 @@ def lstm_backward_fast(dhs, cache, dhT=None, dcT=None):
 # Layer 0's input, fast. Its rows are one-hot blocks (the word; with look-back, section 7,
 # the words one and two bars back) and then dense columns (the place in the bar, section 7;
 # style and fill, section 9; feel, section 8). A one-hot block's part of x_t @ Wx is one row
-# of Wx, so layer 0 takes word ids, not one-hot arrays: x0 (T, N) ids, or (T, N, 4) look-back
-# rows [w, back1, back2, place]; dense_x, None or (T, N, F), reads the last F rows of Wx.
+# of Wx, so layer 0 takes word ids, not one-hot arrays: x0 (T, N) ids, or (T, N, 2 + B) look-back
+# rows [w, back 1, ..., back B, place] (B = 2 by default: one and two bars back); dense_x, None or
+# (T, N, F), reads the last F rows of Wx.
 
 def layer0_projection(Wx, b, x0, V, dense_x=None):
     """x_t @ Wx + b of layer 0 for every step at once: (T, N, 4H) (plain: one_hot(x0) @ Wx + b)."""
@@ -545,32 +546,36 @@ def sum_rows_by_index(rows, values, out):
 
 
 def lookback_projection(Wx, b, x0, V, block=256):
-    """The sparse look-back product: layer 0's projection of look-back rows x0 (T, N, 4)
-    [w, back1, back2, p] (section 7), plus b: (T, N, 4H). Each one-hot block is a row lookup;
-    the place's part, plus b, is first worked out for all 64 places (a (64, 4H) table), so it
-    is a lookup too. The four lookups are summed `block` rows at a time, so that the partial
-    sums stay in the CPU cache (plain: [one_hot(w), one_hot(back1), one_hot(back2), signs(p)] @ Wx + b)."""
-    T, N = x0.shape[:2]
-    rows = x0.reshape(T * N, 4)                             # (TN, 4) [w, back1, back2, p]
-    places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[3 * V + 2:3 * V + 8]  # (64, 4H) (64, 6) @ (6, 4H)
+    """The sparse look-back product: layer 0's projection of look-back rows x0 (T, N, 2 + B)
+    [w, back 1, ..., back B, p] (section 7), plus b: (T, N, 4H). Each one-hot block is a row
+    lookup; the place's part, plus b, is first worked out for all 64 places (a (64, 4H) table),
+    so it is a lookup too. The lookups are summed `block` rows at a time, so that the partial
+    sums stay in the CPU cache (plain: [one_hot(w), one_hot(back 1), ..., signs(p)] @ Wx + b)."""
+    T, N, C = x0.shape
+    rows = x0.reshape(T * N, C)                             # (TN, 2 + B) [w, back 1, ..., back B, p]
+    at = V + (C - 2) * (V + 1)                              # the place's 6 rows of Wx
+    places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[at:at + 6]  # (64, 4H) (64, 6) @ (6, 4H)
     places += b
     xa = np.empty((T * N, Wx.shape[1]), Wx.dtype)           # (TN, 4H)
     for start in range(0, T * N, block):
         r, out = rows[start:start + block], xa[start:start + block]
-        np.take(places, r[:, 3], axis=0, out=out, mode="clip")  # the place, and b
+        np.take(places, r[:, -1], axis=0, out=out, mode="clip")  # the place, and b
         out += Wx[r[:, 0]]                                  # the word
-        out += Wx[V + r[:, 1]]                              # one bar back (V + 1 rows)
-        out += Wx[2 * V + 1 + r[:, 2]]                      # two bars back (V + 1 rows)
+        for j in range(1, C - 1):                           # each bar back: V + 1 rows
+            out += Wx[V + (j - 1) * (V + 1) + r[:, j]]
     return xa.reshape(T, N, -1)
 
 
 def lookback_weight_grad(x0, da, dWx, V):
     """The look-back blocks' rows of dWx0, from da (TN, 4H): lookback_projection, mirrored."""
+    C = x0.shape[-1]
     sum_rows_by_index(x0[..., 0].reshape(-1), da, dWx[:V])                 # the word
-    sum_rows_by_index(x0[..., 1].reshape(-1), da, dWx[V:2 * V + 1])        # one bar back
-    sum_rows_by_index(x0[..., 2].reshape(-1), da, dWx[2 * V + 1:3 * V + 2])  # two bars back
-    signs = POSITION_SIGNS[x0[..., 3].reshape(-1)].astype(da.dtype)        # (TN, 6)
-    np.matmul(signs.T, da, out=dWx[3 * V + 2:3 * V + 8])    # (6, 4H) the place's product
+    for j in range(1, C - 1):                                              # each bar back
+        start = V + (j - 1) * (V + 1)
+        sum_rows_by_index(x0[..., j].reshape(-1), da, dWx[start:start + V + 1])
+    at = V + (C - 2) * (V + 1)
+    signs = POSITION_SIGNS[x0[..., -1].reshape(-1)].astype(da.dtype)       # (TN, 6)
+    np.matmul(signs.T, da, out=dWx[at:at + 6])              # (6, 4H) the place's product
 
 
 # What the fast stacked forward keeps for its backward. layer_inputs[l] is what layer l read:
@@ -582,7 +587,7 @@ ModelCache = collections.namedtuple("ModelCache", "params layer_inputs dense_x l
 def model_forward_fast(params, x0, state, masks=None, dense_x=None):
     """model_forward, fast: logits (T, N, V), the state after the chunk, and the cache.
 
-    x0 (T, N) word ids or (T, N, 4) look-back rows; dense_x: None or (T, N, F) layer 0's
+    x0 (T, N) word ids or (T, N, 2 + B) look-back rows; dense_x: None or (T, N, F) layer 0's
     dense columns (above). state = (h0, c0), each (L, N, H); masks as model_forward's.
     """
     L = state[0].shape[0]
@@ -704,7 +709,7 @@ def step_fast(params, x0, state, dense_x=None):
     x = None
     for l in range(L):
         if l == 0:
-            x_row = np.asarray(x0).reshape((1, 1) + np.shape(x0))    # (1, 1) or (1, 1, 4): T = N = 1
+            x_row = np.asarray(x0).reshape((1, 1) + np.shape(x0))    # (1, 1) or (1, 1, 2 + B): T = N = 1
             a = layer0_projection(params["Wx0"], params["b0"], x_row, V)[0]    # (1, 4H) row lookups
             if dense_x is not None:
                 a += dense_x @ params["Wx0"][-len(dense_x):]                # (F,) @ (F, 4H)
@@ -745,6 +750,10 @@ def step_fast(params, x0, state, dense_x=None):
 # p capped at 63). The closing BAR of an n-step bar sits at p = n, so BAR is looked back to
 # and predicted like any word. Three blocks are one-hot, so their part of x_t @ Wx is three
 # row lookups; the position is a (N, 6) @ (6, 4H) product.
+#
+# Music repeats at longer distances too: a groove in 2- and 4-bar phrases, a riff that comes
+# back 8 bars later. config["lookback_bars"] (default [1, 2]) is the table of distances: with
+# [1, 2, 4, 8] the row is [w_t, 1 back, 2 back, 4 back, 8 back, p], one more V + 1 block each.
 
 INPUT_KINDS = ("word", "lookback")
 MAX_POSITION = 63                                           # p is capped here: 6 bits
@@ -752,16 +761,19 @@ POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
                            for p in range(MAX_POSITION + 1)])  # (64, 6) row p = bits of p as +-1
 
 
-def input_size(V, kind, feel=False, conditions=0):
-    """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back;
-    then the style and fill columns (section 9: condition_size), then with feel the feel
-    inputs (feel_input_size: 18, or 36 with look-back)."""
-    return (V if kind == "word" else V + 2 * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
+LOOKBACK_BARS = (1, 2)          # how many bars back the look-back inputs look, by default (config["lookback_bars"])
 
 
-def lookback_sources(ids, bar_id):
+def input_size(V, kind, feel=False, conditions=0, backs=LOOKBACK_BARS):
+    """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back (one
+    V + 1 block for each distance in backs); then the style and fill columns (section 9:
+    condition_size), then with feel the feel inputs (feel_input_size: 18, or 36 with look-back)."""
+    return (V if kind == "word" else V + len(backs) * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
+
+
+def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     """A song's word ids (S,) -> where the look-back inputs come from, in one pass:
-    src (S, 2), the index of the word one bar back and two bars back at the place of
+    src (S, B), the index of the word 1, 2 (each of backs) bars back at the place of
     w_{t+1} (-1 for none), and p (S,), that place: the step words of the current bar
     before w_{t+1}. A bar is a run of one or more step words closed by BAR (a BAR with
     no step before it closes no bar), and the look-back word at place p of an n-step bar
@@ -779,31 +791,31 @@ def lookback_sources(ids, bar_id):
     ends = t[closes]                                               # (B,) index of each bar's BAR
     starts = before[closes] + 1                                    # (B,) index of its first step
     n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
-    src = np.full((S, 2), -1, dtype=np.int64)
-    for back in (1, 2):                                            # column 0: one bar back; 1: two
+    src = np.full((S, len(backs)), -1, dtype=np.int64)
+    for column, back in enumerate(backs):                          # column 0: one bar back; 1: two; ...
         k = n_done - back                                          # (S,) which bar to look into
         ok = k >= 0
         kk = np.where(ok, k, 0)
         where = starts[kk] + p if len(starts) else p               # (S,) index of place p in that bar
         ok &= where <= (ends[kk] if len(ends) else -1)
-        src[:, back - 1] = np.where(ok, where, -1)
+        src[:, column] = np.where(ok, where, -1)
     return src, p
 
 
-def lookback_inputs(ids, bar_id, V):
-    """A song's word ids (S,) -> layer 0's look-back inputs (S, 4).
+def lookback_inputs(ids, bar_id, V, backs=LOOKBACK_BARS):
+    """A song's word ids (S,) -> layer 0's look-back inputs (S, 2 + B), B = len(backs).
 
     Row t describes the step that reads w_t and predicts w_{t+1}:
-    [w_t, the word one bar back, two bars back, p], with V for "none" and p the place
-    of w_{t+1} in its bar, capped at 63 (see lookback_sources).
+    [w_t, the word one bar back, two bars back (each of backs), p], with V for "none" and p
+    the place of w_{t+1} in its bar, capped at 63 (see lookback_sources).
     Call it on one song at a time: look-back never reaches into another song. Row t
     depends only on w_0 .. w_t, so a sampler gets its row from the words read so far.
     """
     ids = np.asarray(ids, dtype=np.int64)
-    src, p = lookback_sources(ids, bar_id)                         # (S, 2), (S,)
-    out = np.empty((len(ids), 4), dtype=np.int64)
-    out[:, 0], out[:, 3] = ids, np.minimum(p, MAX_POSITION)
-    out[:, 1:3] = np.where(src >= 0, ids[np.maximum(src, 0)], V)  # the words there, or V for none
+    src, p = lookback_sources(ids, bar_id, backs)                  # (S, B), (S,)
+    out = np.empty((len(ids), 2 + len(backs)), dtype=np.int64)
+    out[:, 0], out[:, -1] = ids, np.minimum(p, MAX_POSITION)
+    out[:, 1:-1] = np.where(src >= 0, ids[np.maximum(src, 0)], V)  # the words there, or V for none
     return out
 
 
@@ -1100,7 +1112,7 @@ def dense_inputs(cond_x, feel_x):
 # extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
 # checkpoint holds every key (section 12).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False,
-                  "feel_memory": False}
+                  "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS)}
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 
 
@@ -1115,7 +1127,7 @@ def init_model(config, rng, dtype=np.float32):
     input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,), and "feel_memory"
     its memory's rows: Wf (H + 9 + 306, 153) (section 8)."""
     config = model_config(config)
-    D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config))
+    D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config), config["lookback_bars"])
     params = init_params({**config, "input_size": D}, rng, dtype)
     if config["feel"]:
         k = 1.0 / np.sqrt(config["hidden"])
@@ -1128,7 +1140,7 @@ def init_model(config, rng, dtype=np.float32):
 def loss(params, x0, targets, state, masks=None, feel=None, feel_weight=1.0, cond_x=None):
     """The loss train.py minimises: model_loss_fast with every input and both heads.
 
-    x0 (T, N) word ids or (T, N, 4) look-back rows; targets (T, N). Returns loss, grads, and
+    x0 (T, N) word ids or (T, N, 2 + B) look-back rows; targets (T, N). Returns loss, grads, and
     the state to carry into the next chunk. feel: None, or (feel_x (T, N, F), the next words'
     hit levels (T, N, 18)[, the feel memory (T, N, 36)]): the loss is then the words' and the
     feel's NLL per word, the feel's times feel_weight (section 8). cond_x: None, or (T, N, C)
@@ -1160,7 +1172,7 @@ def row_columns(config):
     does not read is an empty slice."""
     config = model_config(config)
     lookback, feel = config["inputs"] == "lookback", config["feel"]
-    widths = {"x0": 4 if lookback else 1, "feel": 2 * N_CLASSES if feel else 0,
+    widths = {"x0": 2 + len(config["lookback_bars"]) if lookback else 1, "feel": 2 * N_CLASSES if feel else 0,
               "back_feel": 2 * N_CLASSES if feel and lookback else 0,
               "memory": 4 * N_CLASSES if feel and config["feel_memory"] else 0,
               "condition": 2 if condition_size(config) else 0}
@@ -1182,7 +1194,7 @@ def song_rows(ids, config, feel_ids=None, condition=None):
     config = model_config(config)
     ids = np.asarray(ids, dtype=np.int64)
     word = config["inputs"] == "word"
-    columns = [ids[:, None] if word else lookback_inputs(ids, BAR_ID, config["vocab_size"])]
+    columns = [ids[:, None] if word else lookback_inputs(ids, BAR_ID, config["vocab_size"], config["lookback_bars"])]
     if config["feel"]:
         feel_ids = np.full((len(ids), 2 * N_CLASSES), -1, np.int8) if feel_ids is None else feel_ids
         columns += [feel_ids] if word else [feel_ids, lookback_feel(ids, feel_ids, BAR_ID)]
@@ -1194,7 +1206,7 @@ def song_rows(ids, config, feel_ids=None, condition=None):
 
 
 def layer0_inputs(rows, config, dtype=np.float32):
-    """song_rows' rows (..., C) -> what the model reads: x0 (...) word ids or (..., 4) look-back
+    """song_rows' rows (..., C) -> what the model reads: x0 (...) word ids or (..., 2 + B) look-back
     rows, cond_x (..., S + 1) or None (section 9) and feel_x (..., 18 or 36) or None (section 8)."""
     config, at = model_config(config), row_columns(config)
     x0 = rows[..., 0] if config["inputs"] == "word" else rows[..., at["x0"]]
@@ -1211,16 +1223,18 @@ def input_reader(config, style=-1, fill_every=0):
     word, for feeding a stream word by word: the last row of song_rows of the words read so
     far, through layer0_inputs, as training computes them. style: an index into
     config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
-    is asked for as a fill. Only the last two closed bars and the bar in progress matter to
-    look-back, so the rows are computed from the words after the third-last closed bar."""
+    is asked for as a fill. Only the last B closed bars (B the farthest look-back, 2 by
+    default) and the bar in progress matter to look-back, so the rows are computed from the
+    words after the closed bar before those."""
     words, feels, bar_ends = [], [], []                     # read so far; where each closed bar's BAR is
+    reach = max(model_config(config)["lookback_bars"]) + 1  # the bars to keep: 3 by default
 
     def read(word, feel_ids=None):
         if word == BAR_ID and words and words[-1] < BAR_ID:   # a BAR after a step closes a bar
             bar_ends.append(len(words))
         words.append(int(word))
         feels.append(NO_FEEL if feel_ids is None else feel_ids)
-        start = bar_ends[-3] + 1 if len(bar_ends) >= 3 else 0
+        start = bar_ends[-reach] + 1 if len(bar_ends) >= reach else 0
         fill = int(fill_every > 0 and len(bar_ends) % fill_every == fill_every - 1)   # the next word's bar
         row = song_rows(words[start:], config, np.array(feels[start:]), (style, fill))[-1]   # (C,)
         x0, cond_x, feel_x = layer0_inputs(row, config)
@@ -1533,7 +1547,8 @@ def _read_checkpoint(archive, path, dtype):
     memory = MEMORY_SIZE if config["feel_memory"] else 0
     shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,)}
     for l in range(L):
-        shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config)) if l == 0 else H, 4 * H),
+        shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config), config["lookback_bars"])
+                                  if l == 0 else H, 4 * H),
                        f"Wh{l}": (H, 4 * H),
                        f"b{l}": (4 * H,)})
     params = {}
@@ -1578,8 +1593,10 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "styles": (style_names, "distinct names of 1-40 lower-case letters, digits, - and _"),
     "fills": (lambda v: v is True or v is False, "true or false"),
     "feel_memory": (lambda v: v is True or v is False, "true or false"),
+    "lookback_bars": (lambda v: isinstance(v, list) and 1 <= len(v) <= 8 and all(type(d) is int for d in v)
+                      and v[:2] == [1, 2] and v == sorted(set(v)) and v[-1] <= 256, "[1, 2, ...] rising, at most 256"),
 }
-OPTIONAL_KEYS = {"feel_memory": False}   # keys added since format version 2 began: a file without one has this
+OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2]}   # keys added since format version 2 began: a file without one has this
 
 
 def _check_config(config, path):

@@ -62,6 +62,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
+    "lookback_bars": ("1,2", "with --inputs lookback: how many bars back layer 0 looks, e.g. 1,2,4 (starting 1,2)"),
     "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
@@ -119,7 +120,8 @@ def model_inputs(ids, model_config, feel_ids=None, condition=None):
     rows = lstm.song_rows(ids, model_config, feel_ids, condition)
     at = lstm.row_columns(model_config)
     if lstm.model_config(model_config)["inputs"] == "lookback":
-        rows[-1, 1:4] = [len(VOCAB), len(VOCAB), 0]                     # a new song starts next
+        rows[-1, at["x0"].start + 1:at["x0"].stop] = len(VOCAB)          # a new song starts next:
+        rows[-1, at["x0"].stop - 1] = 0                                 # nothing back, place 0
         rows[-1, at["back_feel"]] = -1
     rows[-1, at["memory"]] = -1                                         # nor any feel to remember
     return rows
@@ -230,7 +232,8 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     model_config = {"vocab_size": len(VOCAB), "hidden": config["hidden"], "layers": config["layers"],
                   "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
                   "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills),
-                  "feel_memory": bool(config["feel"] and config["feel_memory"])}
+                  "feel_memory": bool(config["feel"] and config["feel_memory"]),
+                  "lookback_bars": lookback_bars(config["lookback_bars"])}
     check_memory(model_config, N, T)
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
@@ -619,7 +622,7 @@ def score_songs(params, model_config, songs_ids, chunk=256, songs_feel=None, son
 
     inputs = np.zeros((Tmax, N) + rows[0].shape[1:], dtype=np.int64)  # (Tmax, N, C), padded after the end
     if feel:
-        inputs[..., 1 if kind == "word" else 4:] = -1                 # the padding has no feel (nor style)
+        inputs[..., lstm.row_columns(model_config)["x0"].stop:] = -1  # the padding has no feel (nor style)
     for n, r in enumerate(rows):
         inputs[:lengths[n], n] = r
     h, c = lstm.zero_state(model_config, N, params["Wy"].dtype)  # (L, N, H) each
@@ -886,6 +889,15 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def lookback_bars(text):
+    """--lookback-bars "1,2,4" -> [1, 2, 4]; None if it is not a list lstm_drums accepts."""
+    try:
+        bars = [int(x) for x in str(text).split(",")]
+    except ValueError:
+        return None
+    return bars if lstm.CONFIG_RULES["lookback_bars"][0](bars) else None
+
+
 def make_config(args):
     """DEFAULTS, then the preset, then the flags given on the command line."""
     config = dict(DEFAULTS)
@@ -915,7 +927,7 @@ def make_config(args):
               ("feel", config["feel"] in (0, 1)), ("feel-memory", config["feel_memory"] in (0, 1)),
               ("feel-weight", config["feel_weight"] >= 0),
               ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1),
-              ("feel-hide", 0 <= config["feel_hide"] < 1)]
+              ("feel-hide", 0 <= config["feel_hide"] < 1), ("lookback-bars", lookback_bars(config["lookback_bars"]))]
     for name, ok in checks:
         if not ok:
             raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")
