@@ -1,6 +1,6 @@
-"""Write the project's own demo grooves into data/demo/*.mid (deterministic).
+"""Write the project's own demo songs into data/demo/*.mid (deterministic).
 
-These few songs are the default training data of train.py: small enough to
+These short songs are the default training data of train.py: small enough to
 learn in a minute, varied enough to hear the model pick a style. Every groove
 below is written by hand as a drum tab (see encoding.bars_to_tab): one row per
 drum, one column per 16th note, `-` a rest and a hit played as a drummer would:
@@ -8,6 +8,13 @@ drum, one column per 16th note, `-` a rest and a hit played as a drummer would:
 encoding.py's 8). Each song also has a timing: most sit on the grid, the rock beat's
 snare is laid back (a ninth of a step late) and the half-time groove swings its
 16th notes (every second 16th a third of a step late, as triplets).
+
+Each is a whole song, with a beginning and an ending: it starts with a crash on the one,
+plays its groove in phrases of 4 or 8 bars (each ending in a fill, the next starting with a
+crash), and after the last fill ends on one hit of crash, snare and kick, left to ring for a bar. There
+are twelve, a long and a short song on each of the six grooves, so that train.py holds out
+whole songs for validation (corpus.split_songs, 10 songs or more) and the model trains on
+whole songs, their ends included: `generate.py --song` plays until the model ends the song.
 
     python data/make_demo.py        # rewrites data/demo/ and data/parts/ (byte-identical each run)
 
@@ -155,18 +162,36 @@ def song(bars, timing):
     return masks, feel
 
 
-# (file name, tempo in bpm, bars)
-SONGS = [
-    ("rock_8ths", 112, laid_back_snare, phrase(ROCK, FILL_SNARE, 8, ROCK_B) * 2 + phrase(ROCK, FILL_TOMS, 8)),
-    ("double_kick_metal", 170, on_the_grid, phrase(DOUBLE_KICK, FILL_TOMS, 8)
-     + phrase(DOUBLE_KICK_RIDE, FILL_SNARE, 8) + phrase(DOUBLE_KICK, FILL_TOMS, 8)),
-    ("thrash_skank", 210, on_the_grid, phrase(SKANK, FILL_SNARE, 8) + phrase(SKANK_CRASH, FILL_TOMS, 8)
-     + phrase(SKANK, FILL_TOMS, 8)),
-    ("half_time", 90, swung_16ths, phrase(HALF_TIME, FILL_TOMS, 8) + phrase(HALF_TIME_RIDE, FILL_SNARE, 8)),
-    ("seven_eight", 150, on_the_grid, phrase(SEVEN_EIGHT, FILL_SEVEN, 4) * 4),
-    ("waltz_3_4", 120, on_the_grid, phrase(WALTZ, FILL_WALTZ, 8) * 2),
-]
+def last_bar(n_steps):
+    """A song's last bar: the last hit, crash, snare and kick together on the one (the one place
+    the three play at once), left to ring (n_steps steps)."""
+    return [{0: 7, 1: 7, 8: 7}] + [{} for _ in range(n_steps - 1)]
 
+
+def ending(bars):
+    """A whole song: its bars (the last a fill), then the last bar, as long as the others."""
+    return bars + [last_bar(len(bars[-1]))]
+
+
+# (file name, tempo in bpm, timing, bars): a long and a short song on each groove
+SONGS = [
+    ("rock_8ths", 112, laid_back_snare, ending(phrase(ROCK, FILL_SNARE, 8, ROCK_B) * 2 + phrase(ROCK, FILL_TOMS, 8))),
+    ("rock_8ths_short", 120, laid_back_snare, ending(phrase(ROCK_B, FILL_TOMS, 4)
+     + phrase(ROCK, FILL_SNARE, 8, ROCK_B))),
+    ("double_kick_metal", 170, on_the_grid, ending(phrase(DOUBLE_KICK, FILL_TOMS, 8)
+     + phrase(DOUBLE_KICK_RIDE, FILL_SNARE, 8) + phrase(DOUBLE_KICK, FILL_TOMS, 8))),
+    ("double_kick_short", 180, on_the_grid, ending(phrase(DOUBLE_KICK_RIDE, FILL_SNARE, 4)
+     + phrase(DOUBLE_KICK, FILL_TOMS, 8))),
+    ("thrash_skank", 210, on_the_grid, ending(phrase(SKANK, FILL_SNARE, 8) + phrase(SKANK_CRASH, FILL_TOMS, 8)
+     + phrase(SKANK, FILL_TOMS, 8))),
+    ("thrash_skank_short", 200, on_the_grid, ending(phrase(SKANK_CRASH, FILL_SNARE, 4) + phrase(SKANK, FILL_TOMS, 8))),
+    ("half_time", 90, swung_16ths, ending(phrase(HALF_TIME, FILL_TOMS, 8) + phrase(HALF_TIME_RIDE, FILL_SNARE, 8))),
+    ("half_time_short", 84, swung_16ths, ending(phrase(HALF_TIME_RIDE, FILL_TOMS, 8))),
+    ("seven_eight", 150, on_the_grid, ending(phrase(SEVEN_EIGHT, FILL_SEVEN, 4) * 4)),
+    ("seven_eight_short", 160, on_the_grid, ending(phrase(SEVEN_EIGHT, FILL_SEVEN, 4) * 2)),
+    ("waltz_3_4", 120, on_the_grid, ending(phrase(WALTZ, FILL_WALTZ, 8) * 2)),
+    ("waltz_3_4_short", 132, on_the_grid, ending(phrase(WALTZ, FILL_WALTZ, 4) * 2)),
+]
 
 KICK_SNARE = """
 SD |----x-------x---|
