@@ -1,0 +1,207 @@
+"""Do a model's whole songs have form? The table of issue 29: generated songs against the real ones.
+
+    python benchmarks/song_form.py CKPT DATA [--songs 20] [--diversity 1.0] [--seed 1] [--bars 512] [--style NAME]
+
+DATA is what the checkpoint was trained on (folders, MIDI or words files, as train.py reads them with
+corpus.load_songs), split as train.py splits it (corpus.split_by_data with the run's valid_fraction and
+seed, read from the checkpoint; 0.1 and 1337 for a checkpoint that does not say). --songs songs are
+sampled as `generate.py --song` samples them: seeds SEED, SEED+1, ..., each from a lone BAR, 16-step
+bars under the bar mask, until the model draws END or --bars bars (the cap). With --style the songs play
+that style; without it the style inputs are hidden (generate.py would draw one per song instead).
+
+Three columns (training songs, validation songs, generated songs), a row each:
+  length in bars          median, range, and which generated songs are shorter than the shortest
+                          training song
+  ended                   songs with END after their last bar (a real song: where its data ended it;
+                          a generated one: ended by the model, not the cap)
+  nearest identical bar   for each bar, the smallest d in 1..64 with the bar d back equal to it word
+                          for word: the share of all bars with d in 1, 2-3, 4-7, 8-15, 16-64, or none
+                          (a song's first bar has none)
+  distinct bars / length  the number of different bars over the song's bars, median over the songs
+  crash in the last bar   share of the songs
+  4-bar copies            share of the 4-bar phrases found verbatim in the training songs
+                          (corpus.copy_stats; form must not come from copying whole songs)
+
+The figures are pure functions of songs as lists of bars (a bar: a tuple of step masks), so that
+tests/test_song_form.py checks them on songs written by hand.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import corpus  # noqa: E402
+import encoding  # noqa: E402
+import lstm_drums as lstm  # noqa: E402
+
+MAX_BACK = 64                                             # look this many bars back for an identical bar
+BINS = ((1, 1), (2, 3), (4, 7), (8, 15), (16, MAX_BACK))  # nearest identical bar, d bars back: first, last d
+CRASH = encoding.class_bit(encoding.CLASS_NAMES.index("crash"))   # the crash's bit in a step mask
+COPY_BARS = 4                                             # phrase length of the copy share
+VALID_FRACTION, SPLIT_SEED = 0.1, 1337                    # train.py's defaults, for a checkpoint without its own
+
+
+# ----------------------------------------------------------------------------
+# The figures, on songs as lists of bars (each bar a tuple of step masks)
+
+def song_bars(words):
+    """A song's words -> its bars, each a tuple of step masks (END and a trailing partial bar dropped)."""
+    return [tuple(bar) for bar in corpus.lenient_bars(words)]
+
+
+def nearest_repeat(bars, max_back=MAX_BACK):
+    """For each bar, the smallest d in 1..max_back with bars[i - d] == bars[i], or None."""
+    return [next((d for d in range(1, min(i, max_back) + 1) if bars[i - d] == bars[i]), None)
+            for i in range(len(bars))]
+
+
+def bin_label(first, last):
+    return f"{first}" if first == last else f"{first}-{last}"
+
+
+def repeat_profile(songs):
+    """Songs (lists of bars) -> {bin label: share of all their bars whose nearest identical bar is
+    that many bars back}, the bins of BINS and 'none' (no identical bar in the MAX_BACK before)."""
+    counts = dict.fromkeys([bin_label(*b) for b in BINS] + ["none"], 0)
+    for bars in songs:
+        for d in nearest_repeat(bars):
+            label = next((bin_label(a, b) for a, b in BINS if d is not None and a <= d <= b), "none")
+            counts[label] += 1
+    total = max(sum(counts.values()), 1)
+    return {label: n / total for label, n in counts.items()}
+
+
+def distinct_share(bars):
+    """The number of different bars in a song over its length in bars (1.0: no bar comes back)."""
+    return len(set(bars)) / len(bars) if bars else float("nan")
+
+
+def crash_in_last_bar(bars):
+    """Whether a crash is played anywhere in the song's last bar."""
+    return bool(bars) and any(mask & CRASH for mask in bars[-1])
+
+
+def form_figures(songs_words, training_words=None):
+    """One column of the table, for songs given as lists of words: lengths (bars), how many end
+    in END, the repeat profile, the median distinct share, the share with a crash in the last
+    bar, and (given the training songs' words) the share of 4-bar phrases copied from them."""
+    songs = [song_bars(words) for words in songs_words]
+    copied = None
+    if training_words is not None:
+        copied = corpus.copy_stats(songs_words, training_words, (COPY_BARS,))["copied_share"][str(COPY_BARS)]
+    return {"songs": len(songs), "lengths": [len(bars) for bars in songs],
+            "ended": sum(1 for words in songs_words if words[-1:] == [encoding.END]),
+            "repeat_profile": repeat_profile(songs),
+            "distinct_share": float(np.median([distinct_share(bars) for bars in songs])) if songs else None,
+            "crash_last_bar": float(np.mean([crash_in_last_bar(bars) for bars in songs])) if songs else None,
+            "copied_4_bars": copied}
+
+
+# ----------------------------------------------------------------------------
+# The songs: the checkpoint's training and validation songs, and new ones
+
+def split_as_trained(checkpoint, data, log):
+    """The checkpoint's training and validation songs of DATA, split as train.py split them."""
+    trained = checkpoint["extra"].get("train_config") or {}
+    fraction, seed = trained.get("valid_fraction", VALID_FRACTION), trained.get("seed", SPLIT_SEED)
+    songs = corpus.load_songs(data, log=log)
+    train_songs, valid_songs, _ = corpus.split_by_data(songs, fraction, seed)
+    return [s.words for s in train_songs], [s.words for s in valid_songs]
+
+
+def sample_songs(checkpoint, n_songs, first_seed, how, cap):
+    """n_songs songs (lists of words) as generate.py --song draws them: seeds first_seed, ...,
+    each its own stream [seed, diversity x 1000], from a lone BAR, until END or cap bars."""
+    songs = []
+    for seed in range(first_seed, first_seed + n_songs):
+        rng = np.random.default_rng([seed, int(round(how.diversity * 1000))])
+        ids, _ = lstm.sample_bars(checkpoint["params"], checkpoint["config"], encoding.to_ids([encoding.BAR]),
+                                  cap, rng, how)
+        songs.append([encoding.VOCAB[i] for i in ids])
+    return songs
+
+
+def style_index(checkpoint, style):
+    """--style NAME -> its index among the checkpoint's styles (-1: none asked for); ValueError if unknown."""
+    styles = checkpoint["config"]["styles"]
+    if style is None:
+        return -1
+    if style not in styles:
+        raise ValueError(f"--style {style!r}: the checkpoint knows " + (", ".join(styles) or "no styles"))
+    return styles.index(style)
+
+
+# ----------------------------------------------------------------------------
+# The table
+
+def length_cells(figures, shortest=None):
+    """The length rows of one column: median, range, and the songs shorter than `shortest` bars."""
+    n = sorted(figures["lengths"])
+    if not n:
+        return ["-", "-", "-"]
+    short = [str(x) for x in n if shortest is not None and x < shortest]
+    return [f"{np.median(n):g}", f"{n[0]}-{n[-1]}", (", ".join(short) or "none") if shortest is not None else "-"]
+
+
+def table(columns, names, cap):
+    """The markdown table: a column per figures dict (form_figures), headed by names."""
+    lengths = [length_cells(f, min(columns[0]["lengths"], default=None) if k == len(columns) - 1 else None)
+               for k, f in enumerate(columns)]
+    pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
+    rows = [["songs"] + [str(f["songs"]) for f in columns],
+            ["length in bars, median"] + [c[0] for c in lengths],
+            ["length in bars, range"] + [c[1] for c in lengths],
+            ["shorter than the shortest training song"] + [c[2] for c in lengths],
+            ["ended (END after the last bar)"] + [f"{f['ended']} of {f['songs']}" for f in columns],
+            [f"cut at the cap of {cap} bars"] + ["-"] * (len(columns) - 1)
+            + [str(columns[-1]["songs"] - columns[-1]["ended"])]]
+    for label in columns[0]["repeat_profile"]:
+        name = "no identical bar in the 64 before" if label == "none" else f"nearest identical bar {label} back"
+        rows.append([name] + [pct(f["repeat_profile"][label]) for f in columns])
+    rows += [["distinct bars / length (median)"] + ["-" if f["distinct_share"] is None else
+                                                     f"{f['distinct_share']:.2f}" for f in columns],
+             ["a crash in the last bar"] + [pct(f["crash_last_bar"]) for f in columns],
+             [f"{COPY_BARS}-bar phrases found in the training songs"] + [pct(f["copied_4_bars"]) for f in columns]]
+    lines = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint", help="a train.py checkpoint")
+    p.add_argument("data", nargs="+", metavar="DATA", help="the folders or files it was trained on")
+    p.add_argument("--songs", type=int, default=20, help="songs to generate (default %(default)s)")
+    p.add_argument("--diversity", type=float, default=1.0, help="sampling temperature (default %(default)s)")
+    p.add_argument("--seed", type=int, default=1, help="the first song's seed (default %(default)s)")
+    p.add_argument("--bars", type=int, default=512, help="the cap, in bars (default %(default)s, as generate.py)")
+    p.add_argument("--style", help="play this style, one the checkpoint knows (default: style hidden)")
+    return p.parse_args(argv)
+
+
+def main(argv=None, log=print):
+    """Print the table; returns the three columns' figures (training, validation, generated), or
+    None after printing an error line."""
+    args = parse_args(argv)
+    try:
+        if args.songs < 1 or args.bars < 1:
+            raise ValueError(f"--songs {args.songs}, --bars {args.bars}: want 1 or more")
+        checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
+        how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style))
+        train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None)
+    except (ValueError, encoding.CodecError, OSError) as e:          # (CheckpointError is a ValueError)
+        print(encoding.error_line(e), file=sys.stderr)
+        return None
+    new_words = sample_songs(checkpoint, args.songs, args.seed, how, args.bars)
+    columns = [form_figures(train_words), form_figures(valid_words, train_words),
+               form_figures(new_words, train_words)]
+    log(f"{args.checkpoint} on {' '.join(args.data)}: {args.songs} songs at diversity {args.diversity:g}, "
+        f"seeds {args.seed}-{args.seed + args.songs - 1}, cap {args.bars} bars"
+        + (f", style {args.style}" if args.style else ""))
+    log(table(columns, ["training songs", "validation songs", "generated songs"], args.bars))
+    return columns
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() is not None else 1)

@@ -1,0 +1,155 @@
+"""Whole songs: the figures of benchmarks/song_form.py on songs written by hand, the script end to end
+on a tiny model, and the README's demo model playing whole songs (generate.py --song) that it ends itself."""
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+
+import corpus
+import encoding
+import generate
+import lstm_drums as lstm
+import train
+from drum_tabs import tab_to_bars
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO = os.path.join(ROOT, "data", "demo")
+
+
+def load_song_form():
+    spec = importlib.util.spec_from_file_location("song_form", os.path.join(ROOT, "benchmarks", "song_form.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+song_form = load_song_form()
+
+
+def song(tab):
+    """A drum tab -> the song's bars as song_form reads them (tuples of step masks)."""
+    return song_form.song_bars(encoding.bars_to_words(tab_to_bars(tab)))
+
+
+# A A B A C B A: bars of one step each written out to 4 steps (A a kick, B a snare, C a hi-hat)
+AABACBA = """
+BD |x---|x---|----|x---|----|----|x---|
+SD |----|----|x---|----|----|x---|----|
+HH |----|----|----|----|x---|----|----|
+"""
+
+
+def test_nearest_identical_bar_and_the_repeat_profile_by_hand():
+    bars = song(AABACBA)
+    assert len(bars) == 7 and len(set(bars)) == 3
+    # A: none before; A: 1 back; B: none; A: 2 back (bar 1); C: none; B: 3 back (bar 2); A: 3 back (bar 3)
+    assert song_form.nearest_repeat(bars) == [None, 1, None, 2, None, 3, 3]
+    assert song_form.repeat_profile([bars]) == {"1": 1 / 7, "2-3": 3 / 7, "4-7": 0, "8-15": 0, "16-64": 0,
+                                                "none": 3 / 7}
+    assert song_form.distinct_share(bars) == 3 / 7                # A, B, C in 7 bars
+    # A, then n different bars, then A again: the second A is n + 1 bars back
+    a = (1, 0, 0, 0)
+    for n, label in ((3, "4-7"), (9, "8-15"), (20, "16-64"), (63, "16-64"), (64, "none")):
+        bars = [a] + [(0, 0, 0, k + 2) for k in range(n)] + [a]
+        assert song_form.nearest_repeat(bars)[-1] == (n + 1 if n + 1 <= 64 else None)
+        profile = song_form.repeat_profile([bars])
+        assert profile[label] == (n + 2 if label == "none" else 1) / (n + 2)   # (every other bar: none)
+    # two songs pooled bar by bar: 7 bars and 2 (B B: none, 1 back)
+    pooled = song_form.repeat_profile([song(AABACBA), song("SD |x---|x---|")])
+    assert pooled["1"] == 2 / 9 and pooled["none"] == 4 / 9 and abs(sum(pooled.values()) - 1) < 1e-12
+
+
+def test_a_crash_in_the_last_bar():
+    assert song_form.crash_in_last_bar(song("BD |x---|x---|\nCR |----|--x-|"))        # anywhere in the last bar
+    assert not song_form.crash_in_last_bar(song("BD |x---|x---|\nCR |x---|----|"))    # only in an earlier bar
+    assert not song_form.crash_in_last_bar(song("BD |x---|\nRD |x---|"))              # a ride is not a crash
+    assert not song_form.crash_in_last_bar([])
+    assert song_form.CRASH == encoding.class_bit(encoding.TAB_LABELS.index("CR"))
+
+
+def test_form_figures_of_words():
+    ended = encoding.bars_to_words(tab_to_bars(AABACBA)) + [encoding.END]
+    cut = encoding.bars_to_words(tab_to_bars("BD |x---|x---|\nCR |----|x---|"))
+    figures = song_form.form_figures([ended, cut], training_words=[ended])
+    assert figures["songs"] == 2 and figures["lengths"] == [7, 2] and figures["ended"] == 1
+    assert figures["distinct_share"] == np.median([3 / 7, 1.0]) and figures["crash_last_bar"] == 0.5
+    assert figures["copied_4_bars"] == 1.0                  # the 4 four-bar phrases of the first, all copied
+    assert song_form.form_figures([cut])["copied_4_bars"] is None
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("form") / "run")
+    assert train.main([DEMO, "--steps", "20", "--hidden", "16", "--eval-every", "20", "--out", out]) == 0
+    return os.path.join(out, "best.npz")
+
+
+def test_song_form_end_to_end(tiny_model):
+    lines = []
+    argv = [tiny_model, DEMO, "--songs", "3", "--bars", "6", "--seed", "2"]
+    train_column, valid_column, new_column = song_form.main(argv, log=lines.append)
+    train_songs, valid_songs, _ = corpus.split_by_data(corpus.load_songs([DEMO], log=lambda *a: None), 0.1, 1337)
+    assert train_column["songs"] == len(train_songs) == 11 and valid_column["songs"] == len(valid_songs) == 1
+    assert train_column["lengths"] == [s.words.count(encoding.BAR) for s in train_songs]
+    assert train_column["ended"] == 11 and train_column["crash_last_bar"] == 1.0   # the demo's whole songs
+    assert new_column["songs"] == 3 and all(n <= 6 for n in new_column["lengths"])
+    assert new_column["ended"] + sum(n == 6 for n in new_column["lengths"]) == 3    # ended, or cut at the cap
+    table = lines[-1].splitlines()
+    assert table[0] == "| | training songs | validation songs | generated songs |"
+    assert "| ended (END after the last bar) | 11 of 11 | 1 of 1 |" in lines[-1]
+    assert len(table) == 2 + 6 + 6 + 3 and all(row.count("|") == 5 for row in table)
+    again = []
+    song_form.main(argv, log=again.append)
+    assert again == lines                                      # seeded: the same songs, the same table
+
+
+def test_song_form_refuses_bad_input_in_one_line(tiny_model, tmp_path, capsys):
+    assert song_form.main([tiny_model, DEMO, "--style", "jazz"]) is None
+    assert song_form.main([str(tmp_path / "none.npz"), DEMO]) is None
+    assert song_form.main([tiny_model, str(tmp_path / "nowhere")]) is None
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
+    assert "jazz" in errors[0] and "nowhere" in errors[2]
+
+
+# ----------------------------------------------------------------------------
+# The README's demo model plays whole songs: python train.py && python generate.py --song
+
+@pytest.fixture(scope="module")
+def readme_model(tmp_path_factory):
+    """The README's first command's model (train.py's defaults on the demo songs), in a folder of its own."""
+    out = str(tmp_path_factory.mktemp("readme") / "run")
+    assert train.main(["--out", out]) == 0
+    return os.path.join(out, "best.npz")
+
+
+def end_chances(checkpoint, songs):
+    """P(END) after each song's last bar, and after each of its other bars, as the model reads it."""
+    last, other = [], []
+    for s in songs:
+        stream = lstm.Stream(checkpoint["params"], checkpoint["config"])
+        stream.push(encoding.BAR_ID)                           # a song starts as generate.py starts one
+        ids = encoding.to_ids(s.words[:-1])                    # up to its last BAR, without END
+        for n, word in enumerate(ids):
+            stream.push(int(word), s.feel[n])
+            if word == encoding.BAR_ID:
+                p = np.exp(stream.logits - stream.logits.max())
+                (last if n == len(ids) - 1 else other).append(p[encoding.END_ID] / p.sum())
+    return np.array(last), np.array(other)
+
+
+def test_the_readme_demo_model_ends_its_songs(readme_model, tmp_path, capsys):
+    checkpoint = lstm.load_checkpoint(readme_model, vocab=encoding.VOCAB)
+    train_songs, _, _ = corpus.split_by_data(corpus.load_songs([DEMO], log=lambda *a: None), 0.1, 1337)
+    assert all(s.words[-2:] == [encoding.BAR, encoding.END] for s in train_songs)   # whole songs train
+    last, other = end_chances(checkpoint, train_songs)
+    assert np.median(last) > 5 * other.mean(), (last, other.mean())   # it learned where the songs end
+    out = str(tmp_path / "songs")
+    assert generate.main([readme_model, "--song", "--diversity", "1.0", "--seeds", "5", "--out", out]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    ended = [r for r in summary["outputs"] if r["ended"] == "the model ended it"]
+    assert len(ended) >= 3, [(r["bars"], r["ended"]) for r in summary["outputs"]]
+    for r in ended:
+        assert open(r["txt"]).read().split()[-2:] == [encoding.BAR, encoding.END] and os.path.getsize(r["wav"]) > 0
