@@ -4,7 +4,8 @@
 
 DATA is what the checkpoint was trained on (folders, MIDI or words files, as train.py reads them with
 corpus.load_songs), split as train.py splits it (corpus.split_by_data with the run's valid_fraction and
-seed, read from the checkpoint; 0.1 and 1337 for a checkpoint that does not say). --songs songs are
+seed, read from the checkpoint; 0.1 and 1337 for a checkpoint that does not say; a run given --valid held
+out other songs, which this script does not know). --songs songs are
 sampled as `generate.py --song` samples them: seeds SEED, SEED+1, ..., each from a lone BAR, 16-step
 bars under the bar mask, until the model draws END or --bars bars (the cap). With --style the songs play
 that style; without it the style inputs are hidden (generate.py would draw one per song instead).
