@@ -62,7 +62,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
-    "lookback_bars": ("1,2", "with --inputs lookback: how many bars back layer 0 looks, e.g. 1,2,4 (starting 1,2)"),
+    "lookback_bars": ("1,2,4,8", "with --inputs lookback: how many bars back layer 0 looks (starting 1,2)"),
     "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),

@@ -6,6 +6,7 @@ when it is importable), measured in the same run.
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel     # with feel vs without
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-feel --checkpoint CKPT --rounds 20
     OPENBLAS_NUM_THREADS=2 python benchmarks/bench_lstm.py --compare-styles   # with 19 styles + fills vs without
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --compare-extras   # feel memory, 4 and 8 bars back
 
 For each size (L x H, N, T), with V = 514 words: one training step is forward, loss,
 backward, clipping and Adam on an (T, N) chunk. Printed per size:
@@ -106,19 +107,21 @@ def random_feel_ids(ids, rng):
     return np.where(bits, levels, -1).astype(np.int8)
 
 
-def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0):
-    """A model of size (L, H, N, T) and its data: returns train_step() and sample(n_words)."""
+def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0, extra=None):
+    """A model of size (L, H, N, T) and its data: returns train_step() and sample(n_words).
+    extra: more model_config keys (feel_memory, lookback_bars), with random data only."""
     L, H, N, T = size
     model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
-              "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0}
+              "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0, **(extra or {})}
+    backs = len(lstm.model_config(model_config)["lookback_bars"])
     rng = np.random.default_rng(seed)
     params = lstm.init_model(model_config, rng)
     opt = lstm.adam_init(params)
     ids = rng.integers(0, V, (T + 1, N))
     x = ids[:-1]                                             # (T, N) word ids
-    if inputs == "lookback":                                 # (T, N, 4): random look-back words and places
-        x = np.stack([x, rng.integers(0, V + 1, (T, N)), rng.integers(0, V + 1, (T, N)),
-                      rng.integers(0, lstm.MAX_POSITION + 1, (T, N))], axis=2)
+    if inputs == "lookback":                                 # (T, N, 2 + B): random look-back words and places
+        x = np.stack([x] + [rng.integers(0, V + 1, (T, N)) for _ in range(backs)]
+                     + [rng.integers(0, lstm.MAX_POSITION + 1, (T, N))], axis=2)
     if song is not None:                                     # real words instead: N streams from one long song
         rows = lstm.lookback_inputs(song, BAR, V)            # (S, 4)
         starts = rng.integers(0, len(song) - T - 1, N)
@@ -136,6 +139,9 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
         feel_ids = random_feel_ids(ids, rng)                 # (T+1, N, 18)
         back = [] if inputs == "word" else [random_feel_ids(ids[:-1], rng)]
         feel_batch = (lstm.feel_inputs(np.concatenate([feel_ids[:-1]] + back, axis=2)), feel_ids[1:])
+        if lstm.model_config(model_config)["feel_memory"]:   # each stream's memory of the words read
+            memory = np.stack([lstm.feel_memory(feel_ids[:-1, n]) for n in range(N)], axis=1)   # (T, N, 36)
+            feel_batch += (memory,)
 
     cond = None
     if styles:                                               # each stream a style (10% hidden) and beat or fill
@@ -291,6 +297,24 @@ def compare_styles(args):
         print(f"{L} x {H:<4} {N:>3} {T:>3} | {N * T / t0:24.0f} {N * T / t1:7.0f} {t0 / t1:5.3f}x", flush=True)
 
 
+def compare_extras(args):
+    """--compare-extras: training words/s of the recipe's model (look-back inputs, feel) against
+    the same with the feel head's memory, and with look-back 1, 2, 4 and 8 bars back, alternating
+    blocks as above (random words and levels); medians, each one's time over the recipe's."""
+    variants = {"recipe": {}, "memory": {"feel_memory": True}, "1,2,4,8 back": {"lookback_bars": [1, 2, 4, 8]}}
+    print(f"{'L x H':>8} {'N':>3} {'T':>3} | " + " ".join(f"{name:>14}" for name in variants) + "   (words/s; time ratio)")
+    for L, H, N, T in [(2, 384, 64, 64), (2, 256, 32, 64)]:
+        times = {name: [] for name in variants}
+        for r in range(args.rounds):
+            runs = {name: numpy_trainer((L, H, N, T), seed=r, inputs="lookback", feel=True, extra=extra)[0]
+                    for name, extra in variants.items()}
+            for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+                times[name] += timed_block(runs[name], args.seconds)
+        t = {name: statistics.median(v) for name, v in times.items()}
+        print(f"{L} x {H:<4} {N:>3} {T:>3} | " + " ".join(
+            f"{N * T / t[name]:7.0f} {t[name] / t['recipe']:5.3f}x" for name in variants), flush=True)
+
+
 def compare_feel_sampling(args):
     """--compare-feel CKPT: generate.py's sampling (sample_bars, the bar mask, no primer) with a
     trained feel model, against the same weights without the feel (its inputs and head taken
@@ -334,7 +358,11 @@ def main():
                         "the Groove training split's 18 and Metallica)")
     parser.add_argument("--checkpoint", metavar="CKPT", help="with --compare-feel: instead, generation's sampling "
                         "with this trained feel model against the same weights without its feel")
+    parser.add_argument("--compare-extras", action="store_true",
+                        help="instead: training speed with the feel memory and with 4 and 8 bars back (numpy only)")
     args = parser.parse_args()
+    if args.compare_extras:
+        return compare_extras(args)
     if args.compare_feel and args.checkpoint:
         return compare_feel_sampling(args)
     if args.compare_feel:

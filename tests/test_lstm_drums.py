@@ -452,17 +452,17 @@ def test_same_weights_same_logits_and_grads_as_torch(tmp_path):
 
 
 def test_lookback_weights_load_into_torch_with_the_readme_input_vector(tmp_path):
-    """The look-back layout in torch.nn.LSTM(3V + 8, H): the input vector built as the README
-    shows (one-hot word | one-hot one bar back | one-hot two bars back | 6 position values)."""
+    """The look-back layout in torch.nn.LSTM(V + B (V + 1) + 6, H): the input vector built as the
+    guide shows (one-hot word | one-hot 1, 2, 4, 8 bars back | 6 position values)."""
     torch = pytest.importorskip("torch")
-    config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": "lookback"}
+    config = {"vocab_size": V, "hidden": H, "layers": L, "inputs": "lookback", "lookback_bars": [1, 2, 4, 8]}
     params = lstm.init_model(config, np.random.default_rng(6), np.float64)
     path = str(tmp_path / "m.npz")
     lstm.save_checkpoint(path, params, config, ["w"] * V)
-    ids = np.array([1, 2, 3, V - 1, 4, 5, V - 1, 1, 2])      # V - 1 plays BAR
-    rows = lstm.lookback_inputs(ids, V - 1, V)               # (S, 4)
-    x = np.concatenate([np.eye(V)[rows[:, 0]], np.eye(V + 1)[rows[:, 1]], np.eye(V + 1)[rows[:, 2]],
-                        lstm.POSITION_SIGNS[rows[:, 3]]], axis=1)[:, None, :]  # (S, 1, 3V + 8)
+    ids = np.array([1, 2, 3, V - 1, 4, 5, V - 1, 1, 2] * 3)  # V - 1 plays BAR
+    rows = lstm.lookback_inputs(ids, V - 1, V, config["lookback_bars"])   # (S, 6)
+    x = np.concatenate([np.eye(V)[rows[:, 0]]] + [np.eye(V + 1)[rows[:, j]] for j in range(1, rows.shape[1] - 1)]
+                       + [lstm.POSITION_SIGNS[rows[:, -1]]], axis=1)[:, None, :]  # (S, 1, V + 4 (V + 1) + 6)
     with np.load(path, allow_pickle=False) as z:
         torch_lstm = torch.nn.LSTM(z["weight_ih_l0"].shape[1], H, num_layers=L).double()
         torch_lstm.load_state_dict({k: torch.from_numpy(z[k]) for k in torch_lstm.state_dict()})
