@@ -802,6 +802,26 @@ def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     return src, p
 
 
+# Where in the song: a song that ends must know how long it has been going. With
+# config["song_place"] layer 0 also reads the bars closed so far before w_{t+1}, on a coarse
+# scale (10 places: bar 0, 1, 2-3, 4-7, ..., 128-255, 256 on), as one-hot columns after the
+# style and fill columns (section 9: condition_inputs).
+
+SONG_PLACES = 10
+
+
+def song_places(ids, bar_id, bars_before=0):
+    """A song's word ids (S,) -> (S,): the place in the song of w_{t+1}, the bit length of the
+    number of bars closed before it (plus bars_before, closed before ids[0]), capped at 9."""
+    ids = np.asarray(ids, dtype=np.int64)
+    t = np.arange(len(ids))
+    is_bar = ids == bar_id
+    last_bar = np.maximum.accumulate(np.where(is_bar, t, -1))
+    before = np.concatenate([[-1], last_bar[:-1]])
+    bars = bars_before + np.cumsum(is_bar & (t - before > 1))     # (S,) bars closed at or before t
+    return np.minimum(np.frexp(bars.astype(np.float64))[1], SONG_PLACES - 1)   # bit length: 0, 1, 2, 2, 3, ...
+
+
 def lookback_inputs(ids, bar_id, V, backs=LOOKBACK_BARS):
     """A song's word ids (S,) -> layer 0's look-back inputs (S, 2 + B), B = len(backs).
 
@@ -1078,23 +1098,28 @@ def draw_feel(k, z_v, z_o, temperature, rng):
 # style columns (config["styles"] = []); no fills in the data, no fill column.
 
 def condition_size(config):
-    """Style and fill columns of layer 0's input: one per style, and one if the data has fills."""
+    """Style and fill columns of layer 0's input: one per style, one if the data has fills, and
+    with config["song_place"] the place in the song's 10 (section 7)."""
     config = model_config(config)
-    return len(config["styles"]) + (1 if config["fills"] else 0)
+    return len(config["styles"]) + (1 if config["fills"] else 0) + (SONG_PLACES if config["song_place"] else 0)
 
 
-def condition_inputs(style, fill, config, dtype=np.float32):
-    """style (...) int, the style's index in config["styles"] or -1 for hidden; fill (...) 0/1
+def condition_inputs(style, fill, config, dtype=np.float32, place=None):
+    """style (...) int, the style's index in config["styles"] or -1 for hidden; fill (...) 0/1;
+    place (...) the place in the song (song_places; -1 none), for a model with song_place
     -> (..., C) layer 0's condition columns (condition_size(config) of them), or None if C = 0."""
-    S, C = len(model_config(config)["styles"]), condition_size(config)
+    config = model_config(config)
+    S, F, C = len(config["styles"]), int(config["fills"]), condition_size(config)
     if C == 0:
         return None
-    style = np.asarray(style)
-    out = np.zeros(style.shape + (C,), dtype)               # (..., S [+ 1])
+    style = np.broadcast_to(style, np.broadcast_shapes(np.shape(style), np.shape(place)))
+    out = np.zeros(style.shape + (C,), dtype)               # (..., S [+ 1] [+ 10])
     if S:
         out[..., :S] = np.arange(S) == style[..., None]     # one-hot; -1 matches no column
-    if C > S:
+    if F:
         out[..., S] = fill
+    if config["song_place"]:
+        out[..., S + F:] = np.arange(SONG_PLACES) == np.asarray(place)[..., None]   # one-hot; -1 none
     return out
 
 
@@ -1112,7 +1137,7 @@ def dense_inputs(cond_x, feel_x):
 # extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
 # checkpoint holds every key (section 12).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False,
-                  "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS)}
+                  "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS), "song_place": False}
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 
 
@@ -1175,6 +1200,7 @@ def row_columns(config):
     widths = {"x0": 2 + len(config["lookback_bars"]) if lookback else 1, "feel": 2 * N_CLASSES if feel else 0,
               "back_feel": 2 * N_CLASSES if feel and lookback else 0,
               "memory": 4 * N_CLASSES if feel and config["feel_memory"] else 0,
+              "song_place": 1 if config["song_place"] else 0,
               "condition": 2 if condition_size(config) else 0}
     at, start = {}, 0
     for name, width in widths.items():                     # the parts side by side, in this order
@@ -1182,11 +1208,12 @@ def row_columns(config):
     return at
 
 
-def song_rows(ids, config, feel_ids=None, condition=None):
+def song_rows(ids, config, feel_ids=None, condition=None, bars_before=0):
     """A song's word ids (S,) -> what layer 0 reads at each step, one int32 row per word (S, C):
     the word (or, with look-back, lookback_inputs' four columns); with feel, the word's feel ids
     (S, 18), all -1 for a song without feel, and with look-back those one bar back (S, 18);
-    with feel memory, feel_memory's (S, 36) (read by the head, not by layer 0); with styles or fills, the (style index, fill) of the word the row predicts (condition: a
+    with feel memory, feel_memory's (S, 36) (read by the head, not by layer 0); with song_place,
+    song_places' (S, 1) (bars_before: the bars closed before ids[0]); with styles or fills, the (style index, fill) of the word the row predicts (condition: a
     pair for every row, or (S, 2); default (-1, 0), hidden and no fill). row_columns says where
     each part is, layer0_inputs turns rows into the model's inputs. Row t depends only on the
     words up to t: training computes a song at once, a sampler the last row of what it read.
@@ -1200,6 +1227,8 @@ def song_rows(ids, config, feel_ids=None, condition=None):
         columns += [feel_ids] if word else [feel_ids, lookback_feel(ids, feel_ids, BAR_ID)]
         if config["feel_memory"]:
             columns.append(feel_memory(feel_ids))
+    if config["song_place"]:
+        columns.append(song_places(ids, BAR_ID, bars_before)[:, None])
     if condition_size(config):
         columns.append(np.broadcast_to(np.asarray((-1, 0) if condition is None else condition), (len(ids), 2)))
     return np.concatenate(columns, axis=1).astype(np.int32)
@@ -1214,7 +1243,8 @@ def layer0_inputs(rows, config, dtype=np.float32):
     if config["feel"]:
         feel_x = feel_inputs(rows[..., at["feel"].start:at["back_feel"].stop], dtype)   # the word's, one bar back's
     cond = rows[..., at["condition"]]
-    cond_x = condition_inputs(cond[..., 0], cond[..., 1], config, dtype) if condition_size(config) else None
+    place = rows[..., at["song_place"].start] if config["song_place"] else None
+    cond_x = condition_inputs(cond[..., 0], cond[..., 1], config, dtype, place) if condition_size(config) else None
     return x0, cond_x, feel_x
 
 
@@ -1234,9 +1264,9 @@ def input_reader(config, style=-1, fill_every=0):
             bar_ends.append(len(words))
         words.append(int(word))
         feels.append(NO_FEEL if feel_ids is None else feel_ids)
-        start = bar_ends[-reach] + 1 if len(bar_ends) >= reach else 0
+        start, bars_before = (bar_ends[-reach] + 1, len(bar_ends) - reach + 1) if len(bar_ends) >= reach else (0, 0)
         fill = int(fill_every > 0 and len(bar_ends) % fill_every == fill_every - 1)   # the next word's bar
-        row = song_rows(words[start:], config, np.array(feels[start:]), (style, fill))[-1]   # (C,)
+        row = song_rows(words[start:], config, np.array(feels[start:]), (style, fill), bars_before)[-1]   # (C,)
         x0, cond_x, feel_x = layer0_inputs(row, config)
         return x0, dense_inputs(cond_x, feel_x)
     return read
@@ -1593,10 +1623,11 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "styles": (style_names, "distinct names of 1-40 lower-case letters, digits, - and _"),
     "fills": (lambda v: v is True or v is False, "true or false"),
     "feel_memory": (lambda v: v is True or v is False, "true or false"),
+    "song_place": (lambda v: v is True or v is False, "true or false"),
     "lookback_bars": (lambda v: isinstance(v, list) and 1 <= len(v) <= 8 and all(type(d) is int for d in v)
                       and v[:2] == [1, 2] and v == sorted(set(v)) and v[-1] <= 256, "[1, 2, ...] rising, at most 256"),
 }
-OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2]}   # keys added since format version 2 began: a file without one has this
+OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2], "song_place": False}   # keys added since format version 2 began: a file without one has this
 
 
 def _check_config(config, path):

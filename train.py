@@ -63,6 +63,7 @@ HYPERPARAMETERS = {     # name: (default, meaning)
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
     "lookback_bars": ("1,2,4,8", "with --inputs lookback: how many bars back layer 0 looks (starting 1,2)"),
+    "song_place": (1, "1: layer 0 also reads how many bars the song has played, on a coarse scale (so it can end), 0: not"),
     "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
@@ -124,6 +125,7 @@ def model_inputs(ids, model_config, feel_ids=None, condition=None):
         rows[-1, at["x0"].stop - 1] = 0                                 # nothing back, place 0
         rows[-1, at["back_feel"]] = -1
     rows[-1, at["memory"]] = -1                                         # nor any feel to remember
+    rows[-1, at["song_place"]] = 0                                      # and it is the song's first bar
     return rows
 
 
@@ -233,7 +235,7 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
                   "dropout": config["dropout"], "forget_bias": config["forget_bias"], "inputs": config["inputs"],
                   "feel": bool(config["feel"]), "styles": list(styles), "fills": bool(fills),
                   "feel_memory": bool(config["feel"] and config["feel_memory"]),
-                  "lookback_bars": lookback_bars(config["lookback_bars"])}
+                  "lookback_bars": lookback_bars(config["lookback_bars"]), "song_place": bool(config["song_place"])}
     check_memory(model_config, N, T)
     rng = np.random.default_rng(config["seed"])
     data_hash = zlib.crc32(b"".join(s.tobytes() for s in train_ids))
@@ -876,7 +878,7 @@ def parse_args(argv):
                    "(480 ticks/beat, BAR every 16 steps) instead of the metre-aware default")
     p.add_argument("--plain", action="store_true", help="train with the plain core of lstm_drums.py (sections "
                    "1-5: new arrays, the word as a one-hot row), the textbook model: implies --inputs word --feel 0 "
-                   "--styles 0; the same losses as without it, slower")
+                   "--styles 0 --song-place 0; the same losses as without it, slower")
     p.add_argument("--threads", type=int, choices=range(1, 65), metavar="N",
                    help="BLAS threads (default: 2 for a model of 256+ hidden units when both cores are idle "
                         "now, else 1; OPENBLAS_NUM_THREADS also sets it)")
@@ -908,11 +910,11 @@ def make_config(args):
             config[key] = getattr(args, key)
     config["plain"] = bool(args.plain)
     if args.plain:                                          # the textbook model: the word alone, no heads but one
-        given = {k: getattr(args, k) for k in ("inputs", "feel", "styles") if getattr(args, k) is not None}
-        if given.get("inputs", "word") != "word" or given.get("feel", 0) or given.get("styles", 0):
-            raise TrainError("--plain trains the textbook model (--inputs word --feel 0 --styles 0): "
-                             "drop " + " ".join(f"--{k} {v}" for k, v in given.items()))
-        config.update(inputs="word", feel=0, styles=0)
+        given = {k: getattr(args, k) for k in ("inputs", "feel", "styles", "song_place") if getattr(args, k) is not None}
+        if given.get("inputs", "word") != "word" or given.get("feel", 0) or given.get("styles", 0) or given.get("song_place", 0):
+            raise TrainError("--plain trains the textbook model (--inputs word --feel 0 --styles 0 --song-place 0): "
+                             "drop " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in given.items()))
+        config.update(inputs="word", feel=0, styles=0, song_place=0)
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
@@ -924,7 +926,7 @@ def make_config(args):
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
               ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in lstm.INPUT_KINDS),
-              ("feel", config["feel"] in (0, 1)), ("feel-memory", config["feel_memory"] in (0, 1)),
+              ("feel", config["feel"] in (0, 1)), ("feel-memory", config["feel_memory"] in (0, 1)), ("song-place", config["song_place"] in (0, 1)),
               ("feel-weight", config["feel_weight"] >= 0),
               ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1),
               ("feel-hide", 0 <= config["feel_hide"] < 1), ("lookback-bars", lookback_bars(config["lookback_bars"]))]

@@ -185,7 +185,7 @@ def test_plain_training_follows_the_fast_loss_curve(tmp_path, monkeypatch):
             losses.append(out[0])
             return out
         monkeypatch.setattr(train, name, recorded)
-    for name, flags in (("fast", ("--inputs", "word", "--feel", "0")), ("plain", ("--plain",))):
+    for name, flags in (("fast", ("--inputs", "word", "--feel", "0", "--song-place", "0")), ("plain", ("--plain",))):
         assert train.main([os.path.join(ROOT, "data", "demo"), "--steps", "20", "--hidden", "32",
                            "--eval-every", "20", "--out", str(tmp_path / name), *flags]) == 0
     fast, plain = curves["train_step"], curves["plain_train_step"]
