@@ -62,8 +62,8 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
-    "lookback_bars": ("1,2,4,8", "with --inputs lookback: how many bars back layer 0 looks (starting 1,2)"),
-    "song_place": (1, "1: layer 0 also reads how many bars the song has played, on a coarse scale (so it can end), 0: not"),
+    "lookback_bars": ("1,2", "with --inputs lookback: how many bars back layer 0 looks, e.g. 1,2,4,8 (starting 1,2)"),
+    "song_place": (0, "1: layer 0 also reads how many bars the song has played, on a coarse scale, so that --song ends songs where songs end; 0: not"),
     "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),

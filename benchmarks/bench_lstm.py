@@ -109,7 +109,7 @@ def random_feel_ids(ids, rng):
 
 def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0, extra=None):
     """A model of size (L, H, N, T) and its data: returns train_step() and sample(n_words).
-    extra: more model_config keys (feel_memory, lookback_bars), with random data only."""
+    extra: more model_config keys (feel_memory, lookback_bars, song_place), with random data only."""
     L, H, N, T = size
     model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
               "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0, **(extra or {})}
@@ -147,10 +147,12 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
     if styles:                                               # each stream a style (10% hidden) and beat or fill
         style = np.where(rng.random(N) < 0.1, -1, rng.integers(0, styles, N))
         cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)))
+    if lstm.model_config(model_config)["song_place"]:        # hidden style, no fill, a random place in the song
+        cond = (np.full((T, N), -1), np.zeros((T, N)), rng.integers(0, lstm.SONG_PLACES, (T, N)))
 
     def train_step():
         masks = lstm.make_dropout_masks(model_config, T, N, rng)
-        cond_x = None if cond is None else lstm.condition_inputs(*cond, model_config)  # per chunk, as train.py
+        cond_x = None if cond is None else lstm.condition_inputs(*cond[:2], model_config, place=(cond[2:] or [None])[0])
         _, grads, state[0] = lstm.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
         lstm.clip_gradients_fast(grads, 5.0)
         lstm.adam_update_fast(params, grads, opt)
@@ -299,9 +301,11 @@ def compare_styles(args):
 
 def compare_extras(args):
     """--compare-extras: training words/s of the recipe's model (look-back inputs, feel) against
-    the same with the feel head's memory, and with look-back 1, 2, 4 and 8 bars back, alternating
+    the same with the feel head's memory, with look-back 1, 2, 4 and 8 bars back, and with the
+    place in the song, alternating
     blocks as above (random words and levels); medians, each one's time over the recipe's."""
-    variants = {"recipe": {}, "memory": {"feel_memory": True}, "1,2,4,8 back": {"lookback_bars": [1, 2, 4, 8]}}
+    variants = {"recipe": {}, "memory": {"feel_memory": True}, "1,2,4,8 back": {"lookback_bars": [1, 2, 4, 8]},
+                "song place": {"song_place": True}}
     print(f"{'L x H':>8} {'N':>3} {'T':>3} | " + " ".join(f"{name:>14}" for name in variants) + "   (words/s; time ratio)")
     for L, H, N, T in [(2, 384, 64, 64), (2, 256, 32, 64)]:
         times = {name: [] for name in variants}
