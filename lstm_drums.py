@@ -492,11 +492,11 @@ def lstm_backward_fast(dhs, cache, dhT=None, dcT=None):
 
 
 # Layer 0's input, fast. Its rows are one-hot blocks (the word; with look-back, section 7,
-# the words one and two bars back) and then dense columns (the place in the bar, section 7;
-# style and fill, section 9; feel, section 8). A one-hot block's part of x_t @ Wx is one row
-# of Wx, so layer 0 takes word ids, not one-hot arrays: x0 (T, N) ids, or (T, N, 2 + B) look-back
-# rows [w, back 1, ..., back B, place] (B = 2 by default: one and two bars back); dense_x, None or
-# (T, N, F), reads the last F rows of Wx.
+# the words 1, 2, ... bars back), the place in the bar (6 rows, section 7), then dense columns
+# (style, fill and the place in the song, section 9; feel, section 8). A one-hot block's part
+# of x_t @ Wx is one row of Wx, so layer 0 takes word ids, not one-hot arrays: x0 (T, N) ids,
+# or (T, N, 2 + B) look-back rows [w, back_1, ..., back_B, p] for B distances (2 by default:
+# one and two bars back); dense_x, None or (T, N, F), reads the last F rows of Wx.
 
 def layer0_projection(Wx, b, x0, V, dense_x=None):
     """x_t @ Wx + b of layer 0 for every step at once: (T, N, 4H) (plain: one_hot(x0) @ Wx + b)."""
@@ -697,8 +697,8 @@ def adam_update_fast(params, grads, opt, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e
 def step_fast(params, x0, state, dense_x=None):
     """One word through the stack, for sampling: logits (V,) for the next word, and the new state.
 
-    x0: an int id, or a look-back row [w, back1, back2, p]; state = (h, c) each (L, 1, H);
-    dense_x: None, or layer 0's dense inputs (F,) (input_reader, section 10, gives all three).
+    x0: an int id, or a look-back row [w, back_1, ..., back_B, p]; state = (h, c) each (L, 1, H);
+    dense_x: None, or layer 0's dense inputs (F,) (input_reader, section 10, gives x0 and dense_x).
     The plain sample's inner loop, with lstm_step_forward_fast and a row lookup.
     """
     h, c = state
@@ -749,10 +749,12 @@ def step_fast(params, x0, state, dense_x=None):
 # word at p in it), the same two bars back (V + 1), and p as 6 values of +-1 (bit k of p,
 # p capped at 63). The closing BAR of an n-step bar sits at p = n, so BAR is looked back to
 # and predicted like any word. Three blocks are one-hot, so their part of x_t @ Wx is three
-# row lookups; the position is a (N, 6) @ (6, 4H) product.
+# row lookups; the position is a (N, 6) @ (6, 4H) product. ("Place" here is always the
+# place in the bar, p; the place in the song, below, is song_places'.)
 #
 # Music repeats at longer distances too: a groove in 2- and 4-bar phrases, a riff that comes
-# back 8 bars later. config["lookback_bars"] (default [1, 2]) is the table of distances: with
+# back 8 bars later. config["lookback_bars"] (default [1, 2]; it must start 1, 2 and rise, as
+# the feel input looks one bar back through its first column) is the table of B distances: with
 # [1, 2, 4, 8] the row is [w_t, 1 back, 2 back, 4 back, 8 back, p], one more V + 1 block each.
 
 INPUT_KINDS = ("word", "lookback")
@@ -788,8 +790,8 @@ def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     # the bars so far: BARs with at least one step before them, by their end index
     before = np.concatenate([[-1], last_bar[:-1]])                 # the BAR before each position
     closes = is_bar & (t - before > 1)                             # (S,) this BAR closes a bar
-    ends = t[closes]                                               # (B,) index of each bar's BAR
-    starts = before[closes] + 1                                    # (B,) index of its first step
+    ends = t[closes]                                               # (bars,) index of each bar's BAR
+    starts = before[closes] + 1                                    # (bars,) index of its first step
     n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
     src = np.full((S, len(backs)), -1, dtype=np.int64)
     for column, back in enumerate(backs):                          # column 0: one bar back; 1: two; ...
@@ -918,7 +920,8 @@ def word_bits(ids, dtype=np.float32):
 
 def lookback_feel(ids, feel_ids, bar_id):
     """A song's word ids (S,) and feel ids (S, 18) -> (S, 18): the feel of the word one bar
-    back at the place of w_{t+1} (the source of lookback_inputs' column 1), -1 for none."""
+    back at the place of w_{t+1} (the source of lookback_inputs' column 1), -1 for none. The
+    feel input looks one bar back only, whatever the table of distances."""
     src = lookback_sources(ids, bar_id)[0][:, 0]            # (S,)
     return np.where((src >= 0)[:, None], feel_ids[np.maximum(src, 0)], -1).astype(feel_ids.dtype)
 
@@ -967,7 +970,8 @@ def memory_inputs(memory, dtype=np.float32):
 
 def feel_head_forward(top, given, Wf, bf):
     """top (M, H), given (M, G) -> logits z (M, 153), and a cache for the backward. given is
-    what the head is told beside the state: the next word's bits (9), and the memory (306) with it."""
+    what the head is told beside the state: the next word's bits (G = 9), and with the memory
+    its one-hot rows too (G = 9 + 306)."""
     H = top.shape[1]
     z = top @ Wf[:H]                                        # (M, 153) the state's part
     z += given @ Wf[H:]                                     # the next word's classes (and the memory)
@@ -1087,9 +1091,10 @@ def draw_feel(k, z_v, z_o, temperature, rng):
 # A song's style (jazz, funk, metallica, ...) and whether it is a fill are facts about the
 # whole song, not about one step, so they are inputs, not outputs: layer 0 reads them at
 # every step, and at generation time the user sets them. With S styles they are S + 1
-# more dense columns of layer 0's input, before the feel inputs:
+# more dense columns of layer 0's input, before the feel inputs (and with song_place, the
+# place in the song's 10 one-hot columns after them, section 7):
 #
-#     [one-hot of the style (S), fill (1)]        all S style columns 0: the style hidden
+#     [one-hot of the style (S), fill (1)(, place in the song (10))]   all S style columns 0: the style hidden
 #
 # so a style's part of x_t @ Wx is one row of Wx0 added to every step, a learned bias of
 # the gates per style. Training hides a seeded share of the songs' styles (train.py), so the
@@ -1099,7 +1104,7 @@ def draw_feel(k, z_v, z_o, temperature, rng):
 
 def condition_size(config):
     """Style and fill columns of layer 0's input: one per style, one if the data has fills, and
-    with config["song_place"] the place in the song's 10 (section 7)."""
+    with config["song_place"] 10 more for the place in the song (section 7)."""
     config = model_config(config)
     return len(config["styles"]) + (1 if config["fills"] else 0) + (SONG_PLACES if config["song_place"] else 0)
 
@@ -1134,8 +1139,8 @@ def dense_inputs(cond_x, feel_x):
 # 10. The whole model: every input and both heads; feeding a stream word by word, whole bars and songs
 
 # A model's config: init_params' keys (vocab_size, hidden, layers, dropout, forget_bias) and the
-# extensions' (inputs, feel, styles, fills). A key not given is the textbook model's (below); a
-# checkpoint holds every key (section 12).
+# extensions' (inputs, lookback_bars, song_place, feel, feel_memory, styles, fills). A key not given
+# is the textbook model's (below); a checkpoint holds every key (section 12).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False,
                   "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS), "song_place": False}
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
@@ -1148,8 +1153,8 @@ def model_config(config):
 
 def init_model(config, rng, dtype=np.float32):
     """init_params for a model with this project's extensions: config as init_params takes it,
-    plus "inputs" ("word" or "lookback"), "feel", "styles" and "fills", which widen layer 0's
-    input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,), and "feel_memory"
+    plus "inputs" ("word" or "lookback"), "lookback_bars", "song_place", "feel", "styles" and
+    "fills", which widen layer 0's input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,), and "feel_memory"
     its memory's rows: Wf (H + 9 + 306, 153) (section 8)."""
     config = model_config(config)
     D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config), config["lookback_bars"])
@@ -1191,10 +1196,12 @@ def sample_allowed(logits, temperature, rng, allowed):
 
 
 def row_columns(config):
-    """Where each part of a song_rows row is, by name: x0 (the word, or the four look-back
+    """Where each part of a song_rows row is, by name: x0 (the word, or the 2 + B look-back
     columns), feel and back_feel (with feel; one bar back's with look-back), memory (the feel
-    head's, with feel memory), condition (style, fill; with styles or fills). A part the model
-    does not read is an empty slice."""
+    head's, with feel memory), song_place (its bucket, with song_place), condition (style,
+    fill; whenever condition_size is not 0, (-1, 0) if the data has neither). A part the model
+    does not read is an empty slice. (In Wx0 the place in the song's columns come after the
+    style and fill columns: condition_inputs lays them out.)"""
     config = model_config(config)
     lookback, feel = config["inputs"] == "lookback", config["feel"]
     widths = {"x0": 2 + len(config["lookback_bars"]) if lookback else 1, "feel": 2 * N_CLASSES if feel else 0,
@@ -1210,10 +1217,11 @@ def row_columns(config):
 
 def song_rows(ids, config, feel_ids=None, condition=None, bars_before=0):
     """A song's word ids (S,) -> what layer 0 reads at each step, one int32 row per word (S, C):
-    the word (or, with look-back, lookback_inputs' four columns); with feel, the word's feel ids
+    the word (or, with look-back, lookback_inputs' 2 + B columns); with feel, the word's feel ids
     (S, 18), all -1 for a song without feel, and with look-back those one bar back (S, 18);
     with feel memory, feel_memory's (S, 36) (read by the head, not by layer 0); with song_place,
-    song_places' (S, 1) (bars_before: the bars closed before ids[0]); with styles or fills, the (style index, fill) of the word the row predicts (condition: a
+    song_places' (S, 1) (bars_before: the bars closed before ids[0]); with styles or fills
+    (or song_place), the (style index, fill) of the word the row predicts (condition: a
     pair for every row, or (S, 2); default (-1, 0), hidden and no fill). row_columns says where
     each part is, layer0_inputs turns rows into the model's inputs. Row t depends only on the
     words up to t: training computes a song at once, a sampler the last row of what it read.
@@ -1236,7 +1244,8 @@ def song_rows(ids, config, feel_ids=None, condition=None, bars_before=0):
 
 def layer0_inputs(rows, config, dtype=np.float32):
     """song_rows' rows (..., C) -> what the model reads: x0 (...) word ids or (..., 2 + B) look-back
-    rows, cond_x (..., S + 1) or None (section 9) and feel_x (..., 18 or 36) or None (section 8)."""
+    rows, cond_x (..., condition_size) or None (section 9) and feel_x (..., 18 or 36) or None
+    (section 8). The feel memory's columns are the head's, not layer 0's: split_columns reads them."""
     config, at = model_config(config), row_columns(config)
     x0 = rows[..., 0] if config["inputs"] == "word" else rows[..., at["x0"]]
     feel_x = None
@@ -1253,9 +1262,9 @@ def input_reader(config, style=-1, fill_every=0):
     word, for feeding a stream word by word: the last row of song_rows of the words read so
     far, through layer0_inputs, as training computes them. style: an index into
     config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
-    is asked for as a fill. Only the last B closed bars (B the farthest look-back, 2 by
-    default) and the bar in progress matter to look-back, so the rows are computed from the
-    words after the closed bar before those."""
+    is asked for as a fill. Only the last max(lookback_bars) closed bars (2 by default) and the
+    bar in progress matter to look-back, so the rows are computed from the words after the
+    closed bar before those (the feel memory of that window is not used: Stream keeps its own)."""
     words, feels, bar_ends = [], [], []                     # read so far; where each closed bar's BAR is
     reach = max(model_config(config)["lookback_bars"]) + 1  # the bars to keep: 3 by default
 
@@ -1439,7 +1448,7 @@ def pytorch_names(L, feel=False):
         names[f"b{l}"] = f"bias_ih_l{l}"                    # (4H,); bias_hh_l{l} stored as zeros
     names["Wy"], names["by"] = "decoder.weight", "decoder.bias"  # (V, H), (V,)
     if feel:
-        names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9), (153,)
+        names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9 [+ 306]), (153,)
     return names
 
 

@@ -129,9 +129,10 @@ def model_inputs(ids, model_config, feel_ids=None, condition=None):
     return rows
 
 
-# One chunk of training data, as lstm_drums.loss takes it: layer 0's inputs x (T, N[, 4]), the
+# One chunk of training data, as lstm_drums.loss takes it: layer 0's inputs x (T, N[, 2 + B]), the
 # next words y (T, N), the feel (feel_x (T, N, F), the next words' feel ids (T, N, 18), the feel
-# memory (T, N, 36) or None) or None, and the style and fill inputs cond_x (T, N, S + 1) or None.
+# memory (T, N, 36) or None) or None, and the style, fill (and place in the song) inputs cond_x
+# (T, N, C) or None.
 Chunk = collections.namedtuple("Chunk", "x y feel cond_x")
 
 

@@ -108,19 +108,18 @@ def random_feel_ids(ids, rng):
 
 
 def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=None, styles=0, extra=None):
-    """A model of size (L, H, N, T) and its data: returns train_step() and sample(n_words).
-    extra: more model_config keys (feel_memory, lookback_bars, song_place), with random data only."""
+    """A model of size (L, H, N, T) and its data (extra: more config keys): returns train_step(), sample(n_words)."""
     L, H, N, T = size
-    model_config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs, "feel": feel,
-              "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0, **(extra or {})}
-    backs = len(lstm.model_config(model_config)["lookback_bars"])
+    model_config = lstm.model_config({"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.2, "inputs": inputs,
+                                      "feel": feel, "styles": [f"style{k}" for k in range(styles)], "fills": styles > 0,
+                                      **(extra or {})})
     rng = np.random.default_rng(seed)
     params = lstm.init_model(model_config, rng)
     opt = lstm.adam_init(params)
     ids = rng.integers(0, V, (T + 1, N))
     x = ids[:-1]                                             # (T, N) word ids
     if inputs == "lookback":                                 # (T, N, 2 + B): random look-back words and places
-        x = np.stack([x] + [rng.integers(0, V + 1, (T, N)) for _ in range(backs)]
+        x = np.stack([x] + [rng.integers(0, V + 1, (T, N)) for _ in model_config["lookback_bars"]]
                      + [rng.integers(0, lstm.MAX_POSITION + 1, (T, N))], axis=2)
     if song is not None:                                     # real words instead: N streams from one long song
         rows = lstm.lookback_inputs(song, BAR, V)            # (S, 4)
@@ -139,15 +138,14 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
         feel_ids = random_feel_ids(ids, rng)                 # (T+1, N, 18)
         back = [] if inputs == "word" else [random_feel_ids(ids[:-1], rng)]
         feel_batch = (lstm.feel_inputs(np.concatenate([feel_ids[:-1]] + back, axis=2)), feel_ids[1:])
-        if lstm.model_config(model_config)["feel_memory"]:   # each stream's memory of the words read
+        if model_config["feel_memory"]:                      # each stream's memory of the words read
             memory = np.stack([lstm.feel_memory(feel_ids[:-1, n]) for n in range(N)], axis=1)   # (T, N, 36)
             feel_batch += (memory,)
-
     cond = None
     if styles:                                               # each stream a style (10% hidden) and beat or fill
         style = np.where(rng.random(N) < 0.1, -1, rng.integers(0, styles, N))
         cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)))
-    if lstm.model_config(model_config)["song_place"]:        # hidden style, no fill, a random place in the song
+    if model_config["song_place"]:                           # hidden style, no fill, a random place in the song
         cond = (np.full((T, N), -1), np.zeros((T, N)), rng.integers(0, lstm.SONG_PLACES, (T, N)))
 
     def train_step():

@@ -161,7 +161,7 @@ def random_argv(rng, folder, ckpt):
         # (not --steps, --epochs or --minutes: a huge value is a valid request for a long run, not a fault)
         flags = ["--layers", "--hidden", "--batch", "--seq", "--lr", "--dropout", "--clip", "--seed",
                  "--forget-bias", "--eval-every", "--valid-fraction", "--lr-decay", "--inputs", "--feel", "--styles",
-                 "--style-hide", "--feel-hide"]
+                 "--style-hide", "--feel-hide", "--feel-memory", "--song-place", "--lookback-bars"]
         argv = [os.path.join(ROOT, "data", "demo"), "--out", os.path.join(folder, "run"), "--steps", "2",
                 "--layers", "1", "--hidden", "4", "--batch", "2", "--seq", "4", "--eval-every", "1"]
     elif tool == "generate":
