@@ -933,7 +933,8 @@ def make_config(args):
               ("feel-hide", 0 <= config["feel_hide"] < 1), ("lookback-bars", lookback_bars(config["lookback_bars"]))]
     for name, ok in checks:
         if not ok:
-            raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range")
+            wanted = " (want 1,2 and then rising distances, at most 8 of them, up to 256)" if name == "lookback-bars" else ""
+            raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range{wanted}")
     return config
 
 
