@@ -773,6 +773,17 @@ def input_size(V, kind, feel=False, conditions=0, backs=LOOKBACK_BARS):
     return (V if kind == "word" else V + len(backs) * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
 
 
+def bar_lines(ids, bar_id):
+    """A song's word ids (S,) -> (last_bar, before, closes), each (S,): the index of the last
+    BAR at or before t (-1 for none), of the BAR before t's, and whether word t is a BAR that
+    closes a bar (one with a step word before it: a BAR right after a BAR closes nothing)."""
+    t = np.arange(len(ids))
+    is_bar = np.asarray(ids) == bar_id
+    last_bar = np.maximum.accumulate(np.where(is_bar, t, -1))
+    before = np.concatenate([[-1], last_bar[:-1]])
+    return last_bar, before, is_bar & (t - before > 1)
+
+
 def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     """A song's word ids (S,) -> where the look-back inputs come from, in one pass:
     src (S, B), the index of the word 1, 2 (each of backs) bars back at the place of
@@ -784,12 +795,8 @@ def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     ids = np.asarray(ids, dtype=np.int64)
     S = len(ids)
     t = np.arange(S)
-    is_bar = ids == bar_id
-    last_bar = np.maximum.accumulate(np.where(is_bar, t, -1))     # (S,) index of the last BAR <= t
+    last_bar, before, closes = bar_lines(ids, bar_id)             # (S,) each
     p = t - last_bar                                               # (S,) steps of the bar so far (0 after a BAR)
-    # the bars so far: BARs with at least one step before them, by their end index
-    before = np.concatenate([[-1], last_bar[:-1]])                 # the BAR before each position
-    closes = is_bar & (t - before > 1)                             # (S,) this BAR closes a bar
     ends = t[closes]                                               # (bars,) index of each bar's BAR
     starts = before[closes] + 1                                    # (bars,) index of its first step
     n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
@@ -815,12 +822,7 @@ SONG_PLACES = 10
 def song_places(ids, bar_id, bars_before=0):
     """A song's word ids (S,) -> (S,): the place in the song of w_{t+1}, the bit length of the
     number of bars closed before it (plus bars_before, closed before ids[0]), capped at 9."""
-    ids = np.asarray(ids, dtype=np.int64)
-    t = np.arange(len(ids))
-    is_bar = ids == bar_id
-    last_bar = np.maximum.accumulate(np.where(is_bar, t, -1))
-    before = np.concatenate([[-1], last_bar[:-1]])
-    bars = bars_before + np.cumsum(is_bar & (t - before > 1))     # (S,) bars closed at or before t
+    bars = bars_before + np.cumsum(bar_lines(ids, bar_id)[2])      # (S,) bars closed at or before t
     return np.minimum(np.frexp(bars.astype(np.float64))[1], SONG_PLACES - 1)   # bit length: 0, 1, 2, 2, 3, ...
 
 
@@ -951,10 +953,11 @@ def feel_memory(feel_ids, before=None):
 def remember(memory, feel_ids):
     """feel_memory one word on, for a sampler: the memory (36,) before a word and the word's
     feel ids (18,) -> the memory after it (the classes it plays move their last level back)."""
-    K2, hit = 2 * N_CLASSES, np.asarray(feel_ids) >= 0
+    feel_ids, K2 = np.asarray(feel_ids), 2 * N_CLASSES
+    hit = feel_ids >= 0                                     # (18,) the classes the word plays
     out = memory.copy()
     out[K2:][hit] = memory[:K2][hit]                        # the last becomes the one before
-    out[:K2][hit] = np.asarray(feel_ids)[hit]
+    out[:K2][hit] = feel_ids[hit]
     return out
 
 
@@ -1154,10 +1157,11 @@ def model_config(config):
 def init_model(config, rng, dtype=np.float32):
     """init_params for a model with this project's extensions: config as init_params takes it,
     plus "inputs" ("word" or "lookback"), "lookback_bars", "song_place", "feel", "styles" and
-    "fills", which widen layer 0's input (input_size); feel adds the feel head Wf (H + 9, 153), bf (153,), and "feel_memory"
-    its memory's rows: Wf (H + 9 + 306, 153) (section 8)."""
+    "fills", which widen layer 0's input (input_size); feel adds the feel head Wf (H + 9, 153),
+    bf (153,), and "feel_memory" its memory's rows: Wf (H + 9 + 306, 153) (section 8)."""
     config = model_config(config)
-    D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config), config["lookback_bars"])
+    D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config),
+                   config["lookback_bars"])
     params = init_params({**config, "input_size": D}, rng, dtype)
     if config["feel"]:
         k = 1.0 / np.sqrt(config["hidden"])
@@ -1264,9 +1268,10 @@ def input_reader(config, style=-1, fill_every=0):
     config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
     is asked for as a fill. Only the last max(lookback_bars) closed bars (2 by default) and the
     bar in progress matter to look-back, so the rows are computed from the words after the
-    closed bar before those (the feel memory of that window is not used: Stream keeps its own)."""
+    closed bar before those. The feel memory is the head's, not layer 0's: Stream keeps it."""
+    config = {**model_config(config), "feel_memory": False}  # (so the rows carry no memory columns)
     words, feels, bar_ends = [], [], []                     # read so far; where each closed bar's BAR is
-    reach = max(model_config(config)["lookback_bars"]) + 1  # the bars to keep: 3 by default
+    reach = max(config["lookback_bars"]) + 1                # the bars to keep: 3 by default
 
     def read(word, feel_ids=None):
         if word == BAR_ID and words and words[-1] < BAR_ID:   # a BAR after a step closes a bar
@@ -1636,7 +1641,8 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "lookback_bars": (lambda v: isinstance(v, list) and 1 <= len(v) <= 8 and all(type(d) is int for d in v)
                       and v[:2] == [1, 2] and v == sorted(set(v)) and v[-1] <= 256, "[1, 2, ...] rising, at most 256"),
 }
-OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2], "song_place": False}   # keys added since format version 2 began: a file without one has this
+# keys added since format version 2 began: a file without one reads as having this value
+OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2], "song_place": False}
 
 
 def _check_config(config, path):

@@ -62,8 +62,10 @@ HYPERPARAMETERS = {     # name: (default, meaning)
     "inputs": ("lookback", "what layer 0 reads: 'word' (the word alone, as the original) or 'lookback' "
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
-    "lookback_bars": ("1,2", "with --inputs lookback: how many bars back layer 0 looks, e.g. 1,2,4,8 (starting 1,2)"),
-    "song_place": (0, "1: layer 0 also reads how many bars the song has played, on a coarse scale, so that --song ends songs where songs end; 0: not"),
+    "lookback_bars": ("1,2", "with --inputs lookback: how many bars back layer 0 looks, e.g. 1,2,4,8 "
+                             "(starting 1,2)"),
+    "song_place": (0, "1: layer 0 also reads how many bars the song has played, on a coarse scale, so that "
+                      "--song ends songs where songs end; 0: not"),
     "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),
     "feel_weight": (1.0, "weight of the feel's loss beside the words' (1 = their joint likelihood)"),
     "styles": (1, "1: learn each song's style and fills where the data says them (2+ styles), 0: ignore them"),
@@ -892,6 +894,14 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+TEXTBOOK = {"inputs": "word", "feel": 0, "styles": 0, "song_place": 0}   # what --plain trains
+
+
+def flags(options):
+    """{"song_place": 0, ...} -> "--song-place 0 ...", as they are typed."""
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items())
+
+
 def lookback_bars(text):
     """--lookback-bars "1,2,4" -> [1, 2, 4]; None if it is not a list lstm_drums accepts."""
     try:
@@ -911,11 +921,10 @@ def make_config(args):
             config[key] = getattr(args, key)
     config["plain"] = bool(args.plain)
     if args.plain:                                          # the textbook model: the word alone, no heads but one
-        given = {k: getattr(args, k) for k in ("inputs", "feel", "styles", "song_place") if getattr(args, k) is not None}
-        if given.get("inputs", "word") != "word" or given.get("feel", 0) or given.get("styles", 0) or given.get("song_place", 0):
-            raise TrainError("--plain trains the textbook model (--inputs word --feel 0 --styles 0 --song-place 0): "
-                             "drop " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in given.items()))
-        config.update(inputs="word", feel=0, styles=0, song_place=0)
+        given = {k: getattr(args, k) for k in TEXTBOOK if getattr(args, k) is not None}
+        if any(v != TEXTBOOK[k] for k, v in given.items()):
+            raise TrainError(f"--plain trains the textbook model ({flags(TEXTBOOK)}): drop {flags(given)}")
+        config.update(TEXTBOOK)
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise TrainError(f"--{key.replace('_', '-')} {value} must be a finite number")
@@ -927,14 +936,16 @@ def make_config(args):
               ("minutes", config["minutes"] >= 0), ("eval-every", config["eval_every"] >= 1),
               ("log-every", config["log_every"] >= 1), ("valid-fraction", 0 <= config["valid_fraction"] < 1),
               ("early-stop", config["early_stop"] >= 0), ("inputs", config["inputs"] in lstm.INPUT_KINDS),
-              ("feel", config["feel"] in (0, 1)), ("feel-memory", config["feel_memory"] in (0, 1)), ("song-place", config["song_place"] in (0, 1)),
-              ("feel-weight", config["feel_weight"] >= 0),
+              ("feel", config["feel"] in (0, 1)), ("feel-memory", config["feel_memory"] in (0, 1)),
+              ("song-place", config["song_place"] in (0, 1)), ("feel-weight", config["feel_weight"] >= 0),
               ("styles", config["styles"] in (0, 1)), ("style-hide", 0 <= config["style_hide"] < 1),
-              ("feel-hide", 0 <= config["feel_hide"] < 1), ("lookback-bars", lookback_bars(config["lookback_bars"]))]
-    for name, ok in checks:
+              ("feel-hide", 0 <= config["feel_hide"] < 1),
+              ("lookback-bars", lookback_bars(config["lookback_bars"]),
+               "1,2 and then rising distances, at most 8 of them, up to 256")]
+    for name, ok, *wanted in checks:                        # (name, ok) or (name, ok, what is wanted)
         if not ok:
-            wanted = " (want 1,2 and then rising distances, at most 8 of them, up to 256)" if name == "lookback-bars" else ""
-            raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range{wanted}")
+            raise TrainError(f"--{name} {config[name.replace('-', '_')]} is out of range"
+                             + "".join(f" (want {w})" for w in wanted))
     return config
 
 

@@ -304,7 +304,8 @@ def compare_extras(args):
     blocks as above (random words and levels); medians, each one's time over the recipe's."""
     variants = {"recipe": {}, "memory": {"feel_memory": True}, "1,2,4,8 back": {"lookback_bars": [1, 2, 4, 8]},
                 "song place": {"song_place": True}}
-    print(f"{'L x H':>8} {'N':>3} {'T':>3} | " + " ".join(f"{name:>14}" for name in variants) + "   (words/s; time ratio)")
+    print(f"{'L x H':>8} {'N':>3} {'T':>3} | " + " ".join(f"{name:>14}" for name in variants)
+          + "   (words/s; time ratio)")
     for L, H, N, T in [(2, 384, 64, 64), (2, 256, 32, 64)]:
         times = {name: [] for name in variants}
         for r in range(args.rounds):

@@ -53,7 +53,8 @@ def test_lookups_equal_the_multi_hot_product():
 
 def test_gradients_with_four_bars_back():
     rng = np.random.default_rng(4)
-    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "inputs": "lookback", "lookback_bars": [1, 2, 4]}
+    config = {"vocab_size": V, "hidden": H, "layers": L, "dropout": 0.3, "inputs": "lookback",
+              "lookback_bars": [1, 2, 4]}
     params = lstm.init_model(config, rng, np.float64)
     state = (rng.normal(size=(L, N, H)), rng.normal(size=(L, N, H)))
     x = np.concatenate([rng.integers(0, V, (T, N, 1)), rng.integers(0, V + 1, (T, N, 3)),
