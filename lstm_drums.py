@@ -877,7 +877,12 @@ def lookback_inputs(ids, bar_id, V, backs=LOOKBACK_BARS):
 #     z = [top_t, bits(w_{t+1}), memory_t] @ Wf + bf
 #     memory_t = one-hot of each class's last level and the one before it, (306,): 2 x (9 x 8 + 9 x 9)
 #
-# all 0 for a class not played yet. Copying the last level is then one weight per level.
+# all 0 for a class not played yet. Copying the last level is then one weight per level, and
+# the head starts out believing it (memory_copy_prior): a class's last level adds MEMORY_COPY[0]
+# to the logit of the same level of the same class, the one before MEMORY_COPY[1]. Training
+# moves these weights where the data says otherwise; a level the training songs rarely play
+# (a ride held soft, a tom fill's crescendo) gets too few gradient steps to learn copying from
+# scratch, but keeps the prior.
 
 N_CLASSES = encoding.N_CLASSES                              # drum classes (9): word id bit 8 - k is class k
 VELOCITY_LEVELS, OFFSET_LEVELS = encoding.VELOCITY_LEVELS, encoding.OFFSET_LEVELS   # 8, 9
@@ -931,6 +936,18 @@ def lookback_feel(ids, feel_ids, bar_id):
 MEMORY_LEVELS = np.tile(np.r_[np.full(N_CLASSES, VELOCITY_LEVELS), np.full(N_CLASSES, OFFSET_LEVELS)], 2)  # (36,)
 MEMORY_START = np.r_[0, np.cumsum(MEMORY_LEVELS)[:-1]]     # (36,) where each memory column's one-hot block starts
 MEMORY_SIZE = int(MEMORY_LEVELS.sum())                      # 306 one-hot columns
+MEMORY_COPY = (2.0, 1.0)                                    # the copy prior: last level, the one before
+
+
+def memory_copy_prior(Wf, H, weights=MEMORY_COPY):
+    """Add the copy prior to the memory rows of a head's Wf (H + 9 + 306, 153), in place: the
+    row "class k's last velocity was l" gets weights[0] in the column of class k's velocity
+    logit l, and so on for the offset and for the level before (weights[1])."""
+    out_start = np.r_[np.arange(N_CLASSES) * VELOCITY_LEVELS,                        # (18,) where each class's
+                      N_CLASSES * VELOCITY_LEVELS + np.arange(N_CLASSES) * OFFSET_LEVELS]  # block starts in z
+    for j in range(4 * N_CLASSES):                          # memory column j: [last, before] x [velocity, offset] x class
+        levels = np.arange(MEMORY_LEVELS[j])
+        Wf[H + N_CLASSES + MEMORY_START[j] + levels, out_start[j % (2 * N_CLASSES)] + levels] += weights[j // (2 * N_CLASSES)]
 
 
 def feel_memory(feel_ids, before=None):
@@ -1158,7 +1175,8 @@ def init_model(config, rng, dtype=np.float32):
     """init_params for a model with this project's extensions: config as init_params takes it,
     plus "inputs" ("word" or "lookback"), "lookback_bars", "song_place", "feel", "styles" and
     "fills", which widen layer 0's input (input_size); feel adds the feel head Wf (H + 9, 153),
-    bf (153,), and "feel_memory" its memory's rows: Wf (H + 9 + 306, 153) (section 8)."""
+    bf (153,), and "feel_memory" its memory's rows: Wf (H + 9 + 306, 153), with the copy prior
+    (section 8)."""
     config = model_config(config)
     D = input_size(config["vocab_size"], config["inputs"], config["feel"], condition_size(config),
                    config["lookback_bars"])
@@ -1168,6 +1186,8 @@ def init_model(config, rng, dtype=np.float32):
         rows = config["hidden"] + N_CLASSES + (MEMORY_SIZE if config["feel_memory"] else 0)
         params["Wf"] = rng.uniform(-k, k, (rows, FEEL_OUT)).astype(dtype)                      # (H + 9 [+ 306], 153)
         params["bf"] = rng.uniform(-k, k, FEEL_OUT).astype(dtype)                                 # (153,)
+        if config["feel_memory"]:
+            memory_copy_prior(params["Wf"], config["hidden"])
     return params
 
 

@@ -40,6 +40,24 @@ def test_feel_memory_by_hand():
     assert one_hot[7] == 1                                   # the kick's last velocity, level 7: column 7
 
 
+@settings(deadline=None, max_examples=30)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_a_new_head_plays_each_drum_as_it_was_last_played(seed):
+    # the copy prior: before any training, a drum held at a level (or hit once) is likeliest played
+    # at that level again
+    rng = np.random.default_rng(seed)
+    config = {"vocab_size": V, "hidden": 256, "layers": 1, "inputs": "lookback", "feel": True, "feel_memory": True}
+    params = lstm.init_model(config, rng)
+    last = random_feel_ids(rng, 1, p_hit=1.0)[0]            # (18,) every class's last velocity and offset
+    memory = np.concatenate([last, np.where(rng.random(2 * K) < 0.5, last, -1)])  # held there, or hit once
+    top = np.zeros((1, 256), np.float32)                    # a state that says nothing yet
+    k, z_v, z_o = lstm.feel_logits(params, top, (1 << K) - 1, memory)   # the word that plays all 9 classes
+    np.testing.assert_array_equal(z_v.argmax(axis=1), last[:K])
+    np.testing.assert_array_equal(z_o.argmax(axis=1), last[K:])
+    plain = lstm.init_model({**config, "feel_memory": False}, np.random.default_rng(seed))
+    assert not np.array_equal(lstm.feel_logits(plain, top, (1 << K) - 1)[1].argmax(axis=1), last[:K])
+
+
 @settings(deadline=None, max_examples=60)
 @given(seed=st.integers(0, 2**31 - 1), S=st.integers(1, 40), cut=st.integers(0, 40))
 def test_one_pass_memory_equals_remembering_word_by_word(seed, S, cut):
