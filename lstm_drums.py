@@ -871,18 +871,21 @@ def lookback_inputs(ids, bar_id, V, backs=LOOKBACK_BARS):
 # Memory (config["feel_memory"]): a song holds its dynamics (a ride played at one level for
 # minutes, a snare that is always hit hard), so the best single clue to a hit's level is the
 # level the same drum was played at last time. The state could carry that, but it has to
-# learn to; a count model that knows it is hard to beat. So the head also reads, for each
-# class, its last two velocity and offset levels among the words read so far, one-hot:
+# learn to, and a table that counts (drum, last level) -> next level is hard to beat. So the
+# head also reads, for each class, its last two velocity and offset levels among the words
+# read so far: 36 levels (9 classes x [velocity, offset] x [last hit, the hit before]), each
+# one-hot over its 8 or 9 values:
 #
 #     z = [top_t, bits(w_{t+1}), memory_t] @ Wf + bf
-#     memory_t = one-hot of each class's last level and the one before it, (306,): 2 x (9 x 8 + 9 x 9)
+#     memory_t = the 36 levels one-hot, (306,): 2 x (9 x 8 + 9 x 9), all 0 for a class not played yet
 #
-# all 0 for a class not played yet. Copying the last level is then one weight per level, and
-# the head starts out believing it (memory_copy_prior): a class's last level adds MEMORY_COPY[0]
-# to the logit of the same level of the same class, the one before MEMORY_COPY[1]. Training
-# moves these weights where the data says otherwise; a level the training songs rarely play
-# (a ride held soft, a tom fill's crescendo) gets too few gradient steps to learn copying from
-# scratch, but keeps the prior.
+# Copying the last level is then one weight per (class, level), and the head starts out with
+# it (memory_copy_prior): the row "class k's last level was l" gets MEMORY_COPY[0] in the
+# column of class k's logit for level l, the row of the hit before that MEMORY_COPY[1]; every
+# other weight of Wf starts small and random. Training moves these weights where the data says
+# otherwise. A row is non-zero only when its level was just played, so a level the training
+# songs seldom play (a ride held soft, a tom fill's crescendo) gets few gradient steps: too few
+# to learn copying from scratch, but it keeps the prior.
 
 N_CLASSES = encoding.N_CLASSES                              # drum classes (9): word id bit 8 - k is class k
 VELOCITY_LEVELS, OFFSET_LEVELS = encoding.VELOCITY_LEVELS, encoding.OFFSET_LEVELS   # 8, 9

@@ -8,7 +8,8 @@ seed, read from the checkpoint; 0.1 and 1337 for a checkpoint that does not say;
 out other songs, which this script does not know). --songs songs are
 sampled as `generate.py --song` samples them: seeds SEED, SEED+1, ..., each from a lone BAR, 16-step
 bars under the bar mask, until the model draws END or --bars bars (the cap). With --style the songs play
-that style; without it the style inputs are hidden (generate.py would draw one per song instead).
+that style, and the real songs in the table are that style's, fills left out; without it the style inputs
+are hidden (generate.py would draw one per song instead) and every real song counts.
 
 Three columns (training songs, validation songs, generated songs), a row each:
   length in bars          median, range, and which generated songs are shorter than the shortest
@@ -103,13 +104,15 @@ def form_figures(songs_words, training_words=None):
 # ----------------------------------------------------------------------------
 # The songs: the checkpoint's training and validation songs, and new ones
 
-def split_as_trained(checkpoint, data, log):
-    """The checkpoint's training and validation songs of DATA, split as train.py split them."""
+def split_as_trained(checkpoint, data, log, style=None):
+    """The checkpoint's training and validation songs of DATA, split as train.py split them; with a
+    style, only the songs of that style that are not fills (the generated songs are asked for no fill)."""
     trained = checkpoint["extra"].get("train_config") or {}
     fraction, seed = trained.get("valid_fraction", VALID_FRACTION), trained.get("seed", SPLIT_SEED)
     songs = corpus.load_songs(data, log=log)
     train_songs, valid_songs, _ = corpus.split_by_data(songs, fraction, seed)
-    return [s.words for s in train_songs], [s.words for s in valid_songs]
+    keep = lambda part: [s.words for s in part if style is None or (s.style == style and not s.fill)]
+    return keep(train_songs), keep(valid_songs)
 
 
 def sample_songs(checkpoint, n_songs, first_seed, how, cap):
@@ -190,7 +193,10 @@ def main(argv=None, log=print):
             raise ValueError(f"--songs {args.songs}, --bars {args.bars}: want 1 or more")
         checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
         how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style))
-        train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None)
+        train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None, args.style)
+        if not train_words or not valid_words:
+            raise ValueError(f"no training or no validation songs{' of style ' + args.style if args.style else ''}"
+                             f" in {' '.join(args.data)}")
     except (ValueError, encoding.CodecError, OSError) as e:          # (CheckpointError is a ValueError)
         print(encoding.error_line(e), file=sys.stderr)
         return None

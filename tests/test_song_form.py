@@ -105,6 +105,14 @@ def test_song_form_end_to_end(tiny_model):
     assert again == lines                                      # seeded: the same songs, the same table
 
 
+def test_with_a_style_the_real_songs_are_that_styles_beats():
+    songs = corpus.load_songs([DEMO], log=lambda *a: None)   # the demo's songs are all of style "demo"
+    everything = song_form.split_as_trained({"extra": {}}, [DEMO], lambda *a: None)
+    assert song_form.split_as_trained({"extra": {}}, [DEMO], lambda *a: None, "demo") == everything
+    assert sum(len(part) for part in everything) == len(songs)
+    assert song_form.split_as_trained({"extra": {}}, [DEMO], lambda *a: None, "jazz") == ([], [])
+
+
 def test_song_form_refuses_bad_input_in_one_line(tiny_model, tmp_path, capsys):
     assert song_form.main([tiny_model, DEMO, "--style", "jazz"]) is None
     assert song_form.main([str(tmp_path / "none.npz"), DEMO]) is None
