@@ -946,11 +946,14 @@ def memory_copy_prior(Wf, H, weights=MEMORY_COPY):
     """Add the copy prior to the memory rows of a head's Wf (H + 9 + 306, 153), in place: the
     row "class k's last velocity was l" gets weights[0] in the column of class k's velocity
     logit l, and so on for the offset and for the level before (weights[1])."""
+    K2 = 2 * N_CLASSES
     out_start = np.r_[np.arange(N_CLASSES) * VELOCITY_LEVELS,                        # (18,) where each class's
                       N_CLASSES * VELOCITY_LEVELS + np.arange(N_CLASSES) * OFFSET_LEVELS]  # block starts in z
-    for j in range(4 * N_CLASSES):                          # memory column j: [last, before] x [velocity, offset] x class
+    for j in range(2 * K2):                     # memory column j: [last, before] x [velocity, offset] x class
         levels = np.arange(MEMORY_LEVELS[j])
-        Wf[H + N_CLASSES + MEMORY_START[j] + levels, out_start[j % (2 * N_CLASSES)] + levels] += weights[j // (2 * N_CLASSES)]
+        rows = H + N_CLASSES + MEMORY_START[j] + levels     # Wf's rows "column j's level was l", l = 0, 1, ...
+        columns = out_start[j % K2] + levels                # the logits of level l of the same class and kind
+        Wf[rows, columns] += weights[j // K2]               # last hit (j < 18) or the hit before
 
 
 def feel_memory(feel_ids, before=None):
