@@ -545,6 +545,12 @@ def sum_rows_by_index(rows, values, out):
     return out
 
 
+def lookback_blocks(V, B):
+    """Where the look-back rows' blocks start in Wx0: the word's V rows at 0, then one V + 1 block
+    per distance (B starts), then the place's 6 rows. Returns (the B starts, the place's start)."""
+    return [V + j * (V + 1) for j in range(B)], V + B * (V + 1)
+
+
 def lookback_projection(Wx, b, x0, V, block=256):
     """The sparse look-back product: layer 0's projection of look-back rows x0 (T, N, 2 + B)
     [w, back 1, ..., back B, p] (section 7), plus b: (T, N, 4H). Each one-hot block is a row
@@ -553,7 +559,7 @@ def lookback_projection(Wx, b, x0, V, block=256):
     sums stay in the CPU cache (plain: [one_hot(w), one_hot(back 1), ..., signs(p)] @ Wx + b)."""
     T, N, C = x0.shape
     rows = x0.reshape(T * N, C)                             # (TN, 2 + B) [w, back 1, ..., back B, p]
-    at = V + (C - 2) * (V + 1)                              # the place's 6 rows of Wx
+    back_starts, at = lookback_blocks(V, C - 2)             # each bar back's V + 1 rows; the place's 6
     places = POSITION_SIGNS.astype(Wx.dtype) @ Wx[at:at + 6]  # (64, 4H) (64, 6) @ (6, 4H)
     places += b
     xa = np.empty((T * N, Wx.shape[1]), Wx.dtype)           # (TN, 4H)
@@ -561,19 +567,17 @@ def lookback_projection(Wx, b, x0, V, block=256):
         r, out = rows[start:start + block], xa[start:start + block]
         np.take(places, r[:, -1], axis=0, out=out, mode="clip")  # the place, and b
         out += Wx[r[:, 0]]                                  # the word
-        for j in range(1, C - 1):                           # each bar back: V + 1 rows
-            out += Wx[V + (j - 1) * (V + 1) + r[:, j]]
+        for j, first_row in enumerate(back_starts, 1):      # each bar back: V + 1 rows
+            out += Wx[first_row + r[:, j]]
     return xa.reshape(T, N, -1)
 
 
 def lookback_weight_grad(x0, da, dWx, V):
     """The look-back blocks' rows of dWx0, from da (TN, 4H): lookback_projection, mirrored."""
-    C = x0.shape[-1]
+    back_starts, at = lookback_blocks(V, x0.shape[-1] - 2)
     sum_rows_by_index(x0[..., 0].reshape(-1), da, dWx[:V])                 # the word
-    for j in range(1, C - 1):                                              # each bar back
-        start = V + (j - 1) * (V + 1)
-        sum_rows_by_index(x0[..., j].reshape(-1), da, dWx[start:start + V + 1])
-    at = V + (C - 2) * (V + 1)
+    for j, first_row in enumerate(back_starts, 1):                         # each bar back
+        sum_rows_by_index(x0[..., j].reshape(-1), da, dWx[first_row:first_row + V + 1])
     signs = POSITION_SIGNS[x0[..., -1].reshape(-1)].astype(da.dtype)       # (TN, 6)
     np.matmul(signs.T, da, out=dWx[at:at + 6])              # (6, 4H) the place's product
 
@@ -767,8 +771,8 @@ LOOKBACK_BARS = (1, 2)          # how many bars back the look-back inputs look, 
 
 
 def input_size(V, kind, feel=False, conditions=0, backs=LOOKBACK_BARS):
-    """Columns of layer 0's input: V for the word alone; V + 2 (V + 1) + 6 with look-back (one
-    V + 1 block for each distance in backs); then the style and fill columns (section 9:
+    """Columns of layer 0's input: V for the word alone; V + B (V + 1) + 6 with look-back (one
+    V + 1 block for each of the B distances in backs); then the style and fill columns (section 9:
     condition_size), then with feel the feel inputs (feel_input_size: 18, or 36 with look-back)."""
     return (V if kind == "word" else V + len(backs) * (V + 1) + 6) + conditions + (feel_input_size(kind) if feel else 0)
 

@@ -141,16 +141,16 @@ def numpy_trainer(size, seed=0, inputs="word", song=None, feel=False, song_feel=
         if model_config["feel_memory"]:                      # each stream's memory of the words read
             memory = np.stack([lstm.feel_memory(feel_ids[:-1, n]) for n in range(N)], axis=1)   # (T, N, 36)
             feel_batch += (memory,)
-    cond = None
+    cond = None                                              # (style, fill, place in the song or None), each (T, N)
     if styles:                                               # each stream a style (10% hidden) and beat or fill
         style = np.where(rng.random(N) < 0.1, -1, rng.integers(0, styles, N))
-        cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)))
+        cond = (np.broadcast_to(style, (T, N)), np.broadcast_to(rng.integers(0, 2, N), (T, N)), None)
     if model_config["song_place"]:                           # hidden style, no fill, a random place in the song
         cond = (np.full((T, N), -1), np.zeros((T, N)), rng.integers(0, lstm.SONG_PLACES, (T, N)))
 
     def train_step():
         masks = lstm.make_dropout_masks(model_config, T, N, rng)
-        cond_x = None if cond is None else lstm.condition_inputs(*cond[:2], model_config, place=(cond[2:] or [None])[0])
+        cond_x = None if cond is None else lstm.condition_inputs(cond[0], cond[1], model_config, place=cond[2])
         _, grads, state[0] = lstm.loss(params, x, ids[1:], state[0], masks, feel_batch, 1.0, cond_x)
         lstm.clip_gradients_fast(grads, 5.0)
         lstm.adam_update_fast(params, grads, opt)
