@@ -1,6 +1,7 @@
 """Do a model's whole songs have form? The table of issue 29: generated songs against the real ones.
 
     python benchmarks/song_form.py CKPT DATA [--songs 20] [--diversity 1.0] [--seed 1] [--bars 512] [--style NAME]
+                                             [--alike 1.0]
 
 DATA is what the checkpoint was trained on (folders, MIDI or words files, as train.py reads them with
 corpus.load_songs), split as train.py splits it (corpus.split_by_data with the run's valid_fraction and
@@ -20,14 +21,21 @@ Three columns (training songs, validation songs, generated songs), a row each:
                           for word: the share of all bars with d in 1, 2-3, 4-7, 8-15, 16-64, or none
                           (a song's first bar has none)
   distinct bars / length  the number of different bars over the song's bars, median over the songs
+                          (a bar counts if no earlier bar of the song is equal to it)
   crash in the last bar   share of the songs
   4-bar copies            share of the 4-bar phrases found verbatim in the training songs
                           (corpus.copy_stats; form must not come from copying whole songs)
+
+A drummer seldom plays a bar exactly again (a ghost note, a hi-hat more or less), so on played takes
+"equal word for word" finds little. --alike F (0 < F < 1) counts two bars as the same bar when they
+have the same number of steps and share at least F of their hits: of the (step, drum) onsets in
+either bar, the share in both (Jaccard). --alike 1, the default, is "equal word for word".
 
 The figures are pure functions of songs as lists of bars (a bar: a tuple of step masks), so that
 tests/test_song_form.py checks them on songs written by hand.
 """
 import argparse
+import functools
 import os
 import sys
 
@@ -53,9 +61,29 @@ def song_bars(words):
     return [tuple(bar) for bar in corpus.lenient_bars(words)]
 
 
-def nearest_repeat(bars, max_back=MAX_BACK):
-    """For each bar, the smallest d in 1..max_back with bars[i - d] == bars[i], or None."""
-    return [next((d for d in range(1, min(i, max_back) + 1) if bars[i - d] == bars[i]), None)
+@functools.lru_cache(maxsize=None)
+def onsets(bar):
+    """A bar's hits as a set of (step, drum bit) (kept per bar: songs compare each bar many times)."""
+    return frozenset((j, 1 << b) for j, mask in enumerate(bar) for b in range(encoding.N_CLASSES) if mask >> b & 1)
+
+
+def same_bar(alike=1.0):
+    """A test (bar, bar) -> bool: equal word for word (alike 1), or of one length sharing at least
+    `alike` of their onsets (shared / in either; two silent bars of one length are the same)."""
+    if alike >= 1:
+        return lambda a, b: a == b
+    def test(a, b):
+        if len(a) != len(b):
+            return False
+        x, y = onsets(a), onsets(b)
+        return not (x or y) or len(x & y) >= alike * len(x | y)
+    return test
+
+
+def nearest_repeat(bars, max_back=MAX_BACK, alike=1.0):
+    """For each bar, the smallest d in 1..max_back with bars[i - d] the same bar as bars[i], or None."""
+    same = same_bar(alike)
+    return [next((d for d in range(1, min(i, max_back) + 1) if same(bars[i - d], bars[i])), None)
             for i in range(len(bars))]
 
 
@@ -63,21 +91,30 @@ def bin_label(first, last):
     return f"{first}" if first == last else f"{first}-{last}"
 
 
-def repeat_profile(songs):
+def repeat_profile(songs, alike=1.0):
     """Songs (lists of bars) -> {bin label: share of all their bars whose nearest identical bar is
     that many bars back}, the bins of BINS and 'none' (no identical bar in the MAX_BACK before)."""
     counts = dict.fromkeys([bin_label(*b) for b in BINS] + ["none"], 0)
     for bars in songs:
-        for d in nearest_repeat(bars):
+        for d in nearest_repeat(bars, alike=alike):
             label = next((bin_label(a, b) for a, b in BINS if d is not None and a <= d <= b), "none")
             counts[label] += 1
     total = max(sum(counts.values()), 1)
     return {label: n / total for label, n in counts.items()}
 
 
-def distinct_share(bars):
-    """The number of different bars in a song over its length in bars (1.0: no bar comes back)."""
-    return len(set(bars)) / len(bars) if bars else float("nan")
+def distinct_share(bars, alike=1.0):
+    """The number of different bars in a song over its length in bars (1.0: no bar comes back): a
+    bar is new if no earlier bar of the song is the same bar (same_bar)."""
+    if not bars:
+        return float("nan")
+    if alike >= 1:
+        return len(set(bars)) / len(bars)
+    same, seen = same_bar(alike), []
+    for bar in bars:
+        if not any(same(old, bar) for old in seen):
+            seen.append(bar)
+    return len(seen) / len(bars)
 
 
 def crash_in_last_bar(bars):
@@ -85,18 +122,19 @@ def crash_in_last_bar(bars):
     return bool(bars) and any(mask & CRASH for mask in bars[-1])
 
 
-def form_figures(songs_words, training_words=None):
+def form_figures(songs_words, training_words=None, alike=1.0):
     """One column of the table, for songs given as lists of words: lengths (bars), how many end
     in END, the repeat profile, the median distinct share, the share with a crash in the last
-    bar, and (given the training songs' words) the share of 4-bar phrases copied from them."""
+    bar, and (given the training songs' words) the share of 4-bar phrases copied from them.
+    alike: what counts as the same bar (same_bar)."""
     songs = [song_bars(words) for words in songs_words]
     copied = None
     if training_words is not None:
         copied = corpus.copy_stats(songs_words, training_words, (COPY_BARS,))["copied_share"][str(COPY_BARS)]
     return {"songs": len(songs), "lengths": [len(bars) for bars in songs],
             "ended": sum(1 for words in songs_words if words[-1:] == [encoding.END]),
-            "repeat_profile": repeat_profile(songs),
-            "distinct_share": float(np.median([distinct_share(bars) for bars in songs])) if songs else None,
+            "repeat_profile": repeat_profile(songs, alike),
+            "distinct_share": float(np.median([distinct_share(bars, alike) for bars in songs])) if songs else None,
             "crash_last_bar": float(np.mean([crash_in_last_bar(bars) for bars in songs])) if songs else None,
             "copied_4_bars": copied}
 
@@ -149,8 +187,9 @@ def length_cells(figures, shortest=None):
     return [f"{np.median(n):g}", f"{n[0]}-{n[-1]}", (", ".join(short) or "none") if shortest is not None else "-"]
 
 
-def table(columns, names, cap):
-    """The markdown table: a column per figures dict (form_figures), headed by names."""
+def table(columns, names, cap, alike=1.0):
+    """The markdown table: a column per figures dict (form_figures), headed by names; alike < 1
+    names the repeat rows after it."""
     lengths = [length_cells(f, min(columns[0]["lengths"], default=None) if k == len(columns) - 1 else None)
                for k, f in enumerate(columns)]
     pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
@@ -162,7 +201,8 @@ def table(columns, names, cap):
             [f"cut at the cap of {cap} bars"] + ["-"] * (len(columns) - 1)
             + [str(columns[-1]["songs"] - columns[-1]["ended"])]]
     for label in columns[0]["repeat_profile"]:
-        name = "no identical bar in the 64 before" if label == "none" else f"nearest identical bar {label} back"
+        same = "identical bar" if alike >= 1 else f"bar sharing {100 * alike:g}% of its hits"
+        name = f"no {same} in the 64 before" if label == "none" else f"nearest {same} {label} back"
         rows.append([name] + [pct(f["repeat_profile"][label]) for f in columns])
     rows += [["distinct bars / length (median)"] + ["-" if f["distinct_share"] is None else
                                                      f"{f['distinct_share']:.2f}" for f in columns],
@@ -181,6 +221,8 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1, help="the first song's seed (default %(default)s)")
     p.add_argument("--bars", type=int, default=512, help="the cap, in bars (default %(default)s, as generate.py)")
     p.add_argument("--style", help="play this style, one the checkpoint knows (default: style hidden)")
+    p.add_argument("--alike", type=float, default=1.0, metavar="F",
+                   help="two bars are the same bar if they share F of their hits (default 1: word for word)")
     return p.parse_args(argv)
 
 
@@ -191,6 +233,8 @@ def main(argv=None, log=print):
     try:
         if args.songs < 1 or args.bars < 1:
             raise ValueError(f"--songs {args.songs}, --bars {args.bars}: want 1 or more")
+        if not 0 < args.alike <= 1:
+            raise ValueError(f"--alike {args.alike:g}: want a share above 0, at most 1")
         checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
         how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style))
         train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None, args.style)
@@ -201,12 +245,12 @@ def main(argv=None, log=print):
         print(encoding.error_line(e), file=sys.stderr)
         return None
     new_words = sample_songs(checkpoint, args.songs, args.seed, how, args.bars)
-    columns = [form_figures(train_words), form_figures(valid_words, train_words),
-               form_figures(new_words, train_words)]
+    columns = [form_figures(train_words, alike=args.alike), form_figures(valid_words, train_words, args.alike),
+               form_figures(new_words, train_words, args.alike)]
     log(f"{args.checkpoint} on {' '.join(args.data)}: {args.songs} songs at diversity {args.diversity:g}, "
         f"seeds {args.seed}-{args.seed + args.songs - 1}, cap {args.bars} bars"
-        + (f", style {args.style}" if args.style else ""))
-    log(table(columns, ["training songs", "validation songs", "generated songs"], args.bars))
+        + (f", style {args.style}" if args.style else "") + (f", bars alike at {args.alike:g}" if args.alike < 1 else ""))
+    log(table(columns, ["training songs", "validation songs", "generated songs"], args.bars, args.alike))
     return columns
 
 

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import corpus
 import encoding
@@ -59,6 +61,38 @@ def test_nearest_identical_bar_and_the_repeat_profile_by_hand():
     # two songs pooled bar by bar: 7 bars and 2 (B B: none, 1 back)
     pooled = song_form.repeat_profile([song(AABACBA), song("SD |x---|x---|")])
     assert pooled["1"] == 2 / 9 and pooled["none"] == 4 / 9 and abs(sum(pooled.values()) - 1) < 1e-12
+
+
+# A played groove: bar 2 is bar 1 with one hi-hat left out (7 of bar 1's 8 hits shared), bar 3 a different
+# groove, bar 4 bar 1 again with a ghost note added; bar 5 is bar 1 in 3 steps (another length: never alike)
+PLAYED = """
+HH |x-x-x-x-|x---x-x-|--------|x-x-x-x-|x-x|
+SD |--x---x-|--x---x-|x-x-x-x-|--x---xx|--x|
+BD |x---x---|x---x---|x-------|x---x---|x--|
+"""
+
+
+def test_bars_alike_when_they_share_most_of_their_hits():
+    bars = song(PLAYED)
+    assert song_form.nearest_repeat(bars) == [None] * 5                # word for word, nothing comes back
+    # bar 2 shares 7 of bar 1's 8 hits (0.875); bar 4 shares 8 of 9 with bar 1 (0.89), 7 of 9 with bar 2 (0.78)
+    assert song_form.nearest_repeat(bars, alike=0.8) == [None, 1, None, 3, None]
+    assert song_form.nearest_repeat(bars, alike=0.88) == [None, None, None, 3, None]
+    assert song_form.distinct_share(bars, alike=0.8) == 3 / 5 and song_form.distinct_share(bars) == 1.0
+    assert song_form.same_bar(0.5)((0, 0), (0, 0)) and not song_form.same_bar(0.5)((0, 0), (0, 0, 0))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.lists(st.sampled_from([0, 1, 2, 3, 256, 257, 260]), min_size=1, max_size=4).map(tuple),
+                min_size=1, max_size=30))
+def test_alike_counts_more_bars_the_same_the_lower_it_is(bars):
+    """Just below 1, "alike" is "equal word for word"; lower, a bar's nearest repeat is never further back."""
+    identity = song_form.nearest_repeat(bars)
+    assert song_form.nearest_repeat(bars, alike=0.9999) == identity
+    assert song_form.distinct_share(bars, alike=0.9999) == song_form.distinct_share(bars)
+    loose = song_form.nearest_repeat(bars, alike=0.5)
+    assert all(d is None or (e is not None and e <= d) for d, e in zip(identity, loose))
+    assert song_form.distinct_share(bars, alike=0.5) <= song_form.distinct_share(bars)
 
 
 def test_a_crash_in_the_last_bar():
@@ -117,9 +151,10 @@ def test_song_form_refuses_bad_input_in_one_line(tiny_model, tmp_path, capsys):
     assert song_form.main([tiny_model, DEMO, "--style", "jazz"]) is None
     assert song_form.main([str(tmp_path / "none.npz"), DEMO]) is None
     assert song_form.main([tiny_model, str(tmp_path / "nowhere")]) is None
+    assert song_form.main([tiny_model, DEMO, "--alike", "0"]) is None
     errors = capsys.readouterr().err.splitlines()
-    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
-    assert "jazz" in errors[0] and "nowhere" in errors[2]
+    assert len(errors) == 4 and all(line.startswith("error: ") for line in errors)
+    assert "jazz" in errors[0] and "nowhere" in errors[2] and "--alike 0" in errors[3]
 
 
 # ----------------------------------------------------------------------------
