@@ -92,8 +92,8 @@ def bin_label(first, last):
 
 
 def repeat_profile(songs, alike=1.0):
-    """Songs (lists of bars) -> {bin label: share of all their bars whose nearest identical bar is
-    that many bars back}, the bins of BINS and 'none' (no identical bar in the MAX_BACK before)."""
+    """Songs (lists of bars) -> {bin label: share of all their bars whose nearest identical bar (or
+    alike bar: same_bar) is that many bars back}, the bins of BINS and 'none' (none in the MAX_BACK before)."""
     counts = dict.fromkeys([bin_label(*b) for b in BINS] + ["none"], 0)
     for bars in songs:
         for d in nearest_repeat(bars, alike=alike):
