@@ -61,7 +61,8 @@ def softmax_loss(logits, y):
     """Softmax cross-entropy, averaged over every step of every stream.
 
     logits (T, N, V) unnormalised scores; y (T, N) the true next words. Returns the loss (a
-    float, in nats per word) and dlogits (T, N, V), its gradient.
+    float, in nats per word) and dlogits (T, N, V), its gradient, in the dtype of logits. Both
+    stay finite for logits in the hundreds (exp(800) overflows even in float64).
     """
     T, N, V = logits.shape
     z = logits - logits.max(axis=2, keepdims=True)          # (T, N, V) subtract the max: exp cannot overflow

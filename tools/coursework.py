@@ -866,6 +866,9 @@ After each one, check it (from this folder):
     python tools/coursework.py grade . --quick    # the functions alone, in a few seconds
     python tools/coursework.py grade .            # then train the demo with them and play it
 
+The equations are in the repository's docs/lstm.md (and docs/walkthrough.md follows one bar of
+drums through them, number by number); docs/coursework.md is the teacher's page.
+
 The grader names the function and what is wrong where it recognises a common mistake. When
 every row passes, listen to `out/coursework/coursework.wav`: drums played by a model that your
 functions trained. `python train.py --plain` and `python generate.py runs/default/best.npz`
