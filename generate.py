@@ -42,6 +42,7 @@ MAX_BARS = 10_000                          # per track: over 5 hours of 4/4 at 1
 MAX_SONG_BARS = 512                        # --song's cap unless --bars says otherwise
 MAX_DIVERSITY = 100.0                      # beyond, sampling is uniform in all but name
 MAX_SEEDS = 1000                           # takes per diversity
+MAX_PARTICLES = 1024                       # candidate takes around a kept part
 
 
 class GenerateError(Exception):
@@ -182,12 +183,13 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 # Playing the user's part: humanize, a file whose hits are kept and played with the model's feel
 # (or True with keep: redraw the kept drums' feel too); keep, drum names ("kick,snare" or "BD,SD")
 # whose hits stay the part's (the --primer's, or humanize's file) while the model writes the
-# others. seeds: takes per diversity (seeds seed, seed + 1, ...).
+# others; particles, the candidate takes written side by side around the kept drums
+# (lstm_drums.play_around). seeds: takes per diversity (seeds seed, seed + 1, ...).
 Settings = collections.namedtuple(
     "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills "
-                "humanize keep seeds",
+                "humanize keep seeds particles",
     defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0,
-              None, None, 1))
+              None, None, 1, 16))
 
 # What generate() reads, once: the checkpoint (its path and load_checkpoint's dict), the settings,
 # the primer's words and feel ids (S, 18) (None without feel), and the bar length in steps.
@@ -256,6 +258,8 @@ def read_part_job(ckpt_path, checkpoint, s):
     if encoding.BAR not in part.words:
         raise GenerateError(f"{path}: no bars to play (no BAR in its words)")
     keep = keep_bits(s.keep) if s.keep else 0
+    if keep and not 1 <= s.particles <= MAX_PARTICLES:
+        raise GenerateError(f"--particles {s.particles}: want 1..{MAX_PARTICLES} candidate takes")
     bar_steps = len(encoding.words_to_bars(part.words)[0])
     return Job(ckpt_path, checkpoint, s, [encoding.BAR], None, bar_steps, part, keep)
 
@@ -339,6 +343,7 @@ def job_fingerprint(job):
                                      if feel else [])
                                   + ([job.part.words, job.keep, bool(s.humanize),
                                       None if job.part.feel is None else job.part.feel.tolist()] if job.part else [])
+                                  + ([s.particles] if job.keep else [])
                                   ).encode())
     for p in job.checkpoint["params"].values():
         fingerprint = zlib.crc32(p, fingerprint)                # the weights, without a copy
@@ -349,8 +354,12 @@ def draw_track(job, track, log):
     """The track's new bars, drawn after the primer: its words, and a feel model's feel ids (S, 18) (else None)."""
     params, model_config = job.checkpoint["params"], job.checkpoint["config"]
     if job.part is not None:                                  # --humanize, --keep: the user's part, played
-        ids, feel_ids, _ = lstm.play_part(params, model_config, encoding.to_ids(job.part.words), track.rng, track.how,
-                                       job.keep, job.part.feel, redraw_kept=bool(job.settings.humanize))
+        ids, redraw = encoding.to_ids(job.part.words), bool(job.settings.humanize)
+        if job.keep:
+            ids, feel_ids, _ = lstm.play_around(params, model_config, ids, track.rng, track.how, job.keep,
+                                                job.part.feel, redraw, job.settings.particles)
+        else:
+            ids, feel_ids, _ = lstm.play_part(params, model_config, ids, track.rng, track.how)
         return [encoding.VOCAB[i] for i in ids], feel_ids
     primer_ids = encoding.to_ids(job.primer_words)
     ids, feel_ids = lstm.sample_bars(params, model_config, primer_ids, job.settings.n_bars, track.rng, track.how,
@@ -522,6 +531,9 @@ def main(argv=None):
                         "and timing (a feel model); with --keep and no FILE, draw the kept drums' feel too")
     p.add_argument("--keep", metavar="DRUMS", help="keep these drums of the --primer (or --humanize FILE), step "
                    "for step, e.g. kick,snare or BD,SD, and let the model write the others around them")
+    p.add_argument("--particles", type=int, default=default["particles"], metavar="K",
+                   help="with --keep: write K candidate takes side by side and keep those that best explain "
+                        "the kept drums still to come (default %(default)s; 1: step by step, faster)")
     p.add_argument("--seeds", type=int, default=default["seeds"], metavar="K",
                    help="K takes per diversity, with seeds SEED, SEED+1, ... (default %(default)s)")
     p.add_argument("--tab-bars", type=int, default=default["tab_bars"],

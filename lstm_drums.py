@@ -704,26 +704,31 @@ def step_fast(params, x0, state, dense_x=None):
 
     x0: an int id, or a look-back row [w, back_1, ..., back_B, p]; state = (h, c) each (L, 1, H);
     dense_x: None, or layer 0's dense inputs (F,) (input_reader, section 10, gives x0 and dense_x).
-    The plain sample's inner loop, with lstm_step_forward_fast and a row lookup.
     """
+    logits, state = step_streams_fast(params, np.asarray(x0)[None], state, None if dense_x is None else dense_x[None])
+    return logits[0], state
+
+
+def step_streams_fast(params, x0, state, dense_x=None):
+    """step_fast for N streams side by side: x0 (N,) ids or (N, 2 + B) look-back rows, state
+    (L, N, H) each, dense_x None or (N, F) -> logits (N, V) and the new state. The plain
+    sample's inner loop, with lstm_step_forward_fast and row lookups."""
     h, c = state
     V = params["Wy"].shape[1]
-    L, _, H = h.shape
+    L, N, H = h.shape
     new_h, new_c = np.empty_like(h), np.empty_like(c)
-    tanh_c = np.empty((1, H), h.dtype)
+    tanh_c = np.empty((N, H), h.dtype)
     x = None
     for l in range(L):
         if l == 0:
-            x_row = np.asarray(x0).reshape((1, 1) + np.shape(x0))    # (1, 1) or (1, 1, 2 + B): T = N = 1
-            a = layer0_projection(params["Wx0"], params["b0"], x_row, V)[0]    # (1, 4H) row lookups
+            a = layer0_projection(params["Wx0"], params["b0"], x0[None], V)[0]    # (N, 4H) row lookups, T = 1
             if dense_x is not None:
-                a += dense_x @ params["Wx0"][-len(dense_x):]                # (F,) @ (F, 4H)
+                a += dense_x @ params["Wx0"][-dense_x.shape[1]:]            # (N, F) @ (F, 4H)
         else:
-            a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (1, 4H)
+            a = x @ params[f"Wx{l}"] + params[f"b{l}"]           # (N, 4H)
         lstm_step_forward_fast(a, h[l], c[l], params[f"Wh{l}"], new_h[l], new_c[l], tanh_c)
-        x = new_h[l]                                             # (1, H)
-    logits = (x @ params["Wy"] + params["by"])[0]               # (V,)
-    return logits, (new_h, new_c)
+        x = new_h[l]                                             # (N, H)
+    return x @ params["Wy"] + params["by"], (new_h, new_c)     # (N, V)
 
 
 # ============================================================================
@@ -1292,16 +1297,19 @@ def layer0_inputs(rows, config, dtype=np.float32):
     return x0, cond_x, feel_x
 
 
-def input_reader(config, style=-1, fill_every=0):
+def input_reader(config, style=-1, fill_every=0, history=None):
     """A function (word id, its feel ids or None) -> (x0, dense_x), layer 0's inputs for that
     word, for feeding a stream word by word: the last row of song_rows of the words read so
     far, through layer0_inputs, as training computes them. style: an index into
     config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
     is asked for as a fill. Only the last max(lookback_bars) closed bars (2 by default) and the
     bar in progress matter to look-back, so the rows are computed from the words after the
-    closed bar before those. The feel memory is the head's, not layer 0's: Stream keeps it."""
+    closed bar before those. The feel memory is the head's, not layer 0's: Stream keeps it.
+    The function's .history is what it has read (words, feels, bar ends); a reader made with
+    history=another's .history goes on from there on its own (a copy: play_around's takes)."""
     config = {**model_config(config), "feel_memory": False}  # (so the rows carry no memory columns)
-    words, feels, bar_ends = [], [], []                     # read so far; where each closed bar's BAR is
+    words, feels, bar_ends = ([], [], []) if history is None else [list(h) for h in history]   # read so far;
+                                                            # where each closed bar's BAR is
     reach = max(config["lookback_bars"]) + 1                # the bars to keep: 3 by default
 
     def read(word, feel_ids=None):
@@ -1314,6 +1322,7 @@ def input_reader(config, style=-1, fill_every=0):
         row = song_rows(words[start:], config, np.array(feels[start:]), (style, fill), bars_before)[-1]   # (C,)
         x0, cond_x, feel_x = layer0_inputs(row, config)
         return x0, dense_inputs(cond_x, feel_x)
+    read.history = (words, feels, bar_ends)
     return read
 
 
@@ -1462,6 +1471,91 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, 
     if "Wf" not in params:
         return np.array(out), None, None
     return np.array(out), np.array(feels), np.array(expected)
+
+
+# Drums around a part, looking ahead. Drawn step by step, the written drums at step t know the
+# kept drums only up to t: a hi-hat pattern that leads the model to expect this part's coming
+# kicks and snares is likelier the drummer's than one that does not, but one draw cannot tell.
+# A particle filter (sequential Monte Carlo) can. Play K candidate takes side by side; at each
+# step, weight each take by the probability its model gave the part's kept drums there (the
+# allowed words' share of the step words, at temperature 1):
+#
+#     weight_k *= sum_{w allowed} p_k(w) / sum_{w a step} p_k(w)
+#
+# and at each bar line draw K takes again, each in proportion to its weight (resampling: a
+# likely take is copied, an unlikely one dropped), so the takes that go on are those that
+# explain the part so far. At the end one take is drawn by its weight. K = 1 is play_part.
+
+def log_sum_exp(z):
+    """log sum exp along the last axis, max-subtracted (-inf entries add nothing)."""
+    m = z.max(axis=-1, keepdims=True)
+    return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]
+
+
+def resample(weights, rng):
+    """K indices drawn from weights (K,) summing to 1, systematically: one uniform draw u, then
+    the takes at (u + i) / K on the weights' running sum, so take k is copied about K w_k times."""
+    K = len(weights)
+    return np.minimum(np.searchsorted(np.cumsum(weights), (rng.random() + np.arange(K)) / K), K - 1)
+
+
+def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, redraw_kept=True, particles=16):
+    """play_part's drums around a part (keep, part_feel, redraw_kept as it takes them) with
+    particles = K candidate takes, resampled at each bar line by how likely each makes the kept
+    drums. Returns as play_part: the chosen take's word ids (S,), feel ids and expected levels."""
+    config = model_config(config)
+    K, V = particles, config["vocab_size"]
+    words = np.arange(V)
+    is_step = words < BAR_ID
+    readers = [input_reader(config, how.style, how.fill_every) for _ in range(K)]
+    state = zero_state(config, K, params["Wy"].dtype)
+    memory = np.full((K, 4 * N_CLASSES), -1, np.int8) if config["feel_memory"] else None
+    takes = [([], [], []) for _ in range(K)]                # each take's words, feel ids, expected levels
+    log_weight = np.zeros(K)
+    no_hit = np.full(2 * N_CLASSES, np.nan)
+
+    def push(chosen, feels):                                # every take reads its word: logits (K, V)
+        nonlocal state
+        x0, dense_x = zip(*(read(w, f) for read, w, f in zip(readers, chosen, feels)))
+        logits, state = step_streams_fast(params, np.stack(x0), state, None if dense_x[0] is None else np.stack(dense_x))
+        for k, f in enumerate(feels):
+            if memory is not None and f is not None:
+                memory[k] = remember(memory[k], f)
+        return logits
+
+    logits = push([BAR_ID] * K, [None] * K)                 # as generation starts: after a bar line
+    for n, word in enumerate(int(w) for w in ids):
+        chosen = [word] * K                                 # BAR and END stay where the part has them
+        if word < BAR_ID:
+            allowed = is_step & ((words & keep) == (word & keep))
+            z = logits.astype(np.float64)
+            log_weight += log_sum_exp(np.where(allowed, z, -np.inf)) - log_sum_exp(np.where(is_step, z, -np.inf))
+            chosen = [sample_allowed(logits[k], how.diversity, rng, allowed) for k in range(K)]
+        feels = []
+        for k, w in enumerate(chosen):
+            feel_ids, expected = NO_FEEL, no_hit
+            if "Wf" in params and w < len(CLASSES_OF) and len(CLASSES_OF[w]):
+                head = feel_logits(params, state[0][-1][k:k + 1], w, None if memory is None else memory[k])
+                feel_ids, expected = draw_feel(*head, how.diversity, rng), expected_levels(*head)
+                if not redraw_kept and part_feel is not None:
+                    feel_ids = keep_part_feel(feel_ids, part_feel[n], w, keep)
+            for column, value in zip(takes[k], (w, feel_ids, expected)):
+                column.append(value)
+            feels.append(feel_ids if "Wf" in params else None)
+        if word == BAR_ID and K > 1:                        # resample at the bar line
+            weights = np.exp(log_weight - log_weight.max())
+            pick = resample(weights / weights.sum(), rng)
+            readers = [input_reader(config, how.style, how.fill_every, readers[i].history) for i in pick]
+            takes = [tuple(list(column) for column in takes[i]) for i in pick]
+            state = tuple(s[:, pick] for s in state)
+            memory = None if memory is None else memory[pick]
+            chosen, feels, log_weight = [chosen[i] for i in pick], [feels[i] for i in pick], np.zeros(K)
+        logits = push(chosen, feels)
+    weights = np.exp(log_weight - log_weight.max())
+    out, feel_ids, expected = takes[rng.choice(K, p=weights / weights.sum())]
+    if "Wf" not in params:
+        return np.array(out), None, None
+    return np.array(out), np.array(feel_ids), np.array(expected)
 
 
 # ----------------------------------------------------------------------------

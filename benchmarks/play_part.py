@@ -90,28 +90,36 @@ def table_means(train):
     return table, (mean_v, mean_o)
 
 
+def style_of(checkpoint, song):
+    """The take's style as an index into the model's styles, as generate.py --style gives it (-1: none)."""
+    styles = checkpoint["config"]["styles"]
+    return styles.index(song.style) if song.style in styles else -1
+
+
 def humanise_errors(checkpoint, train, takes):
     """Mean absolute errors (velocity MIDI, offset ms) of the model and each baseline, on every hit."""
     table, means = table_means(train)
     errors = collections.defaultdict(lambda: [[], []])
     for song, bpm in takes:
         ms = 60000.0 / bpm / encoding.STEPS_PER_BEAT           # one step, in ms
-        _, _, expected = lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song), np.random.default_rng(0),
-                                     lstm.Sampling(diversity=0.0))
+        expected = {name: lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song), np.random.default_rng(0),
+                                         lstm.Sampling(diversity=0.0, style=style))[2]
+                    for name, style in (("model", style_of(checkpoint, song)), ("model, style hidden", -1))}
         t, k, place, v, o = hits(song)
         real_v, real_o = VELOCITY[v], OFFSET_STEPS[o] * ms
         ids = encoding.to_ids(song.words)
         back = lstm.lookback_sources(np.concatenate([[encoding.BAR_ID], ids]), encoding.BAR_ID)[0][t, 0] - 1
         back_v = np.where(back >= 0, song.feel[np.maximum(back, 0), k], -1)
         back_o = np.where(back >= 0, song.feel[np.maximum(back, 0), K + k], -1)
-        guesses = {
-            "model": (np.interp(expected[t, k], np.arange(lstm.VELOCITY_LEVELS), VELOCITY),      # levels are linear
-                      np.interp(expected[t, K + k], np.arange(lstm.OFFSET_LEVELS), OFFSET_STEPS) * ms),  # in MIDI, steps
+        guesses = {                                         # (levels are linear in MIDI units and in steps)
+            name: (np.interp(e[t, k], np.arange(lstm.VELOCITY_LEVELS), VELOCITY),
+                   np.interp(e[t, K + k], np.arange(lstm.OFFSET_LEVELS), OFFSET_STEPS) * ms) for name, e in expected.items()}
+        guesses.update({
             "corpus mean": (np.full(len(t), means[0]), np.full(len(t), means[1] * ms)),
             "(class, place) mean": (table[0, k, place], table[1, k, place] * ms),
             "one bar back": (np.where(back_v >= 0, VELOCITY[np.maximum(back_v, 0)], table[0, k, place]),
                              np.where(back_o >= 0, OFFSET_STEPS[np.maximum(back_o, 0)], table[1, k, place]) * ms),
-        }
+        })
         for name, (gv, go) in guesses.items():
             errors[name][0].append(np.abs(gv - real_v))
             errors[name][1].append(np.abs(go - real_o))
@@ -130,7 +138,7 @@ def spreads(checkpoint, takes, seeds):
             real[kk][1].append(OFFSET_STEPS[oo] * ms)
         for seed in range(seeds):
             ids, feel_ids, _ = lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song), np.random.default_rng([seed, n]),
-                                           lstm.Sampling(diversity=1.0))
+                                           lstm.Sampling(diversity=1.0, style=style_of(checkpoint, song)))
             t, kk = np.nonzero(feel_ids[:, :K] >= 0)
             for c, vv, oo in zip(kk, feel_ids[t, kk], feel_ids[t, K + kk]):
                 drawn[c][0].append(VELOCITY[vv])
@@ -164,24 +172,27 @@ def f1(found, real):
     return 2 * hit / (len(found) + len(real)) if found or real else 1.0
 
 
-def around_part(checkpoint, train, takes, keep_names, diversity):
+def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, draws=2):
     """Onset F1 of the written hi-hats and ride (model, style-and-place baseline), the kept drums'
-    identity, and the written drums' onsets per bar (model / real)."""
+    identity, and the written drums' onsets per bar (model / real); the model's figures over
+    draws takes written around each part, with particles candidate takes each (lstm.play_around)."""
     keep = sum(encoding.class_bit(CLASS_OF[n]) for n in keep_names)
     written = [k for k in range(K) if not keep & encoding.class_bit(k)]
     patterns = style_place_patterns(train)
-    styles = checkpoint["config"]["styles"]
     model_f1, base_f1, kept_same, steps, model_onsets, real_onsets = [], [], 0, 0, 0, 0
     for n, (song, _) in enumerate(takes):
         ids = flat(song)
-        style = styles.index(song.style) if song.style in styles else -1
-        new, _, _ = lstm.play_part(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n]),
-                                lstm.Sampling(diversity=diversity, style=style), keep=keep, part_feel=song.feel)
-        is_step = ids < encoding.BAR_ID
-        kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
-        steps += int(is_step.sum())
         real = onsets(ids, WRITTEN)
-        model_f1.append(f1(onsets(new, WRITTEN), real))
+        is_step = ids < encoding.BAR_ID
+        for draw in range(draws):
+            new, _, _ = lstm.play_around(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n, draw]),
+                                         lstm.Sampling(diversity=diversity, style=style_of(checkpoint, song)), keep=keep,
+                                         part_feel=song.feel, particles=particles)
+            kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
+            steps += int(is_step.sum())
+            model_f1.append(f1(onsets(new, WRITTEN), real))
+            model_onsets += len(onsets(new, written))
+            real_onsets += len(onsets(ids, written))
         base, place = set(), 0
         for t, w in enumerate(ids):
             if w >= encoding.BAR_ID:
@@ -191,8 +202,6 @@ def around_part(checkpoint, train, takes, keep_names, diversity):
             base |= {(t, c) for c, on in zip(WRITTEN, bits) if on}
             place += 1
         base_f1.append(f1(base, real))
-        model_onsets += len(onsets(new, written))
-        real_onsets += len(onsets(ids, written))
     return {"model F1": float(np.mean(model_f1)), "baseline F1": float(np.mean(base_f1)),
             "kept identical": kept_same / max(steps, 1), "written onsets / real": model_onsets / max(real_onsets, 1)}
 
@@ -226,22 +235,32 @@ def main(argv=None):
     p.add_argument("--keep", default="BD,SD", help="the kept drums, by tab name (default BD,SD)")
     p.add_argument("--keep-diversity", type=float, nargs="+", default=[1.0, 0.5, 0.0],
                    help="the diversities to write the drums around the part at (default 1.0 0.5 0)")
+    p.add_argument("--particles", type=int, default=16,
+                   help="candidate takes around each part (lstm_drums.play_around; default 16, 1: step by step)")
+    p.add_argument("--draws", type=int, default=2, help="takes written around each part (default 2)")
+    p.add_argument("--skip-humanise", action="store_true", help="only the drums around the part")
     args = p.parse_args(argv)
     checkpoint = lstm.load_checkpoint(args.checkpoint)
     train, takes = takes_of(args.data, args.split, args.takes)
     print(f"{args.checkpoint}: {len(takes)} {args.split} takes, {sum(len(hits(s)[0]) for s, _ in takes)} hits; "
           f"baselines from {len(train)} training takes")
-    print("\nhumanise, mean absolute error per hit (temperature 0's path; the model's expectation):")
-    for name, (v, o) in humanise_errors(checkpoint, train, takes).items():
-        print(f"  {name:<22} velocity {v:6.2f}   offset {o:6.2f} ms")
-    print(f"\nhumanise at diversity 1.0, spread per class ({args.seeds} takes each), sampled / real:")
-    for k, (rv, dv, ro, do, n) in spreads(checkpoint, takes, args.seeds).items():
-        print(f"  {encoding.TAB_LABELS[k]}  velocity sd {dv:5.1f} / {rv:5.1f} = {dv / rv:4.2f}   "
-              f"offset sd {do:5.1f} / {ro:5.1f} ms = {do / ro:4.2f}   ({n} real hits)")
+    if not args.skip_humanise:
+        print("\nhumanise, mean absolute error per hit (temperature 0's path; the model's expectation):")
+        errors = humanise_errors(checkpoint, train, takes)
+        for name, (v, o) in errors.items():
+            v_table, o_table = errors["(class, place) mean"]
+            print(f"  {name:<22} velocity {v:6.2f} ({v / v_table:.3f}x)   offset {o:6.2f} ms ({o / o_table:.3f}x)")
+        print(f"\nhumanise at diversity 1.0, spread per class ({args.seeds} takes each), sampled / real:")
+        for k, (rv, dv, ro, do, n) in spreads(checkpoint, takes, args.seeds).items():
+            print(f"  {encoding.TAB_LABELS[k]}  velocity sd {dv:5.1f} / {rv:5.1f} = {dv / rv:4.2f}   "
+                  f"offset sd {do:5.1f} / {ro:5.1f} ms = {do / ro:4.2f}   ({n} real hits)")
     for diversity in args.keep_diversity:
         print(f"\ndrums around {args.keep} (diversity {diversity:g}):")
-        for name, value in around_part(checkpoint, train, takes, args.keep.split(","), diversity).items():
+        figures = around_part(checkpoint, train, takes, args.keep.split(","), diversity, args.particles, args.draws)
+        for name, value in figures.items():
             print(f"  {name:<22} {value:.4f}")
+    if args.skip_humanise:
+        return 0
     t = speed(checkpoint, takes[0][0])
     print(f"\nspeed: humanise 32 bars {t['humanise']:.3f} s, generate 32 bars {t['generate']:.3f} s: "
           f"{t['humanise'] / t['generate']:.2f}x")

@@ -116,6 +116,7 @@ def test_drums_around_a_kept_kick_and_snare(demo_model, tmp_path, capsys):
     (["--humanize", "NOBARS"], "no bars to play"),
     (["--keep", "kick"], "give the part to play"),
     (["--humanize", "FLAT", "--seeds", "0"], "--seeds 0"),
+    (["--keep", "BD,SD", "--particles", "0"], "--particles 0"),
 ])
 def test_bad_parts_are_refused_in_one_line(demo_model, tmp_path, capsys, args, message):
     ckpt, flat = demo_model
@@ -143,16 +144,67 @@ PART = st.lists(st.lists(st.integers(0, 511), min_size=1, max_size=20), min_size
 
 
 @settings(deadline=None, max_examples=40)
-@given(PART, st.integers(1, 510), st.floats(0.0, 2.0), st.integers(0, 2**32 - 1))
-def test_kept_drums_never_change(bars, keep, diversity, seed):
-    """Any part, any kept drums, any diversity: the kept classes are the part's at every step,
-    and the bar lines stay where they are."""
+@given(PART, st.integers(1, 510), st.floats(0.0, 2.0), st.integers(0, 2**32 - 1), st.integers(0, 4))
+def test_kept_drums_never_change(bars, keep, diversity, seed, particles):
+    """Any part, any kept drums, any diversity, step by step (play_part) or with candidate takes
+    (play_around): the kept classes are the part's at every step, and the bar lines stay where they are."""
     config = {"vocab_size": 514, "hidden": 6, "layers": 1, "inputs": "lookback", "feel": True}
     params = lstm.init_model(config, np.random.default_rng(seed % 7), np.float64)
     ids = np.array([w for bar in bars for w in bar + [lstm.BAR_ID]])
-    new, feel_ids, _ = lstm.play_part(params, config, ids, np.random.default_rng(seed), lstm.Sampling(diversity),
-                                   keep=keep)
+    rng, how = np.random.default_rng(seed), lstm.Sampling(diversity)
+    new, feel_ids, _ = (lstm.play_around(params, config, ids, rng, how, keep, particles=particles) if particles
+                        else lstm.play_part(params, config, ids, rng, how, keep=keep))
     steps = ids < lstm.BAR_ID
     assert (new[~steps] == ids[~steps]).all()
     assert ((new[steps] & keep) == (ids[steps] & keep)).all()
     assert ((feel_ids[:, :9] >= 0) == (lstm.word_bits(new) > 0)).all()  # every hit of the new words has feel
+
+
+@pytest.mark.parametrize("inputs, memory", [("lookback", True), ("lookback", False), ("word", False)])
+def test_one_candidate_take_is_play_part(inputs, memory):
+    """play_around with one particle has nothing to weigh: it draws what play_part draws, the same
+    words, feel and expected levels from the same seed."""
+    config = {"vocab_size": 514, "hidden": 8, "layers": 2, "inputs": inputs, "feel": True, "feel_memory": memory}
+    params = lstm.init_model(config, np.random.default_rng(3), np.float64)
+    ids = np.array([w for bar in np.random.default_rng(4).integers(0, 512, (4, 8)) for w in [*bar, lstm.BAR_ID]])
+    step = lstm.play_part(params, config, ids, np.random.default_rng(5), lstm.Sampling(0.8), keep=BD_SD)
+    around = lstm.play_around(params, config, ids, np.random.default_rng(5), lstm.Sampling(0.8), keep=BD_SD, particles=1)
+    for a, b in zip(step, around):
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40).filter(lambda w: sum(w) > 1e-6), st.integers(0, 2**32 - 1))
+def test_resampling_copies_each_take_by_its_weight(weights, seed):
+    """Systematic resampling copies take k floor(K w_k) or ceil(K w_k) times: never one of weight 0."""
+    w = np.array(weights) / sum(weights)
+    counts = np.bincount(lstm.resample(w, np.random.default_rng(seed)), minlength=len(w))
+    assert counts.sum() == len(w)
+    assert (counts >= np.floor(len(w) * w - 1e-9)).all() and (counts <= np.ceil(len(w) * w + 1e-9)).all()
+    assert (counts[w == 0] == 0).all()
+
+
+def test_candidate_takes_explain_the_kept_part_better():
+    """A model made by hand, in which a hi-hat now makes a kick next likely (p 0.98) and no hi-hat
+    makes it unlikely (0.02), and which otherwise draws the hi-hat by a coin. Around a kept kick on
+    every other step, step-by-step drawing plays a hi-hat before about half the kicks; the
+    candidate takes that survive resampling are those with hi-hats where the part's kicks follow."""
+    V, H = 514, 1
+    words = np.arange(V)
+    hat, kick = (words < lstm.BAR_ID) & (words & encoding.class_bit(2) > 0), (words & encoding.class_bit(0) > 0)
+    params = {"Wx0": np.zeros((V, 4 * H)), "Wh0": np.zeros((H, 4 * H)), "b0": np.array([10.0, -10.0, 0.0, 10.0]),
+              "Wy": np.zeros((H, V)), "by": np.zeros(V)}
+    params["Wx0"][:, 2] = np.where(hat, 10.0, -10.0)        # g = +-1, i = o = 1, f = 0: h = tanh(+-1) = +-0.76
+    params["Wy"][0] = np.where(kick, 5.1, 0.0)              # a kick word's logit +-3.9, every other word's 0
+    params["by"] = -50.0 * (words >= lstm.BAR_ID)           # (BAR and END never): 256 words each side
+    config = {"vocab_size": V, "hidden": H, "layers": 1, "inputs": "word", "feel": False}
+    bar = [0, encoding.class_bit(0)] * 2 + [lstm.BAR_ID]     # kick on every other step
+    ids = np.array(bar * 16)
+    before_kick = np.flatnonzero(ids == encoding.class_bit(0)) - 1
+
+    def share(K):                                           # hi-hats on the steps before the kicks
+        return np.mean([hat[lstm.play_around(params, config, ids, np.random.default_rng(seed), lstm.Sampling(1.0),
+                                             encoding.class_bit(0), particles=K)[0][before_kick]].mean()
+                        for seed in range(5)])
+    assert 0.35 < share(1) < 0.65                           # a coin
+    assert share(32) > 0.9
