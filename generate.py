@@ -315,7 +315,8 @@ def describe_part(job):
         return f"; humanising {job.part.name}"
     kept = [label for k, label in enumerate(encoding.TAB_LABELS) if job.keep & encoding.class_bit(k)]
     return (f"; the drums around {job.part.name}'s {','.join(kept)}"
-            + (" (their feel drawn too)" if job.settings.humanize else ""))
+            + (" (their feel drawn too)" if job.settings.humanize else "")
+            + (f", {job.settings.particles} candidate takes" if job.settings.particles > 1 else ", step by step"))
 
 
 def plan_tracks(job):
