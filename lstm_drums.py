@@ -1306,10 +1306,11 @@ def input_reader(config, style=-1, fill_every=0, history=None):
     bar in progress matter to look-back, so the rows are computed from the words after the
     closed bar before those. The feel memory is the head's, not layer 0's: Stream keeps it.
     The function's .history is what it has read (words, feels, bar ends); a reader made with
-    history=another's .history goes on from there on its own (a copy: play_around's takes)."""
+    history=another's .history goes on from there on its own (a copy: how play_around's
+    resampled candidates start)."""
     config = {**model_config(config), "feel_memory": False}  # (so the rows carry no memory columns)
-    words, feels, bar_ends = ([], [], []) if history is None else [list(h) for h in history]   # read so far;
-                                                            # where each closed bar's BAR is
+    # the words and feels read so far, and where each closed bar's BAR is
+    words, feels, bar_ends = ([], [], []) if history is None else [list(h) for h in history]
     reach = max(config["lookback_bars"]) + 1                # the bars to keep: 3 by default
 
     def read(word, feel_ids=None):
@@ -1412,11 +1413,11 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
 # starts after a BAR, as generation does). Humanise keeps every word (which drums start on
 # which step, the bars, the metre) and draws only each hit's feel from the feel head, which
 # reads the top layer's output before the word and the word's classes. It reads the words
-# without feel: fed back its own draws, the model drifts (its errors feed on themselves);
-# a model trained with train.py --feel-hide has learned to play from the words alone.
-# Drums around a part keep some classes (kick and snare, say):
-# at each step only the words whose kept classes are the part's may be drawn, so the model
-# chooses the other drums, and then the feel of every hit.
+# without feel (nor the head's memory of it): fed back its own draws, the model drifts (its
+# errors feed on themselves); a model trained with train.py --feel-hide has learned to play
+# from the words alone. Drums around a part keep some classes (kick and snare, say): at each
+# step only the words whose kept classes are the part's may be drawn, so the model chooses
+# the other drums, and then the feel of every hit.
 
 def keep_part_feel(feel_ids, part_row, word, keep):
     """A word's drawn feel ids (18,) with its kept classes' levels taken from the part's row
@@ -1477,14 +1478,19 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, 
 # kept drums only up to t: a hi-hat pattern that leads the model to expect this part's coming
 # kicks and snares is likelier the drummer's than one that does not, but one draw cannot tell.
 # A particle filter (sequential Monte Carlo) can. Play K candidate takes side by side; at each
-# step, weight each take by the probability its model gave the part's kept drums there (the
-# allowed words' share of the step words, at temperature 1):
+# step, weight each take by the probability its model gave the part's kept drums there: the
+# allowed words' share of the step words (the part fixes the bar lines, so BAR is left out),
+# by the model's own odds (temperature 1, whatever the draws' diversity):
 #
-#     weight_k *= sum_{w allowed} p_k(w) / sum_{w a step} p_k(w)
+#     weight_k *= sum_{w allowed} p_k(w) / sum_{w a step} p_k(w)      (kept as a sum of logs:
+#                                                                      a long product underflows)
 #
 # and at each bar line draw K takes again, each in proportion to its weight (resampling: a
-# likely take is copied, an unlikely one dropped), so the takes that go on are those that
-# explain the part so far. At the end one take is drawn by its weight. K = 1 is play_part.
+# likely take is copied, an unlikely one dropped; then every take counts the same again), so
+# the takes that go on are those that explain the part so far. At the end one take is drawn
+# by its weight. With K = 1, or at diversity 0 (every take would draw the same), this is
+# play_part. (At a diversity other than 1 the draws are not the model's own odds, so this is
+# a filter for the model at temperature 1 steered by tempered draws: a heuristic, and a good one.)
 
 def log_sum_exp(z):
     """log sum exp along the last axis, max-subtracted (-inf entries add nothing)."""
@@ -1500,11 +1506,14 @@ def resample(weights, rng):
 
 
 def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, redraw_kept=True, particles=16):
-    """play_part's drums around a part (keep, part_feel, redraw_kept as it takes them) with
-    particles = K candidate takes, resampled at each bar line by how likely each makes the kept
-    drums. Returns as play_part: the chosen take's word ids (S,), feel ids and expected levels."""
+    """play_part's drums around a part (keep, a non-zero mask of the kept classes; part_feel and
+    redraw_kept as play_part takes them) with particles = K candidate takes, resampled at each
+    bar line by how likely each makes the kept drums. Returns as play_part: the chosen take's
+    word ids (S,), feel ids (S, 18) and expected levels (S, 18)."""
+    if not keep:
+        raise ValueError("play_around writes drums around kept ones: keep some (humanise is play_part)")
     config = model_config(config)
-    K, V = particles, config["vocab_size"]
+    K, V = (particles if how.diversity > 0 else 1), config["vocab_size"]
     words = np.arange(V)
     is_step = words < BAR_ID
     readers = [input_reader(config, how.style, how.fill_every) for _ in range(K)]
@@ -1528,28 +1537,28 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
         chosen = [word] * K                                 # BAR and END stay where the part has them
         if word < BAR_ID:
             allowed = is_step & ((words & keep) == (word & keep))
-            z = logits.astype(np.float64)
+            z = logits.astype(np.float64)                   # (K, V)
             log_weight += log_sum_exp(np.where(allowed, z, -np.inf)) - log_sum_exp(np.where(is_step, z, -np.inf))
             chosen = [sample_allowed(logits[k], how.diversity, rng, allowed) for k in range(K)]
         feels = []
-        for k, w in enumerate(chosen):
+        for k, w in enumerate(chosen):                      # each take's hits' feel, as play_part draws it
             feel_ids, expected = NO_FEEL, no_hit
             if "Wf" in params and w < len(CLASSES_OF) and len(CLASSES_OF[w]):
-                head = feel_logits(params, state[0][-1][k:k + 1], w, None if memory is None else memory[k])
-                feel_ids, expected = draw_feel(*head, how.diversity, rng), expected_levels(*head)
+                head_logits = feel_logits(params, state[0][-1][k:k + 1], w, None if memory is None else memory[k])
+                feel_ids, expected = draw_feel(*head_logits, how.diversity, rng), expected_levels(*head_logits)
                 if not redraw_kept and part_feel is not None:
                     feel_ids = keep_part_feel(feel_ids, part_feel[n], w, keep)
             for column, value in zip(takes[k], (w, feel_ids, expected)):
                 column.append(value)
             feels.append(feel_ids if "Wf" in params else None)
-        if word == BAR_ID and K > 1:                        # resample at the bar line
-            weights = np.exp(log_weight - log_weight.max())
+        if word == BAR_ID and K > 1:                        # resample at the bar line (every take reads BAR,
+            weights = np.exp(log_weight - log_weight.max())  # so only the histories move)
             pick = resample(weights / weights.sum(), rng)
             readers = [input_reader(config, how.style, how.fill_every, readers[i].history) for i in pick]
             takes = [tuple(list(column) for column in takes[i]) for i in pick]
-            state = tuple(s[:, pick] for s in state)
+            state = tuple(s[:, pick] for s in state)        # (copies: fancy indexing)
             memory = None if memory is None else memory[pick]
-            chosen, feels, log_weight = [chosen[i] for i in pick], [feels[i] for i in pick], np.zeros(K)
+            log_weight = np.zeros(K)
         logits = push(chosen, feels)
     weights = np.exp(log_weight - log_weight.max())
     out, feel_ids, expected = takes[rng.choice(K, p=weights / weights.sum())]

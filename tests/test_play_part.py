@@ -208,3 +208,10 @@ def test_candidate_takes_explain_the_kept_part_better():
                         for seed in range(5)])
     assert 0.35 < share(1) < 0.65                           # a coin
     assert share(32) > 0.9
+
+
+def test_play_around_needs_kept_drums():
+    config = {"vocab_size": 514, "hidden": 4, "layers": 1, "inputs": "lookback", "feel": True}
+    params = lstm.init_model(config, np.random.default_rng(0), np.float64)
+    with pytest.raises(ValueError, match="keep some"):
+        lstm.play_around(params, config, np.array([0, lstm.BAR_ID]), np.random.default_rng(0), keep=0)
