@@ -21,7 +21,8 @@ baseline that plays, at each place in the bar, the most common hi-hat and ride p
 take's style there in the training takes; the kept drums' identity (must be 100%); and the
 written drums' onsets per bar against the real take's.
 
-Speed: humanising a 32-bar take against generating 32 bars, alternated, medians.
+Speed: humanising a 32-bar take against generating 32 bars, and the drums around its kick and snare
+with --particles candidate takes against step by step, alternated, medians.
 """
 import argparse
 import collections
@@ -206,21 +207,24 @@ def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, d
             "kept identical": kept_same / max(steps, 1), "written onsets / real": model_onsets / max(real_onsets, 1)}
 
 
-def speed(checkpoint, song, rounds=7):
-    """Median seconds to humanise a 32-bar take and to generate 32 bars, alternated."""
+def speed(checkpoint, song, particles, rounds=7):
+    """Median seconds to humanise a 32-bar take, to generate 32 bars, and to write the drums
+    around its kick and snare step by step and with the candidate takes, alternated."""
     bars = encoding.words_to_bars(song.words)
     while len(bars) < 32:
         bars = bars + bars
     ids = encoding.to_ids(encoding.bars_to_words(bars[:32]))
-    times = {"humanise": [], "generate": []}
+    params, config, how = checkpoint["params"], checkpoint["config"], lstm.Sampling(diversity=1.0)
+    keep = encoding.class_bit(CLASS_OF["BD"]) | encoding.class_bit(CLASS_OF["SD"])
+    jobs = {"humanise": lambda rng: lstm.play_part(params, config, ids, rng, how),
+            "generate": lambda rng: lstm.sample_bars(params, config, [encoding.BAR_ID], 32, rng, how),
+            "around, step by step": lambda rng: lstm.play_around(params, config, ids, rng, how, keep, particles=1),
+            "around, candidate takes": lambda rng: lstm.play_around(params, config, ids, rng, how, keep, particles=particles)}
+    times = {name: [] for name in jobs}
     for r in range(rounds):
-        for name in (("humanise", "generate") if r % 2 == 0 else ("generate", "humanise")):
-            rng = np.random.default_rng(r)
+        for name in (list(jobs) if r % 2 == 0 else list(jobs)[::-1]):
             t0 = time.perf_counter()
-            if name == "humanise":
-                lstm.play_part(checkpoint["params"], checkpoint["config"], ids, rng, lstm.Sampling(diversity=1.0))
-            else:
-                lstm.sample_bars(checkpoint["params"], checkpoint["config"], [encoding.BAR_ID], 32, rng, lstm.Sampling(diversity=1.0))
+            jobs[name](np.random.default_rng(r))
             times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(t) for name, t in times.items()}
 
@@ -261,9 +265,12 @@ def main(argv=None):
             print(f"  {name:<22} {value:.4f}")
     if args.skip_humanise:
         return 0
-    t = speed(checkpoint, takes[0][0])
+    t = speed(checkpoint, takes[0][0], args.particles)
     print(f"\nspeed: humanise 32 bars {t['humanise']:.3f} s, generate 32 bars {t['generate']:.3f} s: "
           f"{t['humanise'] / t['generate']:.2f}x")
+    print(f"  around the part, 32 bars: {args.particles} candidate takes {t['around, candidate takes']:.3f} s, "
+          f"step by step {t['around, step by step']:.3f} s: "
+          f"{t['around, candidate takes'] / t['around, step by step']:.2f}x")
 
 
 if __name__ == "__main__":
