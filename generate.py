@@ -355,10 +355,11 @@ def draw_track(job, track, log):
     """The track's new bars, drawn after the primer: its words, and a feel model's feel ids (S, 18) (else None)."""
     params, model_config = job.checkpoint["params"], job.checkpoint["config"]
     if job.part is not None:                                  # --humanize, --keep: the user's part, played
-        ids, redraw = encoding.to_ids(job.part.words), bool(job.settings.humanize)
-        if job.keep:
+        ids = encoding.to_ids(job.part.words)
+        if job.keep:                                          # with --humanize the kept hits' feel is drawn too
+            kept_feel = None if job.settings.humanize else job.part.feel
             ids, feel_ids, _ = lstm.play_around(params, model_config, ids, track.rng, track.how, job.keep,
-                                                job.part.feel, redraw, job.settings.particles)
+                                                kept_feel, job.settings.particles)
         else:
             ids, feel_ids, _ = lstm.play_part(params, model_config, ids, track.rng, track.how)
         return [encoding.VOCAB[i] for i in ids], feel_ids

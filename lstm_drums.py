@@ -1438,13 +1438,13 @@ def expected_levels(k, z_v, z_o):
     return out
 
 
-def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, redraw_kept=True):
+def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
     """Play a part's word ids (S,): returns (word ids (S,), feel ids (S, 18), expected levels (S, 18)).
 
     keep 0: humanise; every word stays, every hit's feel is drawn at how.diversity (0: the
     likeliest levels). keep, a mask of class bits (encoding.class_bit): those classes stay the part's,
     step for step, and the words are drawn among those that agree (the other classes are the
-    model's); the kept hits keep part_feel's levels (S, 18) unless redraw_kept. BAR and END
+    model's); the kept hits keep part_feel's levels (S, 18) (None: theirs are drawn too). BAR and END
     stay where the part has them. how.style and how.fill_every as sample_bars takes them;
     expected: expected_levels of every word, the model's expectation on the path it played.
     A model without feel plays the words alone: feel ids and expected are None.
@@ -1464,7 +1464,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, 
             logits = feel_logits(params, stream.state[0][-1], word, stream.memory) if hits else None
             expected.append(expected_levels(*logits) if hits else no_hit)
             feel_ids = draw_feel(*logits, how.diversity, rng) if hits else NO_FEEL
-        if feel_ids is not None and keep and not redraw_kept and part_feel is not None:
+        if feel_ids is not None and keep and part_feel is not None:
             feel_ids = keep_part_feel(feel_ids, part_feel[n], word, keep)
         out.append(word)
         feels.append(feel_ids)
@@ -1505,11 +1505,11 @@ def resample(weights, rng):
     return np.minimum(np.searchsorted(np.cumsum(weights), (rng.random() + np.arange(K)) / K), K - 1)
 
 
-def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, redraw_kept=True, particles=16):
-    """play_part's drums around a part (keep, a non-zero mask of the kept classes; part_feel and
-    redraw_kept as play_part takes them) with particles = K candidate takes, resampled at each
-    bar line by how likely each makes the kept drums. Returns as play_part: the chosen take's
-    word ids (S,), feel ids (S, 18) and expected levels (S, 18)."""
+def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, particles=16):
+    """play_part's drums around a part with particles = K candidate takes, resampled at each bar
+    line by how likely each makes the kept drums (keep, a non-zero class mask, and part_feel as
+    play_part takes them). Returns as play_part: the chosen take's word ids (S,), feel ids and
+    expected levels (S, 18)."""
     if not keep:
         raise ValueError("play_around writes drums around kept ones: keep some (humanise is play_part)")
     config = model_config(config)
@@ -1546,7 +1546,7 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
             if "Wf" in params and w < len(CLASSES_OF) and len(CLASSES_OF[w]):
                 head_logits = feel_logits(params, state[0][-1][k:k + 1], w, None if memory is None else memory[k])
                 feel_ids, expected = draw_feel(*head_logits, how.diversity, rng), expected_levels(*head_logits)
-                if not redraw_kept and part_feel is not None:
+                if part_feel is not None:
                     feel_ids = keep_part_feel(feel_ids, part_feel[n], w, keep)
             for column, value in zip(takes[k], (w, feel_ids, expected)):
                 column.append(value)

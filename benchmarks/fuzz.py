@@ -166,7 +166,7 @@ def random_argv(rng, folder, ckpt):
                 "--layers", "1", "--hidden", "4", "--batch", "2", "--seq", "4", "--eval-every", "1"]
     elif tool == "generate":
         flags = ["--bars", "--diversity", "--seed", "--bpm", "--velocity", "--meter", "--tab-bars", "--style", "--fills",
-                 "--keep", "--seeds", "--humanize"]
+                 "--keep", "--seeds", "--humanize", "--particles"]
         argv = [ckpt, "--out", os.path.join(folder, "gen"), "--bars", "2", "--diversity", "1"]
         if rng.random() < 0.3:                              # play a part: the demo's flat one, kept drums or not
             argv += ["--primer", os.path.join(ROOT, "data", "parts", "kick_snare.mid"), "--keep", "BD,SD"]

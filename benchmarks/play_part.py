@@ -188,7 +188,7 @@ def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, d
         for draw in range(draws):
             new, _, _ = lstm.play_around(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n, draw]),
                                          lstm.Sampling(diversity=diversity, style=style_of(checkpoint, song)), keep=keep,
-                                         part_feel=song.feel, particles=particles)
+                                         particles=particles)                    # (the kept hits' feel drawn too)
             kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
             steps += int(is_step.sum())
             model_f1.append(f1(onsets(new, WRITTEN), real))
