@@ -4,7 +4,9 @@ around a kept kick and snare, measured against the real takes of an info.csv spl
     python benchmarks/play_part.py runs/groove/best.npz GROOVE_DIR [--split validation] [--takes 40]
 
 Humanise. Each take's words are played flat (every hit velocity 100, on the grid) and the
-model draws every hit's feel (lstm_drums.play_part). Hit by hit against the real take:
+model draws every hit's feel (lstm_drums.play_part), told the take's style as a user would
+say it (generate.py --style; the error is also printed with the style hidden). Hit by hit
+against the real take:
   - the mean absolute error of the model's expected velocity (MIDI units) and offset (ms, at the
     take's tempo), on its likeliest path (temperature 0, each expectation at temperature 1),
     beside baselines on the same hits: the training hits' mean; the (class, place in the bar)
@@ -14,8 +16,10 @@ model draws every hit's feel (lstm_drums.play_part). Hit by hit against the real
 The real levels are compared as the codec keeps them (a velocity level played at its middle
 velocity, an offset in ninths of a step), the same for the model and every baseline.
 
-Drums around a part. Kick and snare are kept (--keep) and the model writes the rest, at each
-of --keep-diversity (1.0 draws as a drummer might; 0 plays the likeliest word at each step); against
+Drums around a part. Kick and snare are kept (--keep) and the model writes the rest, --draws
+takes a part with --particles candidate takes each (lstm_drums.play_around; the kept hits' feel
+drawn too), at each of --keep-diversity (1.0 draws as a drummer might; 0 plays the likeliest
+word at each step), told the take's style; against
 the real take: the onset F1 of the hi-hats and the ride (same step, same class), beside a
 baseline that plays, at each place in the bar, the most common hi-hat and ride pattern of the
 take's style there in the training takes; the kept drums' identity (must be 100%); and the
