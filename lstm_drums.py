@@ -1482,15 +1482,17 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
 # allowed words' share of the step words (the part fixes the bar lines, so BAR is left out),
 # by the model's own odds (temperature 1, whatever the draws' diversity):
 #
-#     weight_k *= sum_{w allowed} p_k(w) / sum_{w a step} p_k(w)      (kept as a sum of logs:
-#                                                                      a long product underflows)
+#     weight_k *= sum_{w allowed} p_k(w) / sum_{w a step} p_k(w)      (p_k: take k's next-word odds;
+#                                                                      summed as logs, as a long
+#                                                                      product underflows)
 #
 # and at each bar line draw K takes again, each in proportion to its weight (resampling: a
 # likely take is copied, an unlikely one dropped; then every take counts the same again), so
 # the takes that go on are those that explain the part so far. At the end one take is drawn
 # by its weight. With K = 1, or at diversity 0 (every take would draw the same), this is
 # play_part. (At a diversity other than 1 the draws are not the model's own odds, so this is
-# a filter for the model at temperature 1 steered by tempered draws: a heuristic, and a good one.)
+# a filter for the model at temperature 1 steered by tempered draws: a heuristic, measured in
+# docs/play.md.)
 
 def log_sum_exp(z):
     """log sum exp along the last axis, max-subtracted (-inf entries add nothing)."""
