@@ -17,8 +17,8 @@ The real levels are compared as the codec keeps them (a velocity level played at
 velocity, an offset in ninths of a step), the same for the model and every baseline.
 
 Drums around a part. Kick and snare are kept (--keep) and the model writes the rest, --draws
-takes a part with --particles candidate takes each (lstm_drums.play_around; the kept hits' feel
-drawn too), at each of --keep-diversity (1.0 draws as a drummer might; 0 plays the likeliest
+takes a part with --particles candidate takes each (lstm_drums.play_around; the kept hits keep
+the take's feel, as generate.py --keep plays a part, or with --redraw-kept draw theirs too), at each of --keep-diversity (1.0 draws as a drummer might; 0 plays the likeliest
 word at each step), told the take's style; against
 the real take: the onset F1 of the hi-hats and the ride (same step, same class), beside a
 baseline that plays, at each place in the bar, the most common hi-hat and ride pattern of the
@@ -177,10 +177,11 @@ def f1(found, real):
     return 2 * hit / (len(found) + len(real)) if found or real else 1.0
 
 
-def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, draws=2):
+def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, draws=2, redraw_kept=False):
     """Onset F1 of the written hi-hats and ride (model, style-and-place baseline), the kept drums'
     identity, and the written drums' onsets per bar (model / real); the model's figures over
-    draws takes written around each part, with particles candidate takes each (lstm.play_around)."""
+    draws takes written around each part, with particles candidate takes each (lstm.play_around);
+    the kept hits keep the take's feel, as generate.py plays a part, unless redraw_kept (--humanize)."""
     keep = sum(encoding.class_bit(CLASS_OF[n]) for n in keep_names)
     written = [k for k in range(K) if not keep & encoding.class_bit(k)]
     patterns = style_place_patterns(train)
@@ -192,7 +193,7 @@ def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, d
         for draw in range(draws):
             new, _, _ = lstm.play_around(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n, draw]),
                                          lstm.Sampling(diversity=diversity, style=style_of(checkpoint, song)), keep=keep,
-                                         particles=particles)                    # (the kept hits' feel drawn too)
+                                         part_feel=None if redraw_kept else song.feel, particles=particles)
             kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
             steps += int(is_step.sum())
             model_f1.append(f1(onsets(new, WRITTEN), real))
@@ -247,6 +248,9 @@ def main(argv=None):
                    help="candidate takes around each part (lstm_drums.play_around; default 16, 1: step by step)")
     p.add_argument("--draws", type=int, default=2, help="takes written around each part (default 2)")
     p.add_argument("--skip-humanise", action="store_true", help="only the drums around the part")
+    p.add_argument("--redraw-kept", action="store_true",
+                   help="around the part, draw the kept hits' feel too (generate.py --keep --humanize); by default "
+                        "they keep the take's, as generate.py --keep plays a part")
     args = p.parse_args(argv)
     checkpoint = lstm.load_checkpoint(args.checkpoint)
     train, takes = takes_of(args.data, args.split, args.takes)
@@ -264,7 +268,8 @@ def main(argv=None):
                   f"offset sd {do:5.1f} / {ro:5.1f} ms = {do / ro:4.2f}   ({n} real hits)")
     for diversity in args.keep_diversity:
         print(f"\ndrums around {args.keep} (diversity {diversity:g}):")
-        figures = around_part(checkpoint, train, takes, args.keep.split(","), diversity, args.particles, args.draws)
+        figures = around_part(checkpoint, train, takes, args.keep.split(","), diversity, args.particles, args.draws,
+                              args.redraw_kept)
         for name, value in figures.items():
             print(f"  {name:<22} {value:.4f}")
     if args.skip_humanise:
