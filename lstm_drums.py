@@ -1429,32 +1429,37 @@ def keep_part_feel(feel_ids, part_row, word, keep):
     return out
 
 
-def expected_levels(k, z_v, z_o):
-    """The expected velocity and offset level of each hit, from feel_logits' (classes k,
-    velocity logits, offset logits) at temperature 1: (18,) floats, nan where no hit."""
-    out = np.full(2 * N_CLASSES, np.nan)
-    out[k] = np.exp(log_softmax(z_v.astype(np.float64))) @ np.arange(VELOCITY_LEVELS)
-    out[N_CLASSES + k] = np.exp(log_softmax(z_o.astype(np.float64))) @ np.arange(OFFSET_LEVELS)
+def level_estimates(k, z_v, z_o):
+    """Each hit's velocity and offset level as the head expects them at temperature 1, from
+    feel_logits' (classes k, velocity logits, offset logits), in two ways: (2, 18) floats, nan
+    where no hit. Row 0 the mean (the best single guess when errors count squared), row 1 the
+    median, the first level whose cumulative probability reaches 1/2 (the best guess when they
+    count by their size, as a mean absolute error counts them)."""
+    out = np.full((2, 2 * N_CLASSES), np.nan)
+    for columns, z in ((k, z_v), (N_CLASSES + k, z_o)):
+        p = np.exp(log_softmax(z.astype(np.float64)))       # (n, levels)
+        out[0, columns] = p @ np.arange(p.shape[1])
+        out[1, columns] = (np.cumsum(p, axis=1) < 0.5).sum(axis=1)
     return out
 
 
 def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
-    """Play a part's word ids (S,): returns (word ids (S,), feel ids (S, 18), expected levels (S, 18)).
+    """Play a part's word ids (S,): returns (word ids (S,), feel ids (S, 18), level estimates (S, 2, 18)).
 
     keep 0: humanise; every word stays, every hit's feel is drawn at how.diversity (0: the
     likeliest levels). keep, a mask of class bits (encoding.class_bit): those classes stay the part's,
     step for step, and the words are drawn among those that agree (the other classes are the
     model's); the kept hits keep part_feel's levels (S, 18) (None: theirs are drawn too). BAR and END
     stay where the part has them. how.style and how.fill_every as sample_bars takes them;
-    expected: expected_levels of every word, the model's expectation on the path it played.
-    A model without feel plays the words alone: feel ids and expected are None.
+    estimates: level_estimates of every word (its mean and median levels) on the path it played.
+    A model without feel plays the words alone: feel ids and estimates are None.
     """
     stream = Stream(params, config, how.style, how.fill_every)
     stream.push(BAR_ID)                                     # as generation starts: after a bar line
     words = np.arange(model_config(config)["vocab_size"])
     agrees = lambda word: (words < BAR_ID) & ((words & keep) == (word & keep))   # (V,) the allowed words
-    out, feels, expected = [], [], []
-    no_hit = np.full(2 * N_CLASSES, np.nan)
+    out, feels, estimates = [], [], []
+    no_hit = np.full((2, 2 * N_CLASSES), np.nan)
     for n, word in enumerate(int(w) for w in ids):
         if keep and word < BAR_ID:
             word = sample_allowed(stream.logits, how.diversity, rng, agrees(word))
@@ -1462,7 +1467,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
         if "Wf" in params:                                  # the head once: its draw and its expectation
             hits = word < len(CLASSES_OF) and len(CLASSES_OF[word]) > 0
             logits = feel_logits(params, stream.state[0][-1], word, stream.memory) if hits else None
-            expected.append(expected_levels(*logits) if hits else no_hit)
+            estimates.append(level_estimates(*logits) if hits else no_hit)
             feel_ids = draw_feel(*logits, how.diversity, rng) if hits else NO_FEEL
         if feel_ids is not None and keep and part_feel is not None:
             feel_ids = keep_part_feel(feel_ids, part_feel[n], word, keep)
@@ -1471,7 +1476,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
         stream.push(word, feel_ids if keep else None)       # humanise reads the words alone (see above)
     if "Wf" not in params:
         return np.array(out), None, None
-    return np.array(out), np.array(feels), np.array(expected)
+    return np.array(out), np.array(feels), np.array(estimates)
 
 
 # Drums around a part, looking ahead. Drawn step by step, the written drums at step t know the
@@ -1510,8 +1515,8 @@ def resample(weights, rng):
 def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, particles=16):
     """play_part's drums around a part with particles = K candidate takes, resampled at each bar
     line by how likely each makes the kept drums (keep, a non-zero class mask, and part_feel as
-    play_part takes them). Returns as play_part: the chosen take's word ids (S,), feel ids and
-    expected levels (S, 18)."""
+    play_part takes them). Returns as play_part: the chosen take's word ids (S,), feel ids (S, 18)
+    and level estimates (S, 2, 18)."""
     if not keep:
         raise ValueError("play_around writes drums around kept ones: keep some (humanise is play_part)")
     config = model_config(config)
@@ -1521,9 +1526,9 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
     readers = [input_reader(config, how.style, how.fill_every) for _ in range(K)]
     state = zero_state(config, K, params["Wy"].dtype)
     memory = np.full((K, 4 * N_CLASSES), -1, np.int8) if config["feel_memory"] else None
-    takes = [([], [], []) for _ in range(K)]                # each take's words, feel ids, expected levels
+    takes = [([], [], []) for _ in range(K)]                # each take's words, feel ids, level estimates
     log_weight = np.zeros(K)
-    no_hit = np.full(2 * N_CLASSES, np.nan)
+    no_hit = np.full((2, 2 * N_CLASSES), np.nan)
 
     def push(chosen, feels):                                # every take reads its word: logits (K, V)
         nonlocal state
@@ -1544,13 +1549,13 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
             chosen = [sample_allowed(logits[k], how.diversity, rng, allowed) for k in range(K)]
         feels = []
         for k, w in enumerate(chosen):                      # each take's hits' feel, as play_part draws it
-            feel_ids, expected = NO_FEEL, no_hit
+            feel_ids, estimates = NO_FEEL, no_hit
             if "Wf" in params and w < len(CLASSES_OF) and len(CLASSES_OF[w]):
                 head_logits = feel_logits(params, state[0][-1][k:k + 1], w, None if memory is None else memory[k])
-                feel_ids, expected = draw_feel(*head_logits, how.diversity, rng), expected_levels(*head_logits)
+                feel_ids, estimates = draw_feel(*head_logits, how.diversity, rng), level_estimates(*head_logits)
                 if part_feel is not None:
                     feel_ids = keep_part_feel(feel_ids, part_feel[n], w, keep)
-            for column, value in zip(takes[k], (w, feel_ids, expected)):
+            for column, value in zip(takes[k], (w, feel_ids, estimates)):
                 column.append(value)
             feels.append(feel_ids if "Wf" in params else None)
         if word == BAR_ID and K > 1:                        # resample at the bar line (every take reads BAR,
@@ -1563,10 +1568,10 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
             log_weight = np.zeros(K)
         logits = push(chosen, feels)
     weights = np.exp(log_weight - log_weight.max())
-    out, feel_ids, expected = takes[rng.choice(K, p=weights / weights.sum())]
+    out, feel_ids, estimates = takes[rng.choice(K, p=weights / weights.sum())]
     if "Wf" not in params:
         return np.array(out), None, None
-    return np.array(out), np.array(feel_ids), np.array(expected)
+    return np.array(out), np.array(feel_ids), np.array(estimates)
 
 
 # ----------------------------------------------------------------------------

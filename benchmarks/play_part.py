@@ -7,10 +7,12 @@ Humanise. Each take's words are played flat (every hit velocity 100, on the grid
 model draws every hit's feel (lstm_drums.play_part), told the take's style as a user would
 say it (generate.py --style; the error is also printed with the style hidden). Hit by hit
 against the real take:
-  - the mean absolute error of the model's expected velocity (MIDI units) and offset (ms, at the
-    take's tempo), on its likeliest path (temperature 0, each expectation at temperature 1),
-    beside baselines on the same hits: the training hits' mean; the (class, place in the bar)
-    table's mean; the same drum one bar back in the real take (else the table);
+  - the mean absolute error of the model's velocity (MIDI units) and offset (ms, at the take's
+    tempo), on its likeliest path (temperature 0), guessed as the mean level of its odds at
+    temperature 1 and as their median (the guess a mean absolute error favours:
+    lstm_drums.level_estimates), beside baselines on the same hits: the training hits' mean;
+    the (class, place in the bar) table's mean, and its median; the same drum one bar back in
+    the real take (else the table's mean);
   - over takes sampled at diversity 1.0 (--seeds each), each class's spread (standard
     deviation) of velocity and offset against the real takes'.
 The real levels are compared as the codec keeps them (a velocity level played at its middle
@@ -77,22 +79,24 @@ def flat(song):
     return encoding.to_ids(song.words)
 
 
-def table_means(train):
-    """The (class, place) mean velocity (MIDI) and offset (steps) of the training hits, and the overall means."""
-    sums = np.zeros((2, K, lstm.MAX_POSITION + 1))
-    counts = np.zeros((K, lstm.MAX_POSITION + 1))
-    all_v, all_o = [], []
+def tables(train):
+    """The (class, place) tables of the training hits: their mean and their median velocity (MIDI)
+    and offset (steps), (2, K, places) each (the median as the model's: the first level whose
+    running count reaches half), and the overall means (2,) that fill a cell no hit reached."""
+    P = lstm.MAX_POSITION + 1
+    counts = [np.zeros((K, P, lstm.VELOCITY_LEVELS)), np.zeros((K, P, lstm.OFFSET_LEVELS))]
     for song, _ in train:
         _, k, place, v, o = hits(song)
-        np.add.at(sums[0], (k, place), VELOCITY[v])
-        np.add.at(sums[1], (k, place), OFFSET_STEPS[o])
-        np.add.at(counts, (k, place), 1)
-        all_v.append(VELOCITY[v])
-        all_o.append(OFFSET_STEPS[o])
-    mean_v, mean_o = np.concatenate(all_v).mean(), np.concatenate(all_o).mean()
-    with np.errstate(invalid="ignore"):
-        table = np.where(counts > 0, sums / np.maximum(counts, 1), np.array([mean_v, mean_o])[:, None, None])
-    return table, (mean_v, mean_o)
+        np.add.at(counts[0], (k, place, v), 1)
+        np.add.at(counts[1], (k, place, o), 1)
+    mean, median, overall = np.zeros((2, K, P)), np.zeros((2, K, P)), np.zeros(2)
+    for row, (c, value) in enumerate(zip(counts, (VELOCITY, OFFSET_STEPS))):
+        n = c.sum(axis=2)                                   # (K, P) hits in each cell
+        overall[row] = c.sum(axis=(0, 1)) @ value / n.sum()
+        mean[row] = np.where(n > 0, c @ value / np.maximum(n, 1), overall[row])
+        middle = (np.cumsum(c, axis=2) < n[..., None] / 2).sum(axis=2)
+        median[row] = np.where(n > 0, value[np.minimum(middle, len(value) - 1)], overall[row])
+    return mean, median, overall
 
 
 def style_of(checkpoint, song):
@@ -103,13 +107,13 @@ def style_of(checkpoint, song):
 
 def humanise_errors(checkpoint, train, takes):
     """Mean absolute errors (velocity MIDI, offset ms) of the model and each baseline, on every hit."""
-    table, means = table_means(train)
+    table, medians, means = tables(train)
     errors = collections.defaultdict(lambda: [[], []])
     for song, bpm in takes:
         ms = 60000.0 / bpm / encoding.STEPS_PER_BEAT           # one step, in ms
-        expected = {name: lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song), np.random.default_rng(0),
-                                         lstm.Sampling(diversity=0.0, style=style))[2]
-                    for name, style in (("model", style_of(checkpoint, song)), ("model, style hidden", -1))}
+        estimates = {name: lstm.play_part(checkpoint["params"], checkpoint["config"], flat(song),
+                                          np.random.default_rng(0), lstm.Sampling(diversity=0.0, style=style))[2]
+                     for name, style in (("model", style_of(checkpoint, song)), ("model, style hidden", -1))}
         t, k, place, v, o = hits(song)
         real_v, real_o = VELOCITY[v], OFFSET_STEPS[o] * ms
         ids = encoding.to_ids(song.words)
@@ -117,11 +121,13 @@ def humanise_errors(checkpoint, train, takes):
         back_v = np.where(back >= 0, song.feel[np.maximum(back, 0), k], -1)
         back_o = np.where(back >= 0, song.feel[np.maximum(back, 0), K + k], -1)
         guesses = {                                         # (levels are linear in MIDI units and in steps)
-            name: (np.interp(e[t, k], np.arange(lstm.VELOCITY_LEVELS), VELOCITY),
-                   np.interp(e[t, K + k], np.arange(lstm.OFFSET_LEVELS), OFFSET_STEPS) * ms) for name, e in expected.items()}
+            f"{name}, {how}": (np.interp(e[t, row, k], np.arange(lstm.VELOCITY_LEVELS), VELOCITY),
+                               np.interp(e[t, row, K + k], np.arange(lstm.OFFSET_LEVELS), OFFSET_STEPS) * ms)
+            for name, e in estimates.items() for row, how in enumerate(("mean", "median"))}
         guesses.update({
             "corpus mean": (np.full(len(t), means[0]), np.full(len(t), means[1] * ms)),
             "(class, place) mean": (table[0, k, place], table[1, k, place] * ms),
+            "(class, place) median": (medians[0, k, place], medians[1, k, place] * ms),
             "one bar back": (np.where(back_v >= 0, VELOCITY[np.maximum(back_v, 0)], table[0, k, place]),
                              np.where(back_o >= 0, OFFSET_STEPS[np.maximum(back_o, 0)], table[1, k, place]) * ms),
         })
@@ -257,11 +263,13 @@ def main(argv=None):
     print(f"{args.checkpoint}: {len(takes)} {args.split} takes, {sum(len(hits(s)[0]) for s, _ in takes)} hits; "
           f"baselines from {len(train)} training takes")
     if not args.skip_humanise:
-        print("\nhumanise, mean absolute error per hit (temperature 0's path; the model's expectation):")
+        print("\nhumanise, mean absolute error per hit (temperature 0's path; the model's mean and median levels;\n"
+              "  ratios to the (class, place) table's mean, then to its median):")
         errors = humanise_errors(checkpoint, train, takes)
         for name, (v, o) in errors.items():
-            v_table, o_table = errors["(class, place) mean"]
-            print(f"  {name:<22} velocity {v:6.2f} ({v / v_table:.3f}x)   offset {o:6.2f} ms ({o / o_table:.3f}x)")
+            (v_mean, o_mean), (v_median, o_median) = errors["(class, place) mean"], errors["(class, place) median"]
+            print(f"  {name:<27} velocity {v:6.2f} ({v / v_mean:.3f}x, {v / v_median:.3f}x)   "
+                  f"offset {o:6.2f} ms ({o / o_mean:.3f}x, {o / o_median:.3f}x)")
         print(f"\nhumanise at diversity 1.0, spread per class ({args.seeds} takes each), sampled / real:")
         for k, (rv, dv, ro, do, n) in spreads(checkpoint, takes, args.seeds).items():
             print(f"  {encoding.TAB_LABELS[k]}  velocity sd {dv:5.1f} / {rv:5.1f} = {dv / rv:4.2f}   "

@@ -163,7 +163,7 @@ def test_kept_drums_never_change(bars, keep, diversity, seed, particles):
 @pytest.mark.parametrize("inputs, memory", [("lookback", True), ("lookback", False), ("word", False)])
 def test_one_candidate_take_is_play_part(inputs, memory):
     """play_around with one particle has nothing to weigh: it draws what play_part draws, the same
-    words, feel and expected levels from the same seed."""
+    words, feel and level estimates from the same seed."""
     config = {"vocab_size": 514, "hidden": 8, "layers": 2, "inputs": inputs, "feel": True, "feel_memory": memory}
     params = lstm.init_model(config, np.random.default_rng(3), np.float64)
     ids = np.array([w for bar in np.random.default_rng(4).integers(0, 512, (4, 8)) for w in [*bar, lstm.BAR_ID]])
@@ -215,3 +215,28 @@ def test_play_around_needs_kept_drums():
     params = lstm.init_model(config, np.random.default_rng(0), np.float64)
     with pytest.raises(ValueError, match="keep some"):
         lstm.play_around(params, config, np.array([0, lstm.BAR_ID]), np.random.default_rng(0), keep=0)
+
+
+def test_level_estimates_by_hand():
+    """Levels 0..3 at odds 0.1, 0.2, 0.15, 0.55: the mean level is 2.15; the running sum first
+    reaches 1/2 at level 3, the median. A word without a class leaves its columns nan."""
+    z_v = np.log(np.array([[0.1, 0.2, 0.15, 0.55, 0, 0, 0, 0]]) + 1e-300)
+    z_o = np.log(np.eye(9)[[4]] + 1e-300)                   # offset: all on the grid's level 4
+    out = lstm.level_estimates(np.array([2]), z_v, z_o)
+    np.testing.assert_allclose(out[:, 2], [2.15, 3.0])
+    np.testing.assert_allclose(out[:, 9 + 2], [4.0, 4.0])
+    assert np.isnan(np.delete(out, [2, 11], axis=1)).all()
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.floats(-8, 8), min_size=9, max_size=9))
+def test_the_median_level_has_the_smallest_mean_absolute_error(logits):
+    """Among the levels, the median estimate is one that minimises the expected |level - guess|,
+    which is why play_part.py scores humanise by it (and the mean minimises the squared error)."""
+    z = np.array([logits])
+    mean, median = lstm.level_estimates(np.array([0]), z[:, :8], z)[:, 9]
+    p = np.exp(lstm.log_softmax(z[0]))
+    levels = np.arange(9)
+    error = lambda guess: p @ np.abs(levels - guess)
+    assert error(median) <= min(error(g) for g in levels) + 1e-9
+    assert p @ (levels - mean) ** 2 <= min(p @ (levels - g) ** 2 for g in np.linspace(0, 8, 81)) + 1e-9
