@@ -1464,7 +1464,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
         if keep and word < BAR_ID:
             word = sample_allowed(stream.logits, how.diversity, rng, agrees(word))
         feel_ids = None
-        if "Wf" in params:                                  # the head once: its draw and its expectation
+        if "Wf" in params:                                  # the head once: its draw and its estimates
             hits = word < len(CLASSES_OF) and len(CLASSES_OF[word]) > 0
             logits = feel_logits(params, stream.state[0][-1], word, stream.memory) if hits else None
             estimates.append(level_estimates(*logits) if hits else no_hit)
