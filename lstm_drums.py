@@ -766,6 +766,12 @@ def step_streams_fast(params, x0, state, dense_x=None):
 # back 8 bars later. config["lookback_bars"] (default [1, 2]; it must start 1, 2 and rise, as
 # the feel input looks one bar back through its first column) is the table of B distances: with
 # [1, 2, 4, 8] the row is [w_t, 1 back, 2 back, 4 back, 8 back, p], one more V + 1 block each.
+#
+# A section that comes back need not come back at a fixed distance: a verse of 12 bars, a
+# chorus of 8, the verse again. A 0 at the end of the table stands for such a distance: the
+# bar that came after the last time the bar just closed was played, word for word, in the 64
+# bars before it. With [1, 2, 0], having just played the verse's first bar again, layer 0
+# reads the verse's second bar from last time; "none" if the bar just closed is new.
 
 INPUT_KINDS = ("word", "lookback")
 MAX_POSITION = 63                                           # p is capped here: 6 bits
@@ -774,6 +780,8 @@ POSITION_SIGNS = np.array([[1.0 if (p >> k) & 1 else -1.0 for k in range(6)]
 
 
 LOOKBACK_BARS = (1, 2)          # how many bars back the look-back inputs look, by default (config["lookback_bars"])
+AFTER_LAST = 0                  # in that table: the bar after the last playing of the bar just closed,
+AFTER_LAST_WINDOW = 64          # looked for in the 64 bars before it
 
 
 def input_size(V, kind, feel=False, conditions=0, backs=LOOKBACK_BARS):
@@ -810,15 +818,31 @@ def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     ends = t[closes]                                               # (bars,) index of each bar's BAR
     starts = before[closes] + 1                                    # (bars,) index of its first step
     n_done = np.cumsum(closes)                                     # (S,) bars closed at or before t
+    after = bars_after_last(ids, starts, ends) if AFTER_LAST in backs else None   # (bars + 1,)
     src = np.full((S, len(backs)), -1, dtype=np.int64)
     for column, back in enumerate(backs):                          # column 0: one bar back; 1: two; ...
-        k = n_done - back                                          # (S,) which bar to look into
+        k = after[n_done] if back == AFTER_LAST else n_done - back  # (S,) which bar to look into
         ok = k >= 0
         kk = np.where(ok, k, 0)
         where = starts[kk] + p if len(starts) else p               # (S,) index of place p in that bar
         ok &= where <= (ends[kk] if len(ends) else -1)
         src[:, column] = np.where(ok, where, -1)
     return src, p
+
+
+def bars_after_last(ids, starts, ends, window=AFTER_LAST_WINDOW):
+    """The look-back 0 of lookback_sources: for each bar b of a song, given its closed bars by
+    the index of their first step (starts) and of their BAR (ends), the bar that came after the
+    last playing of bar b - 1, word for word, within the window bars before it; -1 for none.
+    (bars + 1,): the last entry is for the bar after the last closed one."""
+    after = np.full(len(starts) + 1, -1, dtype=np.int64)
+    last = {}                                                      # a bar's words -> where it was last played
+    for i, (a, b) in enumerate(zip(starts, ends)):
+        key = ids[a:b].tobytes()
+        if key in last and i - last[key] <= window:
+            after[i + 1] = last[key] + 1                           # (bar i itself when i repeats bar i - 1)
+        last[key] = i
+    return after
 
 
 # Where in the song: a song that ends must know how long it has been going. With
@@ -1302,8 +1326,8 @@ def input_reader(config, style=-1, fill_every=0, history=None):
     word, for feeding a stream word by word: the last row of song_rows of the words read so
     far, through layer0_inputs, as training computes them. style: an index into
     config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
-    is asked for as a fill. Only the last max(lookback_bars) closed bars (2 by default) and the
-    bar in progress matter to look-back, so the rows are computed from the words after the
+    is asked for as a fill. Only the last max(lookback_bars) closed bars (2 by default; 65 with
+    a 0 in the table) and the bar in progress matter to look-back, so the rows are computed from the words after the
     closed bar before those. The feel memory is the head's, not layer 0's: Stream keeps it.
     The function's .history is what it has read (words, feels, bar ends); a reader made with
     history=another's .history goes on from there on its own (a copy: how play_around's
@@ -1311,7 +1335,8 @@ def input_reader(config, style=-1, fill_every=0, history=None):
     config = {**model_config(config), "feel_memory": False}  # (so the rows carry no memory columns)
     # the words and feels read so far, and where each closed bar's BAR is
     words, feels, bar_ends = ([], [], []) if history is None else [list(h) for h in history]
-    reach = max(config["lookback_bars"]) + 1                # the bars to keep: 3 by default
+    reach = max(AFTER_LAST_WINDOW + 1 if d == AFTER_LAST else d   # the bars to keep: 3 by default
+                for d in config["lookback_bars"]) + 1
 
     def read(word, feel_ids=None):
         if word == BAR_ID and words and words[-1] < BAR_ID:   # a BAR after a step closes a bar
@@ -1770,6 +1795,11 @@ def style_names(x):
             and all(encoding.is_style_name(s) for s in x))
 
 
+def _distances(table):
+    """A look-back table without its AFTER_LAST at the end: the fixed distances."""
+    return table[:-1] if table[-1] == AFTER_LAST else table
+
+
 CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (format version 2)
     "dropout": (lambda v: type(v) in (int, float) and 0 <= v < 1, "0 <= dropout < 1"),
     "forget_bias": (lambda v: type(v) in (int, float) and math.isfinite(v), "a finite number"),
@@ -1780,7 +1810,8 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "feel_memory": (lambda v: v is True or v is False, "true or false"),
     "song_place": (lambda v: v is True or v is False, "true or false"),
     "lookback_bars": (lambda v: isinstance(v, list) and 1 <= len(v) <= 8 and all(type(d) is int for d in v)
-                      and v[:2] == [1, 2] and v == sorted(set(v)) and v[-1] <= 256, "[1, 2, ...] rising, at most 256"),
+                      and _distances(v)[:2] == [1, 2] and _distances(v) == sorted(set(_distances(v)))
+                      and _distances(v)[-1] <= 256, "[1, 2, ...] rising, at most 256, and 0 last or not at all"),
 }
 # keys added since format version 2 began: a file without one reads as having this value
 OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2], "song_place": False}

@@ -63,7 +63,8 @@ HYPERPARAMETERS = {     # name: (default, meaning)
                            "(also the words one and two bars back and the place in the bar)"),
     "feel": (1, "1: also learn how hard and how far off the grid each hit is played (its feel), 0: words alone"),
     "lookback_bars": ("1,2", "with --inputs lookback: how many bars back layer 0 looks, e.g. 1,2,4,8 "
-                             "(starting 1,2)"),
+                             "(starting 1,2); a 0 last adds the bar that came after the last time the "
+                             "bar just closed was played"),
     "song_place": (0, "1: layer 0 also reads how many bars the song has played, on a coarse scale, so that "
                       "--song ends songs where songs end; 0: not"),
     "feel_memory": (1, "1: the feel head also reads each drum's last two levels (lstm_drums section 8), 0: not"),

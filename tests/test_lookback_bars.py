@@ -27,12 +27,37 @@ def test_four_bars_back_by_hand():
 
 @settings(deadline=None, max_examples=150)
 @given(st.lists(st.sampled_from([0, 1, 2, lstm.BAR_ID]), max_size=120).map(np.array),
-       st.sampled_from([[1, 2, 4], [1, 2, 4, 8, 16], [1, 2, 3]]))
+       st.sampled_from([[1, 2, 4], [1, 2, 4, 8, 16], [1, 2, 3], [1, 2, 0], [1, 2, 4, 0]]))
 def test_the_reader_keeps_enough_bars_for_the_farthest_look(ids, backs):
     read = lstm.input_reader({"vocab_size": 514, "hidden": 1, "layers": 1, "inputs": "lookback",
                               "lookback_bars": backs})
     rows = np.array([read(int(w))[0] for w in ids]).reshape(-1, 2 + len(backs))
     np.testing.assert_array_equal(rows, lstm.lookback_inputs(ids, lstm.BAR_ID, 514, backs).reshape(-1, 2 + len(backs)))
+
+
+def test_the_bar_after_the_last_playing_by_hand():
+    """Bars A B A C A. Look-back 0 after each bar: A and B are new (none); after the second A,
+    the bar that came after the first, B; C is new; after the third A, the bar after the second, C."""
+    A, B, C = [1, 2], [3, 4], [5, 6]
+    ids = [w for bar in (A, B, A, C, A) for w in bar + [BAR]]
+    x = lstm.lookback_inputs(ids, BAR, 10, backs=(1, 2, 0))    # (15, 5) [w, 1 back, 2 back, after last, p]
+    after = lambda bars: x[3 * bars - 1, 3]                 # the row that reads the BAR closing bar `bars`
+    assert [after(n) for n in (1, 2, 3, 4, 5)] == [10, 10, 3, 10, 5]   # bar 1 and 2 new; B; C new; C
+    assert list(x[9]) == [5, 2, 4, 4, 1]    # reads C's first step; place 1 of A (1 back), of B (2 back), of B (after A)
+
+
+@pytest.mark.parametrize("between, found", [(63, True), (64, False)])
+def test_the_bar_after_the_last_playing_looks_64_bars_back(between, found):
+    """A bar played again after 63 other bars is found (64 back); after 64 it is not. The reader
+    keeps enough bars to agree."""
+    ids = [1, BAR, 2, BAR] + [w for n in range(between - 1) for w in (3 + n % 5, 3 + n // 5 % 5, BAR)] + [1, BAR, 7]
+    x = lstm.lookback_inputs(ids, BAR, 10, backs=(1, 2, 0))
+    assert x[-2, 3] == (2 if found else 10)                 # the bar that came after bar 0 last time: bar 1
+    read = lstm.input_reader({"vocab_size": 514, "hidden": 1, "layers": 1, "inputs": "lookback",
+                              "lookback_bars": [1, 2, 0]})
+    ids = np.where(np.array(ids) == BAR, lstm.BAR_ID, ids)
+    rows = np.array([read(int(w))[0] for w in ids])
+    np.testing.assert_array_equal(rows, lstm.lookback_inputs(ids, lstm.BAR_ID, 514, (1, 2, 0)))
 
 
 def test_lookups_equal_the_multi_hot_product():
@@ -77,7 +102,7 @@ def test_train_and_generate_with_four_bars_back(tmp_path):
     assert ids.count(encoding.BAR_ID) == 6
 
 
-@pytest.mark.parametrize("bad", ["1,3", "2,1", "1,2,2", "1,2,x", "1,2,300"])
+@pytest.mark.parametrize("bad", ["1,3", "2,1", "1,2,2", "1,2,x", "1,2,300", "0", "1,0,2", "1,2,0,0"])
 def test_bad_lookback_bars_are_refused_in_one_line(bad, capsys):
     assert train.main(["--lookback-bars", bad, "--steps", "1"]) == 1
     assert "--lookback-bars" in capsys.readouterr().err
