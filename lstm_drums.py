@@ -764,8 +764,9 @@ def step_streams_fast(params, x0, state, dense_x=None):
 #
 # Music repeats at longer distances too: a groove in 2- and 4-bar phrases, a riff that comes
 # back 8 bars later. config["lookback_bars"] (default [1, 2]; it must start 1, 2 and rise, as
-# the feel input looks one bar back through its first column) is the table of B distances: with
-# [1, 2, 4, 8] the row is [w_t, 1 back, 2 back, 4 back, 8 back, p], one more V + 1 block each.
+# the feel input looks one bar back through its first column; a 0 may end it, below) is the
+# table of B distances: with [1, 2, 4, 8] the row is [w_t, 1 back, 2 back, 4 back, 8 back, p],
+# one more V + 1 block each.
 #
 # A section that comes back need not come back at a fixed distance: a verse of 12 bars, a
 # chorus of 8, the verse again. A 0 at the end of the table stands for such a distance: the
@@ -805,7 +806,8 @@ def bar_lines(ids, bar_id):
 def lookback_sources(ids, bar_id, backs=LOOKBACK_BARS):
     """A song's word ids (S,) -> where the look-back inputs come from, in one pass:
     src (S, B), the index of the word 1, 2 (each of backs) bars back at the place of
-    w_{t+1} (-1 for none), and p (S,), that place: the step words of the current bar
+    w_{t+1} (-1 for none; for a 0 in backs, in the bar after the last playing of the bar just
+    closed: bars_after_last), and p (S,), that place: the step words of the current bar
     before w_{t+1}. A bar is a run of one or more step words closed by BAR (a BAR with
     no step before it closes no bar), and the look-back word at place p of an n-step bar
     is its step p, or its BAR for p = n.
@@ -864,7 +866,8 @@ def lookback_inputs(ids, bar_id, V, backs=LOOKBACK_BARS):
     """A song's word ids (S,) -> layer 0's look-back inputs (S, 2 + B), B = len(backs).
 
     Row t describes the step that reads w_t and predicts w_{t+1}:
-    [w_t, the word one bar back, two bars back (each of backs), p], with V for "none" and p
+    [w_t, the word one bar back, two bars back (each of backs; for a 0, in the bar after the
+    last playing of the bar just closed), p], with V for "none" and p
     the place of w_{t+1} in its bar, capped at 63 (see lookback_sources).
     Call it on one song at a time: look-back never reaches into another song. Row t
     depends only on w_0 .. w_t, so a sampler gets its row from the words read so far.
@@ -1326,16 +1329,17 @@ def input_reader(config, style=-1, fill_every=0, history=None):
     word, for feeding a stream word by word: the last row of song_rows of the words read so
     far, through layer0_inputs, as training computes them. style: an index into
     config["styles"] (-1 hidden); fill_every k > 0: every k-th bar (counting the bars read)
-    is asked for as a fill. Only the last max(lookback_bars) closed bars (2 by default; 65 with
-    a 0 in the table) and the bar in progress matter to look-back, so the rows are computed from the words after the
-    closed bar before those. The feel memory is the head's, not layer 0's: Stream keeps it.
+    is asked for as a fill. Only the bar in progress and the last D closed bars matter to
+    look-back, D the table's largest distance (2 by default), a 0 counting as 65 (the bar just
+    closed and the 64 before it), so the rows are computed from the words after the closed bar
+    before those. The feel memory is the head's, not layer 0's: Stream keeps it.
     The function's .history is what it has read (words, feels, bar ends); a reader made with
     history=another's .history goes on from there on its own (a copy: how play_around's
     resampled candidates start)."""
     config = {**model_config(config), "feel_memory": False}  # (so the rows carry no memory columns)
     # the words and feels read so far, and where each closed bar's BAR is
     words, feels, bar_ends = ([], [], []) if history is None else [list(h) for h in history]
-    reach = max(AFTER_LAST_WINDOW + 1 if d == AFTER_LAST else d   # the bars to keep: 3 by default
+    reach = max(AFTER_LAST_WINDOW + 1 if d == AFTER_LAST else d   # D + 1 bar lines back: 3 by default
                 for d in config["lookback_bars"]) + 1
 
     def read(word, feel_ids=None):

@@ -29,6 +29,7 @@ def test_four_bars_back_by_hand():
 @given(st.lists(st.sampled_from([0, 1, 2, lstm.BAR_ID]), max_size=120).map(np.array),
        st.sampled_from([[1, 2, 4], [1, 2, 4, 8, 16], [1, 2, 3], [1, 2, 0], [1, 2, 4, 0]]))
 def test_the_reader_keeps_enough_bars_for_the_farthest_look(ids, backs):
+    # (songs of at most 60 bars: the 64-bar window of a 0 is tested below, at its edge)
     read = lstm.input_reader({"vocab_size": 514, "hidden": 1, "layers": 1, "inputs": "lookback",
                               "lookback_bars": backs})
     rows = np.array([read(int(w))[0] for w in ids]).reshape(-1, 2 + len(backs))

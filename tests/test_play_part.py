@@ -219,7 +219,7 @@ def test_play_around_needs_kept_drums():
 
 def test_level_estimates_by_hand():
     """Levels 0..3 at odds 0.1, 0.2, 0.15, 0.55: the mean level is 2.15; the running sum first
-    reaches 1/2 at level 3, the median. A word without a class leaves its columns nan."""
+    reaches 1/2 at level 3, the median. The classes the word does not play stay nan."""
     z_v = np.log(np.array([[0.1, 0.2, 0.15, 0.55, 0, 0, 0, 0]]) + 1e-300)
     z_o = np.log(np.eye(9)[[4]] + 1e-300)                   # offset: all on the grid's level 4
     out = lstm.level_estimates(np.array([2]), z_v, z_o)
