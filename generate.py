@@ -184,12 +184,13 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 # (or True with keep: redraw the kept drums' feel too); keep, drum names ("kick,snare" or "BD,SD")
 # whose hits stay the part's (the --primer's, or humanize's file) while the model writes the
 # others; particles, the candidate takes written side by side around the kept drums
-# (lstm_drums.play_around). seeds: takes per diversity (seeds seed, seed + 1, ...).
+# (lstm_drums.play_around). seeds: takes per diversity (seeds seed, seed + 1, ...). form: with song,
+# the checkpoint's form head (if it has one) may play a bar of the song again, whole (lstm_drums section 12).
 Settings = collections.namedtuple(
     "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills "
-                "humanize keep seeds particles",
+                "humanize keep seeds particles form",
     defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0,
-              None, None, 1, 16))
+              None, None, 1, 16, True))
 
 # What generate() reads, once: the checkpoint (its path and load_checkpoint's dict), the settings,
 # the primer's words and feel ids (S, 18) (None without feel), and the bar length in steps.
@@ -299,7 +300,8 @@ def describe(job):
     return (f"{job.path}: {model_config['layers']} x {model_config['hidden']} LSTM, "
             f"{model_config['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if s.flat else "")
                                                   if model_config["feel"] else ", no feel (a flat grid)")
-            + (f"; a song (at most {s.n_bars} bars)" if s.song else
+            + (f"; a song (at most {s.n_bars} bars" + (", the form head choosing bars to play again)"
+                                                        if s.form and model_config["form_head"] else ")") if s.song else
                f"; the part's {len(encoding.words_to_bars(job.part.words))} bars" if job.part else f"; {s.n_bars} bars")
             + f" of {job.bar_steps} steps" + (" (model places BAR: --free)" if s.free else "")
             + (f", after the primer's {len(job.primer_words)} words" if s.primer and not job.part else "")
@@ -329,7 +331,7 @@ def plan_tracks(job):
         for d in dict.fromkeys(s.diversities):
             stream = [seed, int(round(d * 1000))]                       # each diversity its own stream
             style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
-            how = lstm.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills)
+            how = lstm.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills, s.form)
             base = output_name(s.out, seed, d, fingerprint)
             tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
     return tracks
@@ -339,7 +341,8 @@ def job_fingerprint(job):
     """output_name's F: a CRC-32 of every setting that shapes a track, the primer and the weights."""
     s, feel = job.settings, job.checkpoint["config"]["feel"]
     fingerprint = zlib.crc32(repr([job.bar_steps, s.n_bars, s.bpm, s.velocity, s.free, job.primer_words]
-                                  + (["song"] if s.song else []) + ([s.style, s.fills] if s.style or s.fills else [])
+                                  + (["song"] + ([] if s.form else ["no form"]) if s.song else [])
+                                  + ([s.style, s.fills] if s.style or s.fills else [])
                                   + ([s.flat, None if job.primer_feel is None else job.primer_feel.tolist()]
                                      if feel else [])
                                   + ([job.part.words, job.keep, bool(s.humanize),
@@ -507,6 +510,8 @@ def main(argv=None):
                         f"have (default {MAX_SONG_BARS})")
     p.add_argument("--song", action="store_true", help="a whole song: play from the first bar until the model "
                    "ends it (a model trained on whole songs, in the metre-aware mode)")
+    p.add_argument("--no-form", dest="form", action="store_false", help="with --song: draw every bar word by "
+                   "word, without the form head's choice of a bar of the song to play again")
     p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+",
                    default=None,
                    help="sampling temperatures, one track each (default: the seed's five, 0.5 0.8 1.0 1.25 1.5; "

@@ -1205,7 +1205,7 @@ def dense_inputs(cond_x, feel_x):
 # extensions' (inputs, lookback_bars, song_place, feel, feel_memory, styles, fills). A key not given
 # is the textbook model's (below); a checkpoint holds every key (section 12).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False,
-                  "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS), "song_place": False}
+                  "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS), "song_place": False, "form_head": False}
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
 
 
@@ -1353,6 +1353,7 @@ def input_reader(config, style=-1, fill_every=0, history=None):
         x0, cond_x, feel_x = layer0_inputs(row, config)
         return x0, dense_inputs(cond_x, feel_x)
     read.history = (words, feels, bar_ends)
+    read.config, read.style, read.fill_every = config, style, fill_every
     return read
 
 
@@ -1373,6 +1374,15 @@ class Stream:
         if self.memory is not None and feel_ids is not None:
             self.memory = remember(self.memory, feel_ids)
 
+    def copy(self):
+        """A stream that goes on from here on its own (for drawing a bar, then perhaps again)."""
+        other = Stream.__new__(Stream)
+        other.params, other.logits = self.params, self.logits
+        other.read = input_reader(self.read.config, self.read.style, self.read.fill_every, self.read.history)
+        other.state = tuple(s.copy() for s in self.state)
+        other.memory = None if self.memory is None else self.memory.copy()
+        return other
+
     def draw_feel(self, word, temperature, rng):
         """The word's feel ids (18,), drawn from the feel head (None for a model without feel)."""
         if "Wf" not in self.params:
@@ -1384,9 +1394,10 @@ MAX_FREE_BAR = 64               # with free bars, a bar is closed after this man
 
 # How sample_bars draws a track: the temperature; bar_steps, the bar mask's bar length; free,
 # the model places BAR; song, it may end the song (END); style, an index into the config's
-# styles (-1 hidden); fill_every k > 0, every k-th bar asked for as a fill.
-Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every",
-                                  defaults=(1.0, 16, False, False, -1, 0))
+# styles (-1 hidden); fill_every k > 0, every k-th bar asked for as a fill; form, a song's bars
+# chosen by the form head too, if the model has one (section 12).
+Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every form",
+                                  defaults=(1.0, 16, False, False, -1, 0, True))
 
 
 def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
@@ -1400,8 +1411,15 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
+
+    Form (section 12; with song, how.form and a model with a form head): at each bar line
+    after the first bar, once the first word is drawn and is not END, the form head chooses
+    a bar of the song to play again, whole (its words; the feel drawn anew), or a new bar.
+    A new bar that comes out equal to one of the FORM_WINDOW before is drawn again, up to
+    NEW_BAR_TRIES times in all.
     """
-    diversity, bar_steps, free, song, style, fill_every = how
+    diversity, bar_steps, free, song, style, fill_every, form = how
+    form = form and song and "Fw" in params
     V = config["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR
@@ -1412,12 +1430,24 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     for n, word in enumerate(primer_ids):
         stream.push(int(word), None if primer_feel is None else primer_feel[n])
     out, feels, j, bars = [], [], 0, 0
+    keys, again, new_bar = [], [], None    # form: the bars drawn; the words of a bar played again; a new bar's start
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
-        if j >= limit:
+        if again:
+            word = again.pop(0)                           # a bar played again
+        elif j >= limit:
             word = BAR_ID                                 # the bar is full: close it
+        elif j == 0 and new_bar is not None:
+            word = sample_allowed(stream.logits, diversity, rng, no_bar)   # a new bar drawn again
         elif j == 0:                                               # a new bar, or with song the end
             word = sample_allowed(stream.logits, diversity, rng, step_or_end if song and bars else no_bar)
+            if form and word != END_ID and keys:
+                chosen = choose_bar(params, stream.state[0][-1][0], keys, diversity, rng)
+                if chosen >= 0:
+                    again = [int(w) for w in np.frombuffer(keys[chosen], dtype=np.int64)]
+                    word = again.pop(0)
+                else:                                     # where it starts, the stream there, tries so far
+                    new_bar = (len(out), stream.copy(), 1)
         else:
             word = sample_allowed(stream.logits, diversity, rng, no_end if free else no_bar)
         feel_ids = stream.draw_feel(word, diversity, rng)
@@ -1425,6 +1455,15 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
         feels.append(feel_ids)
         if word == END_ID:                                # the model ended the song
             break
+        if word == BAR_ID and form:
+            key = np.array(out[len(out) - j - 1:], dtype=np.int64).tobytes()
+            if new_bar is not None and new_bar[2] < NEW_BAR_TRIES and key in keys[-FORM_WINDOW:]:
+                start, there, tries = new_bar             # not new after all: draw it again from its start
+                del out[start:], feels[start:]
+                stream, j, new_bar = there.copy(), 0, (start, there, tries + 1)
+                continue
+            keys.append(key)
+            new_bar = None
         if word == BAR_ID:
             bars, j = bars + 1, 0
             if log is not None and bars % 1000 == 0 and bars < n_bars:
@@ -1604,7 +1643,148 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 
 
 # ----------------------------------------------------------------------------
-# 12. Checkpoints
+# 12. Form: a song that plays a bar again, whole
+#
+# Songs have form: a riff played four times, a chorus back 24 bars later. A model that draws
+# word by word at diversity 1.0 seldom plays a bar exactly again, and the further back the
+# bar the more seldom (docs/songs.md). So for whole songs a small head, the form head,
+# chooses at each bar line before the next bar's words: a new bar, or one of the 64 bars
+# before, played again whole.
+#
+# At bar line i (bars 0 .. i-1 played) the choices are "new" and each distinct bar of the
+# 64 before (a bar played more than once is one choice, at its latest playing j). The head
+# reads the top layer's output h (H,) at the bar line, and for each candidate j its facts
+# (FORM_FACTS,), each a 0/1 column but one:
+#   match   how many bars before it equal the bars before bar i (bar j-1 is bar i-1, ...;
+#           1 to 4): a section played again goes on as it went the last time
+#   count   the log of how many times it was played in the 64 (a riff played often returns)
+#   run     for the bar just played (j = i-1) only: how many times in a row it has been
+#           played (1, 2, 3, 4-7, 8 on): a riff is played 2, 4 or 8 times, then the song moves on
+# and its distance d = i - j, in 6 bins (1, 2-3, 4-7, 8-15, 16-31, 32-64):
+#
+#   z          = h @ Fw + fb                       (1 + 6,) "new", then one per distance bin
+#   logit(new) = z[0]
+#   logit(j)   = z[1 + bin(i - j)] + facts_j @ fa
+#   P          = softmax over "new" and the candidates
+#
+# Fitted after training (train.py), with the LSTM's weights fixed: at each bar line of the
+# training songs the target is the candidate equal to the bar that came next, else "new".
+# When sampling a song, a new bar is drawn word by word as before, and drawn again (up to
+# NEW_BAR_TRIES times) if it equals one of the 64: the head has already said it is none of them.
+
+FORM_WINDOW = 64                                           # candidates: the distinct bars of the 64 before
+DISTANCE_BINS = np.array([1, 2, 4, 8, 16, 32])              # bin k: d from DISTANCE_BINS[k] to the next - 1
+MATCH_MAX = 4                                              # match columns: 1, 2, 3, 4 bars before alike
+RUN_BINS = np.array([1, 2, 3, 4, 8])                       # run columns: played 1, 2, 3, 4-7, 8+ times in a row
+FORM_FACTS = MATCH_MAX + 1 + len(RUN_BINS)                  # match, count, run: 10
+FORM_LOGITS = 1 + len(DISTANCE_BINS)                       # "new" and the 6 distance bins
+NEW_BAR_TRIES = 8
+FORM_HEAD_KEYS = ("Fw", "fb", "fa")                        # its weights among a model's params
+
+
+def bar_keys(ids):
+    """A song's word ids (S,) -> its closed bars, each as the bytes of its words and BAR (equal
+    bars, equal keys)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    _, before, closes = bar_lines(ids, BAR_ID)
+    ends = np.flatnonzero(closes)
+    return [ids[a:b + 1].tobytes() for a, b in zip(before[closes] + 1, ends)]
+
+
+def form_candidates(keys, i):
+    """The choices at bar line i of a song whose bars are keys (bar_keys; at least i of them):
+    (latest (K,) the latest playing j of each distinct bar of the FORM_WINDOW before i, nearest
+    first; facts (K, FORM_FACTS); bins (K,) each one's distance bin)."""
+    latest, times = [], {}
+    for j in range(i - 1, max(i - FORM_WINDOW, 0) - 1, -1):
+        if keys[j] not in times:
+            latest.append(j)
+        times[keys[j]] = times.get(keys[j], 0) + 1
+    facts = np.zeros((len(latest), FORM_FACTS))
+    for n, j in enumerate(latest):
+        match = 0
+        while match < MATCH_MAX and j - match - 1 >= 0 and keys[j - match - 1] == keys[i - match - 1]:
+            match += 1
+        if match:
+            facts[n, match - 1] = 1
+        facts[n, MATCH_MAX] = np.log(times[keys[j]])
+        if j == i - 1:
+            run = 1
+            while i - 1 - run >= 0 and keys[i - 1 - run] == keys[i - 1]:
+                run += 1
+            facts[n, MATCH_MAX + np.searchsorted(RUN_BINS, run, side="right")] = 1   # (1 + its bin)
+    latest = np.array(latest, dtype=np.int64)
+    return latest, facts, np.searchsorted(DISTANCE_BINS, i - latest, side="right") - 1
+
+
+def form_logits(head, h, facts, bins):
+    """h (E, H) at E bar lines; facts (E, K, FORM_FACTS) and bins (E, K) of up to K candidates
+    each (bin -1: no candidate there) -> logits (E, 1 + K): "new", then the candidates
+    (-inf where there is none). head: {"Fw" (H, 7), "fb" (7,), "fa" (FORM_FACTS,)}."""
+    z = h @ head["Fw"] + head["fb"]                                         # (E, 7)
+    by_bin = np.take_along_axis(z, 1 + np.maximum(bins, 0), axis=1)         # (E, K)
+    candidates = np.where(bins >= 0, by_bin + facts @ head["fa"], -np.inf)
+    return np.concatenate([z[:, :1], candidates], axis=1)
+
+
+def form_loss(head, h, facts, bins, target, l2=1e-3):
+    """The head's mean cross-entropy per bar line (target (E,): 0 new, 1 + n the n-th candidate),
+    plus l2 / 2 |Fw|^2; returns (loss, grads of head's keys)."""
+    z = form_logits(head, h, facts, bins)                                    # (E, 1 + K)
+    logp = z - z.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    E = len(target)
+    value = -logp[np.arange(E), target].mean() + 0.5 * l2 * (head["Fw"] ** 2).sum()
+    dz = np.exp(logp)                                                        # (E, 1 + K) softmax
+    dz[np.arange(E), target] -= 1
+    dz /= E
+    one_hot = (bins[..., None] == np.arange(FORM_LOGITS - 1)).astype(h.dtype)   # (E, K, 6)
+    dzh = np.concatenate([dz[:, :1], np.einsum("ek,ekb->eb", dz[:, 1:], one_hot)], axis=1)   # (E, 7)
+    grads = {"Fw": h.T @ dzh + l2 * head["Fw"], "fb": dzh.sum(axis=0),
+             "fa": np.einsum("ek,ekf->f", dz[:, 1:], facts)}
+    return value, grads
+
+
+def form_head_inputs(tops, songs_keys):
+    """What the head is fitted on: tops, per song its top layer's output at each bar line (the
+    BAR closing bar i - 1, i = 1, 2, ...) (bars - 1, H); songs_keys, per song bar_keys.
+    Returns h (E, H), facts (E, K, FORM_FACTS), bins (E, K) (K = FORM_WINDOW, -1 padded), target (E,)."""
+    lines = [(keys, i) for keys in songs_keys for i in range(1, len(keys))]   # every bar line, song by song
+    facts, bins = np.zeros((len(lines), FORM_WINDOW, FORM_FACTS)), np.full((len(lines), FORM_WINDOW), -1)
+    target = np.zeros(len(lines), dtype=np.int64)                    # 0: a new bar came next
+    for e, (keys, i) in enumerate(lines):
+        latest, f, b = form_candidates(keys, i)
+        facts[e, :len(b)], bins[e, :len(b)] = f, b
+        same = [n for n, j in enumerate(latest) if keys[j] == keys[i]]
+        target[e] = 1 + same[0] if same else 0
+    h = np.concatenate(tops) if len(tops) else np.zeros((0, 0))      # (E, H), in the same order
+    return h, facts, bins, target
+
+
+def fit_form_head(h, facts, bins, target, steps=300, lr=0.05):
+    """The form head fitted by Adam on all bar lines at once (form_head_inputs' arrays), from
+    zeros (every choice alike). Deterministic. Returns the head, float64."""
+    head = {"Fw": np.zeros((h.shape[1], FORM_LOGITS)), "fb": np.zeros(FORM_LOGITS), "fa": np.zeros(FORM_FACTS)}
+    opt = adam_init(head)
+    for _ in range(steps):
+        _, grads = form_loss(head, h, facts, bins, target)
+        head, opt = adam_update(head, grads, opt, lr=lr)
+    return head
+
+
+def choose_bar(params, h, keys, temperature, rng):
+    """At a bar line of a song being drawn (keys: its bars so far), the form head's choice:
+    the index of a bar to play again, or -1 for a new one. h (H,) the top layer's output."""
+    if not keys:
+        return -1
+    latest, facts, bins = form_candidates(keys, len(keys))
+    z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None])[0]   # (1 + K,)
+    choice = sample_word(z, temperature, rng)
+    return int(latest[choice - 1]) if choice else -1
+
+
+# ----------------------------------------------------------------------------
+# 13. Checkpoints
 
 FORMAT_VERSION = 2   # 2: every key of model_config in the config, the 514-word vocabulary
 
@@ -1613,9 +1793,10 @@ class CheckpointError(ValueError):
     """A file that is not a usable lstm-drums checkpoint."""
 
 
-def pytorch_names(L, feel=False):
+def pytorch_names(L, feel=False, form=False):
     """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed).
-    The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word (, memory)]."""
+    The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word (, memory)];
+    the form head's Fw and fb are one, form_head, and fa its weights of the candidates' facts."""
     names = {}
     for l in range(L):
         names[f"Wx{l}"] = f"weight_ih_l{l}"                 # (4H, D) in PyTorch
@@ -1624,6 +1805,8 @@ def pytorch_names(L, feel=False):
     names["Wy"], names["by"] = "decoder.weight", "decoder.bias"  # (V, H), (V,)
     if feel:
         names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9 [+ 306]), (153,)
+    if form:
+        names["Fw"], names["fb"], names["fa"] = "form_head.weight", "form_head.bias", "form_head.facts"  # (7, H), (7,), (10,)
     return names
 
 
@@ -1644,14 +1827,14 @@ def save_checkpoint(path, params, config, vocab, opt=None, extra=None, state=Non
               "config": np.array(json.dumps(config)),
               "vocab": np.array(list(vocab), dtype=str),
               "extra": np.array(json.dumps(extra or {}))}
-    for ours, theirs in pytorch_names(config["layers"], config["feel"]).items():
+    for ours, theirs in pytorch_names(config["layers"], config["feel"], config["form_head"]).items():
         p = params[ours]
         arrays[theirs] = p.T if p.ndim == 2 else p
         if theirs.startswith("bias_ih"):
             arrays[theirs.replace("bias_ih", "bias_hh")] = np.zeros_like(p)
     if opt is not None:
         arrays["adam.t"] = np.array(opt["t"])
-        for k in params:
+        for k in opt["m"]:                                  # (not the form head's: fitted after training)
             arrays[f"adam.m.{k}"] = opt["m"][k]
             arrays[f"adam.v.{k}"] = opt["v"][k]
     if state is not None:
@@ -1759,14 +1942,15 @@ def _read_checkpoint(archive, path, dtype):
     kind, feel = config["inputs"], config["feel"]
     vocab = [str(w) for w in get("vocab", "U", (V,))]
     memory = MEMORY_SIZE if config["feel_memory"] else 0
-    shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,)}
+    shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,),
+              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,)}
     for l in range(L):
         shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config), config["lookback_bars"])
                                   if l == 0 else H, 4 * H),
                        f"Wh{l}": (H, 4 * H),
                        f"b{l}": (4 * H,)})
     params = {}
-    for ours, theirs in pytorch_names(L, feel).items():
+    for ours, theirs in pytorch_names(L, feel, config["form_head"]).items():
         shape = shapes[ours]
         a = get(theirs, "f", shape[::-1])
         if theirs.startswith("bias_ih"):
@@ -1774,9 +1958,10 @@ def _read_checkpoint(archive, path, dtype):
         params[ours] = np.ascontiguousarray(a.T if a.ndim == 2 else a, dtype=dtype)
     opt = None
     if "adam.t.npy" in archive.namelist():
+        trained = [k for k in params if k not in FORM_HEAD_KEYS]
         opt = {"t": int(get("adam.t", "iu", ())),
-               "m": {k: get(f"adam.m.{k}", "f", shapes[k]).astype(dtype) for k in params},
-               "v": {k: get(f"adam.v.{k}", "f", shapes[k]).astype(dtype) for k in params}}
+               "m": {k: get(f"adam.m.{k}", "f", shapes[k]).astype(dtype) for k in trained},
+               "v": {k: get(f"adam.v.{k}", "f", shapes[k]).astype(dtype) for k in trained}}
     state = None
     if "state.h.npy" in archive.namelist():
         h = get("state.h", "f", (L, None, H))                # (L, N, H), N streams
@@ -1813,12 +1998,13 @@ CONFIG_RULES = {    # key: (the test, what is wanted); every key must be there (
     "fills": (lambda v: v is True or v is False, "true or false"),
     "feel_memory": (lambda v: v is True or v is False, "true or false"),
     "song_place": (lambda v: v is True or v is False, "true or false"),
+    "form_head": (lambda v: v is True or v is False, "true or false"),
     "lookback_bars": (lambda v: isinstance(v, list) and 1 <= len(v) <= 8 and all(type(d) is int for d in v)
                       and _distances(v)[:2] == [1, 2] and _distances(v) == sorted(set(_distances(v)))
                       and _distances(v)[-1] <= 256, "[1, 2, ...] rising, at most 256, and 0 last or not at all"),
 }
 # keys added since format version 2 began: a file without one reads as having this value
-OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2], "song_place": False}
+OPTIONAL_KEYS = {"feel_memory": False, "lookback_bars": [1, 2], "song_place": False, "form_head": False}
 
 
 def _check_config(config, path):

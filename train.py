@@ -12,7 +12,7 @@ The story, top to bottom:
   3. the model and the run: new weights or a checkpoint's, and what a run carries
   4. the training loop: truncated BPTT over the streams, Adam, a plateau schedule for lr
   5. evaluation: whole validation songs, beside simple baselines
-  6. checkpoints: best.npz and last.npz
+  6. checkpoints: best.npz and last.npz; for whole songs, the form head fitted into best.npz
   7. the command line
   8. operations: BLAS threads, one run per folder, the memory check, Ctrl-C, the ETA, and
      the loss history as CSV and SVG; none of it changes what is learned
@@ -254,7 +254,9 @@ def start_run(config, train_ids, resume, log, styles=(), fills=False):
     if checkpoint["opt"] is None or checkpoint["state"] is None or missing:
         raise TrainError(f"{resume}: has no training state to resume from (Adam moments, "
                          + ", ".join(missing or ["step"]) + ")")
-    model_config = checkpoint["config"]                      # (a checkpoint calls the model's sizes "config")
+    model_config = {**checkpoint["config"], "form_head": False}   # (a checkpoint calls the model's sizes "config")
+    for k in lstm.FORM_HEAD_KEYS:                             # the form head is fitted again at the end
+        checkpoint["params"].pop(k, None)
     run = Run(config, model_config, checkpoint["params"], checkpoint["opt"], rng, checkpoint["state"][0].shape[1],
               extra["seq"])
     rng.bit_generator.state = extra["rng"]
@@ -386,7 +388,10 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
                 train_hits = [song_hits(to_ids(w), f) for w, f in with_feel]
                 run.feel_baselines = feel_baselines(train_hits, valid_hits)
         describe(run, train_songs, valid_songs, train_ids, counts, log)
-        return train_loop(run, out, log)
+        summary = train_loop(run, out, log)
+        if not summary["interrupted"] and counts[encoding.END_ID] and os.path.exists(os.path.join(out, "best.npz")):
+            add_form_head(os.path.join(out, "best.npz"), train_songs, valid_songs, log)
+        return summary
 
 
 def train_loop(run, out, log):
@@ -832,6 +837,59 @@ def save(run, out, name, val=None):
 
 # What --resume needs from a checkpoint's extra (Run.record).
 RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "best_saved", "bad_evals", "rng", "train_config")
+
+
+# The form head (lstm_drums section 12) is fitted after training, on best.npz's LSTM, which it
+# reads and does not change: the run ends, then best.npz is written again with the head.
+
+def bar_line_tops(params, model_config, song):
+    """A song's top-layer output at each bar line before a bar (after the BAR closing bar i - 1,
+    i = 1, 2, ...), read from a zero state as score_songs reads it: (bars - 1, H), float64."""
+    ids = to_ids(song.words)
+    x, _, feel_batch, cond_x = split_columns(model_inputs(ids, model_config, song.feel, song_condition(song, model_config))[:, None], model_config)
+    dense_x = lstm.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
+    _, _, cache = lstm.model_forward_fast(params, x, lstm.zero_state(model_config, 1, params["Wy"].dtype), None, dense_x)
+    closes = np.flatnonzero(lstm.bar_lines(ids, BAR_ID)[2])          # each bar's closing BAR
+    return cache.top[closes[:-1], 0].astype(np.float64)               # (row t has read word t)
+
+
+def form_inputs(params, model_config, songs):
+    """lstm_drums.form_head_inputs of songs as the model reads them."""
+    songs = [s for s in songs if len(s.words) >= 2]
+    return lstm.form_head_inputs([bar_line_tops(params, model_config, s) for s in songs],
+                                 [lstm.bar_keys(to_ids(s.words)) for s in songs])
+
+
+def fit_form(params, model_config, train_songs, valid_songs):
+    """The form head fitted on the training songs; returns (head, figures): its nats per bar line on
+    the training and validation songs, and the validation songs' share of bars played again."""
+    fitted_on = form_inputs(params, model_config, train_songs)
+    if not len(fitted_on[3]):
+        return None, {}
+    head = lstm.fit_form_head(*fitted_on)
+    figures = {"bar_lines": len(fitted_on[3]), "train_nats_per_bar": lstm.form_loss(head, *fitted_on, l2=0)[0]}
+    held_out = form_inputs(params, model_config, valid_songs)
+    if len(held_out[3]):
+        figures["valid_nats_per_bar"] = lstm.form_loss(head, *held_out, l2=0)[0]
+        figures["valid_again"] = float(np.mean(held_out[3] > 0))
+    return head, figures
+
+
+def add_form_head(path, train_songs, valid_songs, log):
+    """Fit the form head to the model in path and write it in, atomically."""
+    checkpoint = load_run_checkpoint(path)
+    config = {**checkpoint["config"], "form_head": False}
+    head, figures = fit_form(checkpoint["params"], config, train_songs, valid_songs)
+    if head is None:
+        log("form head: not fitted (no training song has two bars)")
+        return
+    params = {**checkpoint["params"], **{k: v.astype(np.float32) for k, v in head.items()}}
+    lstm.save_checkpoint(path, params, {**config, "form_head": True}, VOCAB, checkpoint["opt"],
+                         checkpoint["extra"], checkpoint["state"])
+    held_out = (f"; validation songs {figures['valid_nats_per_bar']:.3f} (a bar played again at "
+                f"{100 * figures['valid_again']:.0f}% of their bar lines)" if "valid_nats_per_bar" in figures else "")
+    log(f"form head: fitted on {figures['bar_lines']} bar lines of the training songs, "
+        f"{figures['train_nats_per_bar']:.3f} nats per bar line{held_out}; written into {path}")
 
 
 def load_run_checkpoint(path):

@@ -1,0 +1,179 @@
+"""Tests of the form head (lstm_drums section 12): at each bar line of a song it chooses a new bar
+or one of the 64 before, played again whole. Its candidates and facts by hand, its gradient against
+centred differences, its fit, sampling with it, the checkpoint, and train.py fitting it."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import encoding
+import generate
+import lstm_drums as lstm
+import train
+from test_lstm_drums import numerical_gradient, scaled_error
+
+BAR = lstm.BAR_ID
+A, B, C = [1, BAR], [2, BAR], [3, BAR]                    # three one-step bars
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+
+
+def test_candidates_and_their_facts_by_hand():
+    keys = lstm.bar_keys(A + B + A + C + A + B)
+    assert keys == [np.array(b, dtype=np.int64).tobytes() for b in (A, B, A, C, A, B)]
+    # bar line 4 (A B A C played; A came next): C, A, B, nearest first; the first A is the same bar as bar 2
+    latest, facts, bins = lstm.form_candidates(keys, 4)
+    assert latest.tolist() == [3, 2, 1] and bins.tolist() == [0, 1, 1]           # d = 1, 2, 3
+    count, run = lstm.MATCH_MAX, lstm.MATCH_MAX + 1
+    np.testing.assert_allclose(facts[:, count], [0, np.log(2), 0])               # A was played twice
+    assert facts[:, :lstm.MATCH_MAX].sum() == 0                                  # no bar before them matches C
+    assert facts[0, run:].tolist() == [1, 0, 0, 0, 0] and facts[1:, run:].sum() == 0   # C just played, once
+    # bar line 5 (A B A C A): B's bar before it is A, as the bar before bar 5 is: a match of one
+    latest, facts, bins = lstm.form_candidates(keys, 5)
+    assert latest.tolist() == [4, 3, 1]
+    assert facts[2, :lstm.MATCH_MAX].tolist() == [1, 0, 0, 0]
+    # a bar played five times in a row: its run is in the 4-7 column
+    keys = lstm.bar_keys(A * 5)
+    latest, facts, bins = lstm.form_candidates(keys, 5)
+    assert latest.tolist() == [4] and facts[0, run:].tolist() == [0, 0, 0, 1, 0]
+    assert facts[0, :lstm.MATCH_MAX].tolist() == [0, 0, 0, 1]                   # 4 bars before alike (capped)
+
+
+def test_candidates_reach_64_bars_back_and_no_further():
+    bars = [[k % 500, BAR] for k in range(70)]                       # 70 different bars
+    keys = lstm.bar_keys(sum(bars, []))
+    latest, _, bins = lstm.form_candidates(keys, 70)
+    assert latest.tolist() == list(range(69, 5, -1)) and len(latest) == lstm.FORM_WINDOW
+    assert bins[0] == 0 and bins[-1] == 5                              # d = 1 and d = 64
+
+
+def random_head_inputs(rng, E=7, K=5, H=4):
+    h = rng.standard_normal((E, H))
+    facts = rng.standard_normal((E, K, lstm.FORM_FACTS))
+    bins = rng.integers(0, lstm.FORM_LOGITS - 1, (E, K))
+    bins[0, 2:] = -1                                                 # fewer candidates at some bar lines
+    bins[3, :] = -1
+    target = np.array([2, 0, 5, 0, 1, 3, 4])
+    return h, facts, bins, target
+
+
+def test_form_loss_gradients_match_centred_differences():
+    rng = np.random.default_rng(0)
+    h, facts, bins, target = random_head_inputs(rng)
+    head = {"Fw": rng.standard_normal((4, lstm.FORM_LOGITS)), "fb": rng.standard_normal(lstm.FORM_LOGITS),
+            "fa": rng.standard_normal(lstm.FORM_FACTS)}
+    _, grads = lstm.form_loss(head, h, facts, bins, target, l2=0.1)
+    for k, p in head.items():
+        numerical = numerical_gradient(lambda: lstm.form_loss(head, h, facts, bins, target, l2=0.1)[0], p)
+        assert scaled_error(numerical, grads[k]) < 1e-7, k
+
+
+def test_no_candidate_is_never_chosen():
+    rng = np.random.default_rng(1)
+    h, facts, bins, _ = random_head_inputs(rng)
+    head = lstm.fit_form_head(h, facts, bins, np.zeros(len(h), dtype=np.int64), steps=1)
+    z = lstm.form_logits(head, h, facts, bins)
+    assert np.isneginf(z[0, 3:]).all() and np.isneginf(z[3, 1:]).all() and np.isfinite(z[:, 0]).all()
+
+
+def test_the_fit_learns_which_fact_says_the_next_bar():
+    # 200 bar lines, each with 6 candidates; the next bar is the one whose first bar before it
+    # matched (column 0), and "new" where none did. The fitted head must find that column.
+    rng = np.random.default_rng(2)
+    E, K = 200, 6
+    facts = np.zeros((E, K, lstm.FORM_FACTS))
+    bins = rng.integers(0, lstm.FORM_LOGITS - 1, (E, K))
+    which = rng.integers(-1, K, E)                                  # -1: none matched
+    target = np.where(which >= 0, which + 1, 0)
+    facts[np.arange(E)[which >= 0], which[which >= 0], 0] = 1
+    h = rng.standard_normal((E, 3))
+    head = lstm.fit_form_head(h, facts, bins, target)
+    p = np.exp(lstm.form_logits(head, h, facts, bins))
+    p /= p.sum(axis=1, keepdims=True)
+    assert p[np.arange(E), target].mean() > 0.9 and p[np.arange(E), target].min() > 0.5
+    assert lstm.form_loss(head, h, facts, bins, target, l2=0)[0] < 0.1 * np.log(K + 1)
+
+
+def tiny_model(seed=0, **extra):
+    config = {"vocab_size": 514, "hidden": 8, "layers": 1, "inputs": "lookback", "feel": True, **extra}
+    return lstm.model_config(config), lstm.init_model(config, np.random.default_rng(seed))
+
+
+def with_head(params, new, bin_logits=(0, 0, 0, 0, 0, 0)):
+    """params with a form head that reads only its bias: "new" at logit new, each distance bin's."""
+    return {**params, "Fw": np.zeros((8, lstm.FORM_LOGITS), np.float32),
+            "fb": np.array([new, *bin_logits], np.float32), "fa": np.zeros(lstm.FORM_FACTS, np.float32)}
+
+
+def bars_of(ids):
+    return [tuple(b) for b in encoding.words_to_bars([encoding.VOCAB[i] for i in ids])]
+
+
+def test_a_head_that_always_plays_the_bar_before_again():
+    config, params = tiny_model()
+    params["by"][encoding.END_ID] = -50.0                           # the song runs to the cap
+    params = with_head(params, -50.0, (50, 0, 0, 0, 0, 0))         # always the bar one back
+    ids, feel = lstm.sample_bars(params, config, [BAR], 6, np.random.default_rng(3), lstm.Sampling(song=True))
+    bars = bars_of(ids)
+    assert len(bars) == 6 and len(set(bars)) == 1 and len(feel) == len(ids)
+    # without song, or with form off, the head is not asked: bars drawn word by word differ
+    for how in (lstm.Sampling(), lstm.Sampling(song=True, form=False)):
+        ids, _ = lstm.sample_bars(params, config, [BAR], 6, np.random.default_rng(3), how)
+        assert len(set(bars_of(ids))) > 1
+
+
+def test_a_new_bar_equal_to_one_before_is_drawn_again():
+    # one-step bars of two likely words: drawn word by word, bar 2 is bar 1 again half the time;
+    # with a head that always says "new", only if eight draws in a row all come out equal
+    config, params = tiny_model()
+    params["by"][:] = -50.0
+    params["by"][[5, 9, BAR]] = 50.0
+    how = lstm.Sampling(bar_steps=1, song=True)
+    def second_is_first(p):
+        same = 0
+        for seed in range(40):
+            bars = bars_of(lstm.sample_bars(p, config, [BAR], 2, np.random.default_rng(seed), how)[0])
+            same += bars[0] == bars[1]
+        return same
+    assert second_is_first(params) >= 10
+    assert second_is_first(with_head(params, 50.0)) == 0
+
+
+def test_checkpoint_keeps_the_form_head(tmp_path):
+    config, params = tiny_model()
+    params = with_head(params, 1.0, (2, 3, 4, 5, 6, 7))
+    path = str(tmp_path / "f.npz")
+    lstm.save_checkpoint(path, params, {**config, "form_head": True}, encoding.VOCAB)
+    ck = lstm.load_checkpoint(path)
+    assert ck["config"]["form_head"] is True
+    for k in lstm.FORM_HEAD_KEYS:
+        np.testing.assert_array_equal(ck["params"][k], params[k])
+    # a config that says it has one, with the arrays missing: one line, a CheckpointError
+    lstm.save_checkpoint(path, {k: v for k, v in params.items() if k not in lstm.FORM_HEAD_KEYS},
+                         config, encoding.VOCAB)
+    with np.load(path) as z:
+        arrays = dict(z)
+    arrays["config"] = np.array(json.dumps({**config, "form_head": True}))
+    np.savez(path, **arrays)
+    with pytest.raises(lstm.CheckpointError, match="form_head"):
+        lstm.load_checkpoint(path)
+
+
+def test_train_fits_the_form_head_into_best_npz_and_songs_use_it(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    demo = os.path.join(ROOT, "data", "demo")
+    assert train.main([demo, "--steps", "30", "--eval-every", "30", "--hidden", "16", "--batch", "4",
+                       "--seq", "16", "--out", out]) == 0
+    stdout = capsys.readouterr().out
+    assert "form head: fitted on" in stdout and "nats per bar line" in stdout
+    ck = lstm.load_checkpoint(os.path.join(out, "best.npz"))
+    assert ck["config"]["form_head"] and ck["params"]["Fw"].shape == (16, lstm.FORM_LOGITS)
+    assert not lstm.load_checkpoint(os.path.join(out, "last.npz"))["config"]["form_head"]
+    # resumed from best.npz: trained on without the head, then fitted again
+    assert train.main(["--resume", os.path.join(out, "best.npz"), demo, "--steps", "40", "--eval-every", "10",
+                       "--hidden", "16", "--batch", "4", "--seq", "16", "--out", out]) == 0
+    assert "form head: fitted on" in capsys.readouterr().out
+    g = str(tmp_path / "g")
+    assert generate.main([os.path.join(out, "best.npz"), "--song", "--bars", "40", "--out", g]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["outputs"][0]
+    assert encoding.read_midi(r["mid"]) is not None
