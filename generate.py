@@ -185,12 +185,12 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 # whose hits stay the part's (the --primer's, or humanize's file) while the model writes the
 # others; particles, the candidate takes written side by side around the kept drums
 # (lstm_drums.play_around). seeds: takes per diversity (seeds seed, seed + 1, ...). form: with song,
-# the checkpoint's form head (if it has one) may play a bar of the song again, whole (lstm_drums section 12).
+# the checkpoint's form head may play a bar of the song again, whole (lstm_drums section 12).
 Settings = collections.namedtuple(
     "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills "
                 "humanize keep seeds particles form",
     defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0,
-              None, None, 1, 16, True))
+              None, None, 1, 16, False))
 
 # What generate() reads, once: the checkpoint (its path and load_checkpoint's dict), the settings,
 # the primer's words and feel ids (S, 18) (None without feel), and the bar length in steps.
@@ -228,6 +228,9 @@ def read_job(ckpt_path, settings):
         raise GenerateError(f"{ckpt_path}: this model never learned where songs end (trained with --compat, or on "
                             "a few songs' heads): use --bars N for a fixed length")
     check_style(ckpt_path, checkpoint, s.style, s.fills)
+    if s.form and not (s.song and checkpoint["config"]["form_head"]):
+        raise GenerateError(f"{ckpt_path}: this model has no form head (train it on whole songs with this train.py)"
+                            if s.song else "--form: with --song only")
     if s.humanize or s.keep:
         return read_part_job(ckpt_path, checkpoint, s)
     primer_words, primer_feel = read_primer(s.primer) if s.primer else ([encoding.BAR], None)
@@ -300,8 +303,9 @@ def describe(job):
     return (f"{job.path}: {model_config['layers']} x {model_config['hidden']} LSTM, "
             f"{model_config['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if s.flat else "")
                                                   if model_config["feel"] else ", no feel (a flat grid)")
-            + (f"; a song (at most {s.n_bars} bars" + (", the form head choosing bars to play again)"
-                                                        if s.form and model_config["form_head"] else ")") if s.song else
+            + (f"; a song ({shortest_song(job.checkpoint)} to {s.n_bars} bars" + (
+                ", the form head choosing bars to play again)" if s.form else ")")
+               if s.song else
                f"; the part's {len(encoding.words_to_bars(job.part.words))} bars" if job.part else f"; {s.n_bars} bars")
             + f" of {job.bar_steps} steps" + (" (model places BAR: --free)" if s.free else "")
             + (f", after the primer's {len(job.primer_words)} words" if s.primer and not job.part else "")
@@ -331,7 +335,8 @@ def plan_tracks(job):
         for d in dict.fromkeys(s.diversities):
             stream = [seed, int(round(d * 1000))]                       # each diversity its own stream
             style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
-            how = lstm.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills, s.form)
+            how = lstm.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills, s.form,
+                                shortest_song(job.checkpoint))
             base = output_name(s.out, seed, d, fingerprint)
             tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
     return tracks
@@ -341,7 +346,7 @@ def job_fingerprint(job):
     """output_name's F: a CRC-32 of every setting that shapes a track, the primer and the weights."""
     s, feel = job.settings, job.checkpoint["config"]["feel"]
     fingerprint = zlib.crc32(repr([job.bar_steps, s.n_bars, s.bpm, s.velocity, s.free, job.primer_words]
-                                  + (["song"] + ([] if s.form else ["no form"]) if s.song else [])
+                                  + (["song"] + (["form"] if s.form else []) if s.song else [])
                                   + ([s.style, s.fills] if s.style or s.fills else [])
                                   + ([s.flat, None if job.primer_feel is None else job.primer_feel.tolist()]
                                      if feel else [])
@@ -438,6 +443,12 @@ def draw_style(checkpoint, rng):
     return styles[int(rng.choice(len(styles), p=weights / weights.sum()))]
 
 
+def shortest_song(checkpoint):
+    """The bars of the shortest whole song the model was trained on (1 if its checkpoint does not say):
+    --song plays none shorter."""
+    return min((checkpoint["extra"].get("corpus") or {}).get("song_bars") or [1])
+
+
 def learned_song_ends(checkpoint):
     """Whether a checkpoint's model knows END: it is in its vocabulary and its training words."""
     unigram = (checkpoint["extra"].get("corpus") or {}).get("unigram") or []
@@ -503,17 +514,15 @@ def main(argv=None):
     p = argparse.ArgumentParser(
         description="Write new drum tracks (MIDI, WAV and words) from a trained lstm-drums checkpoint.",
         epilog="The last line printed is one JSON object listing the files and their statistics.")
-    p.add_argument("checkpoint", nargs="?", default=DEFAULT_CKPT,
-                   help="a train.py checkpoint (default: runs/default/best.npz)")
+    p.add_argument("checkpoint", nargs="?", default=DEFAULT_CKPT, help="a train.py checkpoint (default: "
+                   "runs/default/best.npz)")
     p.add_argument("--bars", dest="n_bars", metavar="N", type=int, default=None,
                    help=f"bars per track (default {default['n_bars']}); with --song, the most bars a song may "
                         f"have (default {MAX_SONG_BARS})")
     p.add_argument("--song", action="store_true", help="a whole song: play from the first bar until the model "
                    "ends it (a model trained on whole songs, in the metre-aware mode)")
-    p.add_argument("--no-form", dest="form", action="store_false", help="with --song: draw every bar word by "
-                   "word, without the form head's choice of a bar of the song to play again")
-    p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+",
-                   default=None,
+    p.add_argument("--form", action="store_true", help="with --song: the form head may play bars again, whole")
+    p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+", default=None,
                    help="sampling temperatures, one track each (default: the seed's five, 0.5 0.8 1.0 1.25 1.5; "
                         "with --humanize or --keep, 1.0; 0 = argmax)")
     p.add_argument("--seed", type=int, default=default["seed"],

@@ -1395,9 +1395,10 @@ MAX_FREE_BAR = 64               # with free bars, a bar is closed after this man
 # How sample_bars draws a track: the temperature; bar_steps, the bar mask's bar length; free,
 # the model places BAR; song, it may end the song (END); style, an index into the config's
 # styles (-1 hidden); fill_every k > 0, every k-th bar asked for as a fill; form, a song's bars
-# chosen by the form head too, if the model has one (section 12).
-Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every form",
-                                  defaults=(1.0, 16, False, False, -1, 0, True))
+# chosen by the form head too (section 12; the model must have one); min_bars, the bars a song
+# has before it may end.
+Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every form min_bars",
+                                  defaults=(1.0, 16, False, False, -1, 0, False, 1))
 
 
 def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
@@ -1410,16 +1411,13 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
-    after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR.
-
-    Form (section 12; with song, how.form and a model with a form head): at each bar line
-    after the first bar, once the first word is drawn and is not END, the form head chooses
-    a bar of the song to play again, whole (its words; the feel drawn anew), or a new bar.
-    A new bar that comes out equal to one of the FORM_WINDOW before is drawn again, up to
-    NEW_BAR_TRIES times in all.
+    after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR, once
+    min_bars bars are played.
+    With song and how.form, the form head (SongForm, section 12) may play a bar of the song
+    again, whole, and has a new bar drawn again if it is not new.
     """
-    diversity, bar_steps, free, song, style, fill_every, form = how
-    form = form and song and "Fw" in params
+    diversity, bar_steps, free, song, style, fill_every, form, min_bars = how
+    form = SongForm(params, diversity, rng) if form and song else None
     V = config["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR
@@ -1430,24 +1428,19 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     for n, word in enumerate(primer_ids):
         stream.push(int(word), None if primer_feel is None else primer_feel[n])
     out, feels, j, bars = [], [], 0, 0
-    keys, again, new_bar = [], [], None    # form: the bars drawn; the words of a bar played again; a new bar's start
     while bars < n_bars:
         limit = MAX_FREE_BAR if free else bar_steps
-        if again:
-            word = again.pop(0)                           # a bar played again
+        if form and form.again:
+            word = form.again.pop(0)                      # a bar played again
         elif j >= limit:
             word = BAR_ID                                 # the bar is full: close it
-        elif j == 0 and new_bar is not None:
-            word = sample_allowed(stream.logits, diversity, rng, no_bar)   # a new bar drawn again
+        elif j == 0 and form and form.new_bar:
+            word = sample_allowed(stream.logits, diversity, rng, no_bar)   # a new bar, drawn again
         elif j == 0:                                               # a new bar, or with song the end
-            word = sample_allowed(stream.logits, diversity, rng, step_or_end if song and bars else no_bar)
-            if form and word != END_ID and keys:
-                chosen = choose_bar(params, stream.state[0][-1][0], keys, diversity, rng)
-                if chosen >= 0:
-                    again = [int(w) for w in np.frombuffer(keys[chosen], dtype=np.int64)]
-                    word = again.pop(0)
-                else:                                     # where it starts, the stream there, tries so far
-                    new_bar = (len(out), stream.copy(), 1)
+            word = sample_allowed(stream.logits, diversity, rng,
+                                  step_or_end if song and bars >= max(min_bars, 1) else no_bar)
+            if form and word != END_ID:
+                word = form.first_word(word, stream, len(out))
         else:
             word = sample_allowed(stream.logits, diversity, rng, no_end if free else no_bar)
         feel_ids = stream.draw_feel(word, diversity, rng)
@@ -1455,15 +1448,10 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
         feels.append(feel_ids)
         if word == END_ID:                                # the model ended the song
             break
-        if word == BAR_ID and form:
-            key = np.array(out[len(out) - j - 1:], dtype=np.int64).tobytes()
-            if new_bar is not None and new_bar[2] < NEW_BAR_TRIES and key in keys[-FORM_WINDOW:]:
-                start, there, tries = new_bar             # not new after all: draw it again from its start
-                del out[start:], feels[start:]
-                stream, j, new_bar = there.copy(), 0, (start, there, tries + 1)
-                continue
-            keys.append(key)
-            new_bar = None
+        if word == BAR_ID and form and form.close_bar(out[len(out) - j - 1:]):
+            start, stream, j = *form.draw_again(), 0      # not new after all: from its start again
+            del out[start:], feels[start:]
+            continue
         if word == BAR_ID:
             bars, j = bars + 1, 0
             if log is not None and bars % 1000 == 0 and bars < n_bars:
@@ -1770,6 +1758,44 @@ def fit_form_head(h, facts, bins, target, steps=300, lr=0.05):
         _, grads = form_loss(head, h, facts, bins, target)
         head, opt = adam_update(head, grads, opt, lr=lr)
     return head
+
+
+class SongForm:
+    """sample_bars' form: the song's bars so far (keys), the words of a bar being played again
+    (again), and while a new bar is drawn, where it began, the stream there and the draws so far
+    (new_bar)."""
+
+    def __init__(self, params, temperature, rng):
+        self.params, self.temperature, self.rng = params, temperature, rng
+        self.keys, self.again, self.new_bar = [], [], None
+
+    def first_word(self, word, stream, start):
+        """At a bar line, with the next bar's first word drawn (not END): the head chooses. Returns
+        the word to play: the first of a bar played again, or word, a new bar's, which begins at
+        start of the words drawn (after the first bar; the first has nothing to play again)."""
+        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.temperature, self.rng)
+        if chosen >= 0:
+            self.again = [int(w) for w in np.frombuffer(self.keys[chosen], dtype=np.int64)]
+            return self.again.pop(0)
+        if self.keys:
+            self.new_bar = (start, stream.copy(), 1)
+        return word
+
+    def close_bar(self, words):
+        """A bar's words and BAR are drawn: True if it is to be drawn again (a new bar equal to
+        one of the FORM_WINDOW before, with draws left); else it joins the song's bars."""
+        key = np.array(words, dtype=np.int64).tobytes()
+        if self.new_bar is not None and self.new_bar[2] < NEW_BAR_TRIES and key in self.keys[-FORM_WINDOW:]:
+            return True
+        self.keys.append(key)
+        self.new_bar = None
+        return False
+
+    def draw_again(self):
+        """Where the new bar began in the words drawn, and a stream from there, for one more draw."""
+        start, there, tries = self.new_bar
+        self.new_bar = (start, there, tries + 1)
+        return start, there.copy()
 
 
 def choose_bar(params, h, keys, temperature, rng):

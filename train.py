@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402 (after the thread setting)
 import corpus  # noqa: E402
 import encoding  # noqa: E402
 import lstm_drums as lstm  # noqa: E402
-from encoding import BAR_ID, SILENCE_ID, VOCAB, to_ids  # noqa: E402 (the fixed vocabulary, shared)
+from encoding import BAR_ID, END_ID, SILENCE_ID, VOCAB, to_ids  # noqa: E402 (the fixed vocabulary, shared)
 
 
 # ----------------------------------------------------------------------------
@@ -376,7 +376,8 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         # and the two baselines the validation figures are judged by
         counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
         run.corpus = {"stats": corpus.song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
-                      "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids)}
+                      "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids),
+                      "song_bars": song_lengths(train_ids)}
         run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
         run.valid_condition = [song_condition(s, run.model_config) for s in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}
@@ -718,6 +719,12 @@ def bar_back(ids):
     none = len(VOCAB)
     back = np.concatenate([[none], lstm.lookback_inputs(ids, BAR_ID, none)[:-1, 1]])  # (S,)
     return np.where(back == none, -1, back)
+
+
+def song_lengths(songs_ids):
+    """The bars of each whole song (one that ends in END), shortest first: generate.py --song plays
+    no song shorter than the shortest."""
+    return sorted(int(lstm.bar_lines(ids, BAR_ID)[2].sum()) for ids in songs_ids if len(ids) and ids[-1] == END_ID)
 
 
 def repeat_rate_of(songs_ids):

@@ -1,7 +1,7 @@
 """Do a model's whole songs have form? The table of issue 29: generated songs against the real ones.
 
     python benchmarks/song_form.py CKPT DATA [--songs 20] [--diversity 1.0] [--seed 1] [--bars 512] [--style NAME]
-                                             [--alike 1.0] [--no-form]
+                                             [--alike 1.0] [--form]
 
 DATA is what the checkpoint was trained on (folders, MIDI or words files, as train.py reads them with
 corpus.load_songs), split as train.py splits it (corpus.split_by_data with the run's valid_fraction and
@@ -9,7 +9,8 @@ seed, read from the checkpoint; 0.1 and 1337 for a checkpoint that does not say;
 out other songs, which this script does not know). --songs songs are
 sampled as `generate.py --song` samples them: seeds SEED, SEED+1, ..., each from a lone BAR, 16-step
 bars under the bar mask, until the model draws END or --bars bars (the cap); with the checkpoint's
-form head, if it has one (lstm_drums section 12; --no-form: every bar word by word). With --style the songs play
+form head with --form (lstm_drums section 12), and none shorter than
+the shortest training song, if the checkpoint records it (train.py does). With --style the songs play
 that style, and the real songs in the table are that style's, fills left out; without it the style inputs
 are hidden (generate.py would draw one per song instead) and every real song counts.
 
@@ -224,8 +225,8 @@ def parse_args(argv):
     p.add_argument("--style", help="play this style, one the checkpoint knows (default: style hidden)")
     p.add_argument("--alike", type=float, default=1.0, metavar="F",
                    help="two bars are the same bar if they share F of their hits (default 1: word for word)")
-    p.add_argument("--no-form", dest="form", action="store_false",
-                   help="draw every bar word by word, without the checkpoint's form head (as generate.py --no-form)")
+    p.add_argument("--form", action="store_true",
+                   help="with the checkpoint's form head choosing bars to play again (as generate.py --form)")
     return p.parse_args(argv)
 
 
@@ -239,7 +240,11 @@ def main(argv=None, log=print):
         if not 0 < args.alike <= 1:
             raise ValueError(f"--alike {args.alike:g}: want a share above 0, at most 1")
         checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
-        how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form)
+        if args.form and not checkpoint["config"]["form_head"]:
+            raise ValueError(f"{args.checkpoint}: --form: this model has no form head")
+        shortest = min((checkpoint["extra"].get("corpus") or {}).get("song_bars") or [1])   # (generate.py's rule)
+        how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
+                            min_bars=shortest)
         train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None, args.style)
         if not train_words or not valid_words:
             raise ValueError(f"no training or no validation songs{' of style ' + args.style if args.style else ''}"

@@ -113,11 +113,11 @@ def test_a_head_that_always_plays_the_bar_before_again():
     config, params = tiny_model()
     params["by"][encoding.END_ID] = -50.0                           # the song runs to the cap
     params = with_head(params, -50.0, (50, 0, 0, 0, 0, 0))         # always the bar one back
-    ids, feel = lstm.sample_bars(params, config, [BAR], 6, np.random.default_rng(3), lstm.Sampling(song=True))
+    ids, feel = lstm.sample_bars(params, config, [BAR], 6, np.random.default_rng(3), lstm.Sampling(song=True, form=True))
     bars = bars_of(ids)
     assert len(bars) == 6 and len(set(bars)) == 1 and len(feel) == len(ids)
-    # without song, or with form off, the head is not asked: bars drawn word by word differ
-    for how in (lstm.Sampling(), lstm.Sampling(song=True, form=False)):
+    # without song, or without form (the default), the head is not asked: bars drawn word by word differ
+    for how in (lstm.Sampling(form=True), lstm.Sampling(song=True)):
         ids, _ = lstm.sample_bars(params, config, [BAR], 6, np.random.default_rng(3), how)
         assert len(set(bars_of(ids))) > 1
 
@@ -128,15 +128,15 @@ def test_a_new_bar_equal_to_one_before_is_drawn_again():
     config, params = tiny_model()
     params["by"][:] = -50.0
     params["by"][[5, 9, BAR]] = 50.0
-    how = lstm.Sampling(bar_steps=1, song=True)
-    def second_is_first(p):
+    def second_is_first(p, form):
         same = 0
         for seed in range(40):
+            how = lstm.Sampling(bar_steps=1, song=True, form=form)
             bars = bars_of(lstm.sample_bars(p, config, [BAR], 2, np.random.default_rng(seed), how)[0])
             same += bars[0] == bars[1]
         return same
-    assert second_is_first(params) >= 10
-    assert second_is_first(with_head(params, 50.0)) == 0
+    assert second_is_first(params, False) >= 10
+    assert second_is_first(with_head(params, 50.0), True) == 0
 
 
 def test_checkpoint_keeps_the_form_head(tmp_path):
@@ -174,6 +174,38 @@ def test_train_fits_the_form_head_into_best_npz_and_songs_use_it(tmp_path, capsy
                        "--hidden", "16", "--batch", "4", "--seq", "16", "--out", out]) == 0
     assert "form head: fitted on" in capsys.readouterr().out
     g = str(tmp_path / "g")
-    assert generate.main([os.path.join(out, "best.npz"), "--song", "--bars", "40", "--out", g]) == 0
-    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["outputs"][0]
+    assert generate.main([os.path.join(out, "best.npz"), "--song", "--form", "--bars", "40", "--out", g]) == 0
+    stdout = capsys.readouterr().out
+    assert "the form head choosing bars to play again" in stdout
+    r = json.loads(stdout.strip().splitlines()[-1])["outputs"][0]
     assert encoding.read_midi(r["mid"]) is not None
+    # --form without --song, or with a model that has no form head: one line, exit 1, nothing written
+    assert generate.main([os.path.join(out, "best.npz"), "--form", "--out", str(tmp_path / "h")]) == 1
+    assert generate.main([os.path.join(out, "last.npz"), "--song", "--form", "--out", str(tmp_path / "h")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == "error: --form: with --song only" and "has no form head" in err[1] and len(err) == 2
+    assert not (tmp_path / "h").exists()
+
+
+def test_a_song_is_no_shorter_than_min_bars():
+    config, params = tiny_model()
+    params["by"][encoding.END_ID] = 50.0                            # END whenever it may be drawn
+    for min_bars, bars in ((0, 1), (1, 1), (5, 5)):
+        ids, _ = lstm.sample_bars(params, config, [BAR], 100, np.random.default_rng(4),
+                                  lstm.Sampling(song=True, min_bars=min_bars))
+        assert ids[-1] == encoding.END_ID and len(bars_of(ids)) == bars
+
+
+def test_train_records_the_whole_songs_lengths_and_generate_keeps_to_the_shortest(tmp_path, capsys):
+    songs = [np.array(w) for w in (A * 3 + [encoding.END_ID], A + [encoding.END_ID], A * 2)]   # the last: no END
+    assert train.song_lengths(songs) == [1, 3]
+    config, params = tiny_model()
+    params["by"][encoding.END_ID] = 50.0
+    path = str(tmp_path / "c.npz")
+    unigram = [1] * 514
+    lstm.save_checkpoint(path, params, config, encoding.VOCAB, extra={"corpus": {"unigram": unigram,
+                                                                               "song_bars": [7, 9]}})
+    assert generate.main([path, "--song", "--diversity", "1", "--out", str(tmp_path / "g")]) == 0
+    out = capsys.readouterr().out
+    assert "a song (7 to 512 bars)" in out
+    assert json.loads(out.strip().splitlines()[-1])["outputs"][0]["bars"] == 7
