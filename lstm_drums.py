@@ -1417,7 +1417,7 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     again, whole, and has a new bar drawn again if it is not new.
     """
     diversity, bar_steps, free, song, style, fill_every, form, min_bars = how
-    form = SongForm(params, diversity, rng) if form and song else None
+    form = SongForm(params, rng) if form and song else None
     V = config["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR
@@ -1642,12 +1642,13 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # At bar line i (bars 0 .. i-1 played) the choices are "new" and each distinct bar of the
 # 64 before (a bar played more than once is one choice, at its latest playing j). The head
 # reads the top layer's output h (H,) at the bar line, and for each candidate j its facts
-# (FORM_FACTS,), each a 0/1 column but one:
+# (FORM_FACTS,), each a 0/1 column:
 #   match   how many bars before it equal the bars before bar i (bar j-1 is bar i-1, ...;
 #           1 to 4): a section played again goes on as it went the last time
-#   count   the log of how many times it was played in the 64 (a riff played often returns)
 #   run     for the bar just played (j = i-1) only: how many times in a row it has been
 #           played (1, 2, 3, 4-7, 8 on): a riff is played 2, 4 or 8 times, then the song moves on
+# (Not how often it was played in the 64: that fact predicts the real songs' next bars a little
+# better, but a song drawn with it feeds on itself, each copy making the next likelier, and loops.)
 # and its distance d = i - j, in 6 bins (1, 2-3, 4-7, 8-15, 16-31, 32-64):
 #
 #   z          = h @ Fw + fb                       (1 + 6,) "new", then one per distance bin
@@ -1664,7 +1665,7 @@ FORM_WINDOW = 64                                           # candidates: the dis
 DISTANCE_BINS = np.array([1, 2, 4, 8, 16, 32])              # bin k: d from DISTANCE_BINS[k] to the next - 1
 MATCH_MAX = 4                                              # match columns: 1, 2, 3, 4 bars before alike
 RUN_BINS = np.array([1, 2, 3, 4, 8])                       # run columns: played 1, 2, 3, 4-7, 8+ times in a row
-FORM_FACTS = MATCH_MAX + 1 + len(RUN_BINS)                  # match, count, run: 10
+FORM_FACTS = MATCH_MAX + len(RUN_BINS)                      # match, run: 9
 FORM_LOGITS = 1 + len(DISTANCE_BINS)                       # "new" and the 6 distance bins
 NEW_BAR_TRIES = 8
 FORM_HEAD_KEYS = ("Fw", "fb", "fa")                        # its weights among a model's params
@@ -1683,11 +1684,11 @@ def form_candidates(keys, i):
     """The choices at bar line i of a song whose bars are keys (bar_keys; at least i of them):
     (latest (K,) the latest playing j of each distinct bar of the FORM_WINDOW before i, nearest
     first; facts (K, FORM_FACTS); bins (K,) each one's distance bin)."""
-    latest, times = [], {}
+    latest, seen = [], set()
     for j in range(i - 1, max(i - FORM_WINDOW, 0) - 1, -1):
-        if keys[j] not in times:
+        if keys[j] not in seen:
             latest.append(j)
-        times[keys[j]] = times.get(keys[j], 0) + 1
+            seen.add(keys[j])
     facts = np.zeros((len(latest), FORM_FACTS))
     for n, j in enumerate(latest):
         match = 0
@@ -1695,12 +1696,11 @@ def form_candidates(keys, i):
             match += 1
         if match:
             facts[n, match - 1] = 1
-        facts[n, MATCH_MAX] = np.log(times[keys[j]])
         if j == i - 1:
             run = 1
             while i - 1 - run >= 0 and keys[i - 1 - run] == keys[i - 1]:
                 run += 1
-            facts[n, MATCH_MAX + np.searchsorted(RUN_BINS, run, side="right")] = 1   # (1 + its bin)
+            facts[n, MATCH_MAX + np.searchsorted(RUN_BINS, run, side="right") - 1] = 1
     latest = np.array(latest, dtype=np.int64)
     return latest, facts, np.searchsorted(DISTANCE_BINS, i - latest, side="right") - 1
 
@@ -1765,15 +1765,15 @@ class SongForm:
     (again), and while a new bar is drawn, where it began, the stream there and the draws so far
     (new_bar)."""
 
-    def __init__(self, params, temperature, rng):
-        self.params, self.temperature, self.rng = params, temperature, rng
+    def __init__(self, params, rng):
+        self.params, self.rng = params, rng
         self.keys, self.again, self.new_bar = [], [], None
 
     def first_word(self, word, stream, start):
         """At a bar line, with the next bar's first word drawn (not END): the head chooses. Returns
         the word to play: the first of a bar played again, or word, a new bar's, which begins at
         start of the words drawn (after the first bar; the first has nothing to play again)."""
-        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.temperature, self.rng)
+        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.rng)
         if chosen >= 0:
             self.again = [int(w) for w in np.frombuffer(self.keys[chosen], dtype=np.int64)]
             return self.again.pop(0)
@@ -1798,14 +1798,16 @@ class SongForm:
         return start, there.copy()
 
 
-def choose_bar(params, h, keys, temperature, rng):
+def choose_bar(params, h, keys, rng):
     """At a bar line of a song being drawn (keys: its bars so far), the form head's choice:
-    the index of a bar to play again, or -1 for a new one. h (H,) the top layer's output."""
+    the index of a bar to play again, or -1 for a new one. h (H,) the top layer's output.
+    Drawn at temperature 1 whatever the diversity: the song's form as the training songs have
+    it (at a low temperature the likeliest bar would be played again every time: a loop)."""
     if not keys:
         return -1
     latest, facts, bins = form_candidates(keys, len(keys))
     z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None])[0]   # (1 + K,)
-    choice = sample_word(z, temperature, rng)
+    choice = sample_word(z, 1.0, rng)
     return int(latest[choice - 1]) if choice else -1
 
 
@@ -1832,7 +1834,7 @@ def pytorch_names(L, feel=False, form=False):
     if feel:
         names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9 [+ 306]), (153,)
     if form:
-        names["Fw"], names["fb"], names["fa"] = "form_head.weight", "form_head.bias", "form_head.facts"  # (7, H), (7,), (10,)
+        names["Fw"], names["fb"], names["fa"] = "form_head.weight", "form_head.bias", "form_head.facts"  # (7, H), (7,), (9,)
     return names
 
 
