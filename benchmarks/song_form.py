@@ -1,7 +1,7 @@
 """Do a model's whole songs have form? The table of issue 29: generated songs against the real ones.
 
     python benchmarks/song_form.py CKPT DATA [--songs 20] [--diversity 1.0] [--seed 1] [--bars 512] [--style NAME]
-                                             [--alike 1.0] [--form]
+                                             [--alike 1.0] [--form] [--draw N ...]
 
 DATA is what the checkpoint was trained on (folders, MIDI or words files, as train.py reads them with
 corpus.load_songs), split as train.py splits it (corpus.split_by_data with the run's valid_fraction and
@@ -178,6 +178,19 @@ def style_index(checkpoint, style):
 
 
 # ----------------------------------------------------------------------------
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def form_letters(bars, per_line=16):
+    """A song's form drawn: each bar as a letter, equal bars the same letter (A the first bar, B the
+    first bar unlike it, ...; '*' after the 52nd kind), bars in groups of four, per_line a line."""
+    names = {}
+    letters = [names.setdefault(bar, LETTERS[len(names)] if len(names) < len(LETTERS) else "*") for bar in bars]
+    groups = [" ".join(letters[k:k + 4]) for k in range(0, len(letters), 4)]
+    lines = ["   ".join(groups[k:k + per_line // 4]) for k in range(0, len(groups), per_line // 4)]
+    return "\n".join(f"{1 + n * per_line:4d}  {line}" for n, line in enumerate(lines))
+
+
 # The table
 
 def length_cells(figures, shortest=None):
@@ -225,6 +238,8 @@ def parse_args(argv):
     p.add_argument("--style", help="play this style, one the checkpoint knows (default: style hidden)")
     p.add_argument("--alike", type=float, default=1.0, metavar="F",
                    help="two bars are the same bar if they share F of their hits (default 1: word for word)")
+    p.add_argument("--draw", type=int, nargs="+", default=[], metavar="N",
+                   help="also draw the form of generated song N (1 = the first), a letter a bar")
     p.add_argument("--form", action="store_true",
                    help="with the checkpoint's form head choosing bars to play again (as generate.py --form)")
     return p.parse_args(argv)
@@ -259,6 +274,10 @@ def main(argv=None, log=print):
         f"seeds {args.seed}-{args.seed + args.songs - 1}, cap {args.bars} bars"
         + (f", style {args.style}" if args.style else "") + (f", bars alike at {args.alike:g}" if args.alike < 1 else ""))
     log(table(columns, ["training songs", "validation songs", "generated songs"], args.bars, args.alike))
+    for n in args.draw:                                            # a generated song's form, as letters
+        if 1 <= n <= len(new_words):
+            log(f"\nthe form of generated song {n} (seed {args.seed + n - 1}), a letter a bar, equal bars alike:\n"
+                + form_letters(song_bars(new_words[n - 1])))
     return columns
 
 

@@ -120,6 +120,15 @@ def tiny_model(tmp_path_factory):
     return os.path.join(out, "best.npz")
 
 
+def test_a_songs_form_drawn_as_letters():
+    bars = song(AABACBA)
+    assert song_form.form_letters(bars) == "   1  A A B A   C B A"
+    assert song_form.form_letters(bars, per_line=4) == "   1  A A B A\n   5  C B A"
+    many = [(k,) for k in range(60)] + [(0,)]                     # 60 kinds of bar: letters run out at 52
+    drawn = song_form.form_letters(many, per_line=64).split()[1:]
+    assert drawn[:2] == ["A", "B"] and drawn[51] == "z" and drawn[52:60] == ["*"] * 8 and drawn[60] == "A"
+
+
 def test_song_form_end_to_end(tiny_model):
     lines = []
     argv = [tiny_model, DEMO, "--songs", "3", "--bars", "6", "--seed", "2"]
@@ -137,6 +146,10 @@ def test_song_form_end_to_end(tiny_model):
     again = []
     song_form.main(argv, log=again.append)
     assert again == lines                                      # seeded: the same songs, the same table
+    drawn = []
+    song_form.main(argv + ["--draw", "1"], log=drawn.append)
+    assert drawn[:2] == lines and drawn[2].startswith("\nthe form of generated song 1 (seed 2)")
+    assert drawn[2].splitlines()[2].startswith("   1  A")
 
 
 def test_with_a_style_the_real_songs_are_that_styles_beats():
