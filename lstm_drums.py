@@ -12,7 +12,8 @@ Read it top to bottom (docs/lstm.md first, if LSTMs are new to you). Three parts
   bars back, the place in the bar); 8. feel (each hit's velocity and timing, as inputs and an
   output head); 9. style and fills; 10. the whole model, and feeding it word by word, whole
   bars and songs; 11. playing the user's part (humanise it, or write drums around it);
-  12. checkpoints (one .npz, PyTorch's names and shapes, read without pickle).
+  12. form (a song that plays a bar again, whole: the form head); 13. checkpoints (one .npz,
+  PyTorch's names and shapes, read without pickle).
 
 Shapes: N batch (streams), T steps per chunk, V vocabulary, H hidden units, L layers, D a layer's
 input size, M positions with a hit. Time-major: arrays are (T, N, ...), step t first, so x[t]
@@ -1203,7 +1204,7 @@ def dense_inputs(cond_x, feel_x):
 
 # A model's config: init_params' keys (vocab_size, hidden, layers, dropout, forget_bias) and the
 # extensions' (inputs, lookback_bars, song_place, feel, feel_memory, styles, fills). A key not given
-# is the textbook model's (below); a checkpoint holds every key (section 12).
+# is the textbook model's (below); a checkpoint holds every key (section 13).
 MODEL_DEFAULTS = {"dropout": 0.0, "forget_bias": 0.0, "inputs": "word", "feel": False, "styles": [], "fills": False,
                   "feel_memory": False, "lookback_bars": list(LOOKBACK_BARS), "song_place": False, "form_head": False}
 BAR_ID, END_ID = encoding.BAR_ID, encoding.END_ID   # 512, 513: the vocabulary's words after the 512 steps
