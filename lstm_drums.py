@@ -1648,8 +1648,6 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 #           1 to 4): a section played again goes on as it went the last time
 #   run     for the bar just played (j = i-1) only: how many times in a row it has been
 #           played (1, 2, 3, 4-7, 8 on): a riff is played 2, 4 or 8 times, then the song moves on
-# (Not how often it was played in the 64: that fact predicts the real songs' next bars a little
-# better, but a song drawn with it feeds on itself, each copy making the next likelier, and loops.)
 # and its distance d = i - j, in 6 bins (1, 2-3, 4-7, 8-15, 16-31, 32-64):
 #
 #   z          = h @ Fw + fb                       (1 + 6,) "new", then one per distance bin
@@ -1659,8 +1657,13 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 #
 # Fitted after training (train.py), with the LSTM's weights fixed: at each bar line of the
 # training songs the target is the candidate equal to the bar that came next, else "new".
-# When sampling a song, a new bar is drawn word by word as before, and drawn again (up to
-# NEW_BAR_TRIES times) if it equals one of the 64: the head has already said it is none of them.
+# When sampling a song (generate.py --song --form), the head draws at temperature 1 whatever
+# the diversity (lower, it would play the likeliest bar again every time: a loop). A new bar is
+# drawn word by word as before, and drawn again (up to NEW_BAR_TRIES times) if it equals one
+# of the 64: the head has already said it is none of them.
+# (Not a fact: how often a bar was played in the 64. It predicts the real songs' next bars a
+# little better, but a song drawn with it feeds on itself, each copy making the next likelier,
+# and loops: docs/songs.md.)
 
 FORM_WINDOW = 64                                           # candidates: the distinct bars of the 64 before
 DISTANCE_BINS = np.array([1, 2, 4, 8, 16, 32])              # bin k: d from DISTANCE_BINS[k] to the next - 1
@@ -1772,8 +1775,9 @@ class SongForm:
 
     def first_word(self, word, stream, start):
         """At a bar line, with the next bar's first word drawn (not END): the head chooses. Returns
-        the word to play: the first of a bar played again, or word, a new bar's, which begins at
-        start of the words drawn (after the first bar; the first has nothing to play again)."""
+        the word to play: the first of a bar played again, or word, the first of a new bar. start:
+        where the new bar begins among the words drawn, kept (with a copy of the stream) to draw it
+        again if it is not new (the song's first bar has nothing before it and is not checked)."""
         chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.rng)
         if chosen >= 0:
             self.again = [int(w) for w in np.frombuffer(self.keys[chosen], dtype=np.int64)]
@@ -1802,8 +1806,7 @@ class SongForm:
 def choose_bar(params, h, keys, rng):
     """At a bar line of a song being drawn (keys: its bars so far), the form head's choice:
     the index of a bar to play again, or -1 for a new one. h (H,) the top layer's output.
-    Drawn at temperature 1 whatever the diversity: the song's form as the training songs have
-    it (at a low temperature the likeliest bar would be played again every time: a loop)."""
+    Drawn at temperature 1 (above)."""
     if not keys:
         return -1
     latest, facts, bins = form_candidates(keys, len(keys))
