@@ -1638,14 +1638,15 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # word by word at diversity 1.0 seldom plays a bar exactly again, and the further back the
 # bar the more seldom (docs/songs.md). So for whole songs a small head, the form head,
 # chooses at each bar line before the next bar's words: a new bar, or one of the 64 bars
-# before, played again whole.
+# before, played again whole (its words; the feel of its hits is drawn anew).
 #
 # At bar line i (bars 0 .. i-1 played) the choices are "new" and each distinct bar of the
 # 64 before (a bar played more than once is one choice, at its latest playing j). The head
 # reads the top layer's output h (H,) at the bar line, and for each candidate j its facts
 # (FORM_FACTS,), each a 0/1 column:
 #   match   how many bars before it equal the bars before bar i (bar j-1 is bar i-1, ...;
-#           1 to 4): a section played again goes on as it went the last time
+#           1 to 4): a section played again goes on as it went the last time (for the bar
+#           just played, j = i-1, it counts the times it was played in a row before, as run)
 #   run     for the bar just played (j = i-1) only: how many times in a row it has been
 #           played (1, 2, 3, 4-7, 8 on): a riff is played 2, 4 or 8 times, then the song moves on
 # and its distance d = i - j, in 6 bins (1, 2-3, 4-7, 8-15, 16-31, 32-64):
@@ -1659,8 +1660,9 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # training songs the target is the candidate equal to the bar that came next, else "new".
 # When sampling a song (generate.py --song --form), the head draws at temperature 1 whatever
 # the diversity (lower, it would play the likeliest bar again every time: a loop). A new bar is
-# drawn word by word as before, and drawn again (up to NEW_BAR_TRIES times) if it equals one
-# of the 64: the head has already said it is none of them.
+# drawn word by word as before, and drawn again (NEW_BAR_TRIES draws at most) if it equals one
+# of the 64: the head has already said it is none of them. The candidates are the bars drawn;
+# a primer's bars are not among them.
 # (Not a fact: how often a bar was played in the 64. It predicts the real songs' next bars a
 # little better, but a song drawn with it feeds on itself, each copy making the next likelier,
 # and loops: docs/songs.md.)
@@ -1671,7 +1673,7 @@ MATCH_MAX = 4                                              # match columns: 1, 2
 RUN_BINS = np.array([1, 2, 3, 4, 8])                       # run columns: played 1, 2, 3, 4-7, 8+ times in a row
 FORM_FACTS = MATCH_MAX + len(RUN_BINS)                      # match, run: 9
 FORM_LOGITS = 1 + len(DISTANCE_BINS)                       # "new" and the 6 distance bins
-NEW_BAR_TRIES = 8
+NEW_BAR_TRIES = 8                                          # draws of a new bar at most (the last is kept)
 FORM_HEAD_KEYS = ("Fw", "fb", "fa")                        # its weights among a model's params
 
 
