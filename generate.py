@@ -304,7 +304,7 @@ def describe(job):
             f"{model_config['inputs']} inputs" + (", feel" + (" (dropped: --flat)" if s.flat else "")
                                                   if model_config["feel"] else ", no feel (a flat grid)")
             + (f"; a song ({shortest_song(job.checkpoint)} to {s.n_bars} bars" + (
-                ", the form head choosing bars to play again)" if s.form else ")")
+                ", the form head choosing the bars to play again and the end)" if s.form else ")")
                if s.song else
                f"; the part's {len(encoding.words_to_bars(job.part.words))} bars" if job.part else f"; {s.n_bars} bars")
             + f" of {job.bar_steps} steps" + (" (model places BAR: --free)" if s.free else "")

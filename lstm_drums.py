@@ -1404,19 +1404,18 @@ Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song sty
 
 def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
     """Feed the primer, then draw words until n_bars bars are closed (with how.song, until the
-    model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the
-    model ended the song), and for a feel model the feel ids (18,) of each (else None): each
-    word is drawn first, then the feel of its hits (sample_feel), at the same
-    diversity. how: a Sampling; primer_feel: the primer's feel ids (S, 18), or None.
+    model draws END, or n_bars as a cap). Returns the new word ids (ending in END if the model
+    ended the song), and for a feel model the feel ids (18,) of each (else None): each word is
+    drawn first, then the feel of its hits (sample_feel), at the same diversity. how: a
+    Sampling; primer_feel: the primer's feel ids (S, 18), or None.
 
     The bar mask: at place j of a bar (j steps since the last BAR), BAR may not be drawn
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR, once
-    min_bars bars are played.
-    With song and how.form, the form head (SongForm, section 12) may play a bar of the song
-    again, whole, and has a new bar drawn again if it is not new.
-    """
+    min_bars bars are played. With song and how.form the form head (SongForm, section 12)
+    chooses at each bar line after the first: the end (in place of the LSTM's END), a bar
+    played again, whole, or a new bar (drawn again if it is not new)."""
     diversity, bar_steps, free, song, style, fill_every, form, min_bars = how
     form = SongForm(params, rng) if form and song else None
     V = config["vocab_size"]
@@ -1437,11 +1436,13 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
             word = BAR_ID                                 # the bar is full: close it
         elif j == 0 and form and form.new_bar:
             word = sample_allowed(stream.logits, diversity, rng, no_bar)   # a new bar, drawn again
+        elif j == 0 and form and bars:                    # the form head: the end, a bar again, or a new bar
+            chosen = form.choose(stream, len(out), bars >= min_bars)
+            word = (END_ID if chosen == "end" else form.again.pop(0) if chosen == "again"
+                    else sample_allowed(stream.logits, diversity, rng, no_bar))
         elif j == 0:                                               # a new bar, or with song the end
             word = sample_allowed(stream.logits, diversity, rng,
                                   step_or_end if song and bars >= max(min_bars, 1) else no_bar)
-            if form and word != END_ID:
-                word = form.first_word(word, stream, len(out))
         else:
             word = sample_allowed(stream.logits, diversity, rng, no_end if free else no_bar)
         feel_ids = stream.draw_feel(word, diversity, rng)
@@ -1634,14 +1635,14 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # ----------------------------------------------------------------------------
 # 12. Form: a song that plays a bar again, whole
 #
-# Songs have form: a riff played four times, a chorus back 24 bars later. A model that draws
-# word by word at diversity 1.0 seldom plays a bar exactly again, and the further back the
-# bar the more seldom (docs/songs.md). So for whole songs a small head, the form head,
-# chooses at each bar line before the next bar's words: a new bar, or one of the 64 bars
-# before, played again whole (its words; the feel of its hits is drawn anew).
+# Songs have form: a riff played four times, a chorus back 24 bars later, an end. A model that
+# draws word by word at diversity 1.0 seldom plays a bar exactly again, and the further back
+# the bar the more seldom (docs/songs.md). So for whole songs a small head, the form head,
+# chooses at each bar line before the next bar's words: the end of the song, a new bar, or one
+# of the 64 bars before, played again whole (its words; the feel of its hits is drawn anew).
 #
-# At bar line i (bars 0 .. i-1 played) the choices are "new" and each distinct bar of the
-# 64 before (a bar played more than once is one choice, at its latest playing j). The head
+# At bar line i (bars 0 .. i-1 played) the choices are "new", END, and each distinct bar of
+# the 64 before (a bar played more than once is one choice, at its latest playing j). The head
 # reads the top layer's output h (H,) at the bar line, and for each candidate j its facts
 # (FORM_FACTS,), each a 0/1 column:
 #   match   how many bars before it equal the bars before bar i (bar j-1 is bar i-1, ...;
@@ -1651,13 +1652,19 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 #           played (1, 2, 3, 4-7, 8 on): a riff is played 2, 4 or 8 times, then the song moves on
 # and its distance d = i - j, in 6 bins (1, 2-3, 4-7, 8-15, 16-31, 32-64):
 #
-#   z          = h @ Fw + fb                       (1 + 6,) "new", then one per distance bin
+#   z          = h @ Fw + fb                       (2 + 6,) "new", END, then one per distance bin
 #   logit(new) = z[0]
-#   logit(j)   = z[1 + bin(i - j)] + facts_j @ fa
-#   P          = softmax over "new" and the candidates
+#   logit(END) = z[1] + fp[place]                 place: bars played, on song_places' scale
+#   logit(j)   = z[2 + bin(i - j)] + facts_j @ fa
+#   P          = softmax over "new", END and the candidates
+#
+# The LSTM has END as a word too, but in a song that plays its bars again it seldom draws it:
+# the training songs end after a bar of their own, not in the middle of a riff. The head's END
+# also reads how long the song has gone on, so a long song ends.
 #
 # Fitted after training (train.py), with the LSTM's weights fixed: at each bar line of the
-# training songs the target is the candidate equal to the bar that came next, else "new".
+# training songs the target is the candidate equal to the bar that came next, else "new", and
+# END after a whole song's last bar.
 # When sampling a song (generate.py --song --form), the head draws at temperature 1 whatever
 # the diversity (lower, it would play the likeliest bar again every time: a loop). A new bar is
 # drawn word by word as before, and drawn again (NEW_BAR_TRIES draws at most) if it equals one
@@ -1672,9 +1679,10 @@ DISTANCE_BINS = np.array([1, 2, 4, 8, 16, 32])              # bin k: d from DIST
 MATCH_MAX = 4                                              # match columns: 1, 2, 3, 4 bars before alike
 RUN_BINS = np.array([1, 2, 3, 4, 8])                       # run columns: played 1, 2, 3, 4-7, 8+ times in a row
 FORM_FACTS = MATCH_MAX + len(RUN_BINS)                      # match, run: 9
-FORM_LOGITS = 1 + len(DISTANCE_BINS)                       # "new" and the 6 distance bins
+FORM_LOGITS = 2 + len(DISTANCE_BINS)                       # "new", END and the 6 distance bins
+NEW, END_SONG = -1, -2                                     # choose_bar's choices besides a bar's index
 NEW_BAR_TRIES = 8                                          # draws of a new bar at most (the last is kept)
-FORM_HEAD_KEYS = ("Fw", "fb", "fa")                        # its weights among a model's params
+FORM_HEAD_KEYS = ("Fw", "fb", "fa", "fp")                  # its weights among a model's params
 
 
 def bar_keys(ids):
@@ -1711,57 +1719,64 @@ def form_candidates(keys, i):
     return latest, facts, np.searchsorted(DISTANCE_BINS, i - latest, side="right") - 1
 
 
-def form_logits(head, h, facts, bins):
-    """h (E, H) at E bar lines; facts (E, K, FORM_FACTS) and bins (E, K) of up to K candidates
-    each (bin -1: no candidate there) -> logits (E, 1 + K): "new", then the candidates
-    (-inf where there is none). head: {"Fw" (H, 7), "fb" (7,), "fa" (FORM_FACTS,)}."""
-    z = h @ head["Fw"] + head["fb"]                                         # (E, 7)
-    by_bin = np.take_along_axis(z, 1 + np.maximum(bins, 0), axis=1)         # (E, K)
+def form_logits(head, h, facts, bins, place):
+    """h (E, H) at E bar lines, place (E,) each one's place in the song (0 .. SONG_PLACES - 1);
+    facts (E, K, FORM_FACTS) and bins (E, K) of up to K candidates each (bin -1: no candidate
+    there) -> logits (E, 2 + K): "new", END, then the candidates (-inf where there is none).
+    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (SONG_PLACES,)}."""
+    z = h @ head["Fw"] + head["fb"]                                         # (E, 8)
+    end = z[:, 1:2] + head["fp"][place][:, None]                            # (E, 1)
+    by_bin = np.take_along_axis(z, 2 + np.maximum(bins, 0), axis=1)         # (E, K)
     candidates = np.where(bins >= 0, by_bin + facts @ head["fa"], -np.inf)
-    return np.concatenate([z[:, :1], candidates], axis=1)
+    return np.concatenate([z[:, :1], end, candidates], axis=1)
 
 
-def form_loss(head, h, facts, bins, target, l2=1e-3):
-    """The head's mean cross-entropy per bar line (target (E,): 0 new, 1 + n the n-th candidate),
-    plus l2 / 2 |Fw|^2; returns (loss, grads of head's keys)."""
-    z = form_logits(head, h, facts, bins)                                    # (E, 1 + K)
+def form_loss(head, h, facts, bins, place, target, l2=1e-3):
+    """The head's mean cross-entropy per bar line (target (E,): 0 new, 1 END, 2 + n the n-th
+    candidate), plus l2 / 2 |Fw|^2; returns (loss, grads of head's keys)."""
+    z = form_logits(head, h, facts, bins, place)                             # (E, 2 + K)
     logp = z - z.max(axis=1, keepdims=True)
     logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
     E = len(target)
     value = -logp[np.arange(E), target].mean() + 0.5 * l2 * (head["Fw"] ** 2).sum()
-    dz = np.exp(logp)                                                        # (E, 1 + K) softmax
+    dz = np.exp(logp)                                                        # (E, 2 + K) softmax
     dz[np.arange(E), target] -= 1
     dz /= E
-    one_hot = (bins[..., None] == np.arange(FORM_LOGITS - 1)).astype(h.dtype)   # (E, K, 6)
-    dzh = np.concatenate([dz[:, :1], np.einsum("ek,ekb->eb", dz[:, 1:], one_hot)], axis=1)   # (E, 7)
+    one_hot = (bins[..., None] == np.arange(len(DISTANCE_BINS))).astype(h.dtype)   # (E, K, 6)
+    dzh = np.concatenate([dz[:, :2], np.einsum("ek,ekb->eb", dz[:, 2:], one_hot)], axis=1)   # (E, 8)
     grads = {"Fw": h.T @ dzh + l2 * head["Fw"], "fb": dzh.sum(axis=0),
-             "fa": np.einsum("ek,ekf->f", dz[:, 1:], facts)}
+             "fa": np.einsum("ek,ekf->f", dz[:, 2:], facts),
+             "fp": np.bincount(place, weights=dz[:, 1], minlength=SONG_PLACES)}
     return value, grads
 
 
-def form_head_inputs(tops, songs_keys):
+def form_head_inputs(tops, songs_keys, ended):
     """What the head is fitted on: tops, per song its top layer's output at each bar line (the
-    BAR closing bar i - 1, i = 1, 2, ...) (bars - 1, H); songs_keys, per song bar_keys.
-    Returns h (E, H), facts (E, K, FORM_FACTS), bins (E, K) (K = FORM_WINDOW, -1 padded), target (E,)."""
-    lines = [(keys, i) for keys in songs_keys for i in range(1, len(keys))]   # every bar line, song by song
+    BAR closing bar i - 1, i = 1, 2, ...; for a song that ended, the last bar's too) (lines, H);
+    songs_keys, per song bar_keys; ended, per song whether it ended (its words end in END).
+    Returns h (E, H), facts (E, K, FORM_FACTS), bins (E, K) (K = FORM_WINDOW, -1 padded),
+    place (E,) and target (E,) (form_loss's)."""
+    lines = [(keys, i) for keys, end in zip(songs_keys, ended) for i in range(1, len(keys) + bool(end))]
     facts, bins = np.zeros((len(lines), FORM_WINDOW, FORM_FACTS)), np.full((len(lines), FORM_WINDOW), -1)
+    place = np.array([min(i.bit_length(), SONG_PLACES - 1) for _, i in lines], dtype=np.int64)
     target = np.zeros(len(lines), dtype=np.int64)                    # 0: a new bar came next
     for e, (keys, i) in enumerate(lines):
         latest, f, b = form_candidates(keys, i)
         facts[e, :len(b)], bins[e, :len(b)] = f, b
-        same = [n for n, j in enumerate(latest) if keys[j] == keys[i]]
-        target[e] = 1 + same[0] if same else 0
+        same = [n for n, j in enumerate(latest) if i < len(keys) and keys[j] == keys[i]]
+        target[e] = 1 if i == len(keys) else 2 + same[0] if same else 0    # (1: the song ended)
     h = np.concatenate(tops) if len(tops) else np.zeros((0, 0))      # (E, H), in the same order
-    return h, facts, bins, target
+    return h, facts, bins, place, target
 
 
-def fit_form_head(h, facts, bins, target, steps=300, lr=0.05):
+def fit_form_head(h, facts, bins, place, target, steps=300, lr=0.05):
     """The form head fitted by Adam on all bar lines at once (form_head_inputs' arrays), from
     zeros (every choice alike). Deterministic. Returns the head, float64."""
-    head = {"Fw": np.zeros((h.shape[1], FORM_LOGITS)), "fb": np.zeros(FORM_LOGITS), "fa": np.zeros(FORM_FACTS)}
+    head = {"Fw": np.zeros((h.shape[1], FORM_LOGITS)), "fb": np.zeros(FORM_LOGITS), "fa": np.zeros(FORM_FACTS),
+            "fp": np.zeros(SONG_PLACES)}
     opt = adam_init(head)
     for _ in range(steps):
-        _, grads = form_loss(head, h, facts, bins, target)
+        _, grads = form_loss(head, h, facts, bins, place, target)
         head, opt = adam_update(head, grads, opt, lr=lr)
     return head
 
@@ -1775,18 +1790,18 @@ class SongForm:
         self.params, self.rng = params, rng
         self.keys, self.again, self.new_bar = [], [], None
 
-    def first_word(self, word, stream, start):
-        """At a bar line, with the next bar's first word drawn (not END): the head chooses. Returns
-        the word to play: the first of a bar played again, or word, the first of a new bar. start:
-        where the new bar begins among the words drawn, kept (with a copy of the stream) to draw it
-        again if it is not new (the song's first bar has nothing before it and is not checked)."""
-        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.rng)
+    def choose(self, stream, start, may_end):
+        """At a bar line after the song's first bar, the head's choice: "end" (if may_end), "again"
+        (the bar's words are then in self.again) or "new", a bar to draw from start of the words
+        drawn (kept, with a copy of the stream, to draw it again if it is not new)."""
+        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.rng, may_end)
+        if chosen == END_SONG:
+            return "end"
         if chosen >= 0:
             self.again = [int(w) for w in np.frombuffer(self.keys[chosen], dtype=np.int64)]
-            return self.again.pop(0)
-        if self.keys:
-            self.new_bar = (start, stream.copy(), 1)
-        return word
+            return "again"
+        self.new_bar = (start, stream.copy(), 1)
+        return "new"
 
     def close_bar(self, words):
         """A bar's words and BAR are drawn: True if it is to be drawn again (a new bar equal to
@@ -1805,16 +1820,17 @@ class SongForm:
         return start, there.copy()
 
 
-def choose_bar(params, h, keys, rng):
-    """At a bar line of a song being drawn (keys: its bars so far), the form head's choice:
-    the index of a bar to play again, or -1 for a new one. h (H,) the top layer's output.
-    Drawn at temperature 1 (above)."""
-    if not keys:
-        return -1
+def choose_bar(params, h, keys, rng, may_end=True):
+    """At a bar line of a song being drawn (keys: its bars so far, at least one), the form head's
+    choice: the index of a bar to play again, NEW or END_SONG (not if may_end is False).
+    h (H,) the top layer's output. Drawn at temperature 1 (above)."""
     latest, facts, bins = form_candidates(keys, len(keys))
-    z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None])[0]   # (1 + K,)
+    place = np.array([min(len(keys).bit_length(), SONG_PLACES - 1)])
+    z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None], place)[0]   # (2 + K,)
+    if not may_end:
+        z[1] = -np.inf
     choice = sample_word(z, 1.0, rng)
-    return int(latest[choice - 1]) if choice else -1
+    return NEW if choice == 0 else END_SONG if choice == 1 else int(latest[choice - 2])
 
 
 # ----------------------------------------------------------------------------
@@ -1830,7 +1846,8 @@ class CheckpointError(ValueError):
 def pytorch_names(L, feel=False, form=False):
     """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed).
     The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word (, memory)];
-    the form head's Fw and fb are one, form_head, and fa its weights of the candidates' facts."""
+    the form head's Fw and fb are one, form_head, fa its weights of the candidates' facts and fp
+    of the place in the song."""
     names = {}
     for l in range(L):
         names[f"Wx{l}"] = f"weight_ih_l{l}"                 # (4H, D) in PyTorch
@@ -1840,7 +1857,8 @@ def pytorch_names(L, feel=False, form=False):
     if feel:
         names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9 [+ 306]), (153,)
     if form:
-        names["Fw"], names["fb"], names["fa"] = "form_head.weight", "form_head.bias", "form_head.facts"  # (7, H), (7,), (9,)
+        names.update({"Fw": "form_head.weight", "fb": "form_head.bias",          # (8, H), (8,)
+                      "fa": "form_head.facts", "fp": "form_head.place"})       # (9,), (10,)
     return names
 
 
@@ -1977,7 +1995,7 @@ def _read_checkpoint(archive, path, dtype):
     vocab = [str(w) for w in get("vocab", "U", (V,))]
     memory = MEMORY_SIZE if config["feel_memory"] else 0
     shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,),
-              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,)}
+              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,), "fp": (SONG_PLACES,)}
     for l in range(L):
         shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config), config["lookback_bars"])
                                   if l == 0 else H, 4 * H),

@@ -850,35 +850,38 @@ RESUME_KEYS = ("step", "epoch", "pos", "lr", "seq", "best_val", "best_saved", "b
 # reads and does not change: the run ends, then best.npz is written again with the head.
 
 def bar_line_tops(params, model_config, song):
-    """A song's top-layer output at each bar line before a bar (after the BAR closing bar i - 1,
-    i = 1, 2, ...), read from a zero state as score_songs reads it: (bars - 1, H), float64."""
+    """A song's top-layer output at each bar line (after the BAR closing bar i - 1, i = 1, 2, ...;
+    the last bar's too if the song ended), read from a zero state as score_songs reads it:
+    (lines, H), float64."""
     ids = to_ids(song.words)
     x, _, feel_batch, cond_x = split_columns(model_inputs(ids, model_config, song.feel, song_condition(song, model_config))[:, None], model_config)
     dense_x = lstm.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
     _, _, cache = lstm.model_forward_fast(params, x, lstm.zero_state(model_config, 1, params["Wy"].dtype), None, dense_x)
     closes = np.flatnonzero(lstm.bar_lines(ids, BAR_ID)[2])          # each bar's closing BAR
-    return cache.top[closes[:-1], 0].astype(np.float64)               # (row t has read word t)
+    lines = closes if ids[-1] == END_ID else closes[:-1]              # (an END follows the last)
+    return cache.top[lines, 0].astype(np.float64)                     # (row t has read word t)
 
 
 def form_inputs(params, model_config, songs):
     """lstm_drums.form_head_inputs of songs as the model reads them."""
     songs = [s for s in songs if len(s.words) >= 2]
     return lstm.form_head_inputs([bar_line_tops(params, model_config, s) for s in songs],
-                                 [lstm.bar_keys(to_ids(s.words)) for s in songs])
+                                 [lstm.bar_keys(to_ids(s.words)) for s in songs],
+                                 [s.words[-1] == encoding.END for s in songs])
 
 
 def fit_form(params, model_config, train_songs, valid_songs):
     """The form head fitted on the training songs; returns (head, figures): its nats per bar line on
     the training and validation songs, and the validation songs' share of bars played again."""
     fitted_on = form_inputs(params, model_config, train_songs)
-    if not len(fitted_on[3]):
+    if not len(fitted_on[-1]):
         return None, {}
     head = lstm.fit_form_head(*fitted_on)
-    figures = {"bar_lines": len(fitted_on[3]), "train_nats_per_bar": lstm.form_loss(head, *fitted_on, l2=0)[0]}
+    figures = {"bar_lines": len(fitted_on[-1]), "train_nats_per_bar": lstm.form_loss(head, *fitted_on, l2=0)[0]}
     held_out = form_inputs(params, model_config, valid_songs)
-    if len(held_out[3]):
+    if len(held_out[-1]):
         figures["valid_nats_per_bar"] = lstm.form_loss(head, *held_out, l2=0)[0]
-        figures["valid_again"] = float(np.mean(held_out[3] > 0))
+        figures["valid_again"] = float(np.mean(held_out[-1] >= 2))          # (0 new, 1 END)
     return head, figures
 
 

@@ -50,30 +50,45 @@ def test_candidates_reach_64_bars_back_and_no_further():
 def random_head_inputs(rng, E=7, K=5, H=4):
     h = rng.standard_normal((E, H))
     facts = rng.standard_normal((E, K, lstm.FORM_FACTS))
-    bins = rng.integers(0, lstm.FORM_LOGITS - 1, (E, K))
+    bins = rng.integers(0, len(lstm.DISTANCE_BINS), (E, K))
     bins[0, 2:] = -1                                                 # fewer candidates at some bar lines
     bins[3, :] = -1
-    target = np.array([2, 0, 5, 0, 1, 3, 4])
-    return h, facts, bins, target
+    place = rng.integers(0, lstm.SONG_PLACES, E)
+    target = np.array([3, 0, 6, 1, 2, 4, 5])                        # (1: the end, at bar line 3)
+    return h, facts, bins, place, target
+
+
+def random_head(rng, H=4):
+    return {"Fw": rng.standard_normal((H, lstm.FORM_LOGITS)), "fb": rng.standard_normal(lstm.FORM_LOGITS),
+            "fa": rng.standard_normal(lstm.FORM_FACTS), "fp": rng.standard_normal(lstm.SONG_PLACES)}
 
 
 def test_form_loss_gradients_match_centred_differences():
     rng = np.random.default_rng(0)
-    h, facts, bins, target = random_head_inputs(rng)
-    head = {"Fw": rng.standard_normal((4, lstm.FORM_LOGITS)), "fb": rng.standard_normal(lstm.FORM_LOGITS),
-            "fa": rng.standard_normal(lstm.FORM_FACTS)}
-    _, grads = lstm.form_loss(head, h, facts, bins, target, l2=0.1)
+    inputs, head = random_head_inputs(rng), random_head(rng)
+    _, grads = lstm.form_loss(head, *inputs, l2=0.1)
     for k, p in head.items():
-        numerical = numerical_gradient(lambda: lstm.form_loss(head, h, facts, bins, target, l2=0.1)[0], p)
+        numerical = numerical_gradient(lambda: lstm.form_loss(head, *inputs, l2=0.1)[0], p)
         assert scaled_error(numerical, grads[k]) < 1e-7, k
 
 
 def test_no_candidate_is_never_chosen():
     rng = np.random.default_rng(1)
-    h, facts, bins, _ = random_head_inputs(rng)
-    head = lstm.fit_form_head(h, facts, bins, np.zeros(len(h), dtype=np.int64), steps=1)
-    z = lstm.form_logits(head, h, facts, bins)
-    assert np.isneginf(z[0, 3:]).all() and np.isneginf(z[3, 1:]).all() and np.isfinite(z[:, 0]).all()
+    h, facts, bins, place, _ = random_head_inputs(rng)
+    z = lstm.form_logits(random_head(rng), h, facts, bins, place)
+    assert np.isneginf(z[0, 4:]).all() and np.isneginf(z[3, 2:]).all() and np.isfinite(z[:, :2]).all()
+
+
+def test_what_the_head_is_fitted_on_by_hand():
+    # a song A B A C A that ended, and the first bars of one that did not (A A): a line per bar line
+    ended, cut = lstm.bar_keys(A + B + A + C + A), lstm.bar_keys(A + A)
+    tops = [np.arange(5.0)[:, None], np.array([[7.0]])]             # the song's 5 lines, the cut one's 1
+    h, facts, bins, place, target = lstm.form_head_inputs(tops, [ended, cut], [True, False])
+    assert h[:, 0].tolist() == [0, 1, 2, 3, 4, 7]
+    # next: B (new), A (2 back), C (new), A (2 back: of C, A, B nearest first, A is the 2nd), END; A again
+    assert target.tolist() == [0, 2 + 1, 0, 2 + 1, 1, 2 + 0]
+    assert place.tolist() == [1, 2, 2, 3, 3, 1]                      # bars played: 1, 2, 3, 4, 5; 1
+    assert (bins[0] >= 0).sum() == 1 and (bins[4] >= 0).sum() == 3 and bins.shape == (6, lstm.FORM_WINDOW)
 
 
 def test_the_fit_learns_which_fact_says_the_next_bar():
@@ -82,16 +97,16 @@ def test_the_fit_learns_which_fact_says_the_next_bar():
     rng = np.random.default_rng(2)
     E, K = 200, 6
     facts = np.zeros((E, K, lstm.FORM_FACTS))
-    bins = rng.integers(0, lstm.FORM_LOGITS - 1, (E, K))
+    bins = rng.integers(0, len(lstm.DISTANCE_BINS), (E, K))
     which = rng.integers(-1, K, E)                                  # -1: none matched
-    target = np.where(which >= 0, which + 1, 0)
+    target = np.where(which >= 0, which + 2, 0)
     facts[np.arange(E)[which >= 0], which[which >= 0], 0] = 1
-    h = rng.standard_normal((E, 3))
-    head = lstm.fit_form_head(h, facts, bins, target)
-    p = np.exp(lstm.form_logits(head, h, facts, bins))
+    h, place = rng.standard_normal((E, 3)), rng.integers(0, lstm.SONG_PLACES, E)
+    head = lstm.fit_form_head(h, facts, bins, place, target)
+    p = np.exp(lstm.form_logits(head, h, facts, bins, place))
     p /= p.sum(axis=1, keepdims=True)
     assert p[np.arange(E), target].mean() > 0.9 and p[np.arange(E), target].min() > 0.5
-    assert lstm.form_loss(head, h, facts, bins, target, l2=0)[0] < 0.1 * np.log(K + 1)
+    assert lstm.form_loss(head, h, facts, bins, place, target, l2=0)[0] < 0.1 * np.log(K + 2)
 
 
 def tiny_model(seed=0, **extra):
@@ -99,10 +114,12 @@ def tiny_model(seed=0, **extra):
     return lstm.model_config(config), lstm.init_model(config, np.random.default_rng(seed))
 
 
-def with_head(params, new, bin_logits=(0, 0, 0, 0, 0, 0)):
-    """params with a form head that reads only its bias: "new" at logit new, each distance bin's."""
+def with_head(params, new, end=-50.0, bin_logits=(0, 0, 0, 0, 0, 0)):
+    """params with a form head that reads only its biases: "new" at logit new, END at end, each
+    distance bin's."""
     return {**params, "Fw": np.zeros((8, lstm.FORM_LOGITS), np.float32),
-            "fb": np.array([new, *bin_logits], np.float32), "fa": np.zeros(lstm.FORM_FACTS, np.float32)}
+            "fb": np.array([new, end, *bin_logits], np.float32), "fa": np.zeros(lstm.FORM_FACTS, np.float32),
+            "fp": np.zeros(lstm.SONG_PLACES, np.float32)}
 
 
 def bars_of(ids):
@@ -112,7 +129,7 @@ def bars_of(ids):
 def test_a_head_that_always_plays_the_bar_before_again():
     config, params = tiny_model()
     params["by"][encoding.END_ID] = -50.0                           # the song runs to the cap
-    params = with_head(params, -50.0, (50, 0, 0, 0, 0, 0))         # always the bar one back
+    params = with_head(params, -50.0, -50.0, (50, 0, 0, 0, 0, 0))  # always the bar one back
     ids, feel = lstm.sample_bars(params, config, [BAR], 6, np.random.default_rng(3), lstm.Sampling(song=True, form=True))
     bars = bars_of(ids)
     assert len(bars) == 6 and len(set(bars)) == 1 and len(feel) == len(ids)
@@ -123,12 +140,12 @@ def test_a_head_that_always_plays_the_bar_before_again():
 
 
 def test_a_new_bar_equal_to_one_before_is_drawn_again():
-    # one-step bars of two likely words: drawn word by word, bar 2 is bar 1 again half the time;
-    # with a head that always says "new", only if eight draws in a row all come out equal (a
-    # chance of 1/256 a seed: none of these 40 seeds)
+    # one-step bars of three likely words: drawn word by word, bar 2 is bar 1 again a third of the
+    # time; with a head that always says "new", only if eight draws in a row all come out equal (a
+    # chance of 1 in 6,561 a seed: none of these 40 seeds)
     config, params = tiny_model()
     params["by"][:] = -50.0
-    params["by"][[5, 9, BAR]] = 50.0
+    params["by"][[5, 9, 17, BAR]] = 50.0
     def second_is_first(p, form):
         same = 0
         for seed in range(40):
@@ -142,7 +159,8 @@ def test_a_new_bar_equal_to_one_before_is_drawn_again():
 
 def test_checkpoint_keeps_the_form_head(tmp_path):
     config, params = tiny_model()
-    params = with_head(params, 1.0, (2, 3, 4, 5, 6, 7))
+    params = with_head(params, 1.0, 1.5, (2, 3, 4, 5, 6, 7))
+    params["fp"][:] = np.arange(lstm.SONG_PLACES)
     path = str(tmp_path / "f.npz")
     lstm.save_checkpoint(path, params, {**config, "form_head": True}, encoding.VOCAB)
     ck = lstm.load_checkpoint(path)
@@ -177,7 +195,7 @@ def test_train_fits_the_form_head_into_best_npz_and_songs_use_it(tmp_path, capsy
     g = str(tmp_path / "g")
     assert generate.main([os.path.join(out, "best.npz"), "--song", "--form", "--bars", "40", "--out", g]) == 0
     stdout = capsys.readouterr().out
-    assert "the form head choosing bars to play again" in stdout
+    assert "the form head choosing the bars to play again and the end" in stdout
     r = json.loads(stdout.strip().splitlines()[-1])["outputs"][0]
     assert encoding.read_midi(r["mid"]) is not None
     # --form without --song, or with a model that has no form head: one line, exit 1, nothing written
@@ -186,6 +204,20 @@ def test_train_fits_the_form_head_into_best_npz_and_songs_use_it(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0] == "error: --form: with --song only" and "has no form head" in err[1] and len(err) == 2
     assert not (tmp_path / "h").exists()
+
+
+def test_the_head_ends_the_song_in_place_of_the_lstm():
+    config, params = tiny_model()
+    params["by"][encoding.END_ID] = -50.0                           # the LSTM would never end it
+    head = with_head(params, 0.0, 50.0)                             # the head ends it at once
+    for min_bars, bars in ((0, 1), (3, 3)):
+        ids, _ = lstm.sample_bars(head, config, [BAR], 100, np.random.default_rng(5),
+                                  lstm.Sampling(song=True, form=True, min_bars=min_bars))
+        assert ids[-1] == encoding.END_ID and len(bars_of(ids)) == bars
+    params["by"][encoding.END_ID] = 50.0                            # the LSTM would end it at once,
+    ids, _ = lstm.sample_bars(with_head(params, 0.0, -50.0), config, [BAR], 6, np.random.default_rng(5),
+                              lstm.Sampling(song=True, form=True))   # the head never: the cap
+    assert len(bars_of(ids)) == 6 and encoding.END_ID not in ids
 
 
 def test_a_song_is_no_shorter_than_min_bars():
