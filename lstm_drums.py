@@ -1770,14 +1770,21 @@ def form_head_inputs(tops, songs_keys, ended):
 
 
 def fit_form_head(h, facts, bins, place, target, steps=300, lr=0.05):
-    """The form head fitted by Adam on all bar lines at once (form_head_inputs' arrays), from
-    zeros (every choice alike). Deterministic. Returns the head, float64."""
+    """The form head fitted by Adam on all bar lines at once (form_head_inputs' arrays, at least one
+    with a candidate), from zeros (every choice alike). Deterministic. Returns the head, float64."""
     head = {"Fw": np.zeros((h.shape[1], FORM_LOGITS)), "fb": np.zeros(FORM_LOGITS), "fa": np.zeros(FORM_FACTS),
             "fp": np.zeros(SONG_PLACES)}
     opt = adam_init(head)
     for _ in range(steps):
         _, grads = form_loss(head, h, facts, bins, place, target)
         head, opt = adam_update(head, grads, opt, lr=lr)
+    # a place in the song or a distance the training songs never reached (a song longer than any,
+    # a bar further back than any song is long) keeps the weights of the furthest one they did
+    last = np.flatnonzero(np.bincount(place, minlength=SONG_PLACES))[-1]
+    head["fp"][last + 1:] = head["fp"][last]
+    last = np.flatnonzero(np.bincount(bins[bins >= 0], minlength=len(DISTANCE_BINS)))[-1]
+    head["Fw"][:, 2 + last + 1:] = head["Fw"][:, 2 + last:2 + last + 1]
+    head["fb"][2 + last + 1:] = head["fb"][2 + last]
     return head
 
 

@@ -242,3 +242,12 @@ def test_train_records_the_whole_songs_lengths_and_generate_keeps_to_the_shortes
     out = capsys.readouterr().out
     assert "a song (7 to 512 bars)" in out
     assert json.loads(out.strip().splitlines()[-1])["outputs"][0]["bars"] == 7
+
+
+def test_places_and_distances_never_seen_keep_the_furthest_ones_weights():
+    rng = np.random.default_rng(6)
+    h, facts, bins, place, target = random_head_inputs(rng, E=7, K=5)
+    place, bins = np.minimum(place, 3), np.minimum(bins, 1)          # songs of under 8 bars: bins 1 and 2-3
+    head = lstm.fit_form_head(h, facts, bins, place, target, steps=20)
+    assert (head["fp"][4:] == head["fp"][3]).all() and head["fp"][3] != 0
+    assert (head["Fw"][:, 2 + 2:] == head["Fw"][:, 2 + 1:2 + 2]).all() and (head["fb"][2 + 2:] == head["fb"][2 + 1]).all()
