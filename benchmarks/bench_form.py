@@ -4,8 +4,9 @@
 
 CKPT must have a form head (train.py fits one after a run on whole songs). Each round draws
 --bars bars with the form head (Sampling(song=True, form=True)) and then without it, from a lone
-BAR at diversity 1.0, seeds [round, 7]; END is made impossible (its decoder bias -1e9, in a copy
-of the weights) so that every song runs to --bars and the two time the same number of bars.
+BAR at diversity 1.0, seeds [round, 7]; END is made impossible (the decoder's and the head's bias
+for it -1e9, in a copy of the weights) so that every song runs to --bars and the two time the same
+number of bars.
 Printed: the median seconds of each and their ratio.
 """
 import argparse
@@ -34,8 +35,8 @@ def main(argv=None, log=print):
     except (ValueError, OSError) as e:                              # (CheckpointError is a ValueError)
         print(encoding.error_line(e), file=sys.stderr)
         return 1
-    params = {**checkpoint["params"], "by": checkpoint["params"]["by"].copy()}
-    params["by"][encoding.END_ID] = -1e9                           # never END: every song runs to --bars
+    params = {**checkpoint["params"], "by": checkpoint["params"]["by"].copy(), "fb": checkpoint["params"]["fb"].copy()}
+    params["by"][encoding.END_ID] = params["fb"][1] = -1e9         # never END (the LSTM's, the head's): --bars bars
     seconds = {True: [], False: []}
     for round_ in range(args.rounds):
         for form in (True, False):
