@@ -891,7 +891,7 @@ def add_form_head(path, train_songs, valid_songs, log):
     config = {**checkpoint["config"], "form_head": False}
     head, figures = fit_form(checkpoint["params"], config, train_songs, valid_songs)
     if head is None:
-        log("form head: not fitted (no training song has two bars)")
+        log("form head: not fitted (no bar line in the training songs to learn from)")
         return
     params = {**checkpoint["params"], **{k: v.astype(np.float32) for k, v in head.items()}}
     lstm.save_checkpoint(path, params, {**config, "form_head": True}, VOCAB, checkpoint["opt"],
