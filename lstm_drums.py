@@ -1413,7 +1413,7 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     while j < bar_steps, and is forced at j == bar_steps. With free=True the model
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR, once
-    min_bars bars are played. With song and how.form the form head (SongForm, section 12)
+    min_bars bars (at least 1) are played. With song and how.form the form head (SongForm, section 12)
     chooses at each bar line after the first: the end (in place of the LSTM's END), a bar
     played again, whole, or a new bar (drawn again if it is not new)."""
     diversity, bar_steps, free, song, style, fill_every, form, min_bars = how
@@ -1647,7 +1647,7 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # (FORM_FACTS,), each a 0/1 column:
 #   match   how many bars before it equal the bars before bar i (bar j-1 is bar i-1, ...;
 #           1 to 4): a section played again goes on as it went the last time (for the bar
-#           just played, j = i-1, it counts the times it was played in a row before, as run)
+#           just played, j = i-1, it is run - 1, at most 4)
 #   run     for the bar just played (j = i-1) only: how many times in a row it has been
 #           played (1, 2, 3, 4-7, 8 on): a riff is played 2, 4 or 8 times, then the song moves on
 # and its distance d = i - j, in 6 bins (1, 2-3, 4-7, 8-15, 16-31, 32-64):
@@ -1668,8 +1668,8 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # When sampling a song (generate.py --song --form), the head draws at temperature 1 whatever
 # the diversity (lower, it would play the likeliest bar again every time: a loop). A new bar is
 # drawn word by word as before, and drawn again (NEW_BAR_TRIES draws at most) if it equals one
-# of the 64: the head has already said it is none of them. The candidates are the bars drawn;
-# a primer's bars are not among them.
+# of the 64: the head has already said it is none of them. The candidates and the place in the
+# song count the bars drawn; a primer's bars are not among them.
 # (Not a fact: how often a bar was played in the 64. It predicts the real songs' next bars a
 # little better, but a song drawn with it feeds on itself, each copy making the next likelier,
 # and loops: docs/songs.md.)

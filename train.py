@@ -881,7 +881,8 @@ def fit_form(params, model_config, train_songs, valid_songs):
     held_out = form_inputs(params, model_config, valid_songs)
     if len(held_out[-1]):
         figures["valid_nats_per_bar"] = lstm.form_loss(head, *held_out, l2=0)[0]
-        figures["valid_again"] = float(np.mean(held_out[-1] >= 2))          # (0 new, 1 END)
+        before_a_bar = held_out[-1][held_out[-1] != 1]                       # (0 new, 1 END, 2+ again)
+        figures["valid_again"] = float(np.mean(before_a_bar >= 2))
     return head, figures
 
 
