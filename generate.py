@@ -521,7 +521,7 @@ def main(argv=None):
                         f"have (default {MAX_SONG_BARS})")
     p.add_argument("--song", action="store_true", help="a whole song: play from the first bar until the model "
                    "ends it (a model trained on whole songs, in the metre-aware mode)")
-    p.add_argument("--form", action="store_true", help="with --song: the form head may play bars again, whole")
+    p.add_argument("--form", action="store_true", help="with --song: the form head plays bars again and ends the song")
     p.add_argument("--diversity", dest="diversities", metavar="D", type=float, nargs="+", default=None,
                    help="sampling temperatures, one track each (default: the seed's five, 0.5 0.8 1.0 1.25 1.5; "
                         "with --humanize or --keep, 1.0; 0 = argmax)")
