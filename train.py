@@ -854,9 +854,11 @@ def bar_line_tops(params, model_config, song):
     the last bar's too if the song ended), read from a zero state as score_songs reads it:
     (lines, H), float64."""
     ids = to_ids(song.words)
-    x, _, feel_batch, cond_x = split_columns(model_inputs(ids, model_config, song.feel, song_condition(song, model_config))[:, None], model_config)
+    rows = model_inputs(ids, model_config, song.feel, song_condition(song, model_config))   # (S, C)
+    x, _, feel_batch, cond_x = split_columns(rows[:, None], model_config)                   # one stream
     dense_x = lstm.dense_inputs(cond_x, None if feel_batch is None else feel_batch[0])
-    _, _, cache = lstm.model_forward_fast(params, x, lstm.zero_state(model_config, 1, params["Wy"].dtype), None, dense_x)
+    state = lstm.zero_state(model_config, 1, params["Wy"].dtype)
+    _, _, cache = lstm.model_forward_fast(params, x, state, None, dense_x)
     closes = np.flatnonzero(lstm.bar_lines(ids, BAR_ID)[2])          # each bar's closing BAR
     lines = closes if ids[-1] == END_ID else closes[:-1]              # (an END follows the last)
     return cache.top[lines, 0].astype(np.float64)                     # (row t has read word t)
