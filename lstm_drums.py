@@ -1660,7 +1660,7 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 #
 # The LSTM has END as a word too, but in a song that plays its bars again it seldom draws it:
 # the training songs end after a bar of their own, not in the middle of a riff. The head's END
-# also reads how long the song has gone on, so a long song ends.
+# also reads how long the song has gone on: it learns that a long song ends.
 #
 # Fitted after training (train.py), with the LSTM's weights fixed: at each bar line of the
 # training songs the target is the candidate equal to the bar that came next, else "new", and
