@@ -7,7 +7,7 @@ What it does, on tiny models (V = 7 words, H = 5 units, L = 2 layers, N = 3 stre
 steps, dropout with a fixed mask): first the plain core of sections 1-5 (model_loss, the word
 as a one-hot row), then the fast model train.py runs (loss), for each input kind (the word
 alone; with look-back inputs and the feel head's memory), with the feel head and the style and
-fill inputs:
+fill inputs, and last the form head of section 12 (form_loss, on 6 bar lines of random facts):
 
   1. the loss and every gradient (forward, then the hand-written backward);
   2. each weight w nudged by +h and -h in turn (h = 1e-5): dL/dw ~ (L(w + h) - L(w - h)) / 2h;
@@ -70,6 +70,21 @@ def plain_problem(seed=0):
     return params, lambda: lstm.model_loss(params, x, targets, state, masks)
 
 
+def form_problem(seed=0):
+    """The form head's tiny problem: 6 bar lines of H-wide outputs, up to 4 candidates each (the
+    bar just played always one), random facts, places and targets among each line's choices."""
+    rng = np.random.default_rng(seed)
+    E, K = 6, 4
+    h, place = rng.normal(size=(E, H)), rng.integers(0, lstm.SONG_PLACES, E)
+    facts = rng.integers(0, 2, (E, K, lstm.FORM_FACTS)).astype(np.float64)
+    bins = rng.integers(-1, len(lstm.DISTANCE_BINS), (E, K))
+    bins[:, 0] = 0
+    target = np.array([rng.choice([0, 1] + [2 + k for k in range(K) if bins[e, k] >= 0]) for e in range(E)])
+    params = {"Fw": rng.normal(size=(H, lstm.FORM_LOGITS)), "fb": rng.normal(size=lstm.FORM_LOGITS),
+              "fa": rng.normal(size=lstm.FORM_FACTS), "fp": rng.normal(size=lstm.SONG_PLACES)}
+    return params, lambda: (*lstm.form_loss(params, h, facts, bins, place, target), None)
+
+
 def numerical_gradient(f, w, h=1e-5, entries=None):
     """Centred differences of the scalar f()[0] with respect to every entry of w (nudged in place,
     restored), or only the given entries (a list of index tuples; the others stay 0)."""
@@ -96,12 +111,14 @@ def some_memory_entries(Wf, n=1500, seed=0):
 
 
 def check(inputs, log=print):
-    """Check the plain core (inputs "plain") or one input kind; returns {parameter: relative error}."""
-    params, f = plain_problem() if inputs == "plain" else tiny_problem(inputs)
+    """Check the plain core (inputs "plain"), one input kind, or the form head ("form"); returns
+    {parameter: relative error}."""
+    problem = {"plain": plain_problem, "form": form_problem}.get(inputs, lambda: tiny_problem(inputs))
+    params, f = problem()
     _, grads, _ = f()
     errors = {}
-    log(f"{'the plain core' if inputs == 'plain' else f'inputs {inputs!r}'}: "
-        f"{sum(p.size for p in params.values())} weights")
+    title = {"plain": "the plain core", "form": "the form head"}.get(inputs, f"inputs {inputs!r}")
+    log(f"{title}: {sum(p.size for p in params.values())} weights")
     log(f"  {'parameter':<10} {'shape':>12} {'relative error':>15} {'worst entry':>12}")
     for name, w in params.items():
         entries = some_memory_entries(w) if name == "Wf" and w.shape[0] > H + lstm.N_CLASSES else None
@@ -139,7 +156,7 @@ def main(argv=None):
     if args.broken:
         break_backward()
     worst = {}
-    for inputs in ("plain",) + lstm.INPUT_KINDS:
+    for inputs in ("plain",) + lstm.INPUT_KINDS + ("form",):
         for name, rel in check(inputs).items():
             worst[name] = max(worst.get(name, 0.0), rel)
     name = max(worst, key=worst.get)
