@@ -390,7 +390,7 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
                 run.feel_baselines = feel_baselines(train_hits, valid_hits)
         describe(run, train_songs, valid_songs, train_ids, counts, log)
         summary = train_loop(run, out, log)
-        if not summary["interrupted"] and counts[encoding.END_ID] and os.path.exists(os.path.join(out, "best.npz")):
+        if not summary["interrupted"] and counts[END_ID] and os.path.exists(os.path.join(out, "best.npz")):
             add_form_head(os.path.join(out, "best.npz"), train_songs, valid_songs, log)
         return summary
 

@@ -178,6 +178,8 @@ def style_index(checkpoint, style):
 
 
 # ----------------------------------------------------------------------------
+# A song's form drawn as letters (--draw)
+
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -191,6 +193,7 @@ def form_letters(bars, per_line=16):
     return "\n".join(f"{1 + n * per_line:4d}  {line}" for n, line in enumerate(lines))
 
 
+# ----------------------------------------------------------------------------
 # The table
 
 def length_cells(figures, shortest=None):
