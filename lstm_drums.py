@@ -1654,13 +1654,16 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 #
 #   z          = h @ Fw + fb                       (2 + 6,) "new", END, then one per distance bin
 #   logit(new) = z[0]
-#   logit(END) = z[1] + fp[place]                 place: bars played, on song_places' scale
+#   logit(END) = z[1] + fp[place] + fc crashed     place: bars played, on song_places' scale;
+#                                                  crashed: 1 if the bar just played has a crash
 #   logit(j)   = z[2 + bin(i - j)] + facts_j @ fa
 #   P          = softmax over "new", END and the candidates
 #
 # The LSTM has END as a word too, but in a song that plays its bars again it seldom draws it:
 # the training songs end after a bar of their own, not in the middle of a riff. The head's END
-# also reads how long the song has gone on: it learns that a long song ends.
+# also reads how long the song has gone on (it learns that a long song ends), and whether the bar
+# just played has a crash: most real songs end on one, and the top layer alone did not say it
+# strongly enough for a song drawn by the model (docs/songs.md).
 #
 # Fitted after training (train.py), with the LSTM's weights fixed: at each bar line of the
 # training songs the target is the candidate equal to the bar that came next, else "new", and
@@ -1682,7 +1685,8 @@ FORM_FACTS = MATCH_MAX + len(RUN_BINS)                      # match, run: 9
 FORM_LOGITS = 2 + len(DISTANCE_BINS)                       # "new", END and the 6 distance bins
 NEW, END_SONG = -1, -2                                     # choose_bar's choices besides a bar's index
 NEW_BAR_TRIES = 8                                          # draws of a new bar at most (the last is kept)
-FORM_HEAD_KEYS = ("Fw", "fb", "fa", "fp")                  # its weights among a model's params
+FORM_HEAD_KEYS = ("Fw", "fb", "fa", "fp", "fc")            # its weights among a model's params
+CRASH_BIT = encoding.class_bit(encoding.CLASS_NAMES.index("crash"))   # in a step word's id (its mask)
 
 
 def bar_keys(ids):
@@ -1692,6 +1696,12 @@ def bar_keys(ids):
     _, before, closes = bar_lines(ids, BAR_ID)
     ends = np.flatnonzero(closes)
     return [ids[a:b + 1].tobytes() for a, b in zip(before[closes] + 1, ends)]
+
+
+def has_crash(key):
+    """Whether a bar (a bar_keys key) plays the crash on any of its steps: 0 or 1."""
+    ids = np.frombuffer(key, dtype=np.int64)
+    return int(np.any((ids < BAR_ID) & (ids & CRASH_BIT > 0)))
 
 
 def form_candidates(keys, i):
@@ -1719,22 +1729,23 @@ def form_candidates(keys, i):
     return latest, facts, np.searchsorted(DISTANCE_BINS, i - latest, side="right") - 1
 
 
-def form_logits(head, h, facts, bins, place):
-    """h (E, H) at E bar lines, place (E,) each one's place in the song (0 .. SONG_PLACES - 1);
-    facts (E, K, FORM_FACTS) and bins (E, K) of up to K candidates each (bin -1: no candidate
-    there) -> logits (E, 2 + K): "new", END, then the candidates (-inf where there is none).
-    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (SONG_PLACES,)}."""
+def form_logits(head, h, facts, bins, place, crashed):
+    """h (E, H) at E bar lines, place (E,) each one's place in the song (0 .. SONG_PLACES - 1),
+    crashed (E,) whether the bar before it has a crash (0/1); facts (E, K, FORM_FACTS) and bins
+    (E, K) of up to K candidates each (bin -1: no candidate there) -> logits (E, 2 + K): "new",
+    END, then the candidates (-inf where there is none).
+    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (SONG_PLACES,), "fc" (1,)}."""
     z = h @ head["Fw"] + head["fb"]                                         # (E, 8)
-    end = z[:, 1:2] + head["fp"][place][:, None]                            # (E, 1)
+    end = z[:, 1:2] + (head["fp"][place] + head["fc"] * crashed)[:, None]   # (E, 1)
     by_bin = np.take_along_axis(z, 2 + np.maximum(bins, 0), axis=1)         # (E, K)
     candidates = np.where(bins >= 0, by_bin + facts @ head["fa"], -np.inf)
     return np.concatenate([z[:, :1], end, candidates], axis=1)
 
 
-def form_loss(head, h, facts, bins, place, target, l2=1e-3):
+def form_loss(head, h, facts, bins, place, crashed, target, l2=1e-3):
     """The head's mean cross-entropy per bar line (target (E,): 0 new, 1 END, 2 + n the n-th
     candidate), plus l2 / 2 |Fw|^2; returns (loss, grads of head's keys)."""
-    z = form_logits(head, h, facts, bins, place)                             # (E, 2 + K)
+    z = form_logits(head, h, facts, bins, place, crashed)                    # (E, 2 + K)
     logp = z - z.max(axis=1, keepdims=True)
     logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
     E = len(target)
@@ -1746,7 +1757,8 @@ def form_loss(head, h, facts, bins, place, target, l2=1e-3):
     dzh = np.concatenate([dz[:, :2], np.einsum("ek,ekb->eb", dz[:, 2:], one_hot)], axis=1)   # (E, 8)
     grads = {"Fw": h.T @ dzh + l2 * head["Fw"], "fb": dzh.sum(axis=0),
              "fa": np.einsum("ek,ekf->f", dz[:, 2:], facts),
-             "fp": np.bincount(place, weights=dz[:, 1], minlength=SONG_PLACES)}
+             "fp": np.bincount(place, weights=dz[:, 1], minlength=SONG_PLACES),
+             "fc": np.array([dz[:, 1] @ crashed])}
     return value, grads
 
 
@@ -1755,10 +1767,11 @@ def form_head_inputs(tops, songs_keys, ended):
     BAR closing bar i - 1, i = 1, 2, ...; for a song that ended, the last bar's too) (lines, H);
     songs_keys, per song bar_keys; ended, per song whether it ended (its words end in END).
     Returns h (E, H), facts (E, K, FORM_FACTS), bins (E, K) (K = FORM_WINDOW, -1 padded),
-    place (E,) and target (E,) (form_loss's)."""
+    place (E,), crashed (E,) and target (E,) (form_loss's)."""
     lines = [(keys, i) for keys, end in zip(songs_keys, ended) for i in range(1, len(keys) + bool(end))]
     facts, bins = np.zeros((len(lines), FORM_WINDOW, FORM_FACTS)), np.full((len(lines), FORM_WINDOW), -1)
     place = np.array([min(i.bit_length(), SONG_PLACES - 1) for _, i in lines], dtype=np.int64)
+    crashed = np.array([has_crash(keys[i - 1]) for keys, i in lines], dtype=np.float64)
     target = np.zeros(len(lines), dtype=np.int64)                    # 0: a new bar came next
     for e, (keys, i) in enumerate(lines):
         latest, f, b = form_candidates(keys, i)
@@ -1766,17 +1779,17 @@ def form_head_inputs(tops, songs_keys, ended):
         same = [n for n, j in enumerate(latest) if i < len(keys) and keys[j] == keys[i]]
         target[e] = 1 if i == len(keys) else 2 + same[0] if same else 0    # (1: the song ended)
     h = np.concatenate(tops) if len(tops) else np.zeros((0, 0))      # (E, H), in the same order
-    return h, facts, bins, place, target
+    return h, facts, bins, place, crashed, target
 
 
-def fit_form_head(h, facts, bins, place, target, steps=300, lr=0.05):
+def fit_form_head(h, facts, bins, place, crashed, target, steps=300, lr=0.05):
     """The form head fitted by Adam on all bar lines at once (form_head_inputs' arrays, at least one
     with a candidate), from zeros (every choice alike). Deterministic. Returns the head, float64."""
     head = {"Fw": np.zeros((h.shape[1], FORM_LOGITS)), "fb": np.zeros(FORM_LOGITS), "fa": np.zeros(FORM_FACTS),
-            "fp": np.zeros(SONG_PLACES)}
+            "fp": np.zeros(SONG_PLACES), "fc": np.zeros(1)}
     opt = adam_init(head)
     for _ in range(steps):
-        _, grads = form_loss(head, h, facts, bins, place, target)
+        _, grads = form_loss(head, h, facts, bins, place, crashed, target)
         head, opt = adam_update(head, grads, opt, lr=lr)
     # a place in the song or a distance the training songs never reached (a song longer than any,
     # a bar further back than any song is long) keeps the weights of the furthest one they did
@@ -1832,8 +1845,8 @@ def choose_bar(params, h, keys, rng, may_end=True):
     choice: the index of a bar to play again, NEW or END_SONG (not if may_end is False).
     h (H,) the top layer's output. Drawn at temperature 1 (above)."""
     latest, facts, bins = form_candidates(keys, len(keys))
-    place = np.array([min(len(keys).bit_length(), SONG_PLACES - 1)])
-    z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None], place)[0]   # (2 + K,)
+    place, crashed = np.array([min(len(keys).bit_length(), SONG_PLACES - 1)]), np.array([has_crash(keys[-1])])
+    z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None], place, crashed)[0]   # (2 + K,)
     if not may_end:
         z[1] = -np.inf
     choice = sample_word(z, 1.0, rng)
@@ -1853,8 +1866,8 @@ class CheckpointError(ValueError):
 def pytorch_names(L, feel=False, form=False):
     """Our parameter names -> PyTorch's nn.LSTM / nn.Linear state-dict names (transposed).
     The feel head is an nn.Linear too, feel_head, reading [top, bits of the next word (, memory)];
-    the form head's Fw and fb are one, form_head, fa its weights of the candidates' facts and fp
-    of the place in the song."""
+    the form head's Fw and fb are one, form_head, fa its weights of the candidates' facts, fp
+    of the place in the song and fc of a crash in the bar just played."""
     names = {}
     for l in range(L):
         names[f"Wx{l}"] = f"weight_ih_l{l}"                 # (4H, D) in PyTorch
@@ -1865,7 +1878,8 @@ def pytorch_names(L, feel=False, form=False):
         names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9 [+ 306]), (153,)
     if form:
         names.update({"Fw": "form_head.weight", "fb": "form_head.bias",          # (8, H), (8,)
-                      "fa": "form_head.facts", "fp": "form_head.place"})       # (9,), (10,)
+                      "fa": "form_head.facts", "fp": "form_head.place",        # (9,), (10,)
+                      "fc": "form_head.crash"})                                  # (1,)
     return names
 
 
@@ -2002,7 +2016,8 @@ def _read_checkpoint(archive, path, dtype):
     vocab = [str(w) for w in get("vocab", "U", (V,))]
     memory = MEMORY_SIZE if config["feel_memory"] else 0
     shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,),
-              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,), "fp": (SONG_PLACES,)}
+              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,), "fp": (SONG_PLACES,),
+              "fc": (1,)}
     for l in range(L):
         shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config), config["lookback_bars"])
                                   if l == 0 else H, 4 * H),

@@ -16,7 +16,7 @@ are hidden (generate.py would draw one per song instead) and every real song cou
 
 Three columns (training songs, validation songs, generated songs), a row each:
   length in bars          median, range, and which generated songs are shorter than the shortest
-                          training song
+                          training song or longer than the longest
   ended                   songs with END after their last bar (a real song: where its data ended it;
                           a generated one: ended by the model, not the cap)
   nearest identical bar   for each bar, the smallest d in 1..64 with the bar d back equal to it word
@@ -196,25 +196,30 @@ def form_letters(bars, per_line=16):
 # ----------------------------------------------------------------------------
 # The table
 
-def length_cells(figures, shortest=None):
-    """The length rows of one column: median, range, and the songs shorter than `shortest` bars."""
+def length_cells(figures, shortest=None, longest=None):
+    """The length rows of one column: median, range, the songs shorter than `shortest` bars and
+    those longer than `longest` (given both: the generated column)."""
     n = sorted(figures["lengths"])
     if not n:
-        return ["-", "-", "-"]
-    short = [str(x) for x in n if shortest is not None and x < shortest]
-    return [f"{np.median(n):g}", f"{n[0]}-{n[-1]}", (", ".join(short) or "none") if shortest is not None else "-"]
+        return ["-", "-", "-", "-"]
+    if shortest is None:
+        return [f"{np.median(n):g}", f"{n[0]}-{n[-1]}", "-", "-"]
+    short, long = [str(x) for x in n if x < shortest], [str(x) for x in n if x > longest]
+    return [f"{np.median(n):g}", f"{n[0]}-{n[-1]}", ", ".join(short) or "none", ", ".join(long) or "none"]
 
 
 def table(columns, names, cap, alike=1.0):
     """The markdown table: a column per figures dict (form_figures), headed by names; alike < 1
     names the repeat rows after it."""
-    lengths = [length_cells(f, min(columns[0]["lengths"], default=None) if k == len(columns) - 1 else None)
+    real = columns[0]["lengths"]                                   # the training songs'
+    lengths = [length_cells(f, *((min(real), max(real)) if real and k == len(columns) - 1 else ()))
                for k, f in enumerate(columns)]
     pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
     rows = [["songs"] + [str(f["songs"]) for f in columns],
             ["length in bars, median"] + [c[0] for c in lengths],
             ["length in bars, range"] + [c[1] for c in lengths],
             ["shorter than the shortest training song"] + [c[2] for c in lengths],
+            ["longer than the longest training song"] + [c[3] for c in lengths],
             ["ended (END after the last bar)"] + [f"{f['ended']} of {f['songs']}" for f in columns],
             [f"cut at the cap of {cap} bars"] + ["-"] * (len(columns) - 1)
             + [str(columns[-1]["songs"] - columns[-1]["ended"])]]

@@ -15,6 +15,7 @@ from test_lstm_drums import numerical_gradient, scaled_error
 
 BAR = lstm.BAR_ID
 A, B, C = [1, BAR], [2, BAR], [3, BAR]                    # three one-step bars
+CRASH = [lstm.CRASH_BIT | 4, BAR]                         # a one-step bar with the crash
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
 
@@ -54,13 +55,15 @@ def random_head_inputs(rng, E=7, K=5, H=4):
     bins[0, 2:] = -1                                                 # fewer candidates at some bar lines
     bins[3, :] = -1
     place = rng.integers(0, lstm.SONG_PLACES, E)
+    crashed = rng.integers(0, 2, E).astype(float)
     target = np.array([3, 0, 6, 1, 2, 4, 5])                        # (1: the end, at bar line 3)
-    return h, facts, bins, place, target
+    return h, facts, bins, place, crashed, target
 
 
 def random_head(rng, H=4):
     return {"Fw": rng.standard_normal((H, lstm.FORM_LOGITS)), "fb": rng.standard_normal(lstm.FORM_LOGITS),
-            "fa": rng.standard_normal(lstm.FORM_FACTS), "fp": rng.standard_normal(lstm.SONG_PLACES)}
+            "fa": rng.standard_normal(lstm.FORM_FACTS), "fp": rng.standard_normal(lstm.SONG_PLACES),
+            "fc": rng.standard_normal(1)}
 
 
 def test_form_loss_gradients_match_centred_differences():
@@ -74,8 +77,8 @@ def test_form_loss_gradients_match_centred_differences():
 
 def test_no_candidate_is_never_chosen():
     rng = np.random.default_rng(1)
-    h, facts, bins, place, _ = random_head_inputs(rng)
-    z = lstm.form_logits(random_head(rng), h, facts, bins, place)
+    h, facts, bins, place, crashed, _ = random_head_inputs(rng)
+    z = lstm.form_logits(random_head(rng), h, facts, bins, place, crashed)
     assert np.isneginf(z[0, 4:]).all() and np.isneginf(z[3, 2:]).all() and np.isfinite(z[:, :2]).all()
 
 
@@ -83,11 +86,14 @@ def test_what_the_head_is_fitted_on_by_hand():
     # a song A B A C A that ended, and the first bars of one that did not (A A): a line per bar line
     ended, cut = lstm.bar_keys(A + B + A + C + A), lstm.bar_keys(A + A)
     tops = [np.arange(5.0)[:, None], np.array([[7.0]])]             # the song's 5 lines, the cut one's 1
-    h, facts, bins, place, target = lstm.form_head_inputs(tops, [ended, cut], [True, False])
+    h, facts, bins, place, crashed, target = lstm.form_head_inputs(tops, [ended, cut], [True, False])
     assert h[:, 0].tolist() == [0, 1, 2, 3, 4, 7]
     # next: B (new), A (2 back), C (new), A (2 back: of C, A, B nearest first, A is the 2nd), END; A again
     assert target.tolist() == [0, 2 + 1, 0, 2 + 1, 1, 2 + 0]
     assert place.tolist() == [1, 2, 2, 3, 3, 1]                      # bars played: 1, 2, 3, 4, 5; 1
+    assert crashed.tolist() == [1, 0, 1, 1, 1, 1]                    # step words 1 and 3 have the crash's bit
+    _, _, _, _, crashed, target = lstm.form_head_inputs(tops[:1], [lstm.bar_keys(B + B + CRASH + B + CRASH)], [True])
+    assert crashed.tolist() == [0, 0, 1, 0, 1] and target[-1] == 1   # the song ended after a bar with a crash
     assert (bins[0] >= 0).sum() == 1 and (bins[4] >= 0).sum() == 3 and bins.shape == (6, lstm.FORM_WINDOW)
 
 
@@ -102,11 +108,29 @@ def test_the_fit_learns_which_fact_says_the_next_bar():
     target = np.where(which >= 0, which + 2, 0)
     facts[np.arange(E)[which >= 0], which[which >= 0], 0] = 1
     h, place = rng.standard_normal((E, 3)), rng.integers(0, lstm.SONG_PLACES, E)
-    head = lstm.fit_form_head(h, facts, bins, place, target)
-    p = np.exp(lstm.form_logits(head, h, facts, bins, place))
+    crashed = np.zeros(E)
+    head = lstm.fit_form_head(h, facts, bins, place, crashed, target)
+    p = np.exp(lstm.form_logits(head, h, facts, bins, place, crashed))
     p /= p.sum(axis=1, keepdims=True)
     assert p[np.arange(E), target].mean() > 0.9 and p[np.arange(E), target].min() > 0.5
-    assert lstm.form_loss(head, h, facts, bins, place, target, l2=0)[0] < 0.1 * np.log(K + 2)
+    assert lstm.form_loss(head, h, facts, bins, place, crashed, target, l2=0)[0] < 0.1 * np.log(K + 2)
+
+
+def test_the_fit_learns_that_songs_end_after_a_crash():
+    # 300 bar lines, one candidate each (never chosen); a bar line after a bar with a crash is the
+    # end one time in two, after one without never: the end's crash weight must carry it (the top
+    # layer says nothing)
+    rng = np.random.default_rng(3)
+    E = 300
+    crashed = (np.arange(E) % 3 == 0).astype(float)                 # a crash in every third bar
+    target = np.where((crashed == 1) & (np.arange(E) % 2 == 0), 1, 0)
+    h, place = np.zeros((E, 3)), np.full(E, 5)
+    facts, bins = np.zeros((E, 1, lstm.FORM_FACTS)), np.zeros((E, 1), dtype=np.int64)
+    head = lstm.fit_form_head(h, facts, bins, place, crashed, target)
+    p = np.exp(lstm.form_logits(head, h, facts, bins, place, crashed))
+    p /= p.sum(axis=1, keepdims=True)
+    assert abs(p[crashed == 1, 1].mean() - 0.5) < 0.05 and p[crashed == 0, 1].max() < 0.05
+    assert head["fc"][0] > 2
 
 
 def tiny_model(seed=0, **extra):
@@ -119,7 +143,7 @@ def with_head(params, new, end=-50.0, bin_logits=(0, 0, 0, 0, 0, 0)):
     distance bin's."""
     return {**params, "Fw": np.zeros((8, lstm.FORM_LOGITS), np.float32),
             "fb": np.array([new, end, *bin_logits], np.float32), "fa": np.zeros(lstm.FORM_FACTS, np.float32),
-            "fp": np.zeros(lstm.SONG_PLACES, np.float32)}
+            "fp": np.zeros(lstm.SONG_PLACES, np.float32), "fc": np.zeros(1, np.float32)}
 
 
 def bars_of(ids):
@@ -161,6 +185,7 @@ def test_checkpoint_keeps_the_form_head(tmp_path):
     config, params = tiny_model()
     params = with_head(params, 1.0, 1.5, (2, 3, 4, 5, 6, 7))
     params["fp"][:] = np.arange(lstm.SONG_PLACES)
+    params["fc"][:] = 2.5
     path = str(tmp_path / "f.npz")
     lstm.save_checkpoint(path, params, {**config, "form_head": True}, encoding.VOCAB)
     ck = lstm.load_checkpoint(path)
@@ -220,6 +245,21 @@ def test_the_head_ends_the_song_in_place_of_the_lstm():
     assert len(bars_of(ids)) == 6 and encoding.END_ID not in ids
 
 
+def test_a_head_that_ends_after_a_crash_ends_the_song_after_the_first_bar_with_one():
+    # one-step bars of a plain word or a crash, the head never playing a bar again; its end is far
+    # below every other choice unless the bar just played has a crash, then far above
+    config, params = tiny_model()
+    params["by"][:] = -50.0
+    params["by"][[2, 6, lstm.CRASH_BIT | 4, BAR]] = 50.0              # (2 and 6 have no crash)
+    head = with_head(params, 0.0, -50.0, (-50,) * 6)
+    head["fc"][:] = 100.0
+    for seed in range(10):
+        ids, _ = lstm.sample_bars(head, config, [BAR], 100, np.random.default_rng(seed),
+                                  lstm.Sampling(bar_steps=1, song=True, form=True))
+        crashes = [any(m & lstm.CRASH_BIT for m in bar) for bar in bars_of(ids)]
+        assert ids[-1] == encoding.END_ID and crashes[-1] and not any(crashes[:-1])
+
+
 def test_a_song_is_no_shorter_than_min_bars():
     config, params = tiny_model()
     params["by"][encoding.END_ID] = 50.0                            # END whenever it may be drawn
@@ -246,8 +286,8 @@ def test_train_records_the_whole_songs_lengths_and_generate_keeps_to_the_shortes
 
 def test_places_and_distances_never_seen_keep_the_furthest_ones_weights():
     rng = np.random.default_rng(6)
-    h, facts, bins, place, target = random_head_inputs(rng, E=7, K=5)
+    h, facts, bins, place, crashed, target = random_head_inputs(rng, E=7, K=5)
     place, bins = np.minimum(place, 3), np.minimum(bins, 1)          # songs of under 8 bars: bins 1 and 2-3
-    head = lstm.fit_form_head(h, facts, bins, place, target, steps=20)
+    head = lstm.fit_form_head(h, facts, bins, place, crashed, target, steps=20)
     assert (head["fp"][4:] == head["fp"][3]).all() and head["fp"][3] != 0
     assert (head["Fw"][:, 2 + 2:] == head["Fw"][:, 2 + 1:2 + 2]).all() and (head["fb"][2 + 2:] == head["fb"][2 + 1]).all()

@@ -129,6 +129,12 @@ def test_a_songs_form_drawn_as_letters():
     assert drawn[:2] == ["A", "B"] and drawn[51] == "z" and drawn[52:60] == ["*"] * 8 and drawn[60] == "A"
 
 
+def test_length_rows_name_the_songs_outside_the_training_songs_range():
+    assert song_form.length_cells({"lengths": [9, 3, 5, 12]}, 4, 10) == ["7", "3-12", "3", "12"]
+    assert song_form.length_cells({"lengths": [5, 6]}, 4, 10) == ["5.5", "5-6", "none", "none"]
+    assert song_form.length_cells({"lengths": [5, 6]}) == ["5.5", "5-6", "-", "-"]   # a real songs' column
+
+
 def test_song_form_end_to_end(tiny_model):
     lines = []
     argv = [tiny_model, DEMO, "--songs", "3", "--bars", "6", "--seed", "2"]
@@ -142,7 +148,7 @@ def test_song_form_end_to_end(tiny_model):
     table = lines[-1].splitlines()
     assert table[0] == "| | training songs | validation songs | generated songs |"
     assert "| ended (END after the last bar) | 11 of 11 | 1 of 1 |" in lines[-1]
-    assert len(table) == 2 + 6 + 6 + 3 and all(row.count("|") == 5 for row in table)
+    assert len(table) == 2 + 7 + 6 + 3 and all(row.count("|") == 5 for row in table)
     again = []
     song_form.main(argv, log=again.append)
     assert again == lines                                      # seeded: the same songs, the same table

@@ -32,7 +32,7 @@ def test_gradcheck_passes_every_parameter_of_both_input_kinds(gradcheck, capsys)
         assert out.count(f"  {name} ") == 3                 # the plain core, then one row per input kind
     for name in ("Wf", "bf"):
         assert out.count(f"  {name} ") == 2
-    for name in ("Fw", "fb", "fa", "fp"):                   # the form head, once
+    for name in ("Fw", "fb", "fa", "fp", "fc"):             # the form head, once
         assert out.count(f"  {name} ") == 1
     assert "every gradient agrees" in out
 

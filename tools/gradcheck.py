@@ -72,7 +72,7 @@ def plain_problem(seed=0):
 
 def form_problem(seed=0):
     """The form head's tiny problem: 6 bar lines of H-wide outputs, up to 4 candidates each (the
-    bar just played always one), random facts, places and targets among each line's choices."""
+    bar just played always one), random facts, places, crashes and targets among each line's choices."""
     rng = np.random.default_rng(seed)
     E, K = 6, 4
     h, place = rng.normal(size=(E, H)), rng.integers(0, lstm.SONG_PLACES, E)
@@ -81,8 +81,10 @@ def form_problem(seed=0):
     bins[:, 0] = 0
     target = np.array([rng.choice([0, 1] + [2 + k for k in range(K) if bins[e, k] >= 0]) for e in range(E)])
     params = {"Fw": rng.normal(size=(H, lstm.FORM_LOGITS)), "fb": rng.normal(size=lstm.FORM_LOGITS),
-              "fa": rng.normal(size=lstm.FORM_FACTS), "fp": rng.normal(size=lstm.SONG_PLACES)}
-    return params, lambda: (*lstm.form_loss(params, h, facts, bins, place, target), None)
+              "fa": rng.normal(size=lstm.FORM_FACTS), "fp": rng.normal(size=lstm.SONG_PLACES),
+              "fc": rng.normal(size=1)}
+    crashed = rng.integers(0, 2, E).astype(np.float64)
+    return params, lambda: (*lstm.form_loss(params, h, facts, bins, place, crashed, target), None)
 
 
 def numerical_gradient(f, w, h=1e-5, entries=None):
