@@ -1701,7 +1701,7 @@ def bar_keys(ids):
 def has_crash(key):
     """Whether a bar (a bar_keys key) plays the crash on any of its steps: 0 or 1."""
     ids = np.frombuffer(key, dtype=np.int64)
-    return int(np.any((ids < BAR_ID) & (ids & CRASH_BIT > 0)))
+    return int(np.any((ids < BAR_ID) & ((ids & CRASH_BIT) > 0)))
 
 
 def form_candidates(keys, i):
@@ -1734,7 +1734,7 @@ def form_logits(head, h, facts, bins, place, crashed):
     crashed (E,) whether the bar before it has a crash (0/1); facts (E, K, FORM_FACTS) and bins
     (E, K) of up to K candidates each (bin -1: no candidate there) -> logits (E, 2 + K): "new",
     END, then the candidates (-inf where there is none).
-    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (SONG_PLACES,), "fc" (1,)}."""
+    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (SONG_PLACES,), "fc" (1,): one weight}."""
     z = h @ head["Fw"] + head["fb"]                                         # (E, 8)
     end = z[:, 1:2] + (head["fp"][place] + head["fc"] * crashed)[:, None]   # (E, 1)
     by_bin = np.take_along_axis(z, 2 + np.maximum(bins, 0), axis=1)         # (E, K)
@@ -1776,9 +1776,15 @@ def form_head_inputs(tops, songs_keys, ended):
     for e, (keys, i) in enumerate(lines):
         latest, f, b = form_candidates(keys, i)
         facts[e, :len(b)], bins[e, :len(b)] = f, b
-        same = [n for n, j in enumerate(latest) if i < len(keys) and keys[j] == keys[i]]
-        target[e] = 1 if i == len(keys) else 2 + same[0] if same else 0    # (1: the song ended)
+        if i == len(keys):
+            target[e] = 1                                            # the song ended
+            continue
+        same = [n for n, j in enumerate(latest) if keys[j] == keys[i]]
+        if same:
+            target[e] = 2 + same[0]                                  # bar i is a candidate played again
     h = np.concatenate(tops) if len(tops) else np.zeros((0, 0))      # (E, H), in the same order
+    if len(h) != len(lines):
+        raise ValueError(f"tops: {len(h)} rows for {len(lines)} bar lines")
     return h, facts, bins, place, crashed, target
 
 

@@ -94,6 +94,8 @@ def test_what_the_head_is_fitted_on_by_hand():
     assert crashed.tolist() == [1, 0, 1, 1, 1, 1]                    # step words 1 and 3 have the crash's bit
     _, _, _, _, crashed, target = lstm.form_head_inputs(tops[:1], [lstm.bar_keys(B + B + CRASH + B + CRASH)], [True])
     assert crashed.tolist() == [0, 0, 1, 0, 1] and target[-1] == 1   # the song ended after a bar with a crash
+    with pytest.raises(ValueError, match="6 rows for 5 bar lines"):  # a top layer's row too many
+        lstm.form_head_inputs([np.zeros((6, 1))], [lstm.bar_keys(A + B + A + C + A)], [True])
     assert (bins[0] >= 0).sum() == 1 and (bins[4] >= 0).sum() == 3 and bins.shape == (6, lstm.FORM_WINDOW)
 
 
