@@ -10,6 +10,8 @@ scores: every hit of every word but a song's first):
   histogram     the drum's class and its place in the bar (add-one smoothed; train.py's baseline)
   last level    ... and the level the same drum was last played at, anywhere before in the song
   last two      ... and the level before that
+  song changes  ... and how many hits of the song so far changed their drum's level (none, 1-15,
+                16 or more): a file that has held every drum at one level will go on holding it
 
 Each finer table is smoothed towards the coarser one (a Dirichlet prior of weight --alpha centred
 on it), and a drum's first hits, with no level before them, fall back to the coarser model. The
@@ -33,23 +35,33 @@ LEVELS = {"velocity": lstm.VELOCITY_LEVELS, "offset": lstm.OFFSET_LEVELS}
 PLACES = lstm.MAX_POSITION + 1
 
 
+CHANGE_BUCKETS = (1, 16)                                       # the song's changes so far: 0, 1-15, 16 on
+
+
 def song_hits(song):
     """Every hit the model predicts in a song (not the first word's): its class k, place in the
-    bar, velocity and offset level, and the same drum's last two levels before it (-1: none)."""
+    bar, velocity and offset level, the same drum's last two levels before it (-1: none), and
+    the bucket of the song's changes so far (hits before this word whose level differed from
+    their drum's last one), for the velocity and the offset each."""
     ids, feel = encoding.to_ids(song.words), song.feel
     _, place = lstm.lookback_sources(ids, encoding.BAR_ID)        # row t: the place of word t + 1
     rows = {name: [] for name in ("k", "place", "velocity", "offset", "last_velocity", "last_offset",
-                                  "last2_velocity", "last2_offset")}
+                                  "last2_velocity", "last2_offset", "changes_velocity", "changes_offset")}
     last = -np.ones((2, 2, K), int)                            # [1 back, 2 back] x [velocity, offset] x class
+    changes = np.zeros(2, int)                                 # velocity, offset
     for t in range(len(ids)):
-        for k in np.flatnonzero(feel[t, :K] >= 0):
-            level = (int(feel[t, k]), int(feel[t, K + k]))
-            if t > 0:
-                for name, value in zip(rows, (k, min(place[t - 1], lstm.MAX_POSITION), *level, last[0, 0, k],
-                                              last[0, 1, k], last[1, 0, k], last[1, 1, k])):
+        hits = np.flatnonzero(feel[t, :K] >= 0)
+        levels = np.stack([feel[t, hits], feel[t, K + hits]]).astype(int)   # (2, hits) velocity, offset
+        if t > 0:
+            bucket = np.searchsorted(CHANGE_BUCKETS, changes, side="right")
+            for n, k in enumerate(hits):
+                for name, value in zip(rows, (k, min(place[t - 1], lstm.MAX_POSITION), *levels[:, n],
+                                              last[0, 0, k], last[0, 1, k], last[1, 0, k], last[1, 1, k], *bucket)):
                     rows[name].append(value)
-            last[1, :, k] = last[0, :, k]
-            last[0, :, k] = level
+        held = last[0][:, hits]                                # (2, hits) the levels these drums were at
+        changes += ((held >= 0) & (held != levels)).sum(axis=1)
+        last[1][:, hits] = held
+        last[0][:, hits] = levels
     return {name: np.array(v, int) for name, v in rows.items()}
 
 
@@ -82,8 +94,15 @@ def count_models(train, valid, what, alpha):
     p_last = np.where((v1 > 0)[:, None], p_last, p_hist)       # no level before: the histogram
     p_two = smoothed(c2[vk, v1, v2], p_last, alpha)
     p_two = np.where((v2 > 0)[:, None], p_two, p_last)
+    # the song's changes so far: (class, last, before, changes) counts, their prior the last-two model
+    B = len(CHANGE_BUCKETS) + 1
+    c3 = np.zeros((K, n + 1, n + 1, B, n))
+    np.add.at(c3, (k, last, last2, train["changes_" + what], level), 1)
+    p_changes = smoothed(c3[vk, v1, v2, valid["changes_" + what]], p_two, alpha)
+    p_changes = np.where((v2 > 0)[:, None], p_changes, p_two)
     nats = lambda p: -float(np.log(p[np.arange(len(vl)), vl]).mean())
-    return {"histogram": nats(p_hist), "last level": nats(p_last), "last two": nats(p_two)}
+    return {"histogram": nats(p_hist), "last level": nats(p_last), "last two": nats(p_two),
+            "song changes": nats(p_changes)}
 
 
 def main(argv=None):
