@@ -10,11 +10,13 @@ scores: every hit of every word but a song's first):
   histogram     the drum's class and its place in the bar (add-one smoothed; train.py's baseline)
   last level    ... and the level the same drum was last played at, anywhere before in the song
   last two      ... and the level before that
-  song changes  ... and how many hits of the song so far changed their drum's level (none, 1-15,
-                16 or more): a file that has held every drum at one level will go on holding it
+  song changes  ... and how many hits of the song's words before this one changed their drum's
+                level (none, 1-15, 16 or more): a file that has held every drum at one level will go
+                on holding it
 
 Each finer table is smoothed towards the coarser one (a Dirichlet prior of weight --alpha centred
-on it), and a drum's first hits, with no level before them, fall back to the coarser model. The
+on it), and a drum's first hits, without the levels a table needs (one, or two), fall back to the
+coarser model. The
 split is train.py's: an info.csv's own, else --valid-fraction of the songs held out with --seed
 (train.py's defaults), so the validation songs are those a train.py run with the same data holds out.
 """
@@ -39,10 +41,12 @@ CHANGE_BUCKETS = (1, 16)                                       # the song's chan
 
 
 def song_hits(song):
-    """Every hit the model predicts in a song (not the first word's): its class k, place in the
-    bar, velocity and offset level, the same drum's last two levels before it (-1: none), and
-    the bucket of the song's changes so far (hits before this word whose level differed from
-    their drum's last one), for the velocity and the offset each."""
+    """Every hit the model predicts in a song (not the first word's), as a dict of int arrays
+    (hits,): its class k, place in the bar (the steps since the last BAR), velocity and offset
+    level, the levels of the same drum's last two hits before it (-1: none; the two may be
+    equal), and the bucket of the song's changes so far: the hits of the words before this one
+    whose level differed from their drum's last one (other hits of the same word do not count),
+    for the velocity and the offset each."""
     ids, feel = encoding.to_ids(song.words), song.feel
     _, place = lstm.lookback_sources(ids, encoding.BAR_ID)        # row t: the place of word t + 1
     rows = {name: [] for name in ("k", "place", "velocity", "offset", "last_velocity", "last_offset",

@@ -26,13 +26,14 @@ K = encoding.N_CLASSES
 
 def one_step_song(levels):
     """A song of one-step words, each a kick (class 0) at the velocity level given (offset level 4);
-    None: a snare at velocity 7 instead."""
+    None: a snare at velocity 7 instead; a pair (v, w): a kick at v and a snare at w in one word."""
     words, feel = [], []
     for v in levels:
         row = np.full(2 * K, -1, dtype=np.int8)
-        k = 0 if v is not None else 1
-        row[k], row[K + k] = (v if v is not None else 7), 4
-        words.append(encoding.step_to_word(1 << (K - 1 - k)))
+        plays = {0: v} if isinstance(v, int) else {1: 7} if v is None else {0: v[0], 1: v[1]}
+        for k, level in plays.items():
+            row[k], row[K + k] = level, 4
+        words.append(encoding.step_to_word(sum(1 << (K - 1 - k) for k in plays)))   # class k: bit 8 - k
         feel.append(row)
     return corpus.Song("hand", words, np.array(feel))
 
@@ -44,10 +45,16 @@ def test_each_hit_remembers_its_drums_last_levels_and_the_songs_changes():
     assert hits["velocity"].tolist() == [3, 5, 7, 5, 2]
     assert hits["last_velocity"].tolist() == [3, 3, -1, 5, 5]
     assert hits["last2_velocity"].tolist() == [-1, 3, -1, 3, 5]
-    assert hits["changes_velocity"].tolist() == [0, 0, 1, 1, 1]     # 3 -> 5 is the one change before the last
+    assert hits["changes_velocity"].tolist() == [0, 0, 1, 1, 1]     # after the kick's 3 -> 5, one change
     assert hits["changes_offset"].tolist() == [0, 0, 0, 0, 0]       # every offset level 4
-    many = fcm.song_hits(one_step_song([0, 1] * 10))
-    assert many["changes_velocity"][-1] == 2                        # 18 changes before it: 16 or more
+    assert hits["place"].tolist() == [1, 2, 3, 4, 5]                # one bar, no BAR: the steps so far
+    # two drums in one word: both change (kick 3 -> 4, snare 7 -> 6), but neither counts for the other
+    two = fcm.song_hits(one_step_song([(3, 7), (4, 6), (4, 6)]))
+    assert two["k"].tolist() == [0, 1, 0, 1] and two["changes_velocity"].tolist() == [0, 0, 1, 1]
+    # the buckets' edges: levels 0 1 0 1 ..., n + 2 words; before the last, n changes
+    for n, bucket in ((15, 1), (16, 2)):                           # "1-15", then "16 or more"
+        hits = fcm.song_hits(one_step_song(([0, 1] * 9)[:n + 2]))
+        assert hits["changes_velocity"][-1] == bucket
 
 
 def test_a_song_that_has_held_its_levels_is_trusted_to_hold_them():
