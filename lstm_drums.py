@@ -1654,7 +1654,7 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 #
 #   z          = h @ Fw + fb                       (2 + 6,) "new", END, then one per distance bin
 #   logit(new) = z[0]
-#   logit(END) = z[1] + fp[place] + fc crashed     place: bars played, on song_places' scale;
+#   logit(END) = z[1] + fp[place] + fc crashed     place: bars played, in half-octaves (form_place);
 #                                                  crashed: 1 if the bar just played has a crash
 #   logit(j)   = z[2 + bin(i - j)] + facts_j @ fa
 #   P          = softmax over "new", END and the candidates
@@ -1663,7 +1663,9 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # the training songs end after a bar of their own, not in the middle of a riff. The head's END
 # also reads how long the song has gone on (it learns that a long song ends), and whether the bar
 # just played has a crash: most real songs end on one, and the top layer alone did not say it
-# strongly enough for a song drawn by the model (docs/songs.md).
+# strongly enough for a song drawn by the model (docs/songs.md). How long is counted two places
+# an octave, finer than the LSTM's song_places: the longest songs end between 256 and 511 bars,
+# and one place for all of those let a drawn song run on to the cap now and then.
 #
 # Fitted after training (train.py), with the LSTM's weights fixed: at each bar line of the
 # training songs the target is the candidate equal to the bar that came next, else "new", and
@@ -1683,6 +1685,7 @@ MATCH_MAX = 4                                              # match columns: 1, 2
 RUN_BINS = np.array([1, 2, 3, 4, 8])                       # run columns: played 1, 2, 3, 4-7, 8+ times in a row
 FORM_FACTS = MATCH_MAX + len(RUN_BINS)                      # match, run: 9
 FORM_LOGITS = 2 + len(DISTANCE_BINS)                       # "new", END and the 6 distance bins
+FORM_PLACES = 19                                           # the end's places: form_place of 1 .. 512 bars
 NEW, END_SONG = -1, -2                                     # choose_bar's choices besides a bar's index
 NEW_BAR_TRIES = 8                                          # draws of a new bar at most (the last is kept)
 FORM_HEAD_KEYS = ("Fw", "fb", "fa", "fp", "fc")            # its weights among a model's params
@@ -1696,6 +1699,12 @@ def bar_keys(ids):
     _, before, closes = bar_lines(ids, BAR_ID)
     ends = np.flatnonzero(closes)
     return [ids[a:b + 1].tobytes() for a, b in zip(before[closes] + 1, ends)]
+
+
+def form_place(bars):
+    """The end's place after `bars` bars (1 or more): floor(2 log2 bars), two places an octave (bars
+    1, 2, 3, 4-5, 6-7, 8-11, 12-15, ..., 256-362, 363-511, then 512 on; place 1 is never used)."""
+    return min((bars * bars).bit_length() - 1, FORM_PLACES - 1)
 
 
 def has_crash(key):
@@ -1730,11 +1739,11 @@ def form_candidates(keys, i):
 
 
 def form_logits(head, h, facts, bins, place, crashed):
-    """h (E, H) at E bar lines, place (E,) each one's place in the song (0 .. SONG_PLACES - 1),
+    """h (E, H) at E bar lines, place (E,) each one's place in the song (form_place),
     crashed (E,) whether the bar before it has a crash (0/1); facts (E, K, FORM_FACTS) and bins
     (E, K) of up to K candidates each (bin -1: no candidate there) -> logits (E, 2 + K): "new",
     END, then the candidates (-inf where there is none).
-    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (SONG_PLACES,), "fc" (1,): one weight}."""
+    head: {"Fw" (H, 8), "fb" (8,), "fa" (FORM_FACTS,), "fp" (FORM_PLACES,), "fc" (1,): one weight}."""
     z = h @ head["Fw"] + head["fb"]                                         # (E, 8)
     end = z[:, 1:2] + (head["fp"][place] + head["fc"] * crashed)[:, None]   # (E, 1)
     by_bin = np.take_along_axis(z, 2 + np.maximum(bins, 0), axis=1)         # (E, K)
@@ -1757,7 +1766,7 @@ def form_loss(head, h, facts, bins, place, crashed, target, l2=1e-3):
     dzh = np.concatenate([dz[:, :2], np.einsum("ek,ekb->eb", dz[:, 2:], one_hot)], axis=1)   # (E, 8)
     grads = {"Fw": h.T @ dzh + l2 * head["Fw"], "fb": dzh.sum(axis=0),
              "fa": np.einsum("ek,ekf->f", dz[:, 2:], facts),
-             "fp": np.bincount(place, weights=dz[:, 1], minlength=SONG_PLACES),
+             "fp": np.bincount(place, weights=dz[:, 1], minlength=FORM_PLACES),
              "fc": np.array([dz[:, 1] @ crashed])}
     return value, grads
 
@@ -1770,7 +1779,7 @@ def form_head_inputs(tops, songs_keys, ended):
     place (E,), crashed (E,) and target (E,) (form_loss's)."""
     lines = [(keys, i) for keys, end in zip(songs_keys, ended) for i in range(1, len(keys) + bool(end))]
     facts, bins = np.zeros((len(lines), FORM_WINDOW, FORM_FACTS)), np.full((len(lines), FORM_WINDOW), -1)
-    place = np.array([min(i.bit_length(), SONG_PLACES - 1) for _, i in lines], dtype=np.int64)
+    place = np.array([form_place(i) for _, i in lines], dtype=np.int64)
     crashed = np.array([has_crash(keys[i - 1]) for keys, i in lines], dtype=np.float64)
     target = np.zeros(len(lines), dtype=np.int64)                    # 0: a new bar came next
     for e, (keys, i) in enumerate(lines):
@@ -1792,14 +1801,14 @@ def fit_form_head(h, facts, bins, place, crashed, target, steps=300, lr=0.05):
     """The form head fitted by Adam on all bar lines at once (form_head_inputs' arrays, at least one
     with a candidate), from zeros (every choice alike). Deterministic. Returns the head, float64."""
     head = {"Fw": np.zeros((h.shape[1], FORM_LOGITS)), "fb": np.zeros(FORM_LOGITS), "fa": np.zeros(FORM_FACTS),
-            "fp": np.zeros(SONG_PLACES), "fc": np.zeros(1)}
+            "fp": np.zeros(FORM_PLACES), "fc": np.zeros(1)}
     opt = adam_init(head)
     for _ in range(steps):
         _, grads = form_loss(head, h, facts, bins, place, crashed, target)
         head, opt = adam_update(head, grads, opt, lr=lr)
     # a place in the song or a distance the training songs never reached (a song longer than any,
     # a bar further back than any song is long) keeps the weights of the furthest one they did
-    last = np.flatnonzero(np.bincount(place, minlength=SONG_PLACES))[-1]
+    last = np.flatnonzero(np.bincount(place, minlength=FORM_PLACES))[-1]
     head["fp"][last + 1:] = head["fp"][last]
     last = np.flatnonzero(np.bincount(bins[bins >= 0], minlength=len(DISTANCE_BINS)))[-1]
     head["Fw"][:, 2 + last + 1:] = head["Fw"][:, 2 + last:2 + last + 1]
@@ -1851,7 +1860,7 @@ def choose_bar(params, h, keys, rng, may_end=True):
     choice: the index of a bar to play again, NEW or END_SONG (not if may_end is False).
     h (H,) the top layer's output. Drawn at temperature 1 (above)."""
     latest, facts, bins = form_candidates(keys, len(keys))
-    place, crashed = np.array([min(len(keys).bit_length(), SONG_PLACES - 1)]), np.array([has_crash(keys[-1])])
+    place, crashed = np.array([form_place(len(keys))]), np.array([has_crash(keys[-1])])
     z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None], place, crashed)[0]   # (2 + K,)
     if not may_end:
         z[1] = -np.inf
@@ -1884,7 +1893,7 @@ def pytorch_names(L, feel=False, form=False):
         names["Wf"], names["bf"] = "feel_head.weight", "feel_head.bias"  # (153, H + 9 [+ 306]), (153,)
     if form:
         names.update({"Fw": "form_head.weight", "fb": "form_head.bias",          # (8, H), (8,)
-                      "fa": "form_head.facts", "fp": "form_head.place",        # (9,), (10,)
+                      "fa": "form_head.facts", "fp": "form_head.place",        # (9,), (19,)
                       "fc": "form_head.crash"})                                  # (1,)
     return names
 
@@ -2022,7 +2031,7 @@ def _read_checkpoint(archive, path, dtype):
     vocab = [str(w) for w in get("vocab", "U", (V,))]
     memory = MEMORY_SIZE if config["feel_memory"] else 0
     shapes = {"Wy": (H, V), "by": (V,), "Wf": (H + N_CLASSES + memory, FEEL_OUT), "bf": (FEEL_OUT,),
-              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,), "fp": (SONG_PLACES,),
+              "Fw": (H, FORM_LOGITS), "fb": (FORM_LOGITS,), "fa": (FORM_FACTS,), "fp": (FORM_PLACES,),
               "fc": (1,)}
     for l in range(L):
         shapes.update({f"Wx{l}": (input_size(V, kind, feel, condition_size(config), config["lookback_bars"])

@@ -48,13 +48,19 @@ def test_candidates_reach_64_bars_back_and_no_further():
     assert bins[0] == 0 and bins[-1] == 5                              # d = 1 and d = 64
 
 
+def test_the_ends_place_counts_two_places_an_octave():
+    bars = [1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 255, 256, 362, 363, 511, 512, 5000]
+    assert [lstm.form_place(n) for n in bars] == [0, 2, 3, 4, 4, 5, 5, 6, 6, 7, 15, 16, 16, 17, 17, 18, 18]
+    assert lstm.form_place(512) == lstm.FORM_PLACES - 1
+
+
 def random_head_inputs(rng, E=7, K=5, H=4):
     h = rng.standard_normal((E, H))
     facts = rng.standard_normal((E, K, lstm.FORM_FACTS))
     bins = rng.integers(0, len(lstm.DISTANCE_BINS), (E, K))
     bins[0, 2:] = -1                                                 # fewer candidates at some bar lines
     bins[3, :] = -1
-    place = rng.integers(0, lstm.SONG_PLACES, E)
+    place = rng.integers(0, lstm.FORM_PLACES, E)
     crashed = rng.integers(0, 2, E).astype(float)
     target = np.array([3, 0, 6, 1, 2, 4, 5])                        # (1: the end, at bar line 3)
     return h, facts, bins, place, crashed, target
@@ -62,7 +68,7 @@ def random_head_inputs(rng, E=7, K=5, H=4):
 
 def random_head(rng, H=4):
     return {"Fw": rng.standard_normal((H, lstm.FORM_LOGITS)), "fb": rng.standard_normal(lstm.FORM_LOGITS),
-            "fa": rng.standard_normal(lstm.FORM_FACTS), "fp": rng.standard_normal(lstm.SONG_PLACES),
+            "fa": rng.standard_normal(lstm.FORM_FACTS), "fp": rng.standard_normal(lstm.FORM_PLACES),
             "fc": rng.standard_normal(1)}
 
 
@@ -90,7 +96,7 @@ def test_what_the_head_is_fitted_on_by_hand():
     assert h[:, 0].tolist() == [0, 1, 2, 3, 4, 7]
     # next: B (new), A (2 back), C (new), A (2 back: of C, A, B nearest first, A is the 2nd), END; A again
     assert target.tolist() == [0, 2 + 1, 0, 2 + 1, 1, 2 + 0]
-    assert place.tolist() == [1, 2, 2, 3, 3, 1]                      # bars played: 1, 2, 3, 4, 5; 1
+    assert place.tolist() == [0, 2, 3, 4, 4, 0]                      # bars played: 1, 2, 3, 4, 5; 1
     assert crashed.tolist() == [1, 0, 1, 1, 1, 1]                    # step words 1 and 3 have the crash's bit
     _, _, _, _, crashed, target = lstm.form_head_inputs(tops[:1], [lstm.bar_keys(B + B + CRASH + B + CRASH)], [True])
     assert crashed.tolist() == [0, 0, 1, 0, 1] and target[-1] == 1   # the song ended after a bar with a crash
@@ -109,7 +115,7 @@ def test_the_fit_learns_which_fact_says_the_next_bar():
     which = rng.integers(-1, K, E)                                  # -1: none matched
     target = np.where(which >= 0, which + 2, 0)
     facts[np.arange(E)[which >= 0], which[which >= 0], 0] = 1
-    h, place = rng.standard_normal((E, 3)), rng.integers(0, lstm.SONG_PLACES, E)
+    h, place = rng.standard_normal((E, 3)), rng.integers(0, lstm.FORM_PLACES, E)
     crashed = np.zeros(E)
     head = lstm.fit_form_head(h, facts, bins, place, crashed, target)
     p = np.exp(lstm.form_logits(head, h, facts, bins, place, crashed))
@@ -145,7 +151,7 @@ def with_head(params, new, end=-50.0, bin_logits=(0, 0, 0, 0, 0, 0)):
     distance bin's."""
     return {**params, "Fw": np.zeros((8, lstm.FORM_LOGITS), np.float32),
             "fb": np.array([new, end, *bin_logits], np.float32), "fa": np.zeros(lstm.FORM_FACTS, np.float32),
-            "fp": np.zeros(lstm.SONG_PLACES, np.float32), "fc": np.zeros(1, np.float32)}
+            "fp": np.zeros(lstm.FORM_PLACES, np.float32), "fc": np.zeros(1, np.float32)}
 
 
 def bars_of(ids):
@@ -186,7 +192,7 @@ def test_a_new_bar_equal_to_one_before_is_drawn_again():
 def test_checkpoint_keeps_the_form_head(tmp_path):
     config, params = tiny_model()
     params = with_head(params, 1.0, 1.5, (2, 3, 4, 5, 6, 7))
-    params["fp"][:] = np.arange(lstm.SONG_PLACES)
+    params["fp"][:] = np.arange(lstm.FORM_PLACES)
     params["fc"][:] = 2.5
     path = str(tmp_path / "f.npz")
     lstm.save_checkpoint(path, params, {**config, "form_head": True}, encoding.VOCAB)

@@ -75,13 +75,13 @@ def form_problem(seed=0):
     bar just played always one), random facts, places, crashes and targets among each line's choices."""
     rng = np.random.default_rng(seed)
     E, K = 6, 4
-    h, place = rng.normal(size=(E, H)), rng.integers(0, lstm.SONG_PLACES, E)
+    h, place = rng.normal(size=(E, H)), rng.integers(0, lstm.FORM_PLACES, E)
     facts = rng.integers(0, 2, (E, K, lstm.FORM_FACTS)).astype(np.float64)
     bins = rng.integers(-1, len(lstm.DISTANCE_BINS), (E, K))
     bins[:, 0] = 0
     target = np.array([rng.choice([0, 1] + [2 + k for k in range(K) if bins[e, k] >= 0]) for e in range(E)])
     params = {"Fw": rng.normal(size=(H, lstm.FORM_LOGITS)), "fb": rng.normal(size=lstm.FORM_LOGITS),
-              "fa": rng.normal(size=lstm.FORM_FACTS), "fp": rng.normal(size=lstm.SONG_PLACES),
+              "fa": rng.normal(size=lstm.FORM_FACTS), "fp": rng.normal(size=lstm.FORM_PLACES),
               "fc": rng.normal(size=1)}
     crashed = rng.integers(0, 2, E).astype(np.float64)
     return params, lambda: (*lstm.form_loss(params, h, facts, bins, place, crashed, target), None)
