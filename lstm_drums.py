@@ -1754,9 +1754,7 @@ def form_logits(head, h, facts, bins, place, crashed):
 def form_loss(head, h, facts, bins, place, crashed, target, l2=1e-3):
     """The head's mean cross-entropy per bar line (target (E,): 0 new, 1 END, 2 + n the n-th
     candidate), plus l2 / 2 |Fw|^2; returns (loss, grads of head's keys)."""
-    z = form_logits(head, h, facts, bins, place, crashed)                    # (E, 2 + K)
-    logp = z - z.max(axis=1, keepdims=True)
-    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    logp = log_softmax(form_logits(head, h, facts, bins, place, crashed))    # (E, 2 + K), -inf where none
     E = len(target)
     value = -logp[np.arange(E), target].mean() + 0.5 * l2 * (head["Fw"] ** 2).sum()
     dz = np.exp(logp)                                                        # (E, 2 + K) softmax

@@ -212,8 +212,8 @@ def table(columns, names, cap, alike=1.0):
     """The markdown table: a column per figures dict (form_figures), headed by names; alike < 1
     names the repeat rows after it."""
     real = columns[0]["lengths"]                                   # the training songs'
-    lengths = [length_cells(f, *((min(real), max(real)) if real and k == len(columns) - 1 else ()))
-               for k, f in enumerate(columns)]
+    bounds = (min(real), max(real)) if real else (None, None)      # judged in the generated column only
+    lengths = [length_cells(f, *(bounds if k == len(columns) - 1 else (None, None))) for k, f in enumerate(columns)]
     pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
     rows = [["songs"] + [str(f["songs"]) for f in columns],
             ["length in bars, median"] + [c[0] for c in lengths],
