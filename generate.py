@@ -251,7 +251,7 @@ def read_part_job(ckpt_path, checkpoint, s):
     if s.humanize and not checkpoint["config"]["feel"]:
         raise GenerateError(f"--humanize: {ckpt_path} learned no feel (trained with --feel 0, or on data "
                             "without it): it cannot play a part's velocities and timing")
-    for flag, given in (("--song", s.song), ("--free", s.free), ("--fills", s.fills)):
+    for flag, given in (("--song", s.song), ("--free", s.free)):
         if given:
             raise GenerateError(f"{flag} and {'--humanize' if s.humanize else '--keep'}: the part says the bars")
     if s.flat and not s.keep:
@@ -541,7 +541,8 @@ def main(argv=None):
     p.add_argument("--style", default=None, help="play in this style, one the checkpoint learned (default: "
                    "each track draws one as the training data would); an unknown name lists the known ones")
     p.add_argument("--fills", type=int, default=default["fills"], metavar="K",
-                   help="ask for a fill every K-th bar (a model that learned fills; default 0: none)")
+                   help="ask for a fill every K-th bar (a model that learned fills; default 0: none); with a "
+                        "part to play, its every K-th bar is a fill (--fills 1: the part is a fill)")
     p.add_argument("--humanize", nargs="?", const=True, metavar="FILE",
                    help="play FILE (.mid or words .txt) as it is, every hit kept, with the model's velocities "
                         "and timing (a feel model); with --keep and no FILE, draw the kept drums' feel too")

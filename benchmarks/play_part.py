@@ -183,38 +183,53 @@ def f1(found, real):
     return 2 * hit / (len(found) + len(real)) if found or real else 1.0
 
 
-def around_part(checkpoint, train, takes, keep_names, diversity, particles=16, draws=2, redraw_kept=False):
+def baseline(ids, patterns, style):
+    """{(position, class)} of the hi-hat and ride onsets the style-and-place baseline plays over a part's words."""
+    base, place = set(), 0
+    for t, w in enumerate(ids):
+        if w >= encoding.BAR_ID:
+            place = 0
+            continue
+        bits = patterns.get((style, min(place, lstm.MAX_POSITION)), (False,) * 3)
+        base |= {(t, c) for c, on in zip(WRITTEN, bits) if on}
+        place += 1
+    return base
+
+
+def around_part(checkpoint, train, takes, diversity, args):
     """Onset F1 of the written hi-hats and ride (model, style-and-place baseline), the kept drums'
     identity, and the written drums' onsets per bar (model / real); the model's figures over
-    draws takes written around each part, with particles candidate takes each (lstm.play_around);
-    the kept hits keep the take's feel, as generate.py plays a part, unless redraw_kept (--humanize)."""
-    keep = sum(encoding.class_bit(CLASS_OF[n]) for n in keep_names)
+    args.draws takes written around each part, with args.particles candidate takes each
+    (lstm.play_around); the kept hits keep the take's feel, as generate.py plays a part, unless
+    args.redraw_kept (--humanize). With args.tell_fills a fill take is played as generate.py
+    --fills 1 plays a part (every bar a fill), and a second baseline knows fills too."""
+    keep = sum(encoding.class_bit(CLASS_OF[n]) for n in args.keep.split(","))
     written = [k for k in range(K) if not keep & encoding.class_bit(k)]
     patterns = style_place_patterns(train)
+    fill_patterns = style_place_patterns([(s._replace(style=(s.style, s.fill)), t) for s, t in train])
+    fill_f1 = []
     model_f1, base_f1, kept_same, steps, model_onsets, real_onsets = [], [], 0, 0, 0, 0
     for n, (song, _) in enumerate(takes):
         ids = flat(song)
         real = onsets(ids, WRITTEN)
         is_step = ids < encoding.BAR_ID
-        for draw in range(draws):
+        how = lstm.Sampling(diversity=diversity, style=style_of(checkpoint, song),
+                            fill_every=int(args.tell_fills and song.fill))
+        for draw in range(args.draws):
             new, _, _ = lstm.play_around(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n, draw]),
-                                         lstm.Sampling(diversity=diversity, style=style_of(checkpoint, song)), keep=keep,
-                                         part_feel=None if redraw_kept else song.feel, particles=particles)
+                                         how, keep=keep, part_feel=None if args.redraw_kept else song.feel,
+                                         particles=args.particles)
             kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
             steps += int(is_step.sum())
             model_f1.append(f1(onsets(new, WRITTEN), real))
             model_onsets += len(onsets(new, written))
             real_onsets += len(onsets(ids, written))
-        base, place = set(), 0
-        for t, w in enumerate(ids):
-            if w >= encoding.BAR_ID:
-                place = 0
-                continue
-            bits = patterns.get((song.style, min(place, lstm.MAX_POSITION)), (False,) * 3)
-            base |= {(t, c) for c, on in zip(WRITTEN, bits) if on}
-            place += 1
-        base_f1.append(f1(base, real))
-    return {"model F1": float(np.mean(model_f1)), "baseline F1": float(np.mean(base_f1)),
+        base_f1.append(f1(baseline(ids, patterns, song.style), real))
+        fill_f1.append(f1(baseline(ids, fill_patterns, (song.style, song.fill)), real))
+    figures = {"model F1": float(np.mean(model_f1)), "baseline F1": float(np.mean(base_f1))}
+    if args.tell_fills:
+        figures["baseline F1, fills told"] = float(np.mean(fill_f1))
+    return {**figures,
             "kept identical": kept_same / max(steps, 1), "written onsets / real": model_onsets / max(real_onsets, 1)}
 
 
@@ -257,6 +272,9 @@ def main(argv=None):
     p.add_argument("--redraw-kept", action="store_true",
                    help="around the part, draw the kept hits' feel too (generate.py --keep --humanize); by default "
                         "they keep the take's, as generate.py --keep plays a part")
+    p.add_argument("--tell-fills", action="store_true",
+                   help="around the part, tell the model which takes are fills (generate.py --fills 1), and print "
+                        "a style-fill-and-place baseline beside")
     args = p.parse_args(argv)
     checkpoint = lstm.load_checkpoint(args.checkpoint)
     train, takes = takes_of(args.data, args.split, args.takes)
@@ -276,8 +294,7 @@ def main(argv=None):
                   f"offset sd {do:5.1f} / {ro:5.1f} ms = {do / ro:4.2f}   ({n} real hits)")
     for diversity in args.keep_diversity:
         print(f"\ndrums around {args.keep} (diversity {diversity:g}):")
-        figures = around_part(checkpoint, train, takes, args.keep.split(","), diversity, args.particles, args.draws,
-                              args.redraw_kept)
+        figures = around_part(checkpoint, train, takes, diversity, args)
         for name, value in figures.items():
             print(f"  {name:<22} {value:.4f}")
     if args.skip_humanise:

@@ -240,3 +240,27 @@ def test_the_median_level_has_the_smallest_mean_absolute_error(logits):
     error = lambda guess: p @ np.abs(levels - guess)
     assert error(median) <= min(error(g) for g in levels) + 1e-9
     assert p @ (levels - mean) ** 2 <= min(p @ (levels - g) ** 2 for g in np.linspace(0, 8, 81)) + 1e-9
+
+
+def fill_model(tmp_path):
+    """A tiny untrained model that learned fills, its fill column's weights made large so that
+    asking for a fill changes the likeliest words; saved as a checkpoint."""
+    config = {"vocab_size": 514, "hidden": 8, "layers": 1, "inputs": "word", "fills": True}
+    params = lstm.init_model(config, np.random.default_rng(0))
+    params["Wx0"][-1] = np.random.default_rng(1).normal(0, 20, params["Wx0"].shape[1])   # the fill column's row
+    path = str(tmp_path / "fills.npz")
+    lstm.save_checkpoint(path, params, config, encoding.VOCAB)
+    return path, params, config
+
+
+def test_a_part_can_be_a_fill(demo_model, tmp_path, capsys):
+    path, params, config = fill_model(tmp_path)
+    part = encoding.to_ids(corpus.read_song(demo_model[1]).words)
+    takes = [lstm.play_around(params, config, part, np.random.default_rng(0), lstm.Sampling(0.0, fill_every=k),
+                              keep=BD_SD)[0] for k in (0, 1)]
+    assert not np.array_equal(*takes)                              # every bar read as a fill
+    steps = part < encoding.BAR_ID
+    assert all(((t[steps] & BD_SD) == (part[steps] & BD_SD)).all() for t in takes)
+    out = str(tmp_path / "out")
+    code, stdout, _ = run([path, "--keep", "BD,SD", "--primer", demo_model[1], "--fills", "1", "--out", out], capsys)
+    assert code == 0 and "a fill every 1 bars" in stdout and written(out)
