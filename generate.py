@@ -179,7 +179,7 @@ def bars_to_wav(bars, bpm=120.0, velocity=100, feel=None):
 # its step at `velocity`, as a drum machine (the feel a feel model draws is still drawn, so the words are
 # the same, and then dropped). song: play until the model ends the song (END), n_bars being the cap.
 # style: a style the checkpoint knows (None: each track draws one as the training data would, by its
-# share of the words); fills k > 0: a fill every k-th bar.
+# share of the words); fills k > 0: a fill every k-th bar (of a part too).
 # Playing the user's part: humanize, a file whose hits are kept and played with the model's feel
 # (or True with keep: redraw the kept drums' feel too); keep, drum names ("kick,snare" or "BD,SD")
 # whose hits stay the part's (the --primer's, or humanize's file) while the model writes the
@@ -549,8 +549,9 @@ def main(argv=None):
     p.add_argument("--keep", metavar="DRUMS", help="keep these drums of the --primer (or --humanize FILE), step "
                    "for step, e.g. kick,snare or BD,SD, and let the model write the others around them")
     p.add_argument("--particles", type=int, default=default["particles"], metavar="K",
-                   help="with --keep: write K candidate takes side by side and keep those that best explain "
-                        "the kept drums still to come (default %(default)s; 1: step by step, faster)")
+                   help="with --keep: write K candidate takes side by side, weighted by how well each explains "
+                        "the kept drums still to come, and at each bar line go on from the bar they most agree "
+                        "on (default %(default)s; 1: step by step, faster)")
     p.add_argument("--seeds", type=int, default=default["seeds"], metavar="K",
                    help="K takes per diversity, with seeds SEED, SEED+1, ... (default %(default)s)")
     p.add_argument("--tab-bars", type=int, default=default["tab_bars"],

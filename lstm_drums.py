@@ -1336,7 +1336,7 @@ def input_reader(config, style=-1, fill_every=0, history=None):
     before those. The feel memory is the head's, not layer 0's: Stream keeps it.
     The function's .history is what it has read (words, feels, bar ends); a reader made with
     history=another's .history goes on from there on its own (a copy: how play_around's
-    resampled candidates start)."""
+    candidate takes go on from the bar they voted for)."""
     config = {**model_config(config), "feel_memory": False}  # (so the rows carry no memory columns)
     # the words and feels read so far, and where each closed bar's BAR is
     words, feels, bar_ends = ([], [], []) if history is None else [list(h) for h in history]
@@ -1549,13 +1549,18 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
 #                                                                      summed as logs, as a long
 #                                                                      product underflows)
 #
-# and at each bar line draw K takes again, each in proportion to its weight (resampling: a
-# likely take is copied, an unlikely one dropped; then every take counts the same again), so
-# the takes that go on are those that explain the part so far. At the end one take is drawn
-# by its weight. With K = 1, or at diversity 0 (every take would draw the same), this is
-# play_part. (At a diversity other than 1 the draws are not the model's own odds, so this is
-# a filter for the model at temperature 1 steered by tempered draws: a heuristic, measured in
-# docs/play.md.)
+# The weights say which takes explain the part; at each bar line the takes then vote on the bar
+# to go on from. Each take's bar (the drums it wrote there, the kept ones left out) is scored by
+# how well it agrees with every take's bar, each counted by its weight:
+#
+#     score_k = sum_j weight_j F1(bar_k, bar_j)        F1 = 2 |onsets in both| / (|in one| + |in the other|)
+#
+# (an onset: a drum on a step; two bars with none agree fully), and every take goes on from the
+# bar with the best score; then all count the same again. So the bar kept is the one the likely
+# takes most agree on: minimum Bayes risk decoding, with onset F1 as the gain. (A particle filter
+# would draw K takes again, each in proportion to its weight: a draw from the model's odds given
+# the part, which agreed less with the drummers' own takes: docs/play.md.) With K = 1, or at
+# diversity 0 (every take would draw the same), this is play_part.
 
 def log_sum_exp(z):
     """log sum exp along the last axis, max-subtracted (-inf entries add nothing)."""
@@ -1563,18 +1568,21 @@ def log_sum_exp(z):
     return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]
 
 
-def resample(weights, rng):
-    """K indices drawn from weights (K,) summing to 1, systematically: one uniform draw u, then
-    the takes at (u + i) / K on the weights' running sum, so take k is copied about K w_k times."""
-    K = len(weights)
-    return np.minimum(np.searchsorted(np.cumsum(weights), (rng.random() + np.arange(K)) / K), K - 1)
+def vote(bars, weights):
+    """The index of the take whose bar agrees best with the others' (above): bars (K, n) the
+    takes' word ids over one bar, the kept drums masked out; weights (K,) summing to 1."""
+    on = word_bits(bars, np.float64).reshape(len(bars), -1)       # (K, n * 9) its onsets, 0/1
+    both, count = on @ on.T, on.sum(axis=1)                        # (K, K) onsets in both; (K,)
+    pairs = count[:, None] + count[None, :]
+    f1 = np.where(pairs > 0, 2 * both / np.maximum(pairs, 1), 1.0)  # (K, K)
+    return int(np.argmax(f1 @ weights))
 
 
 def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, particles=16):
-    """play_part's drums around a part with particles = K candidate takes, resampled at each bar
-    line by how likely each makes the kept drums (keep, a non-zero class mask, and part_feel as
-    play_part takes them). Returns as play_part: the chosen take's word ids (S,), feel ids (S, 18)
-    and level estimates (S, 2, 18)."""
+    """play_part's drums around a part with particles = K candidate takes, weighted by how likely
+    each makes the kept drums (keep, a non-zero class mask, and part_feel as play_part takes
+    them), voting at each bar line. Returns as play_part: the voted take's word ids (S,), feel
+    ids (S, 18) and level estimates (S, 2, 18)."""
     if not keep:
         raise ValueError("play_around writes drums around kept ones: keep some (humanise is play_part)")
     config = model_config(config)
@@ -1585,8 +1593,12 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
     state = zero_state(config, K, params["Wy"].dtype)
     memory = np.full((K, 4 * N_CLASSES), -1, np.int8) if config["feel_memory"] else None
     takes = [([], [], []) for _ in range(K)]                # each take's words, feel ids, level estimates
-    log_weight = np.zeros(K)
+    log_weight, bar_start = np.zeros(K), 0                   # and where the bar in progress began
     no_hit = np.full((2, 2 * N_CLASSES), np.nan)
+
+    def voted():                                            # the take whose bar so far wins the vote
+        weights = np.exp(log_weight - log_weight.max())
+        return vote(np.array([take[0][bar_start:] for take in takes], np.int64) & ~keep, weights / weights.sum())
 
     def push(chosen, feels):                                # every take reads its word: logits (K, V)
         nonlocal state
@@ -1616,17 +1628,15 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
             for column, value in zip(takes[k], (w, feel_ids, estimates)):
                 column.append(value)
             feels.append(feel_ids if "Wf" in params else None)
-        if word == BAR_ID and K > 1:                        # resample at the bar line (every take reads BAR,
-            weights = np.exp(log_weight - log_weight.max())  # so only the histories move)
-            pick = resample(weights / weights.sum(), rng)
+        if word == BAR_ID and K > 1:                        # vote at the bar line: all go on from one take
+            pick = np.full(K, voted())                      # (every take reads BAR: only the histories move)
             readers = [input_reader(config, how.style, how.fill_every, readers[i].history) for i in pick]
             takes = [tuple(list(column) for column in takes[i]) for i in pick]
             state = tuple(s[:, pick] for s in state)        # (copies: fancy indexing)
             memory = None if memory is None else memory[pick]
-            log_weight = np.zeros(K)
+            log_weight, bar_start = np.zeros(K), len(takes[0][0])
         logits = push(chosen, feels)
-    weights = np.exp(log_weight - log_weight.max())
-    out, feel_ids, estimates = takes[rng.choice(K, p=weights / weights.sum())]
+    out, feel_ids, estimates = takes[voted()]               # (a part that ends inside a bar: its last bar's vote)
     if "Wf" not in params:
         return np.array(out), None, None
     return np.array(out), np.array(feel_ids), np.array(estimates)
