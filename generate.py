@@ -509,7 +509,9 @@ def feel_table(results, corpus_feel, bpm):
     return "\n".join(rows)
 
 
-def main(argv=None):
+def parse_args(argv):
+    """The command line as Settings' fields (a dict), and the checkpoint; the defaults that depend on
+    other flags (the bars of a song, the diversity of a part) filled in."""
     default = Settings._field_defaults                           # written once
     p = argparse.ArgumentParser(
         description="Write new drum tracks (MIDI, WAV and words) from a trained lstm-drums checkpoint.",
@@ -561,6 +563,11 @@ def main(argv=None):
         args["n_bars"] = MAX_SONG_BARS if args["song"] else default["n_bars"]
     if args["diversities"] is None:                         # a part is played once, at 1.0; new tracks at five
         args["diversities"] = [1.0] if args["humanize"] or args["keep"] else default["diversities"]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     try:
         summary = generate(args.pop("checkpoint"), Settings(**args), log=lambda *a: print(*a, flush=True))
     except (GenerateError, encoding.CodecError, lstm.CheckpointError, OSError) as e:

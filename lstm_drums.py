@@ -1487,6 +1487,9 @@ def keep_part_feel(feel_ids, part_row, word, keep):
     return out
 
 
+NO_ESTIMATES = np.full((2, 2 * N_CLASSES), np.nan)         # level_estimates of a word without hits
+
+
 def level_estimates(k, z_v, z_o):
     """Each hit's velocity and offset level as the head expects them at temperature 1, from
     feel_logits' (classes k, velocity logits, offset logits), in two ways: (2, 18) floats, nan
@@ -1517,7 +1520,6 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
     words = np.arange(model_config(config)["vocab_size"])
     agrees = lambda word: (words < BAR_ID) & ((words & keep) == (word & keep))   # (V,) the allowed words
     out, feels, estimates = [], [], []
-    no_hit = np.full((2, 2 * N_CLASSES), np.nan)
     for n, word in enumerate(int(w) for w in ids):
         if keep and word < BAR_ID:
             word = sample_allowed(stream.logits, how.diversity, rng, agrees(word))
@@ -1525,7 +1527,7 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
         if "Wf" in params:                                  # the head once: its draw and its estimates
             hits = word < len(CLASSES_OF) and len(CLASSES_OF[word]) > 0
             logits = feel_logits(params, stream.state[0][-1], word, stream.memory) if hits else None
-            estimates.append(level_estimates(*logits) if hits else no_hit)
+            estimates.append(level_estimates(*logits) if hits else NO_ESTIMATES)
             feel_ids = draw_feel(*logits, how.diversity, rng) if hits else NO_FEEL
         if feel_ids is not None and keep and part_feel is not None:
             feel_ids = keep_part_feel(feel_ids, part_feel[n], word, keep)
@@ -1587,14 +1589,12 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
         raise ValueError("play_around writes drums around kept ones: keep some (humanise is play_part)")
     config = model_config(config)
     K, V = (particles if how.diversity > 0 else 1), config["vocab_size"]
-    words = np.arange(V)
-    is_step = words < BAR_ID
+    words, is_step = np.arange(V), np.arange(V) < BAR_ID
     readers = [input_reader(config, how.style, how.fill_every) for _ in range(K)]
     state = zero_state(config, K, params["Wy"].dtype)
     memory = np.full((K, 4 * N_CLASSES), -1, np.int8) if config["feel_memory"] else None
     takes = [([], [], []) for _ in range(K)]                # each take's words, feel ids, level estimates
     log_weight, bar_start = np.zeros(K), 0                   # and where the bar in progress began
-    no_hit = np.full((2, 2 * N_CLASSES), np.nan)
 
     def voted():                                            # the take whose bar so far wins the vote
         weights = np.exp(log_weight - log_weight.max())
@@ -1619,7 +1619,7 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
             chosen = [sample_allowed(logits[k], how.diversity, rng, allowed) for k in range(K)]
         feels = []
         for k, w in enumerate(chosen):                      # each take's hits' feel, as play_part draws it
-            feel_ids, estimates = NO_FEEL, no_hit
+            feel_ids, estimates = NO_FEEL, NO_ESTIMATES
             if "Wf" in params and w < len(CLASSES_OF) and len(CLASSES_OF[w]):
                 head_logits = feel_logits(params, state[0][-1][k:k + 1], w, None if memory is None else memory[k])
                 feel_ids, estimates = draw_feel(*head_logits, how.diversity, rng), level_estimates(*head_logits)

@@ -202,33 +202,38 @@ def around_part(checkpoint, train, takes, diversity, args):
     args.draws takes written around each part, with args.particles candidate takes each
     (lstm.play_around); the kept hits keep the take's feel, as generate.py plays a part, unless
     args.redraw_kept (--humanize). With args.tell_fills a fill take is played as generate.py
-    --fills 1 plays a part (every bar a fill), and a second baseline knows fills too."""
+    --fills 1 plays a part (every bar a fill), and a second baseline knows fills too. Each F1 is a
+    mean over the takes, and is given over the beats and over the fills apart too."""
     keep = sum(encoding.class_bit(CLASS_OF[n]) for n in args.keep.split(","))
     written = [k for k in range(K) if not keep & encoding.class_bit(k)]
     patterns = style_place_patterns(train)
     fill_patterns = style_place_patterns([(s._replace(style=(s.style, s.fill)), t) for s, t in train])
-    fill_f1 = []
-    model_f1, base_f1, kept_same, steps, model_onsets, real_onsets = [], [], 0, 0, 0, 0
+    model_f1, base_f1, fill_f1, kept_same, steps, model_onsets, real_onsets = [], [], [], 0, 0, 0, 0
     for n, (song, _) in enumerate(takes):
         ids = flat(song)
         real = onsets(ids, WRITTEN)
         is_step = ids < encoding.BAR_ID
         how = lstm.Sampling(diversity=diversity, style=style_of(checkpoint, song),
                             fill_every=int(args.tell_fills and song.fill))
+        model_f1.append(0.0)
         for draw in range(args.draws):
             new, _, _ = lstm.play_around(checkpoint["params"], checkpoint["config"], ids, np.random.default_rng([7, n, draw]),
                                          how, keep=keep, part_feel=None if args.redraw_kept else song.feel,
                                          particles=args.particles)
             kept_same += int(((new[is_step] & keep) == (ids[is_step] & keep)).sum())
             steps += int(is_step.sum())
-            model_f1.append(f1(onsets(new, WRITTEN), real))
+            model_f1[-1] += f1(onsets(new, WRITTEN), real) / args.draws
             model_onsets += len(onsets(new, written))
             real_onsets += len(onsets(ids, written))
         base_f1.append(f1(baseline(ids, patterns, song.style), real))
         fill_f1.append(f1(baseline(ids, fill_patterns, (song.style, song.fill)), real))
-    figures = {"model F1": float(np.mean(model_f1)), "baseline F1": float(np.mean(base_f1))}
-    if args.tell_fills:
-        figures["baseline F1, fills told"] = float(np.mean(fill_f1))
+    fills = np.array([song.fill for song, _ in takes])
+    figures = {}
+    for name, values in (("model F1", model_f1), ("baseline F1", base_f1), ("baseline F1, fills told", fill_f1)):
+        if name != "baseline F1, fills told" or args.tell_fills:
+            values = np.array(values)
+            figures.update({name: values.mean(), name + ", beats": values[~fills].mean() if (~fills).any() else np.nan,
+                            name + ", fills": values[fills].mean() if fills.any() else np.nan})
     return {**figures,
             "kept identical": kept_same / max(steps, 1), "written onsets / real": model_onsets / max(real_onsets, 1)}
 
@@ -296,7 +301,7 @@ def main(argv=None):
         print(f"\ndrums around {args.keep} (diversity {diversity:g}):")
         figures = around_part(checkpoint, train, takes, diversity, args)
         for name, value in figures.items():
-            print(f"  {name:<22} {value:.4f}")
+            print(f"  {name:<30} {value:.4f}")
     if args.skip_humanise:
         return 0
     t = speed(checkpoint, takes[0][0], args.particles)
