@@ -1552,17 +1552,20 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
 #                                                                      product underflows)
 #
 # The weights say which takes explain the part; at each bar line the takes then vote on the bar
-# to go on from. Each take's bar (the drums it wrote there, the kept ones left out) is scored by
-# how well it agrees with every take's bar, each counted by its weight:
+# to go on from. Each take's bar (the drums it wrote there, the kept ones left out: every take
+# has those) is scored by how well it agrees with every take's bar, its own included, each
+# counted by its weight:
 #
-#     score_k = sum_j weight_j F1(bar_k, bar_j)        F1 = 2 |onsets in both| / (|in one| + |in the other|)
+#     score_k = sum_j weight_j F1(bar_k, bar_j)        F1 = 2 |onsets in both| / (|bar_k's| + |bar_j's|)
 #
-# (an onset: a drum on a step; two bars with none agree fully), and every take goes on from the
-# bar with the best score; then all count the same again. So the bar kept is the one the likely
-# takes most agree on: minimum Bayes risk decoding, with onset F1 as the gain. (A particle filter
-# would draw K takes again, each in proportion to its weight: a draw from the model's odds given
-# the part, which agreed less with the drummers' own takes: docs/play.md.) With K = 1, or at
-# diversity 0 (every take would draw the same), this is play_part.
+# (an onset: a drum on a step, its feel not counted; two bars with none agree fully). Every take
+# goes on from the bar with the best score (the first of a tie), and the weights start again
+# from 1. So the bar kept is the one the likely takes most agree on: minimum Bayes risk decoding,
+# with onset F1 as the gain. The weights look ahead only to the bar line: the drums written on a
+# bar's last step are not weighed by the next bar's kept drums. (A particle filter would draw K
+# takes again, each in proportion to its weight: a draw from the model's odds given the part,
+# which agreed less with the drummers' own takes: docs/play.md.) With K = 1, or at diversity 0
+# (every take would draw the same), this is play_part.
 
 def log_sum_exp(z):
     """log sum exp along the last axis, max-subtracted (-inf entries add nothing)."""
@@ -1571,8 +1574,8 @@ def log_sum_exp(z):
 
 
 def vote(bars, weights):
-    """The index of the take whose bar agrees best with the others' (above): bars (K, n) the
-    takes' word ids over one bar, the kept drums masked out; weights (K,) summing to 1."""
+    """The index of the take whose bar agrees best with every take's (above; the first of a tie):
+    bars (K, n) the takes' word ids over one bar, the kept drums masked out; weights (K,) >= 0."""
     on = word_bits(bars, np.float64).reshape(len(bars), -1)       # (K, n * 9) its onsets, 0/1
     both, count = on @ on.T, on.sum(axis=1)                        # (K, K) onsets in both; (K,)
     pairs = count[:, None] + count[None, :]
