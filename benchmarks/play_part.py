@@ -228,12 +228,13 @@ def around_part(checkpoint, train, takes, diversity, args):
         base_f1.append(f1(baseline(ids, patterns, song.style), real))
         fill_f1.append(f1(baseline(ids, fill_patterns, (song.style, song.fill)), real))
     fills = np.array([song.fill for song, _ in takes])
+    mean = lambda values: float(np.mean(values)) if len(values) else float("nan")
     figures = {}
     for name, values in (("model F1", model_f1), ("baseline F1", base_f1), ("baseline F1, fills told", fill_f1)):
-        if name != "baseline F1, fills told" or args.tell_fills:
-            values = np.array(values)
-            figures.update({name: values.mean(), name + ", beats": values[~fills].mean() if (~fills).any() else np.nan,
-                            name + ", fills": values[fills].mean() if fills.any() else np.nan})
+        if name.endswith("told") and not args.tell_fills:
+            continue
+        values = np.array(values)
+        figures.update({name: mean(values), f"{name}, beats": mean(values[~fills]), f"{name}, fills": mean(values[fills])})
     return {**figures,
             "kept identical": kept_same / max(steps, 1), "written onsets / real": model_onsets / max(real_onsets, 1)}
 
