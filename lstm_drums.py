@@ -1542,10 +1542,10 @@ def play_part(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None):
 # Drums around a part, looking ahead. Drawn step by step, the written drums at step t know the
 # kept drums only up to t: a hi-hat pattern that leads the model to expect this part's coming
 # kicks and snares is likelier the drummer's than one that does not, but one draw cannot tell.
-# A particle filter (sequential Monte Carlo) can. Play K candidate takes side by side; at each
-# step, weight each take by the probability its model gave the part's kept drums there: the
-# allowed words' share of the step words (the part fixes the bar lines, so BAR is left out),
-# by the model's own odds (temperature 1, whatever the draws' diversity):
+# Many can. Play K candidate takes side by side; at each step, weight each take (as a particle
+# filter, sequential Monte Carlo, weighs them) by the probability its model gave the part's
+# kept drums there: the allowed words' share of the step words (the part fixes the bar lines,
+# so BAR is left out), by the model's own odds (temperature 1, whatever the draws' diversity):
 #
 #     weight_k *= sum_{w allowed} p_k(w) / sum_{w a step} p_k(w)      (p_k: take k's next-word odds;
 #                                                                      summed as logs, as a long
