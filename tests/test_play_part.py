@@ -188,9 +188,9 @@ def test_the_vote_by_hand():
 
 @settings(deadline=None, max_examples=100)
 @given(st.lists(st.lists(st.integers(0, 511), min_size=4, max_size=4), min_size=1, max_size=8), st.integers(0, 2**32 - 1))
-def test_the_vote_keeps_a_bar_it_was_given_and_a_sure_one(bars, seed):
-    """Whatever the bars and weights, the vote names one of the takes; a take with all the weight wins
-    unless another bar equal to it comes first."""
+def test_the_vote_names_a_take_and_follows_a_sure_weight(bars, seed):
+    """Whatever the bars and weights, the vote names one of the takes; with all the weight on one
+    take, the bar it names is that take's (or an equal one before it: F1 1 only with an equal bar)."""
     bars = np.array(bars)
     w = np.random.default_rng(seed).random(len(bars))
     assert 0 <= lstm.vote(bars, w / w.sum()) < len(bars)
