@@ -207,6 +207,7 @@ def around_part(checkpoint, train, takes, diversity, args):
     keep = sum(encoding.class_bit(CLASS_OF[n]) for n in args.keep.split(","))
     written = [k for k in range(K) if not keep & encoding.class_bit(k)]
     patterns = style_place_patterns(train)
+    # the same counts keyed by (style, beat or fill) in place of the style: the baseline that knows fills
     fill_patterns = style_place_patterns([(s._replace(style=(s.style, s.fill)), t) for s, t in train])
     model_f1, base_f1, fill_f1, kept_same, steps, model_onsets, real_onsets = [], [], [], 0, 0, 0, 0
     for n, (song, _) in enumerate(takes):
