@@ -190,7 +190,7 @@ Settings = collections.namedtuple(
     "Settings", "n_bars diversities seed bpm out primer meter free velocity flat song tab_bars style fills "
                 "humanize keep seeds particles form",
     defaults=(16, DIVERSITIES, 1337, 120.0, DEFAULT_OUT, None, None, False, 100, False, False, 4, None, 0,
-              None, None, 1, 16, False))
+              None, None, 1, 32, False))
 
 # What generate() reads, once: the checkpoint (its path and load_checkpoint's dict), the settings,
 # the primer's words and feel ids (S, 18) (None without feel), and the bar length in steps.

@@ -1583,7 +1583,7 @@ def vote(bars, weights):
     return int(np.argmax(f1 @ weights))
 
 
-def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, particles=16):
+def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None, particles=32):
     """play_part's drums around a part with particles = K candidate takes, weighted by how likely
     each makes the kept drums (keep, a non-zero class mask, and part_feel as play_part takes
     them), voting at each bar line. Returns as play_part: the voted take's word ids (S,), feel

@@ -272,8 +272,8 @@ def main(argv=None):
     p.add_argument("--keep", default="BD,SD", help="the kept drums, by tab name (default BD,SD)")
     p.add_argument("--keep-diversity", type=float, nargs="+", default=[1.0, 0.5, 0.0],
                    help="the diversities to write the drums around the part at (default 1.0 0.5 0)")
-    p.add_argument("--particles", type=int, default=16,
-                   help="candidate takes around each part (lstm_drums.play_around; default 16, 1: step by step)")
+    p.add_argument("--particles", type=int, default=32,
+                   help="candidate takes around each part (lstm_drums.play_around; default 32, 1: step by step)")
     p.add_argument("--draws", type=int, default=2, help="takes written around each part (default 2)")
     p.add_argument("--skip-humanise", action="store_true", help="only the drums around the part")
     p.add_argument("--redraw-kept", action="store_true",
