@@ -336,7 +336,7 @@ def plan_tracks(job):
             stream = [seed, int(round(d * 1000))]                       # each diversity its own stream
             style = s.style or (draw_style(job.checkpoint, np.random.default_rng(stream + [1])) if styles else None)
             how = lstm.Sampling(d, job.bar_steps, s.free, s.song, styles.index(style) if style else -1, s.fills, s.form,
-                                shortest_song(job.checkpoint))
+                                shortest_song(job.checkpoint), longest_run(job.checkpoint))
             base = output_name(s.out, seed, d, fingerprint)
             tracks.append(Track(d, style, how, np.random.default_rng(stream), base))
     return tracks
@@ -447,6 +447,13 @@ def shortest_song(checkpoint):
     """The bars of the shortest whole song the model was trained on (1 if its checkpoint does not say):
     --song plays none shorter."""
     return min((checkpoint["extra"].get("corpus") or {}).get("song_bars") or [1])
+
+
+def longest_run(checkpoint):
+    """The most times in a row a training song played one bar (0 if its checkpoint does not say): with
+    --form, the head plays no bar more times in a row than that."""
+    value = (checkpoint["extra"].get("corpus") or {}).get("longest_run")
+    return value if type(value) is int and value > 0 else 0
 
 
 def learned_song_ends(checkpoint):

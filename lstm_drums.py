@@ -1397,9 +1397,9 @@ MAX_FREE_BAR = 64               # with free bars, a bar is closed after this man
 # the model places BAR; song, it may end the song (END); style, an index into the config's
 # styles (-1 hidden); fill_every k > 0, every k-th bar asked for as a fill; form, a song's bars
 # chosen by the form head too (section 12; the model must have one); min_bars, the bars a song
-# has before it may end.
-Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every form min_bars",
-                                  defaults=(1.0, 16, False, False, -1, 0, False, 1))
+# has before it may end; max_run > 0, with form the most times in a row the head plays one bar.
+Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every form min_bars max_run",
+                                  defaults=(1.0, 16, False, False, -1, 0, False, 1, 0))
 
 
 def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_feel=None, log=None):
@@ -1414,10 +1414,10 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     chooses; only an empty bar (BAR right after BAR) is refused, and a bar is forced shut
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR, once
     min_bars bars (at least 1) are played. With song and how.form the form head (SongForm, section 12)
-    chooses at each bar line after the first: the end (in place of the LSTM's END), a bar
-    played again, whole, or a new bar (drawn again if it is not new)."""
-    diversity, bar_steps, free, song, style, fill_every, form, min_bars = how
-    form = SongForm(params, rng) if form and song else None
+    chooses at each bar line after the first: the end (in place of the LSTM's END), a bar played
+    again, whole (at most max_run times in a row), or a new bar (drawn again if it is not new)."""
+    diversity, bar_steps, free, song, style, fill_every, form, min_bars, max_run = how
+    form = SongForm(params, rng, max_run) if form and song else None
     V = config["vocab_size"]
     step_or_end = np.ones(V, dtype=bool)
     step_or_end[BAR_ID] = False                          # every word but BAR
@@ -1687,7 +1687,10 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # the diversity (lower, it would play the likeliest bar again every time: a loop). A new bar is
 # drawn word by word as before, and drawn again (NEW_BAR_TRIES draws at most) if it equals one
 # of the 64: the head has already said it is none of them. The candidates and the place in the
-# song count the bars drawn; a primer's bars are not among them.
+# song count the bars drawn; a primer's bars are not among them. A bar is not played again once
+# it has been played as many times in a row as the longest such run of the training songs
+# (max_run; 32 bars in the Metallica songs): the run facts stop at "8 on", and a drawn song now
+# and then looped one bar 50 or 100 times, which no training song does (docs/songs.md).
 # (Not a fact: how often a bar was played in the 64. It predicts the real songs' next bars a
 # little better, but a song drawn with it feeds on itself, each copy making the next likelier,
 # and loops: docs/songs.md.)
@@ -1726,6 +1729,20 @@ def has_crash(key):
     return int(np.any((ids < BAR_ID) & ((ids & CRASH_BIT) > 0)))
 
 
+def times_in_a_row(keys, i):
+    """How many times in a row bar i - 1 has been played by bar line i (1 if bar i - 2 differs)."""
+    run = 1
+    while i - 1 - run >= 0 and keys[i - 1 - run] == keys[i - 1]:
+        run += 1
+    return run
+
+
+def longest_run(songs_ids):
+    """The most times in a row any of some songs (word ids) plays one bar (Sampling's max_run)."""
+    runs = [times_in_a_row(keys, i) for keys in map(bar_keys, songs_ids) for i in range(1, len(keys) + 1)]
+    return max(runs, default=0)
+
+
 def form_candidates(keys, i):
     """The choices at bar line i of a song whose bars are keys (bar_keys; at least i of them):
     (latest (K,) the latest playing j of each distinct bar of the FORM_WINDOW before i, nearest
@@ -1743,9 +1760,7 @@ def form_candidates(keys, i):
         if match:
             facts[n, match - 1] = 1
         if j == i - 1:
-            run = 1
-            while i - 1 - run >= 0 and keys[i - 1 - run] == keys[i - 1]:
-                run += 1
+            run = times_in_a_row(keys, i)
             facts[n, MATCH_MAX + np.searchsorted(RUN_BINS, run, side="right") - 1] = 1
     latest = np.array(latest, dtype=np.int64)
     return latest, facts, np.searchsorted(DISTANCE_BINS, i - latest, side="right") - 1
@@ -1832,15 +1847,15 @@ class SongForm:
     (again), and while a new bar is drawn, where it began, the stream there and the draws so far
     (new_bar)."""
 
-    def __init__(self, params, rng):
-        self.params, self.rng = params, rng
+    def __init__(self, params, rng, max_run=0):
+        self.params, self.rng, self.max_run = params, rng, max_run
         self.keys, self.again, self.new_bar = [], [], None
 
     def choose(self, stream, start, may_end):
         """At a bar line after the song's first bar, the head's choice: "end" (if may_end), "again"
         (the bar's words are then in self.again) or "new", a bar to draw from start of the words
         drawn (kept, with a copy of the stream, to draw it again if it is not new)."""
-        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.rng, may_end)
+        chosen = choose_bar(self.params, stream.state[0][-1][0], self.keys, self.rng, may_end, self.max_run)
         if chosen == END_SONG:
             return "end"
         if chosen >= 0:
@@ -1866,15 +1881,18 @@ class SongForm:
         return start, there.copy()
 
 
-def choose_bar(params, h, keys, rng, may_end=True):
+def choose_bar(params, h, keys, rng, may_end=True, max_run=0):
     """At a bar line of a song being drawn (keys: its bars so far, at least one), the form head's
-    choice: the index of a bar to play again, NEW or END_SONG (not if may_end is False).
+    choice: the index of a bar to play again, NEW or END_SONG (not if may_end is False; not the bar
+    just played if max_run > 0 and it has been played max_run times in a row).
     h (H,) the top layer's output. Drawn at temperature 1 (above)."""
     latest, facts, bins = form_candidates(keys, len(keys))
     place, crashed = np.array([form_place(len(keys))]), np.array([has_crash(keys[-1])])
     z = form_logits(params, h[None].astype(np.float64), facts[None], bins[None], place, crashed)[0]   # (2 + K,)
     if not may_end:
         z[1] = -np.inf
+    if max_run and times_in_a_row(keys, len(keys)) >= max_run:
+        z[2] = -np.inf                                         # (latest[0] is the bar just played)
     choice = sample_word(z, 1.0, rng)
     return NEW if choice == 0 else END_SONG if choice == 1 else int(latest[choice - 2])
 

@@ -377,7 +377,7 @@ def train(config, train_songs, valid_songs, out, resume=None, log=print):
         counts = np.bincount(np.concatenate(train_ids), minlength=len(VOCAB))
         run.corpus = {"stats": corpus.song_stats([s.words for s in train_songs]), "unigram": counts.tolist(),
                       "repeat_rate": repeat_rate_of(train_ids), "styles": style_counts(train_songs, train_ids),
-                      "song_bars": song_lengths(train_ids)}
+                      "song_bars": song_lengths(train_ids), "longest_run": lstm.longest_run(train_ids)}
         run.valid_ids, run.valid_feel = valid_ids, [s.feel for s in valid_songs]
         run.valid_condition = [song_condition(s, run.model_config) for s in valid_songs]
         run.baselines = baselines(valid_ids, counts, run.corpus["repeat_rate"]) if valid_ids else {}

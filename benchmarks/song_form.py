@@ -266,9 +266,14 @@ def main(argv=None, log=print):
         if args.form and not checkpoint["config"]["form_head"]:
             raise ValueError(f"{args.checkpoint}: --form: this model has no form head")
         shortest = min((checkpoint["extra"].get("corpus") or {}).get("song_bars") or [1])   # (generate.py's rule)
-        how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
-                            min_bars=shortest)
         train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None, args.style)
+        # generate.py's rule too (a checkpoint from before train.py kept it: counted here, as train.py counts it)
+        longest = (checkpoint["extra"].get("corpus") or {}).get("longest_run") if args.form else 0
+        if args.form and not longest:
+            every_style = split_as_trained(checkpoint, args.data, lambda *a: None)[0]
+            longest = lstm.longest_run([encoding.to_ids(words) for words in every_style])
+        how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
+                            min_bars=shortest, max_run=longest)
         if not train_words or not valid_words:
             raise ValueError(f"no training or no validation songs{' of style ' + args.style if args.style else ''}"
                              f" in {' '.join(args.data)}")

@@ -1,6 +1,7 @@
 """Tests of the form head (lstm_drums section 12): at each bar line of a song it chooses a new bar
 or one of the 64 before, played again whole. Its candidates and facts by hand, its gradient against
 centred differences, its fit, sampling with it, the checkpoint, and train.py fitting it."""
+import itertools
 import json
 import os
 
@@ -237,6 +238,22 @@ def test_train_fits_the_form_head_into_best_npz_and_songs_use_it(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0] == "error: --form: with --song only" and "has no form head" in err[1] and len(err) == 2
     assert not (tmp_path / "h").exists()
+
+
+def test_the_head_plays_no_bar_more_times_in_a_row_than_max_run():
+    assert lstm.longest_run([np.array(A * 3 + B), np.array(C + A + A + B)]) == 3 and lstm.longest_run([]) == 0
+    assert [lstm.times_in_a_row(lstm.bar_keys(A + B + B + B), i) for i in (1, 2, 3, 4)] == [1, 1, 2, 3]
+    config, params = tiny_model()
+    params["by"][encoding.END_ID] = -50.0
+    params = with_head(params, -50.0, -100.0, (50, 0, 0, 0, 0, 0))  # the bar one back, else a new bar
+    ids, _ = lstm.sample_bars(params, config, [BAR], 14, np.random.default_rng(3),
+                              lstm.Sampling(bar_steps=1, song=True, form=True, max_run=3))
+    bars = bars_of(ids)
+    runs = [len(list(run)) for _, run in itertools.groupby(bars)]
+    assert len(bars) == 14 and runs == [3, 3, 3, 3, 2]               # each bar 3 times, then a new one
+    # generate.py reads the limit from the checkpoint's corpus; a checkpoint that says nothing usable: none
+    for corpus_facts, limit in (({"longest_run": 32}, 32), ({}, 0), ({"longest_run": "32"}, 0), ({"longest_run": -1}, 0)):
+        assert generate.longest_run({"extra": {"corpus": corpus_facts}}) == limit
 
 
 def test_the_head_ends_the_song_in_place_of_the_lstm():
