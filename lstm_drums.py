@@ -1415,7 +1415,7 @@ def sample_bars(params, config, primer_ids, n_bars, rng, how=Sampling(), primer_
     after MAX_FREE_BAR steps. END may only be drawn with song, right after a BAR, once
     min_bars bars (at least 1) are played. With song and how.form the form head (SongForm, section 12)
     chooses at each bar line after the first: the end (in place of the LSTM's END), a bar played
-    again, whole (at most max_run times in a row), or a new bar (drawn again if it is not new)."""
+    again, whole (not past max_run times in a row), or a new bar (drawn again if it is not new)."""
     diversity, bar_steps, free, song, style, fill_every, form, min_bars, max_run = how
     form = SongForm(params, rng, max_run) if form and song else None
     V = config["vocab_size"]
@@ -1687,10 +1687,11 @@ def play_around(params, config, ids, rng, how=Sampling(), keep=0, part_feel=None
 # the diversity (lower, it would play the likeliest bar again every time: a loop). A new bar is
 # drawn word by word as before, and drawn again (NEW_BAR_TRIES draws at most) if it equals one
 # of the 64: the head has already said it is none of them. The candidates and the place in the
-# song count the bars drawn; a primer's bars are not among them. A bar is not played again once
-# it has been played as many times in a row as the longest such run of the training songs
-# (max_run; 32 bars in the Metallica songs): the run facts stop at "8 on", and a drawn song now
-# and then looped one bar 50 or 100 times, which no training song does (docs/songs.md).
+# song count the bars drawn; a primer's bars are not among them. The head does not choose the bar
+# just played once it has been played as many times in a row as the longest such run of the
+# training songs (max_run; 32 bars in the Metallica songs): the run facts stop at "8 on", and a
+# drawn song now and then looped one bar 50 or 100 times, which no training song does
+# (docs/songs.md). (A new bar drawn NEW_BAR_TRIES times, equal each time, can still be that bar.)
 # (Not a fact: how often a bar was played in the 64. It predicts the real songs' next bars a
 # little better, but a song drawn with it feeds on itself, each copy making the next likelier,
 # and loops: docs/songs.md.)
