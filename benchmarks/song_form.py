@@ -1,7 +1,7 @@
 """Do a model's whole songs have form? The table of issue 29: generated songs against the real ones.
 
     python benchmarks/song_form.py CKPT DATA [--songs 20] [--diversity 1.0] [--seed 1] [--bars 512] [--style NAME]
-                                             [--alike 1.0] [--form] [--draw N ...]
+                                             [--alike 1.0] [--form] [--draw N ...] [--sets N]
 
 DATA is what the checkpoint was trained on (folders, MIDI or words files, as train.py reads them with
 corpus.load_songs), split as train.py splits it (corpus.split_by_data with the run's valid_fraction and
@@ -32,6 +32,12 @@ A drummer seldom plays a bar exactly again (a ghost note, a hi-hat more or less)
 "equal word for word" finds little. --alike F (0 < F < 1) counts two bars as the same bar when they
 have the same number of steps and share at least F of their hits: of the (step, drum) onsets in
 either bar, the share in both (Jaccard). --alike 1, the default, is "equal word for word".
+
+--sets N: also issue 29's targets, checked on each run of N generated songs (seeds SEED to SEED+N-1, and on),
+a row each, y where one holds: at least 95% ended by the model (19 of 20), every length inside the training
+songs' range, the median within 20% of theirs, each repeat bin within 5 points of theirs, distinct bars per
+length within 0.1, a crash in the last bar in at least 60%, and 4-bar copies at most the validation songs'.
+One set of 20 songs is a draw from the model's songs: the rows show how often a set meets them.
 
 The figures are pure functions of songs as lists of bars (a bar: a tuple of step masks), so that
 tests/test_song_form.py checks them on songs written by hand.
@@ -235,6 +241,51 @@ def table(columns, names, cap, alike=1.0):
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
+TARGETS = ("ended", "range", "median", "bins", "distinct", "crash", "copies")   # issue 29's, in --sets' order
+
+
+def targets_met(generated, training, validation):
+    """Issue 29's targets for one set of generated songs, each True if it holds: form_figures of the
+    set (with copies), of the training songs and of the validation songs (with copies)."""
+    real, lengths = training["lengths"], generated["lengths"]
+    bins = generated["repeat_profile"]
+    return {"ended": generated["ended"] >= 0.95 * generated["songs"],
+            "range": all(min(real) <= n <= max(real) for n in lengths),
+            "median": abs(np.median(lengths) / np.median(real) - 1) <= 0.2,
+            "bins": all(abs(bins[k] - training["repeat_profile"][k]) <= 0.05 + 1e-9 for k in bins),
+            "distinct": abs(generated["distinct_share"] - training["distinct_share"]) <= 0.1 + 1e-9,
+            "crash": generated["crash_last_bar"] >= 0.6,
+            "copies": generated["copied_4_bars"] <= validation["copied_4_bars"]}
+
+
+def sets_table(new_words, set_size, first_seed, train_words, columns, alike=1.0):
+    """--sets' lines: issue 29's targets on each run of set_size generated songs (columns: the
+    training and validation songs' form_figures), then how many sets meet them all."""
+    training, validation = columns[0], columns[1]
+    lines, all_met = [f"\nissue 29's targets on each {set_size} songs (y: holds): " + " ".join(TARGETS)], 0
+    for start in range(0, len(new_words) - set_size + 1, set_size):
+        figures = form_figures(new_words[start:start + set_size], train_words, alike)
+        met = targets_met(figures, training, validation)
+        all_met += all(met.values())
+        lines.append(f"  seeds {first_seed + start}-{first_seed + start + set_size - 1}: "
+                     + " ".join("y" if met[k] else "-" for k in TARGETS) + ("  all" if all(met.values()) else ""))
+    return "\n".join(lines + [f"  {all_met} of {len(lines) - 1} sets meet them all"])
+
+
+def sampling(checkpoint, args):
+    """How the songs are drawn, as generate.py --song draws them: no song shorter than the shortest
+    training song; with --form, no bar chosen again past the training songs' longest run (for a
+    checkpoint from before train.py kept it: counted here in the training songs, every style, as
+    train.py counts it)."""
+    corpus_facts = checkpoint["extra"].get("corpus") or {}
+    longest = corpus_facts.get("longest_run") if args.form else 0
+    if args.form and not longest:
+        every_style = split_as_trained(checkpoint, args.data, lambda *a: None)[0]
+        longest = lstm.longest_run([encoding.to_ids(words) for words in every_style])
+    return lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
+                         min_bars=min(corpus_facts.get("song_bars") or [1]), max_run=longest)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", help="a train.py checkpoint")
@@ -250,6 +301,8 @@ def parse_args(argv):
                    help="also draw the form of generated song N (1 = the first), a letter a bar")
     p.add_argument("--form", action="store_true",
                    help="with the checkpoint's form head choosing bars to play again (as generate.py --form)")
+    p.add_argument("--sets", type=int, default=0, metavar="N",
+                   help="also check issue 29's targets on each N generated songs, a row a set (default 0: not)")
     return p.parse_args(argv)
 
 
@@ -262,18 +315,13 @@ def main(argv=None, log=print):
             raise ValueError(f"--songs {args.songs}, --bars {args.bars}: want 1 or more")
         if not 0 < args.alike <= 1:
             raise ValueError(f"--alike {args.alike:g}: want a share above 0, at most 1")
+        if args.sets < 0:
+            raise ValueError(f"--sets {args.sets}: want 0 (none) or more songs a set")
         checkpoint = lstm.load_checkpoint(args.checkpoint, vocab=encoding.VOCAB)
         if args.form and not checkpoint["config"]["form_head"]:
             raise ValueError(f"{args.checkpoint}: --form: this model has no form head")
-        shortest = min((checkpoint["extra"].get("corpus") or {}).get("song_bars") or [1])   # (generate.py's rule)
         train_words, valid_words = split_as_trained(checkpoint, args.data, lambda *a: None, args.style)
-        # generate.py's rule too (a checkpoint from before train.py kept it: counted here, as train.py counts it)
-        longest = (checkpoint["extra"].get("corpus") or {}).get("longest_run") if args.form else 0
-        if args.form and not longest:
-            every_style = split_as_trained(checkpoint, args.data, lambda *a: None)[0]
-            longest = lstm.longest_run([encoding.to_ids(words) for words in every_style])
-        how = lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
-                            min_bars=shortest, max_run=longest)
+        how = sampling(checkpoint, args)
         if not train_words or not valid_words:
             raise ValueError(f"no training or no validation songs{' of style ' + args.style if args.style else ''}"
                              f" in {' '.join(args.data)}")
@@ -291,6 +339,8 @@ def main(argv=None, log=print):
         if 1 <= n <= len(new_words):
             log(f"\nthe form of generated song {n} (seed {args.seed + n - 1}), a letter a bar, equal bars alike:\n"
                 + form_letters(song_bars(new_words[n - 1])))
+    if args.sets:
+        log(sets_table(new_words, args.sets, args.seed, train_words, columns, args.alike))
     return columns
 
 

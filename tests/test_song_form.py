@@ -113,6 +113,21 @@ def test_form_figures_of_words():
     assert song_form.form_figures([cut])["copied_4_bars"] is None
 
 
+def test_issue_29s_targets_by_hand():
+    profile = lambda one, none: {"1": one, "2-3": 0.2, "4-7": 0.1, "8-15": 0.05, "16-64": 0.05, "none": none}
+    training = {"lengths": [50, 100, 150], "repeat_profile": profile(0.2, 0.4), "distinct_share": 0.3}
+    validation = {"copied_4_bars": 0.06}
+    good = {"songs": 20, "ended": 19, "lengths": [60] * 10 + [119] * 10, "repeat_profile": profile(0.25, 0.35),
+            "distinct_share": 0.4, "crash_last_bar": 0.6, "copied_4_bars": 0.06}
+    assert all(song_form.targets_met(good, training, validation).values())     # each at its edge: 5 points, 0.1, ...
+    for change, missed in (({"ended": 18}, "ended"), ({"lengths": [60] * 9 + [119] * 10 + [151]}, "range"),
+                           ({"lengths": [49] + [100] * 19}, "range"), ({"lengths": [121] * 20}, "median"),
+                           ({"repeat_profile": profile(0.26, 0.34)}, "bins"), ({"distinct_share": 0.41}, "distinct"),
+                           ({"crash_last_bar": 0.55}, "crash"), ({"copied_4_bars": 0.07}, "copies")):
+        met = song_form.targets_met({**good, **change}, training, validation)
+        assert [k for k, v in met.items() if not v] == [missed], change
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("form") / "run")
@@ -156,6 +171,12 @@ def test_song_form_end_to_end(tiny_model):
     song_form.main(argv + ["--draw", "1"], log=drawn.append)
     assert drawn[:2] == lines and drawn[2].startswith("\nthe form of generated song 1 (seed 2)")
     assert drawn[2].splitlines()[2].startswith("   1  A")
+    sets = []
+    song_form.main(argv + ["--sets", "1"], log=sets.append)
+    rows = sets[-1].splitlines()                                # a set a song: seeds 2, 3 and 4
+    assert sets[:2] == lines and rows[1] == "issue 29's targets on each 1 songs (y: holds): " + " ".join(song_form.TARGETS)
+    assert [row.split(":")[0] for row in rows[2:5]] == ["  seeds 2-2", "  seeds 3-3", "  seeds 4-4"]
+    assert rows[5].endswith("of 3 sets meet them all")
 
 
 def test_with_a_style_the_real_songs_are_that_styles_beats():
