@@ -26,18 +26,28 @@ def test_candidates_and_their_facts_by_hand():
     # bar line 4 (A B A C played; A came next): C, A, B, nearest first; the first A is bar 2 again
     latest, facts, bins = lstm.form_candidates(keys, 4)
     assert latest.tolist() == [3, 2, 1] and bins.tolist() == [0, 1, 1]           # d = 1, 2, 3
-    run = lstm.MATCH_MAX                                                         # the run columns' first
-    assert facts.shape == (3, lstm.FORM_FACTS) and lstm.FORM_FACTS == run + 5
+    run, phrase = lstm.MATCH_MAX, lstm.MATCH_MAX + 5                             # the run and phrase columns' first
+    assert facts.shape == (3, lstm.FORM_FACTS) and lstm.FORM_FACTS == phrase + 4
     assert facts[:, :lstm.MATCH_MAX].sum() == 0                                  # no bar before them matches C
-    assert facts[0, run:].tolist() == [1, 0, 0, 0, 0] and facts[1:, run:].sum() == 0   # C just played, once
+    assert facts[0, run:phrase].tolist() == [1, 0, 0, 0, 0] and facts[1:, run:phrase].sum() == 0   # C just played, once
+    assert facts[:, phrase:].sum() == 0                                          # none exactly 4, 8, 16, 32 back
     # bar line 5 (A B A C A): B's bar before it is A, as the bar before bar 5 is: a match of one
     latest, facts, bins = lstm.form_candidates(keys, 5)
     assert latest.tolist() == [4, 3, 1]
     assert facts[2, :lstm.MATCH_MAX].tolist() == [1, 0, 0, 0]
+    # A B A C A B: at bar line 6 the first A (bar 0) is 6 back, but its latest playing (bar 4) 2 back; at
+    # bar line 8 of A B C D E F G H, A is exactly 8 back and E exactly 4: their phrase columns
+    latest, facts, _ = lstm.form_candidates(keys, 6)
+    assert latest.tolist() == [5, 4, 3] and facts[:, phrase:].sum() == 0
+    eight = lstm.bar_keys(sum(([k, BAR] for k in range(1, 9)), []))
+    latest, facts, _ = lstm.form_candidates(eight, 8)
+    assert latest.tolist() == list(range(7, -1, -1))
+    assert facts[3, phrase:].tolist() == [1, 0, 0, 0] and facts[7, phrase:].tolist() == [0, 1, 0, 0]
+    assert facts[:, phrase:].sum() == 2
     # a bar played five times in a row: its run is in the 4-7 column
     keys = lstm.bar_keys(A * 5)
     latest, facts, bins = lstm.form_candidates(keys, 5)
-    assert latest.tolist() == [4] and facts[0, run:].tolist() == [0, 0, 0, 1, 0]
+    assert latest.tolist() == [4] and facts[0, run:phrase].tolist() == [0, 0, 0, 1, 0]
     assert facts[0, :lstm.MATCH_MAX].tolist() == [0, 0, 0, 1]                   # 4 bars before alike (capped)
 
 
@@ -210,6 +220,24 @@ def test_checkpoint_keeps_the_form_head(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(lstm.CheckpointError, match="form_head"):
         lstm.load_checkpoint(path)
+
+
+def test_a_head_fitted_before_the_phrase_facts_reads_them_as_0(tmp_path):
+    config, params = tiny_model()
+    params = with_head(params, 1.0, 1.5)
+    params["fa"][:] = np.arange(lstm.FORM_FACTS)
+    path = str(tmp_path / "f.npz")
+    lstm.save_checkpoint(path, params, {**config, "form_head": True}, encoding.VOCAB)
+    with np.load(path) as z:
+        arrays = dict(z)
+    before = lstm.FORM_FACTS - len(lstm.PHRASE_DISTANCES)
+    for n, name in ((before, "before.npz"), (before - 2, "other.npz")):
+        arrays["form_head.facts"] = np.arange(n, dtype=np.float32)       # the weights of n facts
+        np.savez(str(tmp_path / name), **arrays)
+    fa = lstm.load_checkpoint(str(tmp_path / "before.npz"))["params"]["fa"]
+    assert fa.tolist() == list(range(before)) + [0] * len(lstm.PHRASE_DISTANCES)
+    with pytest.raises(lstm.CheckpointError, match=rf"form_head.facts.*expected \({lstm.FORM_FACTS},\)"):
+        lstm.load_checkpoint(str(tmp_path / "other.npz"))                # any other length: one line
 
 
 def test_train_fits_the_form_head_into_best_npz_and_songs_use_it(tmp_path, capsys):
