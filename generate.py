@@ -450,8 +450,8 @@ def shortest_song(checkpoint):
 
 
 def longest_run(checkpoint):
-    """The most times in a row a training song played one bar (0 if its checkpoint does not say): with
-    --form, the head plays no bar more times in a row than that."""
+    """The most times in a row a training song played one bar (0 if its checkpoint does not say: no
+    limit): with --form, the head does not choose a bar again once it has been played that many times."""
     value = (checkpoint["extra"].get("corpus") or {}).get("longest_run")
     return value if type(value) is int and value > 0 else 0
 

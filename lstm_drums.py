@@ -1397,7 +1397,7 @@ MAX_FREE_BAR = 64               # with free bars, a bar is closed after this man
 # the model places BAR; song, it may end the song (END); style, an index into the config's
 # styles (-1 hidden); fill_every k > 0, every k-th bar asked for as a fill; form, a song's bars
 # chosen by the form head too (section 12; the model must have one); min_bars, the bars a song
-# has before it may end; max_run > 0, with form the most times in a row the head plays one bar.
+# has before it may end; max_run > 0, with form: a bar played max_run times in a row is not chosen again.
 Sampling = collections.namedtuple("Sampling", "diversity bar_steps free song style fill_every form min_bars max_run",
                                   defaults=(1.0, 16, False, False, -1, 0, False, 1, 0))
 
