@@ -280,7 +280,8 @@ def test_the_head_plays_no_bar_more_times_in_a_row_than_max_run():
     runs = [len(list(run)) for _, run in itertools.groupby(bars)]
     assert len(bars) == 14 and runs == [3, 3, 3, 3, 2]               # each bar 3 times, then a new one
     # generate.py reads the limit from the checkpoint's corpus; a checkpoint that says nothing usable: none
-    for corpus_facts, limit in (({"longest_run": 32}, 32), ({}, 0), ({"longest_run": "32"}, 0), ({"longest_run": -1}, 0)):
+    for corpus_facts, limit in (({"longest_run": 32}, 32), ({}, 0), ({"longest_run": "32"}, 0),
+                                ({"longest_run": -1}, 0)):
         assert generate.longest_run({"extra": {"corpus": corpus_facts}}) == limit
 
 

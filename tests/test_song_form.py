@@ -174,7 +174,8 @@ def test_song_form_end_to_end(tiny_model):
     sets = []
     song_form.main(argv + ["--sets", "1"], log=sets.append)
     rows = sets[-1].splitlines()                                # a set a song: seeds 2, 3 and 4
-    assert sets[:2] == lines and rows[1] == "issue 29's targets on each 1 songs (y: holds): " + " ".join(song_form.TARGETS)
+    assert sets[:2] == lines
+    assert rows[1] == "issue 29's targets on each 1 songs (y: holds): " + " ".join(song_form.TARGETS)
     assert [row.split(":")[0] for row in rows[2:5]] == ["  seeds 2-2", "  seeds 3-3", "  seeds 4-4"]
     assert rows[5].endswith("of 3 sets meet them all")
 
