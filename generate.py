@@ -400,17 +400,26 @@ def play_track(job, track, log):
 
 def summarise(job, results, log):
     """The tracks' statistics beside the training corpus's; returns the summary dict."""
-    trained_on = job.checkpoint["extra"].get("corpus") or {}
+    trained_on = corpus_facts(job.checkpoint)
     corpus_stats = trained_on.get("stats")
-    if corpus_stats and "bar_lengths" in corpus_stats:         # the corpus's share of bars of this length
-        corpus_stats = dict(corpus_stats, well_formed_bars=round(
-            corpus_stats["bar_lengths"].get(str(job.bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
+    try:                                                       # (a checkpoint from elsewhere may say anything
+        if corpus_stats and "bar_lengths" in corpus_stats:     # there: then the tables go without the corpus)
+            corpus_stats = dict(corpus_stats, well_formed_bars=round(       # its share of bars of this length
+                corpus_stats["bar_lengths"].get(str(job.bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
+        table = corpus.stats_table(results, corpus_stats)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        corpus_stats, table = None, corpus.stats_table(results, None)
     log("")
-    log(corpus.stats_table(results, corpus_stats))
+    log(table)
     corpus_feel = trained_on.get("feel_stats")
-    if job.checkpoint["config"]["feel"] and not job.settings.flat and corpus_feel:
-        log("")
-        log(feel_table(results, corpus_feel, job.settings.bpm))
+    if job.checkpoint["config"]["feel"] and not job.settings.flat and isinstance(corpus_feel, dict) and corpus_feel:
+        try:
+            table = feel_table(results, corpus_feel, job.settings.bpm)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            table = None                                       # (a corpus feel it cannot read: no feel table)
+        if table is not None:
+            log("")
+            log(table)
     return {"files": [r[kind] for kind in ("mid", "wav", "txt", "feel") for r in results if kind in r],
             "corpus": corpus_stats, "outputs": results}
 
@@ -434,8 +443,8 @@ def check_style(ckpt_path, checkpoint, style, fills):
 def draw_style(checkpoint, rng):
     """A style drawn as the training data would: in proportion to its words in the training songs."""
     styles = checkpoint["config"]["styles"]
-    trained_on = checkpoint["extra"].get("corpus")
-    listed = (trained_on.get("styles") or []) if isinstance(trained_on, dict) else []
+    listed = corpus_facts(checkpoint).get("styles") or []
+    listed = listed if isinstance(listed, list) else []
     words = {x.get("name"): x.get("words") for x in listed if isinstance(x, dict)}
     weights = np.array([float(words[name]) if type(words.get(name)) in (int, float) else 0.0 for name in styles])
     weights = np.clip(np.nan_to_num(weights, nan=0.0), 0.0, 1e12) + 1e-9   # (a checkpoint from elsewhere
@@ -443,23 +452,32 @@ def draw_style(checkpoint, rng):
     return styles[int(rng.choice(len(styles), p=weights / weights.sum()))]
 
 
+def corpus_facts(checkpoint):
+    """What train.py kept of the training corpus in the checkpoint: a dict ({} if it is not one)."""
+    facts = checkpoint["extra"].get("corpus")
+    return facts if isinstance(facts, dict) else {}
+
+
 def shortest_song(checkpoint):
     """The bars of the shortest whole song the model was trained on (1 if its checkpoint does not say):
     --song plays none shorter."""
-    return min((checkpoint["extra"].get("corpus") or {}).get("song_bars") or [1])
+    bars = corpus_facts(checkpoint).get("song_bars")
+    usable = isinstance(bars, list) and bars and all(type(n) is int and n > 0 for n in bars)
+    return min(bars) if usable else 1
 
 
 def longest_run(checkpoint):
     """The most times in a row a training song played one bar (0 if its checkpoint does not say: no
     limit): with --form, the head does not choose a bar again once it has been played that many times."""
-    value = (checkpoint["extra"].get("corpus") or {}).get("longest_run")
+    value = corpus_facts(checkpoint).get("longest_run")
     return value if type(value) is int and value > 0 else 0
 
 
 def learned_song_ends(checkpoint):
     """Whether a checkpoint's model knows END: it is in its vocabulary and its training words."""
-    unigram = (checkpoint["extra"].get("corpus") or {}).get("unigram") or []
-    return len(unigram) > encoding.END_ID and unigram[encoding.END_ID] > 0
+    unigram = corpus_facts(checkpoint).get("unigram")
+    count = unigram[encoding.END_ID] if isinstance(unigram, list) and len(unigram) > encoding.END_ID else 0
+    return type(count) in (int, float) and count > 0
 
 
 def check_settings(seed, n_bars, diversities, bpm, velocity, seeds=1):
