@@ -688,6 +688,18 @@ def selection_figure(val):
     return round(val["nats_per_word"] + val.get("feel_nats_per_word", 0.0), 4)
 
 
+def recorded_baselines(checkpoint):
+    """The training words' counts (V,) and repeat rate the checkpoint keeps, for baselines; ones and 0.5
+    where it keeps none that can be used (a checkpoint from elsewhere may say anything there)."""
+    trained_on = checkpoint["extra"].get("corpus")
+    trained_on = trained_on if isinstance(trained_on, dict) else {}
+    counts, rate = trained_on.get("unigram"), trained_on.get("repeat_rate")
+    if not (isinstance(counts, list) and len(counts) == len(VOCAB)
+            and all(type(c) in (int, float) and 0 <= c < 1e18 for c in counts)):
+        counts = np.ones(len(VOCAB))
+    return counts, (rate if type(rate) in (int, float) and 0 < rate < 1 else 0.5)
+
+
 def baselines(songs_ids, unigram_counts, repeat_rate):
     """Two simple predictors on the same words as score_songs (each word after the first).
 
@@ -795,9 +807,8 @@ def evaluate_checkpoint(path, songs, log=print):
     logp, correct, targets, feel = score_songs(checkpoint["params"], checkpoint["config"], songs_ids,
                                                songs_feel=[s.feel for s in songs], songs_condition=conditions)
     result = metrics(logp, correct, targets)
-    trained_on = checkpoint["extra"].get("corpus") or {}
-    counts = trained_on.get("unigram", np.ones(len(VOCAB)))
-    base = baselines(songs_ids, counts, trained_on.get("repeat_rate", 0.5))
+    counts, repeat_rate = recorded_baselines(checkpoint)
+    base = baselines(songs_ids, counts, repeat_rate)
     log(f"{path} on {len(songs_ids)} songs, {result['words']} words predicted:")
     log(f"  {'model':<22} {result['nats_per_word']:.4f} nats/word, perplexity {result['perplexity']:.2f}, "
         f"accuracy {result['accuracy']:.3f} (events {result['event_accuracy']:.3f}, "

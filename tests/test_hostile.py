@@ -259,14 +259,14 @@ def test_13_a_write_error_names_the_file(tmp_path, monkeypatch):
     assert e.value.filename == str(target) and not os.listdir(tmp_path)
 
 
-# 14. a checkpoint from elsewhere whose record of its training corpus is malformed: generating
-#     raised a TypeError; now the corpus's figures that cannot be read are left out
+# 14. a checkpoint from elsewhere whose record of its training corpus is malformed: generating and
+#     scoring raised a TypeError; now the corpus's figures that cannot be read are left out
 @pytest.mark.parametrize("corpus", [
     {"song_bars": ["a"], "longest_run": "x", "unigram": "many", "stats": [1], "feel_stats": {"kick": 3}},
     {"song_bars": 5, "longest_run": -4, "unigram": [1] * 600, "stats": {"bars": "x"}, "styles": "rock"},
     [1, 2, 3],
 ])
-def test_14_a_malformed_corpus_record_is_left_out(tmp_path, checkpoint, capsys, corpus):  # noqa: F811
+def test_14_a_malformed_corpus_record_is_left_out(tmp_path, checkpoint, words_file, capsys, corpus):  # noqa: F811
     ck = lstm.load_checkpoint(checkpoint)
     path = str(tmp_path / "elsewhere.npz")
     lstm.save_checkpoint(path, ck["params"], ck["config"], encoding.VOCAB, extra={**ck["extra"], "corpus": corpus})
@@ -275,3 +275,5 @@ def test_14_a_malformed_corpus_record_is_left_out(tmp_path, checkpoint, capsys, 
     out = str(tmp_path / "out")
     assert generate.main([path, "--bars", "2", "--diversity", "1", "--out", out]) == 0
     assert "Traceback" not in capsys.readouterr().err and len(os.listdir(out)) >= 2
+    code, _, err = run_train(["--eval", path, words_file], capsys)    # its baselines from no record: even odds
+    assert code == 0 and "Traceback" not in err
