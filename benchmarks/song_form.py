@@ -52,7 +52,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import corpus  # noqa: E402
 import encoding  # noqa: E402
-import generate  # noqa: E402
 import lstm_drums as lstm  # noqa: E402
 
 MAX_BACK = 64                                             # look this many bars back for an identical bar
@@ -278,12 +277,13 @@ def sampling(checkpoint, args):
     training song; with --form, no bar chosen again past the training songs' longest run (for a
     checkpoint from before train.py kept it: counted here in the training songs, every style, as
     train.py counts it)."""
-    longest = generate.longest_run(checkpoint) if args.form else 0
+    corpus_facts = checkpoint["extra"].get("corpus") or {}
+    longest = corpus_facts.get("longest_run") if args.form else 0
     if args.form and not longest:
         every_style = split_as_trained(checkpoint, args.data, lambda *a: None)[0]
         longest = lstm.longest_run([encoding.to_ids(words) for words in every_style])
     return lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
-                         min_bars=generate.shortest_song(checkpoint), max_run=longest)
+                         min_bars=min(corpus_facts.get("song_bars") or [1]), max_run=longest)
 
 
 def parse_args(argv):
