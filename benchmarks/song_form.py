@@ -279,7 +279,7 @@ def sampling(checkpoint, args):
     train.py counts it)."""
     corpus_facts = checkpoint["extra"].get("corpus") or {}
     longest = corpus_facts.get("longest_run") if args.form else 0
-    if args.form and not longest:
+    if args.form and not (type(longest) is int and longest > 0):       # (as generate.py reads it)
         every_style = split_as_trained(checkpoint, args.data, lambda *a: None)[0]
         longest = lstm.longest_run([encoding.to_ids(words) for words in every_style])
     return lstm.Sampling(args.diversity, 16, False, True, style_index(checkpoint, args.style), form=args.form,
