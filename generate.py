@@ -398,16 +398,21 @@ def play_track(job, track, log):
             **({"style": track.style} if track.style else {})}
 
 
+# what reading a record of the training corpus may raise when a checkpoint from elsewhere says
+# anything there: the tables then go without the corpus's figures
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
 def summarise(job, results, log):
     """The tracks' statistics beside the training corpus's; returns the summary dict."""
     trained_on = corpus_facts(job.checkpoint)
     corpus_stats = trained_on.get("stats")
-    try:                                                       # (a checkpoint from elsewhere may say anything
-        if corpus_stats and "bar_lengths" in corpus_stats:     # there: then the tables go without the corpus)
-            corpus_stats = dict(corpus_stats, well_formed_bars=round(       # its share of bars of this length
+    try:
+        if corpus_stats and "bar_lengths" in corpus_stats:     # the corpus's share of bars of this length
+            corpus_stats = dict(corpus_stats, well_formed_bars=round(
                 corpus_stats["bar_lengths"].get(str(job.bar_steps), 0) / max(corpus_stats["bars"], 1), 4))
         table = corpus.stats_table(results, corpus_stats)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+    except MALFORMED:
         corpus_stats, table = None, corpus.stats_table(results, None)
     log("")
     log(table)
@@ -415,8 +420,8 @@ def summarise(job, results, log):
     if job.checkpoint["config"]["feel"] and not job.settings.flat and isinstance(corpus_feel, dict) and corpus_feel:
         try:
             table = feel_table(results, corpus_feel, job.settings.bpm)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            table = None                                       # (a corpus feel it cannot read: no feel table)
+        except MALFORMED:
+            table = None                                       # (no feel table without the corpus's)
         if table is not None:
             log("")
             log(table)
